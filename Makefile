@@ -1,0 +1,31 @@
+# mcusparse: `make demo` and `make test` set up everything they need
+# (idempotently) on a fresh machine; see README.md.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: all venv build test test-lit test-python demo clean
+
+all: build
+
+venv:
+	@scripts/bootstrap-venv.sh
+
+build: venv
+	@scripts/build.sh
+
+test-lit: build
+	@echo "[mcusparse] lit tests (test/)"
+	@$(VENV)/bin/lit -sv test
+
+test-python: build
+	@echo "[mcusparse] pytest (test/python)"
+	@$(PY) -m pytest -q test/python
+
+# lit first, so that pytest's summary is the last line.
+test: test-lit test-python
+
+demo: build
+	@$(PY) -m mcusparse.demo
+
+clean:
+	rm -rf build build.log

@@ -66,8 +66,9 @@ def SparseEnc_NMAttr : SparseEnc_Encoding<"NM", "nm"> {
     ```
   }];
   let parameters = (ins
-    DefaultValuedParameter<"int64_t", "2", "nonzeros per block">:$n,
-    DefaultValuedParameter<"int64_t", "4", "block length">:$m
+    // Both always spelled out: `nm<n = 1>` would hide the block length.
+    "int64_t":$n,
+    "int64_t":$m
   );
 }
 

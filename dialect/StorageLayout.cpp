@@ -39,9 +39,17 @@ mcusparse::sparse_enc::getStorageBuffers(RankedTensorType type) {
         return {{"values", values}, {"offsets", i8}};
       })
       .Case([&](GSAttr) -> SmallVector<StorageBuffer> {
-        return {{"values", values}, {"col_idx", i16}, {"steps", i16}};
+        return {{"values", values},
+                {"col_idx", getGSIndexType(ctx, type.getDimSize(1))},
+                {"counts", i16}};
       })
       .Default([](Attribute) { return SmallVector<StorageBuffer>(); });
+}
+
+IntegerType mcusparse::sparse_enc::getGSIndexType(MLIRContext *ctx,
+                                                  int64_t cols) {
+  bool narrow = !ShapedType::isDynamic(cols) && cols <= 256;
+  return IntegerType::get(ctx, narrow ? 8 : 16);
 }
 
 StringRef mcusparse::sparse_enc::getFormatName(Attribute encoding) {

@@ -27,6 +27,10 @@ bool hasSparseEncoding(mlir::Type type);
 /// operand order. Empty if the type carries no sparse_enc encoding.
 llvm::SmallVector<StorageBuffer> getStorageBuffers(mlir::RankedTensorType type);
 
+/// Column index type of #sparse_enc.gs: 8 bits reach 256 columns, wider
+/// (or dynamic) rows take 16 bits.
+mlir::IntegerType getGSIndexType(mlir::MLIRContext *ctx, int64_t cols);
+
 /// The short format name used on the command line and in Python ("csr",
 /// "dcsr", "nm", "gs").
 llvm::StringRef getFormatName(mlir::Attribute encoding);

@@ -2,6 +2,7 @@
 
 #include "dialect/capi/SparseEncCAPI.h"
 #include "dialect/SparseEncDialect.h"
+#include "dialect/StorageLayout.h"
 
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
@@ -91,4 +92,14 @@ MlirAttribute mlirSparseEncGSAttrGet(MlirContext ctx, int64_t lanes,
 }
 int64_t mlirSparseEncGSAttrGetLanes(MlirAttribute attr) {
   return cast<GSAttr>(unwrap(attr)).getLanes();
+}
+
+void mlirSparseEncGetStorageBufferNames(MlirType tensorType,
+                                        MlirStringCallback callback,
+                                        void *userData) {
+  auto type = dyn_cast<RankedTensorType>(unwrap(tensorType));
+  if (!type || !hasSparseEncoding(type))
+    return;
+  for (const StorageBuffer &buffer : getStorageBuffers(type))
+    callback(wrap(buffer.name), userData);
 }

@@ -51,6 +51,11 @@ MLIR_CAPI_EXPORTED MlirAttribute mlirSparseEncGSAttrGet(
     MlirContext ctx, int64_t lanes, MlirStringCallback onError, void *userData);
 MLIR_CAPI_EXPORTED int64_t mlirSparseEncGSAttrGetLanes(MlirAttribute attr);
 
+/* Calls `callback` once per storage buffer name of an encoded tensor type,
+ * in sparse_enc.assemble operand order (no calls without an encoding). */
+MLIR_CAPI_EXPORTED void mlirSparseEncGetStorageBufferNames(
+    MlirType tensorType, MlirStringCallback callback, void *userData);
+
 /* Registers the sparse-enc-* passes with the global pass registry. */
 MLIR_CAPI_EXPORTED void mlirRegisterSparseEncPasses(void);
 

@@ -56,6 +56,12 @@ using PackResult = mlir::FailureOr<llvm::SmallVector<PackedBuffer>>;
 PackResult packCSR(const WeightMatrix &weights, sparse_enc::CSRAttr layout,
                    EmitErrorFn emitError);
 
+PackResult packNM(const WeightMatrix &weights, sparse_enc::NMAttr layout,
+                  EmitErrorFn emitError);
+
+PackResult packGS(const WeightMatrix &weights, sparse_enc::GSAttr layout,
+                  EmitErrorFn emitError);
+
 } // namespace mcusparse::pack
 
 #endif // MCUSPARSE_PASSES_PACK_PACKING_H

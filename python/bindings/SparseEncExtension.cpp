@@ -14,6 +14,10 @@
 #include "mlir/Bindings/Python/NanobindAdaptors.h"
 
 #include <string>
+#include <vector>
+
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 namespace nb = nanobind;
 using mlir::python::nanobind_adaptors::mlir_attribute_subclass;
@@ -55,6 +59,21 @@ NB_MODULE(_mcusparse_ext, m) {
                                      context);
       },
       nb::arg("context"), "Registers and loads sparse_enc in one context.");
+  m.def(
+      "storage_buffer_names",
+      [](MlirType tensorType) {
+        std::vector<std::string> names;
+        mlirSparseEncGetStorageBufferNames(
+            tensorType,
+            [](MlirStringRef name, void *user) {
+              static_cast<std::vector<std::string> *>(user)->emplace_back(
+                  name.data, name.length);
+            },
+            &names);
+        return names;
+      },
+      nb::arg("tensor_type"),
+      "Storage buffer names of an encoded tensor type, in assemble order.");
   m.def("register_passes", &mlirRegisterSparseEncPasses,
         "Registers the sparse-enc-* passes for PassManager.parse.");
 

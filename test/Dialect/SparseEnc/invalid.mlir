@@ -42,6 +42,11 @@ func.func @nm_unknown_key(%a: tensor<4x8xi8, #sparse_enc.nm<n = 1, k = 8>>)
 
 // -----
 
+// expected-error @+1 {{expected ','}}
+func.func @nm_missing_m(%a: tensor<4x8xi8, #sparse_enc.nm<n = 1>>)
+
+// -----
+
 // expected-error @+1 {{n must satisfy 1 <= n < m (m = 8), got -1}}
 func.func @nm_negative(%a: tensor<4x8xi8, #sparse_enc.nm<n = -1, m = 8>>)
 

@@ -30,7 +30,7 @@ func.func @dcsr(%a: tensor<64x64xi8, #sparse_enc.dcsr<group = 16>>,
 
 // CHECK-LABEL: func.func @nm
 // CHECK-SAME: tensor<8x16xi8, #sparse_enc.nm<n = 1, m = 8>>
-// CHECK-SAME: tensor<8x16xi8, #sparse_enc.nm<>>
+// CHECK-SAME: tensor<8x16xi8, #sparse_enc.nm<n = 2, m = 4>>
 // CHECK-SAME: tensor<8x32xf32, #sparse_enc.nm<n = 3, m = 16>>
 func.func @nm(%a: tensor<8x16xi8, #sparse_enc.nm<n = 1, m = 8>>,
               %b: tensor<8x16xi8, #sparse_enc.nm<n = 2, m = 4>>,

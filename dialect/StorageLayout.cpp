@@ -21,7 +21,6 @@ mcusparse::sparse_enc::getStorageBuffers(RankedTensorType type) {
   auto i8 = IntegerType::get(ctx, 8);
   auto i16 = IntegerType::get(ctx, 16);
   auto i32 = IntegerType::get(ctx, 32);
-  (void)i32;
   return llvm::TypeSwitch<Attribute, SmallVector<StorageBuffer>>(
              type.getEncoding())
       .Case([&](CSRAttr csr) -> SmallVector<StorageBuffer> {
@@ -29,10 +28,12 @@ mcusparse::sparse_enc::getStorageBuffers(RankedTensorType type) {
                 {"col_idx", IntegerType::get(ctx, csr.getCrdBits())},
                 {"row_ptr", IntegerType::get(ctx, csr.getPosBits())}};
       })
-      .Case([&](DCSRAttr) -> SmallVector<StorageBuffer> {
-        return {{"values", values},  {"minimums", i8},
-                {"nibbles", i8},     {"ext_map", i8},
-                {"ext_masks", i16},  {"row_offsets", i16},
+      .Case([&](DCSRAttr dcsr) -> SmallVector<StorageBuffer> {
+        // One extension mask bit per lane: 16 lanes need 16 bits.
+        Type mask = dcsr.getGroup() == 16 ? i16 : i8;
+        return {{"values", values},         {"delta_nibbles", i8},
+                {"group_minimums", i8},     {"extension_maps", i8},
+                {"extension_masks", mask},  {"row_offsets", i16},
                 {"nnz", i32}};
       })
       .Case([&](NMAttr) -> SmallVector<StorageBuffer> {

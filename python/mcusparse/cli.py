@@ -1,0 +1,26 @@
+"""The `mcusparse` command line: one sub-command group per module."""
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mcusparse", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+    # Each module contributes its own sub-commands; imported lazily so that
+    # `mcusparse --help` stays fast.
+    from mcusparse.formats import cli as formats_cli
+    formats_cli.register(groups)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (ValueError, OSError) as err:
+        print(f"mcusparse: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Format strings (as mcusparse.formats takes them) <-> #sparse_enc encodings."""
+from __future__ import annotations
+
+import numpy as np
+
+from mcusparse.formats import FormatSpec, parse_format
+
+_ELEMENT_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.float32): "f32"}
+
+
+def encoding_attr(fmt: str | FormatSpec, dtype=np.int8) -> str | None:
+    """The encoding attribute text for a format, or None for "dense"."""
+    spec = fmt if isinstance(fmt, FormatSpec) else parse_format(fmt, dtype)
+    p = spec.params
+    if spec.name == "dense":
+        return None
+    if spec.name == "csr":
+        return "#sparse_enc.csr<crd_bits = 16, pos_bits = 16>"
+    if spec.name == "dcsr":
+        return f"#sparse_enc.dcsr<group = {p['group']}>"
+    if spec.name == "nm":
+        return f"#sparse_enc.nm<n = {p['n']}, m = {p['m']}>"
+    if spec.name == "gs":
+        return f"#sparse_enc.gs<lanes = {p['lanes']}>"
+    raise ValueError(f"format {spec} has no sparse_enc encoding")
+
+
+def element_type(dtype) -> str:
+    """MLIR element type of a weight dtype (int8 -> i8, float32 -> f32)."""
+    try:
+        return _ELEMENT_TYPES[np.dtype(dtype)]
+    except KeyError:
+        raise ValueError(f"weights must be int8 or float32, got {np.dtype(dtype)}") from None
+
+
+def tensor_type(W: np.ndarray, fmt: str | FormatSpec = "dense") -> str:
+    """`tensor<RxCxT[, #enc]>` for a weight matrix stored in `fmt`."""
+    dims = "x".join(str(d) for d in W.shape)
+    enc = encoding_attr(fmt, W.dtype)
+    suffix = f", {enc}" if enc else ""
+    return f"tensor<{dims}x{element_type(W.dtype)}{suffix}>"
+
+
+def dense_literal(W: np.ndarray) -> str:
+    """A compact `dense<"0x...">` literal holding W's bytes (little-endian)."""
+    data = np.ascontiguousarray(W).astype(W.dtype.newbyteorder("<"), copy=False)
+    return f'dense<"0x{data.tobytes().hex().upper()}">'

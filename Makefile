@@ -3,7 +3,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all venv build test test-lit test-python demo clean
+.PHONY: all venv build emulators test test-lit test-python demo clean
 
 all: build
 
@@ -13,11 +13,15 @@ venv:
 build: venv
 	@scripts/build.sh
 
+# QEMU, cross toolchains, picolibc and the instruction-counting plugin.
+emulators:
+	@scripts/setup-emulators.sh
+
 test-lit: build
 	@echo "[mcusparse] lit tests (test/)"
 	@$(VENV)/bin/lit -sv test
 
-test-python: build
+test-python: build emulators
 	@echo "[mcusparse] pytest (test/python)"
 	@$(PY) -m pytest -q test/python
 

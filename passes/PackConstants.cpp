@@ -23,6 +23,9 @@ pack::PackResult packWeights(const pack::WeightMatrix &weights,
                              Attribute layout, pack::EmitErrorFn emitError) {
   return llvm::TypeSwitch<Attribute, pack::PackResult>(layout)
       .Case([&](CSRAttr csr) { return pack::packCSR(weights, csr, emitError); })
+      .Case([&](DCSRAttr dcsr) {
+        return pack::packDCSR(weights, dcsr, emitError);
+      })
       .Case([&](NMAttr nm) { return pack::packNM(weights, nm, emitError); })
       .Case([&](GSAttr gs) { return pack::packGS(weights, gs, emitError); })
       .Default([&](Attribute) -> pack::PackResult {

@@ -56,6 +56,9 @@ using PackResult = mlir::FailureOr<llvm::SmallVector<PackedBuffer>>;
 PackResult packCSR(const WeightMatrix &weights, sparse_enc::CSRAttr layout,
                    EmitErrorFn emitError);
 
+PackResult packDCSR(const WeightMatrix &weights, sparse_enc::DCSRAttr layout,
+                    EmitErrorFn emitError);
+
 PackResult packNM(const WeightMatrix &weights, sparse_enc::NMAttr layout,
                   EmitErrorFn emitError);
 

@@ -94,6 +94,78 @@ func.func @gs() -> tensor<3x5xi8, #GS> {
 
 // -----
 
+// dCSR, group 16 (the default, printed as dcsr<>), on 2x40 (no escapes).
+// Row 0: columns 1, 3, 4, 9, 13, 22; n = 6, slope s = (40 + 3) / 6 = 7,
+// a = col - 7*lane = [1, -4, -10, -12, -15, -13], base -15,
+// deltas [16, 11, 5, 3, 0, 2].
+// Row 1: columns 0, 1, 2, 31, 39; n = 5, s = 8, a = [0, -7, -14, 7, 7],
+// base -14, deltas [14, 7, 0, 21, 21]. Nibble bytes pair row 0's group
+// (upper) with row 1's (lower): 0x0E, 0xB7, 0x50, 0x35, 0x05, 0x20, 0, ...
+// Delta bit 4 is set in lane 0 of group 0 (mask 1) and lanes 3, 4 of group 1
+// (mask 24), so both maps are 1: byte 0x11. nnz 11, average 11 / 2 = 5.
+
+#DCSR = #sparse_enc.dcsr<group = 16>
+
+// CHECK-LABEL: func.func @dcsr
+// CHECK-DAG: %[[VALUES:.*]] = arith.constant dense<[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]> : tensor<11xi8>
+// CHECK-DAG: %[[NIBBLES:.*]] = arith.constant dense<[14, -73, 80, 53, 5, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]> : tensor<16xi8>
+// CHECK-DAG: %[[MINIMUMS:.*]] = arith.constant dense<[-15, -14]> : tensor<2xi8>
+// CHECK-DAG: %[[MAPS:.*]] = arith.constant dense<17> : tensor<1xi8>
+// CHECK-DAG: %[[MASKS:.*]] = arith.constant dense<[1, 24]> : tensor<2xi16>
+// CHECK-DAG: %[[OFFSETS:.*]] = arith.constant dense<[1, 0]> : tensor<2xi16>
+// CHECK-DAG: %[[NNZ:.*]] = arith.constant dense<11> : tensor<1xi32>
+// CHECK: sparse_enc.assemble(%[[VALUES]], %[[NIBBLES]], %[[MINIMUMS]], %[[MAPS]], %[[MASKS]], %[[OFFSETS]], %[[NNZ]]) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #sparse_enc.dcsr<>>
+func.func @dcsr() -> tensor<2x40xi8, #DCSR> {
+  %w = arith.constant dense<[[0, 1, 0, 2, 3, 0, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                             [7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 11]]> : tensor<2x40xi8, #DCSR>
+  return %w : tensor<2x40xi8, #DCSR>
+}
+
+// -----
+
+// dCSR escapes on 2x256. Row 0 (columns 130, 255): s = 128, base
+// min(130, 255 - 128) = 127 is one past the largest minimum code (126), so
+// a zero goes into the largest gap (0..130) at 130 - 65 = 65. Then n = 3,
+// s = 85, a = [65, 45, 85], base 45, deltas [20, 0, 40]: bit 4 in lane 0,
+// bit 5 in lane 2 (masks 1, 4, map 3). Row 1 (one entry, column 200):
+// s = 256 and base 200, too large; a single entry gets its zero at
+// 200 / 2 = 100 before it. Then s = 128, a = [100, 72], deltas [28, 0]
+// (mask 1, map 1). Nibbles: 0x4C, 0x00, 0x80; maps 0x31. (The literal has
+// 32 columns per line.)
+
+#DCSR = #sparse_enc.dcsr<group = 16>
+
+// CHECK-LABEL: func.func @dcsr_escapes
+// CHECK-DAG: %[[VALUES:.*]] = arith.constant dense<[0, 3, 4, 0, -5]> : tensor<5xi8>
+// CHECK-DAG: %[[NIBBLES:.*]] = arith.constant dense<[76, 0, -128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]> : tensor<16xi8>
+// CHECK-DAG: %[[MINIMUMS:.*]] = arith.constant dense<[45, 72]> : tensor<2xi8>
+// CHECK-DAG: %[[MAPS:.*]] = arith.constant dense<49> : tensor<1xi8>
+// CHECK-DAG: %[[MASKS:.*]] = arith.constant dense<[1, 4, 1]> : tensor<3xi16>
+// CHECK-DAG: %[[OFFSETS:.*]] = arith.constant dense<[1, 0]> : tensor<2xi16>
+// CHECK-DAG: %[[NNZ:.*]] = arith.constant dense<5> : tensor<1xi32>
+// CHECK: sparse_enc.assemble(%[[VALUES]], %[[NIBBLES]], %[[MINIMUMS]], %[[MAPS]], %[[MASKS]], %[[OFFSETS]], %[[NNZ]])
+func.func @dcsr_escapes() -> tensor<2x256xi8, #DCSR> {
+  %w = arith.constant dense<[[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, -5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<2x256xi8, #DCSR>
+  return %w : tensor<2x256xi8, #DCSR>
+}
+
+// -----
+
 #CSR = #sparse_enc.csr<>
 
 func.func @not_a_dense_literal() -> tensor<2x2xi8, #CSR> {

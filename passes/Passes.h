@@ -16,6 +16,14 @@ namespace mcusparse {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Registers the named pipelines (sparse-enc-to-llvm).
+void registerSparseEncPipelines();
+
+/// The pass list of sparse-enc-to-llvm{target=...} (inside builtin.module()).
+/// denseRows / vectorLength <= 0 take the target's defaults.
+std::string toLLVMPipeline(llvm::StringRef target, int64_t denseRows = 0,
+                           int64_t vectorLength = 0);
+
 } // namespace mcusparse
 
 #endif // MCUSPARSE_PASSES_PASSES_H

@@ -3,4 +3,7 @@
 #include "dialect/capi/SparseEncCAPI.h"
 #include "passes/Passes.h"
 
-void mlirRegisterSparseEncPasses(void) { mcusparse::registerSparseEncPasses(); }
+void mlirRegisterSparseEncPasses(void) {
+  mcusparse::registerSparseEncPasses();
+  mcusparse::registerSparseEncPipelines();
+}

@@ -19,4 +19,13 @@ def load_dialect(context: _ir.Context) -> None:
     _mcusparse_ext.load_dialect(context)
 
 
+def __getattr__(name):
+    # `import mcusparse; mcusparse.kernels.spmv(...)` without importing the
+    # targets layer on every `import mcusparse`.
+    if name == "kernels":
+        import importlib
+        return importlib.import_module("mcusparse.kernels")
+    raise AttributeError(f"module 'mcusparse' has no attribute {name!r}")
+
+
 __all__ = ["load_dialect"]

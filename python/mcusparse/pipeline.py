@@ -18,6 +18,21 @@ PIPELINES: dict[str, str] = {
 }
 
 
+# Kernels -> llvm dialect, one per target: sparse-enc-to-llvm (passes/Pipelines.cpp)
+# runs set-target (index width, bare pointers), pack, lower-matvec,
+# one-shot-bufferize, vector-transfer lowering and convert-to-llvm{dynamic=true}.
+TO_LLVM_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv", "host")
+
+
+def to_llvm_pipeline(target: str) -> str:
+    """The pipeline text that lowers kernels to the llvm dialect for `target`."""
+    return f"builtin.module(sparse-enc-to-llvm{{target={target}}})"
+
+
+for _t in TO_LLVM_TARGETS:
+    PIPELINES[f"to-llvm:{_t}"] = to_llvm_pipeline(_t)
+
+
 class PipelineError(RuntimeError):
     """A pipeline failed to parse its input or one of its passes failed."""
 

@@ -12,6 +12,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mcusparse::registerSparseEncPasses();
+  mcusparse::registerSparseEncPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -1,0 +1,129 @@
+//===- LowerMatvec.cpp - linalg.matvec to scf/vector per weight layout ----===//
+//
+// Collects the operands of each linalg.matvec, reads the storage buffers of
+// an encoded weight through sparse_enc.buffer (folded into the operands of
+// its sparse_enc.assemble) and calls the layout's lowering in
+// passes/lower/. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/SparseEncOps.h"
+#include "dialect/StorageLayout.h"
+#include "passes/Passes.h"
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mcusparse {
+#define GEN_PASS_DEF_SPARSEENCLOWERMATVEC
+#include "passes/Passes.h.inc"
+} // namespace mcusparse
+
+using namespace mlir;
+using namespace mcusparse;
+using namespace mcusparse::sparse_enc;
+using namespace mcusparse::lower;
+
+namespace {
+
+struct LowerMatvecPass
+    : public mcusparse::impl::SparseEncLowerMatvecBase<LowerMatvecPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::MatvecOp> ops;
+    getOperation().walk([&](linalg::MatvecOp op) { ops.push_back(op); });
+    LowerOptions opts;
+    opts.vectorLength = vectorLength;
+    opts.denseRows = denseRows;
+    if (opts.vectorLength < 1 || opts.denseRows < 1) {
+      getOperation().emitError("vector-length and dense-rows must be >= 1");
+      return signalPassFailure();
+    }
+    for (linalg::MatvecOp op : ops)
+      if (failed(lower(op, opts)))
+        return signalPassFailure();
+  }
+
+  LogicalResult lower(linalg::MatvecOp op, const LowerOptions &opts) {
+    if (!op.hasPureTensorSemantics())
+      return op.emitOpError("sparse-enc-lower-matvec expects tensor operands");
+    MatvecOperands m;
+    m.op = op;
+    Value w = op.getDpsInputs()[0];
+    m.x = op.getDpsInputs()[1];
+    m.y = op.getDpsInits()[0];
+    m.weightType = cast<RankedTensorType>(w.getType());
+    auto xType = cast<RankedTensorType>(m.x.getType());
+    auto yType = cast<RankedTensorType>(m.y.getType());
+    if (!m.weightType.hasStaticShape() || !xType.hasStaticShape() ||
+        !yType.hasStaticShape())
+      return op.emitOpError("sparse-enc-lower-matvec needs static shapes");
+    m.rows = m.weightType.getDimSize(0);
+    m.cols = m.weightType.getDimSize(1);
+    m.accType = yType.getElementType();
+    Type wElem = m.weightType.getElementType(), xElem = xType.getElementType();
+    bool ints = isa<IntegerType>(wElem) && isa<IntegerType>(xElem) &&
+                isa<IntegerType>(m.accType) &&
+                wElem.getIntOrFloatBitWidth() <=
+                    m.accType.getIntOrFloatBitWidth() &&
+                xElem.getIntOrFloatBitWidth() <=
+                    m.accType.getIntOrFloatBitWidth();
+    bool floats = isa<FloatType>(wElem) && wElem == xElem && wElem == m.accType;
+    if (!ints && !floats)
+      return op.emitOpError("sparse-enc-lower-matvec supports integer weights "
+                            "and activations with a wider-or-equal integer "
+                            "accumulator (int8 x int8 -> int32), or one "
+                            "float type; got ")
+             << wElem << " x " << xElem << " -> " << m.accType;
+
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    Attribute encoding = m.weightType.getEncoding();
+    AssembleOp assemble;
+    if (!encoding) {
+      m.buffers.push_back(w);
+    } else {
+      if (!hasSparseEncoding(m.weightType))
+        return op.emitOpError("unsupported weight encoding ") << encoding;
+      assemble = w.getDefiningOp<AssembleOp>();
+      if (!assemble)
+        return op.emitOpError("the encoded weight must come from "
+                              "sparse_enc.assemble (run "
+                              "sparse-enc-pack-constants on constants)");
+      for (auto [buffer, operand] :
+           llvm::zip(getStorageBuffers(m.weightType), assemble.getBuffers())) {
+        Value v = b.createOrFold<BufferOp>(operand.getType(), w,
+                                           b.getStringAttr(buffer.name));
+        m.buffers.push_back(v);
+      }
+    }
+
+    FailureOr<Value> result =
+        !encoding
+            ? lowerDense(b, m, opts)
+            : llvm::TypeSwitch<Attribute, FailureOr<Value>>(encoding)
+                  .Case([&](CSRAttr) { return lowerCSR(b, m, opts); })
+                  .Case([&](DCSRAttr) { return lowerDCSR(b, m, opts); })
+                  .Case([&](NMAttr) { return lowerNM(b, m, opts); })
+                  .Case([&](GSAttr) { return lowerGS(b, m, opts); })
+                  .Default([&](Attribute) -> FailureOr<Value> {
+                    return op.emitOpError(
+                               "lowering linalg.matvec over #sparse_enc.")
+                           << getFormatName(encoding)
+                           << " is not implemented yet";
+                  });
+    if (failed(result))
+      return failure();
+    op->getResult(0).replaceAllUsesWith(*result);
+    op->erase();
+    if (assemble && assemble->use_empty())
+      assemble->erase();
+    return success();
+  }
+};
+
+} // namespace

@@ -1,0 +1,88 @@
+//===- Emitter.cpp - shared builders of the matvec lowerings --------------===//
+
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+Value Emitter::index(int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+Value Emitter::zero(Type type) {
+  return arith::ConstantOp::create(b, type, b.getZeroAttr(type));
+}
+
+Value Emitter::read(VectorType type, Value source, ValueRange indices,
+                    Value mask, bool inBounds) {
+  auto shaped = cast<ShapedType>(source.getType());
+  AffineMap map =
+      AffineMap::getMinorIdentityMap(shaped.getRank(), 1, b.getContext());
+  Value pad = zero(shaped.getElementType());
+  return vector::TransferReadOp::create(b, type, source, indices, map, pad,
+                                        mask, b.getBoolArrayAttr({inBounds}));
+}
+
+Value Emitter::widenIndices(Value vec) {
+  auto type = cast<VectorType>(vec.getType());
+  auto i32 = b.getI32Type();
+  if (type.getElementType() == i32)
+    return vec;
+  return arith::ExtUIOp::create(b, type.clone(i32), vec);
+}
+
+Value Emitter::allTrue(int64_t lanes) {
+  auto type = VectorType::get({lanes}, b.getI1Type());
+  return arith::ConstantOp::create(
+      b, type, DenseElementsAttr::get(type, b.getBoolAttr(true)));
+}
+
+Value Emitter::prefixMask(int64_t lanes, int64_t count) {
+  auto type = VectorType::get({lanes}, b.getI1Type());
+  SmallVector<bool> bits(lanes, false);
+  for (int64_t l = 0; l < count && l < lanes; ++l)
+    bits[l] = true;
+  return arith::ConstantOp::create(b, type,
+                                   DenseElementsAttr::get(type, ArrayRef(bits)));
+}
+
+static Value extendTo(ImplicitLocOpBuilder &b, Value v, Type accElem) {
+  auto type = cast<VectorType>(v.getType());
+  if (type.getElementType() == accElem)
+    return v;
+  if (isa<FloatType>(accElem))
+    return arith::ExtFOp::create(b, type.clone(accElem), v);
+  return arith::ExtSIOp::create(b, type.clone(accElem), v);
+}
+
+static Value multiply(ImplicitLocOpBuilder &b, Value w, Value x, Type acc) {
+  Value w2 = extendTo(b, w, acc), x2 = extendTo(b, x, acc);
+  if (isa<FloatType>(acc))
+    return arith::MulFOp::create(b, w2, x2);
+  return arith::MulIOp::create(b, w2, x2);
+}
+
+Value Emitter::dot(Value acc, Value w, Value x) {
+  Value prod = multiply(b, w, x, accType);
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
+}
+
+Value Emitter::macLanes(Value acc, Value w, Value x) {
+  Value prod = multiply(b, w, x, accType);
+  return add(acc, prod);
+}
+
+Value Emitter::add(Value a, Value c) {
+  if (isa<FloatType>(getElementTypeOrSelf(a.getType())))
+    return arith::AddFOp::create(b, a, c);
+  return arith::AddIOp::create(b, a, c);
+}
+
+Value Emitter::extractIndex(Value tensor, Value at) {
+  Value v = tensor::ExtractOp::create(b, tensor, at);
+  return arith::IndexCastUIOp::create(b, b.getIndexType(), v);
+}

@@ -1,0 +1,80 @@
+//===- LowerDense.cpp - dense int8 matvec, the baseline kernel ------------===//
+//
+// The dense baseline every sparse kernel is measured against, so it must be
+// the best straightforward kernel: `denseRows` rows share each activation
+// load; the column loop reads `vectorLength` lanes of x and of every row and
+// accumulates with a widening multiply + `vector.reduction <add>` into a
+// scalar per row (MVE: one `vldrb` per row and a `vmladava.s8`; RVV: `vle8`,
+// `vwmul`, `vredsum`). The column tail (cols % vectorLength) is one masked
+// step with a compile-time mask; leftover rows (rows % denseRows) run the
+// same code one row at a time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+/// Rows [r, r + count) of y += W x; returns the new y tensor.
+static Value emitRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+                      const LowerOptions &opts, Value yt, Value r,
+                      int64_t count) {
+  Emitter e{b, m.accType};
+  Value w = m.buffers[0];
+  int64_t vl = opts.vectorLength;
+  int64_t full = m.cols / vl * vl, tail = m.cols - full;
+  Type wElem = m.weightType.getElementType();
+  Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
+  auto wVec = VectorType::get({vl}, wElem), xVec = VectorType::get({vl}, xElem);
+
+  SmallVector<Value> rowIdx, accs;
+  for (int64_t k = 0; k < count; ++k) {
+    rowIdx.push_back(k ? arith::AddIOp::create(b, r, e.index(k)).getResult()
+                       : r);
+    accs.push_back(tensor::ExtractOp::create(b, yt, rowIdx.back()));
+  }
+  auto step = [&](Value c, ValueRange in, Value mask) {
+    SmallVector<Value> out;
+    Value xv = e.read(xVec, m.x, {c}, mask);
+    for (int64_t k = 0; k < count; ++k) {
+      Value wv = e.read(wVec, w, {rowIdx[k], c}, mask);
+      out.push_back(e.dot(in[k], wv, xv));
+    }
+    return out;
+  };
+  if (full > 0)
+    accs = forLoop(b, e.index(0), e.index(full), e.index(vl), accs,
+                   [&](Value c, ValueRange in) { return step(c, in, {}); });
+  if (tail > 0) {
+    Value mask = e.prefixMask(vl, tail);
+    accs = step(e.index(full), accs, mask);
+  }
+  for (int64_t k = 0; k < count; ++k)
+    yt = tensor::InsertOp::create(b, accs[k], yt, rowIdx[k]);
+  return yt;
+}
+
+FailureOr<Value> mcusparse::lower::lowerDense(ImplicitLocOpBuilder &b,
+                                              const MatvecOperands &m,
+                                              const LowerOptions &opts) {
+  Emitter e{b, m.accType};
+  int64_t group = std::max<int64_t>(1, opts.denseRows);
+  int64_t grouped = m.rows / group * group;
+  Value y = m.y;
+  if (grouped > 0)
+    y = forLoop(b, e.index(0), e.index(grouped), e.index(group), {y},
+                [&](Value r, ValueRange in) -> SmallVector<Value> {
+                  return {emitRows(b, m, opts, in[0], r, group)};
+                })[0];
+  if (grouped < m.rows)
+    y = forLoop(b, e.index(grouped), e.index(m.rows), e.index(1), {y},
+                [&](Value r, ValueRange in) -> SmallVector<Value> {
+                  return {emitRows(b, m, opts, in[0], r, 1)};
+                })[0];
+  return y;
+}

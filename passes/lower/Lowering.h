@@ -1,0 +1,120 @@
+//===- Lowering.h - shared helpers of the matvec lowerings ----------------===//
+//
+// `sparse-enc-lower-matvec` (passes/LowerMatvec.cpp) finds a `linalg.matvec`,
+// collects its operands into a `MatvecOperands` and calls the lowering of the
+// weight's layout (one file per layout in this folder). Every lowering builds
+// scf/vector/tensor/arith code on tensors and returns the new value of `y`.
+//
+// The arithmetic is `y[r] += sum_c W[r][c] * x[c]`: integer weights and
+// activations are sign-extended to the accumulator type (int8 x int8 -> int32,
+// the MAC that MVE's vmladava / RVV's vwmacc implement); float32 works with
+// mulf/addf.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MCUSPARSE_PASSES_LOWER_LOWERING_H
+#define MCUSPARSE_PASSES_LOWER_LOWERING_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mcusparse::lower {
+
+/// Marks a `vector.bitcast` of 4 bytes to one i32 whose bytes are a 4-byte
+/// aligned word of a storage buffer (N:M offsets); the post-bufferization
+/// clean-up puts the alignment on the load.
+inline constexpr llvm::StringLiteral kAlignedWordAttr =
+    "sparse_enc.aligned_word";
+
+struct LowerOptions {
+  /// Lanes of one vector step (16 int8 = one 128-bit MVE/RVV register).
+  int64_t vectorLength = 16;
+  /// Dense kernel: rows that share one activation load.
+  int64_t denseRows = 4;
+};
+
+struct MatvecOperands {
+  mlir::linalg::MatvecOp op;
+  mlir::RankedTensorType weightType; // may carry a #sparse_enc encoding
+  /// Dense: {W}. Encoded: the storage buffers in StorageLayout order.
+  llvm::SmallVector<mlir::Value> buffers;
+  mlir::Value x, y;
+  int64_t rows, cols;
+  mlir::Type accType; // element type of y
+};
+
+/// Small builders shared by the lowerings.
+struct Emitter {
+  mlir::ImplicitLocOpBuilder &b;
+  mlir::Type accType;
+
+  mlir::Value index(int64_t v);
+  mlir::Value zero(mlir::Type type);
+  /// 1-D read of `type` at `indices` (innermost dimension), optionally masked;
+  /// masked-off lanes read zero.
+  mlir::Value read(mlir::VectorType type, mlir::Value source,
+                   mlir::ValueRange indices, mlir::Value mask = {},
+                   bool inBounds = true);
+  /// Unsigned storage indices (u8/u16 buffers) widened to i32 lanes.
+  mlir::Value widenIndices(mlir::Value vec);
+  /// An all-true mask of `lanes` lanes.
+  mlir::Value allTrue(int64_t lanes);
+  /// A constant mask of `lanes` lanes whose first `count` are set (an
+  /// arith.constant: it lowers without convert-vector-to-llvm).
+  mlir::Value prefixMask(int64_t lanes, int64_t count);
+  /// acc + sum(w * x) over the lanes: extsi + muli + vector.reduction <add>
+  /// (vmladava on MVE, vwmacc + vredsum on RVV).
+  mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// acc + w * x lane by lane, acc a vector of accType.
+  mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// Scalar a + b in accType.
+  mlir::Value add(mlir::Value a, mlir::Value c);
+  /// The buffer element as an index (zero-extended: storage indices are
+  /// unsigned).
+  mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);
+};
+
+/// scf.for from `lb` to `ub` by `step` carrying `inits`; `body(iv, args)`
+/// returns the values to yield. Returns the loop results.
+template <typename BodyFn>
+llvm::SmallVector<mlir::Value> forLoop(mlir::ImplicitLocOpBuilder &b,
+                                       mlir::Value lb, mlir::Value ub,
+                                       mlir::Value step, mlir::ValueRange inits,
+                                       BodyFn body) {
+  auto loop = mlir::scf::ForOp::create(b, lb, ub, step, inits);
+  mlir::OpBuilder::InsertionGuard guard(b);
+  mlir::Block *block = loop.getBody();
+  if (!block->empty() &&
+      block->back().hasTrait<mlir::OpTrait::IsTerminator>()) {
+    b.setInsertionPoint(&block->back());
+    body(loop.getInductionVar(), loop.getRegionIterArgs());
+  } else {
+    b.setInsertionPointToEnd(block);
+    llvm::SmallVector<mlir::Value> yields =
+        body(loop.getInductionVar(), loop.getRegionIterArgs());
+    mlir::scf::YieldOp::create(b, yields);
+  }
+  return llvm::SmallVector<mlir::Value>(loop.getResults());
+}
+
+mlir::FailureOr<mlir::Value> lowerDense(mlir::ImplicitLocOpBuilder &b,
+                                        const MatvecOperands &m,
+                                        const LowerOptions &opts);
+mlir::FailureOr<mlir::Value> lowerCSR(mlir::ImplicitLocOpBuilder &b,
+                                      const MatvecOperands &m,
+                                      const LowerOptions &opts);
+mlir::FailureOr<mlir::Value> lowerNM(mlir::ImplicitLocOpBuilder &b,
+                                     const MatvecOperands &m,
+                                     const LowerOptions &opts);
+mlir::FailureOr<mlir::Value> lowerDCSR(mlir::ImplicitLocOpBuilder &b,
+                                       const MatvecOperands &m,
+                                       const LowerOptions &opts);
+mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
+                                     const MatvecOperands &m,
+                                     const LowerOptions &opts);
+
+} // namespace mcusparse::lower
+
+#endif // MCUSPARSE_PASSES_LOWER_LOWERING_H

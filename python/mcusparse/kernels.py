@@ -1,0 +1,274 @@
+"""Compile and run one sparse (or dense) matrix-vector kernel on a target.
+
+    k = mcusparse.kernels.spmv(W, format="csr", target="cortex-m55")
+    y, stats = k.run(x)          # y == W.astype(int32) @ x.astype(int32)
+    stats.instructions, stats.weight_bytes_read, stats.flash_bytes, stats.text_bytes
+
+What happens:
+
+1. `formats.encode(W, format)` packs the weights (the golden encoder; the
+   C++ packing pass produces the same bytes).
+2. A kernel module is written in MLIR: `func.func @kernel` takes the storage
+   buffers, x and y as arguments, joins the buffers with `sparse_enc.assemble`
+   and computes `linalg.matvec` (y += W x). Weights are arguments rather than
+   constants so that the kernel only depends on the buffer sizes, and the
+   bytes live in the `.weights` section of the harness, where the counting
+   plugin measures their traffic.
+3. The named pipeline `to-llvm:<target>` (`sparse-enc-to-llvm{target=...}` in
+   C++) lowers it to the llvm dialect (32-bit index on the MCU targets,
+   bare-pointer arguments), `mlir-translate` makes LLVM IR and the targets
+   layer compiles it (opt -O3 + llc for the M55, zig's clang 22 for RISC-V).
+4. The harness `runtime/common/spmv_main.c` is linked with a generated data
+   file (the packed arrays in `.weights`, x, y) and calls
+   `kernel(buffers..., x, y)` between the benchmark markers, then prints y.
+
+Everything derived from inputs is cached by content hash under
+build/kernels/: the kernel object (by MLIR text and target), and each
+program (kernel + weights + x).
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from mcusparse import formats
+from mcusparse.targets import get_target
+from mcusparse.targets import qemu as _qemu
+from mcusparse.targets import toolchain as _tc
+
+__all__ = ["spmv", "SpmvKernel", "KernelStats", "KernelError"]
+
+# Bump when the generated code or the harness changes meaning.
+_CACHE_VERSION = "1"
+
+
+class KernelError(RuntimeError):
+    """Compiling a kernel failed, or its program printed no usable result."""
+
+
+@dataclass(frozen=True)
+class KernelStats:
+    instructions: int            # executed between the benchmark markers
+    weight_bytes_read: int       # bytes loaded from the .weights section
+    flash_bytes: int             # packed weights + metadata + kernel .text
+    text_bytes: int              # kernel .text (the lowered function)
+    weight_bytes: int            # packed weights + metadata
+    target: str
+    format: str
+
+
+_MLIR_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "i8",
+               np.dtype(np.int16): "i16", np.dtype(np.uint16): "i16",
+               np.dtype(np.int32): "i32", np.dtype(np.float32): "f32"}
+_C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t",
+            np.dtype(np.int16): "int16_t", np.dtype(np.uint16): "uint16_t",
+            np.dtype(np.int32): "int32_t", np.dtype(np.float32): "float"}
+
+
+def _encoding(spec: formats.FormatSpec) -> Optional[str]:
+    if spec.name == "dense":
+        return None
+    if spec.name == "csr":
+        return "#sparse_enc.csr<>"
+    if spec.name == "dcsr":
+        return f"#sparse_enc.dcsr<group = {spec.params['group']}>"
+    if spec.name == "nm":
+        return f"#sparse_enc.nm<n = {spec.params['n']}, m = {spec.params['m']}>"
+    if spec.name == "gs":
+        return f"#sparse_enc.gs<lanes = {spec.params['lanes']}>"
+    raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr, dcsr[:G], nm:N:M, gs:V)")
+
+
+def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:
+    """The MLIR module of the kernel: storage buffers, x and y as arguments."""
+    spec = formats.parse_format(fmt)
+    enc = _encoding(spec)
+    x_t, y_t = f"tensor<{cols}xi8>", f"tensor<{rows}xi32>"
+    w_t = f"tensor<{rows}x{cols}xi8" + (f", {enc}>" if enc else ">")
+    if enc is None:
+        args = [f"%values: {w_t}"]
+        body = ""
+        w = "%values"
+    else:
+        btypes = [f"tensor<{a.size}x{_MLIR_TYPES[a.dtype]}>" for a in buffers.values()]
+        names = [f"%{n}" for n in buffers]
+        args = [f"{n}: {t}" for n, t in zip(names, btypes)]
+        body = (f"  %w = sparse_enc.assemble ({', '.join(names)}) : "
+                f"({', '.join(btypes)}) -> {w_t}\n")
+        w = "%w"
+    args += [f"%x: {x_t}", f"%y: {y_t}"]
+    return (f"func.func @kernel({', '.join(args)}) -> {y_t} {{\n{body}"
+            f"  %r = linalg.matvec ins({w}, %x : {w_t}, {x_t}) outs(%y : {y_t}) -> {y_t}\n"
+            f"  return %r : {y_t}\n}}\n")
+
+
+def _hash(*parts) -> str:
+    h = hashlib.sha256(_CACHE_VERSION.encode())
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else str(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _c_array(name: str, a: np.ndarray, weights: bool) -> str:
+    ctype = _C_TYPES[a.dtype]
+    vals = a.reshape(-1)
+    if vals.size == 0:              # C has no empty arrays; the kernel never reads it
+        vals = np.zeros(1, a.dtype)
+    body = ",".join(str(v) for v in vals.tolist())
+    prefix = "MCUSPARSE_WEIGHTS const " if weights else ""
+    return f"{prefix}{ctype} {name}[{vals.size}] = {{{body}}};\n"
+
+
+def _mlir_translate() -> str:
+    import importlib.util
+    spec = importlib.util.find_spec("mlir")
+    for loc in spec.submodule_search_locations or []:
+        cand = Path(loc) / "bin" / "mlir-translate"
+        if cand.is_file():
+            return str(cand)
+    raise KernelError("mlir-translate not found in the mlir wheel")
+
+
+def _compiler_id() -> str:
+    """Identifies the C++ passes in use (the extension's file), so that a
+    rebuilt compiler does not reuse kernels from the previous one."""
+    from mcusparse import _mcusparse_ext
+    st = Path(_mcusparse_ext.__file__).stat()
+    return f"{st.st_size}-{st.st_mtime_ns}"
+
+
+def compile_kernel_object(mlir_text: str, target: str) -> Tuple[Path, str]:
+    """Lower the kernel module for `target` and compile it to an object (cached)."""
+    from mcusparse import pipeline
+
+    t = get_target(target)
+    key = _hash("kernel", mlir_text, t.name, pipeline.to_llvm_pipeline(t.name),
+                _compiler_id(), _tc.ir_commands(t, Path("k.ll"), Path("k.o"), tmpdir=Path(".")))
+    out = _tc.build_root() / "kernels" / f"kernel-{t.name}-{key}"
+    obj = out / "kernel.o"
+    if obj.is_file():
+        return obj, key
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kernel.mlir").write_text(mlir_text)
+    try:
+        module = pipeline.run(mlir_text, f"to-llvm:{t.name}")
+    except pipeline.PipelineError as err:
+        raise KernelError(f"{t.name}: lowering the kernel failed: {err}") from None
+    (out / "kernel.llvm.mlir").write_text(str(module))
+    proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(out / "kernel.llvm.mlir"),
+                           "-o", str(out / "kernel.ll")], capture_output=True, text=True)
+    if proc.returncode:
+        raise KernelError(f"{t.name}: mlir-translate failed:\n{proc.stderr}")
+    tmp_obj = out / "kernel.tmp.o"
+    for cmd in _tc.ir_commands(t, out / "kernel.ll", tmp_obj, tmpdir=out):
+        _tc._run(cmd, f"{t.name}: compiling the kernel's LLVM IR")
+    tmp_obj.rename(obj)
+    return obj, key
+
+
+class SpmvKernel:
+    """A compiled y = W x for one matrix, format and target."""
+
+    def __init__(self, W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
+                 *, timeout: float = 60.0):
+        W = np.asarray(W)
+        if W.ndim != 2 or W.dtype != np.int8:
+            raise ValueError(f"W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
+        self.W = W
+        self.rows, self.cols = W.shape
+        self.target = get_target(target).name
+        self.timeout = timeout
+        self.encoded = formats.encode(W, format)
+        self.format = self.encoded.fmt
+        self.buffers = dict(self.encoded.arrays)
+        self.mlir = kernel_mlir(self.rows, self.cols, self.format, self.buffers)
+        self.object, self.kernel_key = compile_kernel_object(self.mlir, self.target)
+        self.name = f"spmv-{self.format.replace(':', '_')}-{self.rows}x{self.cols}"
+
+    # --------------------------------------------------------------- program
+    def _data_c(self, x: np.ndarray) -> str:
+        lines = ["#include <stdint.h>\n", '#include "bench.h"\n']
+        for n, a in self.buffers.items():
+            lines.append(_c_array(f"w_{n}", a, weights=True))
+        lines.append(_c_array("mcusparse_x", x.astype(np.int8), weights=False))
+        lines.append(f"int32_t mcusparse_y[{self.rows}];\n")
+        return "".join(lines)
+
+    def _config_h(self) -> str:
+        names = [f"w_{n}" for n in self.buffers]
+        decls = "".join(f"extern const {_C_TYPES[a.dtype]} w_{n}[];\n"
+                        for n, a in self.buffers.items())
+        params = ", ".join(["const void *"] * len(names) + ["const int8_t *", "int32_t *"])
+        return ("#include <stdint.h>\n"
+                f"#define MCUSPARSE_ROWS {self.rows}\n{decls}"
+                "extern int8_t mcusparse_x[];\nextern int32_t mcusparse_y[];\n"
+                "/* The lowered kernel returns y (the bufferized result). */\n"
+                f"int32_t *kernel({params});\n"
+                f"#define MCUSPARSE_CALL() kernel({', '.join(names)}, mcusparse_x, mcusparse_y)\n")
+
+    def build(self, x: np.ndarray) -> Path:
+        """The ELF running this kernel on `x` (cached by content)."""
+        data, config = self._data_c(x), self._config_h()
+        harness = _tc.runtime_root() / "common" / "spmv_main.c"
+        key = _hash("program", self.target, self.kernel_key, data, config,
+                    harness.read_bytes())
+        out = _tc.build_root() / "kernels" / f"prog-{self.target}-{key}"
+        elf = out / f"{self.name}.elf"
+        if elf.is_file():
+            return elf
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "spmv_data.c").write_text(data)
+        (out / "spmv_config.h").write_text(config)
+        tmp = out / "tmp" / elf.name
+        tmp.parent.mkdir(exist_ok=True)
+        _tc.build(self.target, [harness, out / "spmv_data.c", self.object], tmp,
+                  include_dirs=[out], opt="-O2")
+        tmp.rename(elf)
+        return elf
+
+    def text_bytes(self, elf: Path) -> int:
+        sym = _tc.read_symbols(elf).get("kernel")
+        return sym.size if sym else 0
+
+    # ------------------------------------------------------------------- run
+    def run(self, x: np.ndarray) -> Tuple[np.ndarray, KernelStats]:
+        x = np.asarray(x)
+        if x.shape != (self.cols,):
+            raise ValueError(f"x must have shape ({self.cols},), got {x.shape}")
+        if x.dtype != np.int8:
+            raise ValueError(f"x must be int8, got {x.dtype}")
+        elf = self.build(x)
+        res = _qemu.run(self.target, elf, timeout=self.timeout,
+                        program=f"{self.name} ({self.format} kernel)")
+        y = _parse_y(res.stdout_text, self.rows, self.target, self.name)
+        text = self.text_bytes(elf)
+        weights = int(self.encoded.total_bytes)
+        stats = KernelStats(
+            instructions=int(res.instructions) if res.instructions is not None else -1,
+            weight_bytes_read=int(res.weight_bytes_read or 0),
+            flash_bytes=weights + text, text_bytes=text, weight_bytes=weights,
+            target=self.target, format=self.format)
+        return y, stats
+
+
+def _parse_y(text: str, rows: int, target: str, name: str) -> np.ndarray:
+    for line in text.splitlines():
+        if line.startswith("y:"):
+            vals = line[2:].split()
+            if len(vals) != rows:
+                break
+            return np.array([int(v) for v in vals], dtype=np.int32)
+    raise KernelError(f"{target}: {name}: the program printed no result of {rows} values; "
+                      f"output:\n{text[-2000:]}")
+
+
+def spmv(W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
+         **kwargs) -> SpmvKernel:
+    """Compile y = W x (int8 W and x, int32 y) in `format` for `target`."""
+    return SpmvKernel(W, format=format, target=target, **kwargs)

@@ -1,0 +1,104 @@
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-to-llvm{target=cortex-m55})' | FileCheck %s
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-to-llvm{target=host})' | FileCheck %s --check-prefix=HOST
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=GEP
+// RUN: sparse-opt %s --pass-pipeline='builtin.module(sparse-enc-to-llvm{target=cortex-m55})' \
+// RUN:   | mlir-translate --mlir-to-llvmir \
+// RUN:   | opt -O3 -force-attribute=nounwind -mtriple=thumbv8.1m.main-none-unknown-eabihf -mcpu=cortex-m55 -mattr=+mve.fp \
+// RUN:   | llc -O3 -mtriple=thumbv8.1m.main-none-unknown-eabihf -mcpu=cortex-m55 -mattr=+mve.fp -float-abi=hard \
+// RUN:   | FileCheck %s --check-prefix=MVE
+
+// The whole pipeline: set-target (32-bit index, bare pointers), lowering,
+// bufferization, llvm dialect. Arguments are plain pointers, index
+// arithmetic is 32-bit, and no sparse_enc/vector/memref op is left.
+
+#CSR = #sparse_enc.csr<>
+
+// CHECK: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>}
+// CHECK-LABEL: llvm.func @csr(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) -> !llvm.ptr attributes {llvm.bareptr}
+// CHECK-NOT: {{(!llvm.ptr, i64)|to i64}}
+// CHECK: llvm.intr.get.active.lane.mask
+// CHECK-NOT: {{(!llvm.ptr, i64)|to i64}}
+// CHECK: llvm.intr.masked.load
+// CHECK: llvm.getelementptr {{.*}} : (!llvm.ptr, i32)
+// CHECK: llvm.intr.masked.gather
+// CHECK: llvm.intr.vector.reduce.add
+// CHECK-NOT: {{(!llvm.ptr, i64)|to i64}}
+// CHECK: llvm.return
+// CHECK-NOT: sparse_enc
+// CHECK-NOT: = vector.
+// CHECK-NOT: = memref.
+
+// HOST: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 64 : i64>}
+
+// MVE-LABEL: csr:
+// MVE: vctp.16
+// MVE: vldrht.u16 [[IDX:q[0-9]]]
+// MVE: vldrbt.u16 q{{[0-9]}}, [r{{[0-9]+}}, [[IDX]]]
+// MVE: vmlava.s16
+// MVE: le lr
+func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<600xi8>, tensor<600xi16>, tensor<65xi16>) -> tensor<64x256xi8, #CSR>
+  %r = linalg.matvec ins(%w, %x : tensor<64x256xi8, #CSR>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>
+  return %r : tensor<64xi32>
+}
+
+// MVE-LABEL: dense:
+// MVE: vldrb.u8
+// MVE: vmlava.s8
+// MVE: vmlava.s8
+// MVE: vmlava.s8
+// MVE: vmlava.s8
+func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
+  %r = linalg.matvec ins(%w, %x : tensor<64x256xi8>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>
+  return %r : tensor<64xi32>
+}
+
+// The dCSR gather starts at x + base with base possibly negative: its
+// getelementptr must not be inbounds.
+
+#DCSR = #sparse_enc.dcsr<group = 16>
+// CHECK-LABEL: llvm.func @dcsr
+// CHECK: %[[PTRS:.*]] = llvm.getelementptr %[[XB:.*]][%{{.*}}] : (!llvm.ptr, vector<16xi32>) -> vector<16x!llvm.ptr>, i8
+// CHECK-NEXT: llvm.intr.masked.gather %[[PTRS]]
+// GEP-LABEL: llvm.func @dcsr
+// GEP: %[[XB:.*]] = llvm.getelementptr %arg7[%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
+// GEP: llvm.getelementptr %[[XB]][%{{.*}}] : (!llvm.ptr, vector<16xi32>)
+
+// MVE-LABEL: dcsr:
+// MVE: vshl.u8
+// MVE: vmsr p0, r{{[0-9]+}}
+// MVE-NEXT: vpst
+// MVE-NEXT: vorrt
+// MVE: vctp.8
+// MVE: vldrbt.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE: vmlava.s8
+func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
+  %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
+// N:M offset words are loaded with 4-byte alignment (one `lw` on RISC-V).
+
+#NM = #sparse_enc.nm<n = 1, m = 16>
+// CHECK-LABEL: llvm.func @nm
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> vector<4xi8>
+// CHECK-NOT: sparse_enc
+func.func @nm(%v: tensor<32xi8>, %o: tensor<16xi8>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<32xi8>, tensor<16xi8>) -> tensor<2x256xi8, #NM>
+  %r = linalg.matvec ins(%w, %x : tensor<2x256xi8, #NM>, tensor<256xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
+// -----
+
+// Encoded constants are packed first (sparse-enc-pack-constants).
+
+// CHECK-LABEL: llvm.func @packed_constant
+// CHECK-NOT: sparse_enc
+// CHECK: llvm.return
+func.func @packed_constant(%x: tensor<4xi8>, %y: tensor<3xi32>) -> tensor<3xi32> {
+  %w = arith.constant dense<[[0, 3, 0, 0], [0, 0, 0, 0], [-7, 0, 0, 5]]> : tensor<3x4xi8, #sparse_enc.csr<>>
+  %r = linalg.matvec ins(%w, %x : tensor<3x4xi8, #sparse_enc.csr<>>, tensor<4xi8>) outs(%y : tensor<3xi32>) -> tensor<3xi32>
+  return %r : tensor<3xi32>
+}

@@ -1,0 +1,124 @@
+"""mcusparse.kernels: lowered dense and sparse matvec kernels on the emulators.
+
+Every format x target runs against numpy over random shapes, including
+empty rows, an all-zero matrix and column counts that are not multiples of
+the vector width. Needs what scripts/setup-emulators.sh installs.
+"""
+import shutil
+import zlib
+
+import numpy as np
+import pytest
+
+from mcusparse import kernels, prune
+from mcusparse.targets import MCU_TARGETS, EmulatorTimeout, get_target
+from mcusparse.targets.qemu import plugin_path
+
+FORMATS = ("dense", "csr", "dcsr", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def emulators_installed():
+    missing = [exe for t in MCU_TARGETS for exe in (get_target(t).gcc, get_target(t).qemu[0])
+               if shutil.which(exe) is None]
+    if not plugin_path().is_file():
+        missing.append(str(plugin_path()))
+    if missing:
+        pytest.fail(f"missing {', '.join(sorted(set(missing)))}: run scripts/setup-emulators.sh")
+
+
+def matrix(rng, rows, cols, fmt, sparsity=0.8, empty_rows=(1, 4)):
+    W = rng.integers(-128, 128, size=(rows, cols), dtype=np.int8)
+    if fmt.startswith("nm:"):
+        _, n, m = fmt.split(":")
+        W = prune.nm(W, int(n), int(m))
+    elif fmt != "dense":
+        W = prune.magnitude(W, sparsity)
+    for r in empty_rows:
+        if r < rows:
+            W[r] = 0
+    return W
+
+
+def shape_for(fmt, base):
+    """Columns that fit the format: N:M needs a multiple of M."""
+    rows, cols = base
+    if fmt.startswith("nm:"):
+        m = int(fmt.split(":")[2])
+        cols = (cols + m - 1) // m * m
+    return rows, cols
+
+
+def check(W, fmt, target, rng):
+    x = rng.integers(-128, 128, size=W.shape[1], dtype=np.int8)
+    k = kernels.spmv(W, format=fmt, target=target)
+    y, stats = k.run(x)
+    ref = W.astype(np.int32) @ x.astype(np.int32)
+    assert y.dtype == np.int32
+    np.testing.assert_array_equal(y, ref, err_msg=f"{fmt} on {target}, W {W.shape}")
+    assert stats.instructions > 0
+    assert stats.text_bytes > 0
+    assert stats.flash_bytes == stats.text_bytes + k.encoded.total_bytes
+    assert 0 < stats.weight_bytes_read or not W.any()
+    return stats
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_random_shapes(fmt, target):
+    rng = np.random.default_rng(zlib.crc32(f"{fmt} {target}".encode()))
+    # 37 columns: not a multiple of 16 (dense tail, CSR tail, GS index range);
+    # N:M rounds up to its block. 21 rows: not a multiple of 4, 16 or GS lanes.
+    for base in ((21, 37), (8, 72)):
+        W = matrix(rng, *shape_for(fmt, base), fmt)
+        check(W, fmt, target, rng)
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+@pytest.mark.parametrize("fmt", ("dense", "csr", "dcsr", "nm:1:8", "gs:16"))
+def test_all_zero_matrix(fmt, target):
+    rng = np.random.default_rng(5)
+    W = np.zeros(shape_for(fmt, (9, 24)), dtype=np.int8)
+    check(W, fmt, target, rng)
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+def test_dcsr_escape_path(target):
+    """Rows whose gather offsets would reach 256 get escape zeros (docs/formats.md)."""
+    rng = np.random.default_rng(11)
+    W = np.zeros((3, 300), dtype=np.int8)
+    W[0, 0], W[0, 299] = 1, 2                       # the documented 18-escape row
+    W[2, [5, 150, 290]] = [-128, 127, 3]            # a second row with escapes
+    from mcusparse.formats import encode
+    assert encode(W, "dcsr").arrays["values"].size > np.count_nonzero(W)
+    check(W, "dcsr", target, rng)
+    W = prune.magnitude(rng.integers(-128, 128, size=(5, 600), dtype=np.int8), 0.97)
+    check(W, "dcsr", target, rng)
+
+
+def test_weight_traffic_and_cache():
+    rng = np.random.default_rng(7)
+    W = matrix(rng, 64, 64, "csr", sparsity=0.9)
+    x = rng.integers(-128, 128, size=64, dtype=np.int8)
+    dense = kernels.spmv(W, "dense", "cortex-m55")
+    _, sd = dense.run(x)
+    assert sd.weight_bytes_read == W.size          # every weight byte read once
+    csr = kernels.spmv(W, "csr", "cortex-m55")
+    _, sc = csr.run(x)
+    assert sc.weight_bytes_read < sd.weight_bytes_read / 2
+    again = kernels.spmv(W, "csr", "cortex-m55")  # cached by content: same object
+    assert again.object == csr.object
+    assert again.build(x) == csr.build(x)
+
+
+def test_unsupported_format_is_a_clear_error():
+    W = np.eye(16, dtype=np.int8)
+    with pytest.raises(ValueError, match="format"):
+        kernels.spmv(W, "coo", "cortex-m55")
+
+
+def test_timeout_names_target_and_kernel():
+    W = np.eye(16, dtype=np.int8)
+    k = kernels.spmv(W, "csr", "rv32imc", timeout=0.01)
+    with pytest.raises(EmulatorTimeout, match=r"rv32imc: spmv-csr-16x16"):
+        k.run(np.ones(16, dtype=np.int8))

@@ -32,6 +32,7 @@ PACKAGES=(
   picolibc-riscv64-unknown-elf
   gcc libc6-dev pkg-config libglib2.0-dev   # building the TCG plugin
   xz-utils                   # unpacking the header from the source tarball
+  llvm-19                    # llvm-mca with RISC-V scheduling models (sifive-x280: RVV) for modeled cycles
 )
 
 SUDO=""

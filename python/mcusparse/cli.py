@@ -10,6 +10,8 @@ def build_parser() -> argparse.ArgumentParser:
     # `mcusparse --help` stays fast.
     from mcusparse.formats import cli as formats_cli
     formats_cli.register(groups)
+    from mcusparse.bench import cli as bench_cli
+    bench_cli.register(groups)
     return parser
 
 

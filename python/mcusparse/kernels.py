@@ -3,6 +3,10 @@
     k = mcusparse.kernels.spmv(W, format="csr", target="cortex-m55")
     y, stats = k.run(x)          # y == W.astype(int32) @ x.astype(int32)
     stats.instructions, stats.weight_bytes_read, stats.flash_bytes, stats.text_bytes
+    stats.modeled_cycles         # k.run(x, wait_states=4): mcusparse.cyclemodel ("model")
+
+format="sparsifier" compiles the same matrix with upstream MLIR's
+--sparsifier as CSR instead (mcusparse.sparsifier), as a peer.
 
 What happens:
 
@@ -60,6 +64,17 @@ class KernelStats:
     weight_bytes: int            # packed weights + metadata
     target: str
     format: str
+    # Modeled cycles (mcusparse.cyclemodel, "model" in tables): llvm-mca core
+    # cycles per executed block + wait_states x 8-byte weight transactions.
+    modeled_cycles: int = -1     # at `wait_states`
+    wait_states: int = 4
+    core_cycles: int = -1        # modeled_cycles at 0 wait states
+    weight_transactions: int = 0  # ceil(weight_bytes_read / 8)
+    cycle_model: str = ""        # which scheduling model
+
+    def modeled_cycles_at(self, wait_states: int) -> int:
+        """Modeled cycles for another wait-state setting (no re-run needed)."""
+        return self.core_cycles + int(wait_states) * self.weight_transactions
 
 
 _MLIR_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "i8",
@@ -184,11 +199,20 @@ class SpmvKernel:
         self.rows, self.cols = W.shape
         self.target = get_target(target).name
         self.timeout = timeout
-        self.encoded = formats.encode(W, format)
-        self.format = self.encoded.fmt
-        self.buffers = dict(self.encoded.arrays)
-        self.mlir = kernel_mlir(self.rows, self.cols, self.format, self.buffers)
-        self.object, self.kernel_key = compile_kernel_object(self.mlir, self.target)
+        if isinstance(format, str) and format.strip().lower() == "sparsifier":
+            # The upstream --sparsifier CSR peer (mcusparse.sparsifier).
+            from mcusparse import sparsifier as _sp
+            self.encoded = _sp.encode(W)
+            self.format = self.encoded.fmt
+            self.buffers = dict(self.encoded.arrays)
+            self.mlir = _sp.kernel_mlir(self.rows, self.cols, self.buffers)
+            self.object, self.kernel_key = _sp.compile_kernel_object(self.mlir, self.target)
+        else:
+            self.encoded = formats.encode(W, format)
+            self.format = self.encoded.fmt
+            self.buffers = dict(self.encoded.arrays)
+            self.mlir = kernel_mlir(self.rows, self.cols, self.format, self.buffers)
+            self.object, self.kernel_key = compile_kernel_object(self.mlir, self.target)
         self.name = f"spmv-{self.format.replace(':', '_')}-{self.rows}x{self.cols}"
 
     # --------------------------------------------------------------- program
@@ -237,7 +261,7 @@ class SpmvKernel:
         return sym.size if sym else 0
 
     # ------------------------------------------------------------------- run
-    def run(self, x: np.ndarray) -> Tuple[np.ndarray, KernelStats]:
+    def run(self, x: np.ndarray, wait_states: int = 4) -> Tuple[np.ndarray, KernelStats]:
         x = np.asarray(x)
         if x.shape != (self.cols,):
             raise ValueError(f"x must have shape ({self.cols},), got {x.shape}")
@@ -249,11 +273,18 @@ class SpmvKernel:
         y = _parse_y(res.stdout_text, self.rows, self.target, self.name)
         text = self.text_bytes(elf)
         weights = int(self.encoded.total_bytes)
+        model = {}
+        if res.instructions is not None:
+            from mcusparse import cyclemodel
+            est = cyclemodel.estimate(self.target, elf, res.blocks, res.weight_bytes_read)
+            model = dict(modeled_cycles=est.modeled_cycles(wait_states),
+                         wait_states=int(wait_states), core_cycles=est.core_cycles,
+                         weight_transactions=est.weight_transactions, cycle_model=est.model)
         stats = KernelStats(
             instructions=int(res.instructions) if res.instructions is not None else -1,
             weight_bytes_read=int(res.weight_bytes_read or 0),
             flash_bytes=weights + text, text_bytes=text, weight_bytes=weights,
-            target=self.target, format=self.format)
+            target=self.target, format=self.format, **model)
         return y, stats
 
 

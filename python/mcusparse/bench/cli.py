@@ -1,0 +1,96 @@
+"""`mcusparse bench ...`: SpMV benchmarks against our dense kernel (docs/benchmarks.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _csv(text: str):
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _sizes(text: str):
+    out = []
+    for t in _csv(text):
+        r, _, c = t.lower().partition("x")
+        out.append((int(r), int(c)))
+    return out
+
+
+def _nm(text: str):
+    out = []
+    for t in _csv(text):
+        n, _, m = t.partition(":")
+        out.append((int(n), int(m)))
+    return out
+
+
+def _spmv(args: argparse.Namespace) -> int:
+    from mcusparse.bench import spmv
+    row = spmv.bench_spmv(args.target, args.format, args.rows, args.cols, args.sparsity,
+                          args.seed, wait_states=args.wait_states, timeout=args.timeout)
+    print(json.dumps(row, indent=None if args.compact else 1) if args.json
+          else spmv.format_row(row))
+    return 0 if row["correct"] else 2
+
+
+def _table(args: argparse.Namespace) -> int:
+    from mcusparse.bench import table
+    workloads = table.standard_workloads(
+        sizes=_sizes(args.sizes) if args.sizes is not None else table.SIZES,
+        sparsities=[float(s) for s in _csv(args.sparsities)] if args.sparsities is not None
+        else table.SPARSITIES,
+        nm_patterns=_nm(args.nm) if args.nm is not None else table.NM_PATTERNS,
+        paper=not args.no_paper)
+    rows, meta = table.run_table(targets=_csv(args.targets), formats=_csv(args.formats),
+                                 workloads=workloads, out_dir=args.out, jobs=args.jobs,
+                                 progress=not args.quiet, plot=not args.no_plot)
+    print(f"{meta['kernels']} kernels, {meta['errors']} errors, {meta['duration_s']} s; "
+          f"wrote {args.out}/spmv_table.md, spmv_table.json"
+          + ("" if args.no_plot else ", spmv_speedup.png"))
+    for r in rows:
+        if r.get("error"):
+            print(f"error: {r['target']} {r['format']} {r.get('workload', '')}: "
+                  f"{r['error'].splitlines()[0]}", file=sys.stderr)
+    return 0 if not meta["errors"] else 2
+
+
+def register(subparsers) -> None:
+    """Add the `bench` command group to the top-level parser's sub-parsers."""
+    group = subparsers.add_parser("bench", help="SpMV benchmarks: instructions, weight traffic, "
+                                  "modeled cycles, flash, against dense")
+    commands = group.add_subparsers(dest="bench_command", required=True)
+
+    sp = commands.add_parser("spmv", help="one matrix, one format, one target (and its dense "
+                             "baseline)")
+    sp.add_argument("--target", default="cortex-m55")
+    sp.add_argument("--format", default="csr",
+                    help="dense, csr, dcsr, nm:N:M, gs:V or sparsifier")
+    sp.add_argument("--rows", type=int, default=256)
+    sp.add_argument("--cols", type=int, default=256)
+    sp.add_argument("--sparsity", type=float, default=0.9,
+                    help="fraction of zeros (ignored by nm:N:M, which fixes it)")
+    sp.add_argument("--seed", type=int, default=23)
+    sp.add_argument("--wait-states", type=int, default=4,
+                    help="for `modeled_cycles` (0 and 4 are always reported too)")
+    sp.add_argument("--timeout", type=float, default=120.0, help="emulator time limit (s)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--compact", action="store_true", help="JSON on one line")
+    sp.set_defaults(func=_spmv)
+
+    from mcusparse.bench import table as _t
+    tb = commands.add_parser("table", help="the standard workloads of MEASURE.md: markdown, "
+                             "JSON and a PNG plot")
+    tb.add_argument("--targets", default=",".join(_t.DEFAULT_TARGETS))
+    tb.add_argument("--formats", default=",".join(_t.DEFAULT_FORMATS),
+                    help="comma-separated; 'nm' = each N:M workload's own pattern")
+    tb.add_argument("--sizes", default=None, help="e.g. 256x256,512x1024 (default both)")
+    tb.add_argument("--sparsities", default=None, help="e.g. 0.9,0.95 (default 0.5..0.95)")
+    tb.add_argument("--nm", default=None, help="N:M patterns, e.g. 1:8,1:16 ('' for none)")
+    tb.add_argument("--no-paper", action="store_true", help="skip the 64x64 @ 80 %% case")
+    tb.add_argument("--out", default="build/bench", help="output directory")
+    tb.add_argument("--jobs", type=int, default=1, help="worker processes")
+    tb.add_argument("--quiet", action="store_true", help="no progress bar")
+    tb.add_argument("--no-plot", action="store_true")
+    tb.set_defaults(func=_table)

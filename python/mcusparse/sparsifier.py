@@ -1,0 +1,160 @@
+"""The upstream MLIR `--sparsifier` CSR kernel, as a peer to measure against.
+
+    k = mcusparse.kernels.spmv(W, format="sparsifier", target="cortex-m55")
+    y, stats = k.run(x)
+
+The same matrix is stored as upstream `sparse_tensor` CSR,
+
+    #sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j : compressed) }>
+
+with `index`-typed positions and coordinates, and the kernel is
+
+    func.func @kernel(%pos: tensor<R+1 x index>, %crd: tensor<NNZ x index>,
+                      %values: tensor<NNZ x i8>, %x: tensor<C x i8>, %y: tensor<R x i32>)
+      %w = sparse_tensor.assemble (%pos, %crd), %values : ... to tensor<RxCxi8, #CSR>
+      %r = linalg.matvec ins(%w, %x) outs(%y)
+
+so the buffers come from the harness exactly like our formats' buffers do
+(they live in `.weights`, where the plugin counts their traffic) and the
+same harness, counters and cycle model apply.
+
+Lowering: the passes the stock `--sparsifier{enable-runtime-library=false}`
+runs (`mlir-opt --sparsifier --dump-pass-pipeline`, LLVM 22) up to
+`lower-affine`, on a module carrying `#dlti.dl_spec<index = 32 : i64>`, then
+`convert-to-llvm{dynamic=true}` (which honours the DLTI index width; the
+stock pipeline's `convert-to-llvm` does not) and `reconcile-unrealized-casts`.
+Loops, positions and coordinates are therefore 32-bit (int32 arrays, 4 bytes
+per coordinate: that is what upstream CSR with a 32-bit index stores). No
+vectorisation options are passed (the sparsifier's default, `vl=0`): the
+kernel is scalar MLIR, then the target's usual IR route (opt -O3 + llc on
+the M55, zig's clang -O3 on RISC-V) applies, exactly as for our kernels.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Dict, Tuple
+
+import numpy as np
+
+from mcusparse.targets import get_target
+from mcusparse.targets import toolchain as _tc
+
+__all__ = ["FORMAT", "CSR_ENCODING", "PIPELINE", "SparsifierEncoded", "encode",
+           "kernel_mlir", "compile_kernel_object"]
+
+FORMAT = "sparsifier"
+CSR_ENCODING = "#sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j : compressed) }>"
+
+# `mlir-opt --sparsifier="enable-runtime-library=false" --dump-pass-pipeline`
+# (LLVM 22.1.8) up to lower-affine, then the DLTI-aware conversion.
+PIPELINE = ("builtin.module("
+            "func.func(linalg-generalize-named-ops),"
+            "func.func(linalg-fuse-elementwise-ops),"
+            "sparsification-and-bufferization,"
+            "sparse-storage-specifier-to-llvm,"
+            "func.func(canonicalize),"
+            "func.func(convert-linalg-to-loops),"
+            "func.func(convert-vector-to-scf),"
+            "func.func(expand-realloc),"
+            "func.func(convert-scf-to-cf),"
+            "expand-strided-metadata,"
+            "lower-affine,"
+            "func.func(arith-expand),"
+            "convert-to-llvm{dynamic=true},"
+            "reconcile-unrealized-casts)")
+
+INDEX_BITS = 32
+
+
+class SparsifierEncoded:
+    """Upstream CSR buffers of one matrix (duck-types formats.Encoded where kernels need it)."""
+
+    def __init__(self, W: np.ndarray):
+        W = np.asarray(W)
+        if W.ndim != 2 or W.dtype != np.int8:
+            raise ValueError(f"W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
+        rows, cols = W.shape
+        nz_r, nz_c = np.nonzero(W)                    # row-major order
+        counts = np.bincount(nz_r, minlength=rows)
+        pos = np.zeros(rows + 1, np.int32)
+        np.cumsum(counts, out=pos[1:])
+        crd = nz_c.astype(np.int32)
+        values = W[nz_r, nz_c].astype(np.int8)
+        self.nnz = int(values.size)
+        if self.nnz == 0:
+            # No zero-sized C arrays / tensors; pos[-1] == 0 so nothing is read.
+            crd, values = np.zeros(1, np.int32), np.zeros(1, np.int8)
+        self.fmt = FORMAT
+        self.shape = W.shape
+        self.dtype = W.dtype
+        self.arrays: Dict[str, np.ndarray] = {"positions": pos, "coordinates": crd,
+                                              "values": values}
+
+    @property
+    def total_bytes(self) -> int:
+        return int(sum(a.nbytes for a in self.arrays.values()))
+
+    def decode(self) -> np.ndarray:
+        pos, crd, val = (self.arrays[k] for k in ("positions", "coordinates", "values"))
+        W = np.zeros(self.shape, np.int8)
+        for r in range(self.shape[0]):
+            W[r, crd[pos[r]:pos[r + 1]]] = val[pos[r]:pos[r + 1]]
+        return W
+
+
+def encode(W: np.ndarray) -> SparsifierEncoded:
+    return SparsifierEncoded(W)
+
+
+def kernel_mlir(rows: int, cols: int, buffers: Dict[str, np.ndarray]) -> str:
+    """The kernel module: upstream CSR assembled from the harness's buffers."""
+    pos_t = f"tensor<{buffers['positions'].size}xindex>"
+    crd_t = f"tensor<{buffers['coordinates'].size}xindex>"
+    val_t = f"tensor<{buffers['values'].size}xi8>"
+    x_t, y_t = f"tensor<{cols}xi8>", f"tensor<{rows}xi32>"
+    w_t = f"tensor<{rows}x{cols}xi8, #CSR>"
+    return (f"#CSR = {CSR_ENCODING}\n"
+            f"module attributes {{dlti.dl_spec = #dlti.dl_spec<index = {INDEX_BITS} : i64>}} {{\n"
+            f"func.func @kernel(%positions: {pos_t}, %coordinates: {crd_t}, %values: {val_t},\n"
+            f"                  %x: {x_t}, %y: {y_t}) -> {y_t} attributes {{llvm.bareptr}} {{\n"
+            f"  %w = sparse_tensor.assemble (%positions, %coordinates), %values : "
+            f"({pos_t}, {crd_t}), {val_t} to {w_t}\n"
+            f"  %r = linalg.matvec ins(%w, %x : {w_t}, {x_t}) outs(%y : {y_t}) -> {y_t}\n"
+            f"  return %r : {y_t}\n"
+            "}\n}\n")
+
+
+def compile_kernel_object(mlir_text: str, target: str) -> Tuple[Path, str]:
+    """Lower with the sparsifier's passes and compile for `target` (cached by content)."""
+    from mcusparse import kernels, pipeline
+
+    t = get_target(target)
+    key = kernels._hash("sparsifier-kernel", mlir_text, t.name, PIPELINE,
+                        _tc.ir_commands(t, Path("k.ll"), Path("k.o"), tmpdir=Path(".")))
+    out = _tc.build_root() / "kernels" / f"sparsifier-{t.name}-{key}"
+    obj = out / "kernel.o"
+    if obj.is_file():
+        return obj, key
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "kernel.mlir").write_text(mlir_text)
+    try:
+        module = pipeline.run(mlir_text, PIPELINE)
+    except pipeline.PipelineError as err:
+        raise kernels.KernelError(f"{t.name}: the sparsifier failed: {err}") from None
+    text = str(module)
+    if "sparse_tensor." in text or "llvm.call @malloc" in text:
+        raise kernels.KernelError(f"{t.name}: the sparsifier left sparse_tensor ops or "
+                                  "allocations in the kernel (see "
+                                  f"{out / 'kernel.llvm.mlir'})")
+    (out / "kernel.llvm.mlir").write_text(text)
+    proc = subprocess.run([kernels._mlir_translate(), "--mlir-to-llvmir",
+                           str(out / "kernel.llvm.mlir"), "-o", str(out / "kernel.ll")],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise kernels.KernelError(f"{t.name}: mlir-translate failed:\n{proc.stderr}")
+    tmp_obj = out / f"kernel.tmp{id(out)}.o"
+    for cmd in _tc.ir_commands(t, out / "kernel.ll", tmp_obj, tmpdir=out):
+        _tc._run(cmd, f"{t.name}: compiling the sparsifier kernel's LLVM IR")
+    tmp_obj.rename(obj)
+    return obj, key

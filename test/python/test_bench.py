@@ -1,0 +1,106 @@
+"""`mcusparse bench spmv --json` and `mcusparse bench table` on a tiny set."""
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mcusparse.bench import spmv, table
+from mcusparse.targets import MCU_TARGETS, get_target
+from mcusparse.targets.qemu import plugin_path
+
+REQUIRED = ("instructions", "dense_instructions", "speedup", "weight_bytes_read",
+            "dense_weight_bytes_read", "modeled_cycles", "modeled_cycles_ws0",
+            "modeled_cycles_ws4", "flash_bytes", "dense_flash_bytes", "correct", "traffic_bound")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def emulators_installed():
+    missing = [exe for t in MCU_TARGETS for exe in (get_target(t).gcc, get_target(t).qemu[0])
+               if shutil.which(exe) is None]
+    if not plugin_path().is_file():
+        missing.append(str(plugin_path()))
+    if missing:
+        pytest.fail(f"missing {', '.join(sorted(set(missing)))}: run scripts/setup-emulators.sh")
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "mcusparse.cli", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_paper_generator():
+    W = spmv.make_matrix("csr", 64, 64, 0.8, 23)
+    np.random.seed(23)
+    ref = np.random.randint(-128, 127, (64, 64)).astype(np.int8)
+    ref[np.random.random((64, 64)) < 0.8] = 0
+    np.testing.assert_array_equal(W, ref)       # already >= 80 % zeros: pruning keeps it
+    assert spmv.make_matrix("nm:1:4", 32, 32, 0.9, 1).reshape(-1, 4).astype(bool).sum(1).max() <= 1
+
+
+def test_bench_spmv_json():
+    proc = _cli("bench", "spmv", "--target", "cortex-m55", "--format", "csr", "--rows", "32",
+                "--cols", "48", "--sparsity", "0.9", "--seed", "7", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    for key in REQUIRED:
+        assert key in row, key
+    assert row["correct"] is True and row["error"] is None
+    assert row["speedup"] == pytest.approx(row["dense_instructions"] / row["instructions"],
+                                           rel=1e-3)
+    assert row["traffic_bound"] == pytest.approx(
+        row["dense_weight_bytes_read"] / row["weight_bytes_read"], rel=1e-3)
+    assert row["modeled_cycles"] == row["modeled_cycles_ws4"]
+    assert row["modeled_cycles_ws4"] - row["modeled_cycles_ws0"] == 4 * row["weight_transactions"]
+
+
+def test_bench_spmv_readable_line():
+    proc = _cli("bench", "spmv", "--target", "rv32imc", "--format", "nm:1:8", "--rows", "16",
+                "--cols", "32")
+    assert proc.returncode == 0, proc.stderr
+    assert "rv32imc nm:1:8 16x32" in proc.stdout and "correct" in proc.stdout
+
+
+def test_wrong_result_is_an_error_row(monkeypatch):
+    real = spmv.kernels.spmv
+
+    class Broken:
+        def __init__(self, k):
+            self.k = k
+
+        def run(self, x, wait_states=4):
+            y, st = self.k.run(x, wait_states=wait_states)
+            return y + 1, st
+
+    monkeypatch.setattr(spmv.kernels, "spmv",
+                        lambda W, format, target, **kw: Broken(real(W, format, target, **kw))
+                        if format == "csr" else real(W, format, target, **kw))
+    row = spmv.bench_spmv("cortex-m55", "csr", 8, 16, 0.5, seed=99)
+    assert row["correct"] is False and "wrong result" in row["error"]
+
+
+def test_bench_table_tiny(tmp_path):
+    out = tmp_path / "bench"
+    proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats", "dense,csr,nm",
+                "--sizes", "16x32", "--sparsities", "0.9", "--nm", "1:8", "--no-paper",
+                "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    md, js, png = (out / "spmv_table.md", out / "spmv_table.json", out / "spmv_speedup.png")
+    assert md.is_file() and js.is_file() and png.is_file()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(js.read_text())
+    fmts = sorted((r["workload"], r["format"]) for r in data["rows"])
+    assert fmts == [("16x32 1:8", "csr"), ("16x32 1:8", "dense"), ("16x32 1:8", "nm:1:8"),
+                    ("16x32 90%", "csr"), ("16x32 90%", "dense")]
+    assert all(r["correct"] for r in data["rows"]) and data["meta"]["errors"] == 0
+    assert "| 16x32 1:8 | nm:1:8 |" in md.read_text()
+
+
+def test_plan_formats():
+    ws = table.standard_workloads(sizes=[(256, 256)], sparsities=[0.9], nm_patterns=[(1, 8)])
+    units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), ws)
+    got = {u[1].label: [f for f, _ in u[2]] for u in units}
+    assert got["64x64 80%"] == ["dense", "csr", "dcsr", "gs:16", "sparsifier"]
+    assert got["256x256 1:8"] == ["dense", "csr", "dcsr", "nm:1:8", "sparsifier"]

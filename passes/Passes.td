@@ -112,11 +112,15 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
     Option<"vectorLength", "vector-length", "int64_t", "16",
            "lanes per vector step (dense, csr): 16 int8 = one 128-bit register">,
     Option<"denseRows", "dense-rows", "int64_t", "4",
-           "rows that share one activation load in the dense kernel">
+           "rows that share one activation load in the dense kernel">,
+    Option<"target", "target", "std::string", "\"\"",
+           "target-specific kernel shapes: cortex-m55 (MVE intrinsics via "
+           "llvm.call_intrinsic), rv32imc (scalar N:M), rv32gcv; empty: generic">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
-    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect"
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect",
+    "mlir::LLVM::LLVMDialect"
   ];
 }
 

@@ -59,7 +59,7 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
           "}, sparse-enc-pack-constants, canonicalize, "
           "sparse-enc-lower-matvec{dense-rows=" +
           llvm::Twine(denseRows) + " vector-length=" + llvm::Twine(vectorLength) +
-          "}, canonicalize, cse, "
+          " target=" + target + "}, canonicalize, cse, "
           "one-shot-bufferize{bufferize-function-boundaries "
           "function-boundary-type-conversion=identity-layout-map}, "
           "canonicalize, sparse-enc-lower-vector-transfers, canonicalize, "

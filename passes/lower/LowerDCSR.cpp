@@ -17,6 +17,10 @@
 //   x[base + offset[l]],              base += group_minimums[g] (+ G*s after
 //                                     the first group of a row)
 //
+// The 16-byte nibble block of a pair of groups is loaded at the even group
+// and carried (loop-carried vector, also across rows) to the odd one, so
+// each block is read once: weight bytes read = bytes stored plus nothing.
+//
 // then gathers x at the columns, loads the group's values with a lane
 // predicate (the last group of a row has n - G*j active lanes) and
 // multiply-accumulates with a widening reduction. The slope
@@ -91,8 +95,11 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
 
   // Row loop carries y, the global group index g, the next extension mask
   // and the next value.
+  // ... and the current nibble pair (loaded at even groups, reused at odd
+  // ones: each 16-byte block is read once; pairs may span rows).
+  Value zeroNib = e.zero(byteVec);
   SmallVector<Value> res = forLoop(
-      b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0},
+      b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0, zeroNib},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
         Value yt = in[0];
         Value off = arith::IndexCastOp::create(
@@ -115,15 +122,28 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
 
         // Group loop: acc, g, mask index, value index, base.
         SmallVector<Value> grp = forLoop(
-            b, c0, groups, c1, {acc0, in[1], in[2], in[3], c0},
+            b, c0, groups, c1, {acc0, in[1], in[2], in[3], c0, in[4]},
             [&](Value j, ValueRange a) -> SmallVector<Value> {
               Value acc = a[0], g = a[1], mi = a[2], v = a[3], base = a[4];
               Value pair = arith::ShRUIOp::create(b, g, c1);
               Value odd = arith::CmpIOp::create(
                   b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, g, c1),
                   c0);
-              Value nib = e.read(byteVec, nibbles,
-                                 {arith::MulIOp::create(b, pair, cG)});
+              Value isEven = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, g, c1),
+                  c0);
+              auto nibIf = scf::IfOp::create(b, TypeRange{byteVec}, isEven,
+                                             /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(nibIf.thenBlock());
+                scf::YieldOp::create(
+                    b, ValueRange{e.read(byteVec, nibbles,
+                                         {arith::MulIOp::create(b, pair, cG)})});
+                b.setInsertionPointToStart(nibIf.elseBlock());
+                scf::YieldOp::create(b, ValueRange{a[5]});
+              }
+              Value nib = nibIf.getResult(0);
               // Even groups use the upper nibble: shift by 4, odd by 0.
               Value shift = arith::MulIOp::create(
                   b, arith::SubIOp::create(b, c1, arith::AndIOp::create(b, g, c1)),
@@ -187,10 +207,10 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                                                   offsets, mask, zeroX);
               Value active = arith::MinUIOp::create(b, left, cG);
               return {e.dot(acc, vals, xv), arith::AddIOp::create(b, g, c1), mi,
-                      arith::AddIOp::create(b, v, active), newBase};
+                      arith::AddIOp::create(b, v, active), newBase, nib};
             });
         return {tensor::InsertOp::create(b, grp[0], yt, r), grp[1], grp[2],
-                grp[3]};
+                grp[3], grp[5]};
       });
   return res[0];
 }

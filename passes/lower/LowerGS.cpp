@@ -10,21 +10,63 @@
 // lanes of a padded last group are masked off). `off`, the start of the
 // group's entries, is carried by the group loop (a running sum of K*V).
 //
+// Cortex-M55, V = 16, int8 x int8 -> int32: MVE has no lane-wise widening
+// multiply-accumulate, and a vector<16xi32> accumulator in row order makes
+// LLVM shuffle through the stack (28 instructions per step). Instead the
+// step computes `vmullb.s8` / `vmullt.s8` (llvm.arm.mve.vmull: int16
+// products of the even / odd byte lanes, exact for int8 x int8) and widens
+// each with a bottom/top split of its 16-bit halves (`vmovlb.s16`,
+// `vshr.s32 #16`) into four vector<4xi32> accumulators holding rows
+// {4i}, {4i+2}, {4i+1}, {4i+3}: 14 instructions per 16 nonzeros. After the
+// group one shuffle puts the four back in row order (a 4x4 transpose).
+//
 //===----------------------------------------------------------------------===//
 
 #include "dialect/SparseEncDialect.h"
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mcusparse::lower;
 
+/// acc[0..3] + the 16 lane products of v * xv (int8), lanes permuted as
+/// described above (MVE vmullb/vmullt + 16-bit half split).
+static SmallVector<Value> mveMac16(ImplicitLocOpBuilder &b, ValueRange acc,
+                                   Value v, Value xv) {
+  auto i16v8 = VectorType::get({8}, b.getI16Type());
+  auto i32v4 = VectorType::get({4}, b.getI32Type());
+  auto cst = [&](int32_t c) {
+    return LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(c))
+        .getResult();
+  };
+  Value sixteen = arith::ConstantOp::create(
+      b, i32v4, DenseElementsAttr::get(i32v4, b.getI32IntegerAttr(16)));
+  SmallVector<Value> out;
+  for (int top = 0; top < 2; ++top) {
+    // llvm.arm.mve.vmull(a, b, unsigned, top): int16 products of the
+    // even (top = 0) or odd (top = 1) byte lanes.
+    Value p = LLVM::CallIntrinsicOp::create(
+                  b, i16v8, b.getStringAttr("llvm.arm.mve.vmull"),
+                  ValueRange{v, xv, cst(0), cst(top)})
+                  .getResult(0);
+    Value p32 = vector::BitCastOp::create(b, i32v4, p);
+    Value lo = arith::ShRSIOp::create(
+        b, arith::ShLIOp::create(b, p32, sixteen), sixteen);
+    Value hi = arith::ShRSIOp::create(b, p32, sixteen);
+    out.push_back(arith::AddIOp::create(b, acc[2 * top], lo));
+    out.push_back(arith::AddIOp::create(b, acc[2 * top + 1], hi));
+  }
+  // out = {rows 4i, rows 4i+2, rows 4i+1, rows 4i+3}
+  return out;
+}
+
 FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
-                                           const LowerOptions &) {
+                                           const LowerOptions &opts) {
   auto gs = cast<mcusparse::sparse_enc::GSAttr>(m.weightType.getEncoding());
   Emitter e{b, m.accType};
   Value values = m.buffers[0], colIdx = m.buffers[1], counts = m.buffers[2];
@@ -39,6 +81,14 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
   Value zeroX = e.zero(xVec), zeroAcc = e.zero(accVec);
   Value all = e.allTrue(lanes);
   bool exact = m.rows % lanes == 0;
+  auto isInt = [&](Type t, unsigned w) {
+    return t.isSignlessInteger(w);
+  };
+  bool mve16 = opts.mve() && lanes == 16 &&
+               isInt(cast<ShapedType>(values.getType()).getElementType(), 8) &&
+               isInt(xVec.getElementType(), 8) && isInt(m.accType, 32) &&
+               isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 8);
+  auto i32v4 = VectorType::get({4}, b.getI32Type());
 
   SmallVector<Value> res = forLoop(
       b, e.index(0), e.index(groups), e.index(1), {m.y, e.index(0)},
@@ -47,15 +97,40 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
         Value steps = e.extractIndex(counts, g);
         Value end = arith::AddIOp::create(
             b, off, arith::MulIOp::create(b, steps, e.index(lanes)));
-        Value acc = forLoop(
-            b, off, end, e.index(lanes), {zeroAcc},
-            [&](Value p, ValueRange a) -> SmallVector<Value> {
-              Value v = e.read(vecOf(values), values, {p});
-              Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {p}));
-              Value xv = vector::GatherOp::create(b, xVec, m.x, e.index(0),
-                                                  cols, all, zeroX);
-              return {e.macLanes(a[0], v, xv)};
-            })[0];
+        auto gatherStep = [&](Value p) {
+          Value v = e.read(vecOf(values), values, {p});
+          Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {p}));
+          Value xv = vector::GatherOp::create(b, xVec, m.x, e.index(0), cols,
+                                              all, zeroX);
+          return std::make_pair(v, xv);
+        };
+        Value acc;
+        if (mve16) {
+          Value z = e.zero(i32v4);
+          SmallVector<Value> parts = forLoop(
+              b, off, end, e.index(lanes), {z, z, z, z},
+              [&](Value p, ValueRange a) -> SmallVector<Value> {
+                auto [v, xv] = gatherStep(p);
+                return mveMac16(b, a, v, xv);
+              });
+          // c = [rows 4i | rows 4i+1 | rows 4i+2 | rows 4i+3]; row 4i+j is
+          // c[4j+i].
+          Value c01 = vector::ShuffleOp::create(
+              b, parts[0], parts[2], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+          Value c23 = vector::ShuffleOp::create(
+              b, parts[1], parts[3], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+          SmallVector<int64_t> mask;
+          for (int64_t i = 0; i < 4; ++i)
+            for (int64_t j = 0; j < 4; ++j)
+              mask.push_back(4 * j + i);
+          acc = vector::ShuffleOp::create(b, c01, c23, mask);
+        } else {
+          acc = forLoop(b, off, end, e.index(lanes), {zeroAcc},
+                        [&](Value p, ValueRange a) -> SmallVector<Value> {
+                          auto [v, xv] = gatherStep(p);
+                          return {e.macLanes(a[0], v, xv)};
+                        })[0];
+        }
         Value row = arith::MulIOp::create(b, g, e.index(lanes));
         Value old = e.read(accVec, yt, {row}, {}, exact);
         Value sum = e.add(old, acc);

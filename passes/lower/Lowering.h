@@ -33,6 +33,10 @@ struct LowerOptions {
   int64_t vectorLength = 16;
   /// Dense kernel: rows that share one activation load.
   int64_t denseRows = 4;
+  /// "cortex-m55", "rv32imc", "rv32gcv", "host" or "" (generic code only).
+  std::string target;
+  bool mve() const { return target == "cortex-m55"; }
+  bool scalarOnly() const { return target == "rv32imc"; }
 };
 
 struct MatvecOperands {

@@ -1,0 +1,52 @@
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32imc}, canonicalize)' | FileCheck %s --check-prefix=RV32IMC
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=M55
+
+// Target-specific kernel shapes of sparse-enc-lower-matvec{target=...}.
+
+// rv32imc N:M: scalar code, no vectors except the 4-byte word load; fields
+// peeled with a shift and an and (the first field: only the and; the top
+// field of a full word: only the shift); block bases are constants added to
+// the column; rows of <= 2 words run 4 per iteration; the function asks for
+// the in-order SiFive E31 scheduling model.
+
+#NM = #sparse_enc.nm<n = 1, m = 16>
+// RV32IMC-LABEL: func.func @nm
+// RV32IMC-SAME: tune_cpu = "sifive-e31"
+// RV32IMC: scf.for %{{.*}} = %c0 to %c8 step %c4
+// RV32IMC: vector.bitcast %{{.*}} {sparse_enc.aligned_word} : vector<4xi8> to vector<1xi32>
+// RV32IMC: arith.andi %{{.*}}, %c15_i32 : i32
+// RV32IMC: arith.shrui %{{.*}}, %c4_i32 : i32
+// RV32IMC: arith.shrui %{{.*}}, %c28_i32 : i32
+// RV32IMC-NOT: vector.gather
+// RV32IMC-NOT: vector.reduction
+// RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
+// M55-LABEL: func.func @nm
+// M55-NOT: tune_cpu
+// M55: vector.gather
+func.func @nm(%v: tensor<128xi8>, %o: tensor<64xi8>, %x: tensor<256xi8>, %y: tensor<8xi32>) -> tensor<8xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<128xi8>, tensor<64xi8>) -> tensor<8x256xi8, #NM>
+  %r = linalg.matvec ins(%w, %x : tensor<8x256xi8, #NM>, tensor<256xi8>) outs(%y : tensor<8xi32>) -> tensor<8xi32>
+  return %r : tensor<8xi32>
+}
+
+// -----
+
+// GS with 16 lanes on cortex-m55: vmullb/vmullt through llvm.call_intrinsic,
+// four vector<4xi32> accumulators, one transposing shuffle per group.
+
+#GS16 = #sparse_enc.gs<lanes = 16>
+// M55-LABEL: func.func @gs16
+// M55: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// M55: llvm.call_intrinsic "llvm.arm.mve.vmull"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<16xi8>, vector<16xi8>, i32, i32) -> vector<8xi16>
+// M55: vector.bitcast %{{.*}} : vector<8xi16> to vector<4xi32>
+// M55: llvm.call_intrinsic "llvm.arm.mve.vmull"
+// M55: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15] : vector<8xi32>, vector<8xi32>
+// M55-NOT: sparse_enc
+// RV32IMC-LABEL: func.func @gs16
+// RV32IMC-NOT: llvm.call_intrinsic
+// RV32IMC: arith.muli %{{.*}}, %{{.*}} : vector<16xi32>
+func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: tensor<256xi8>, %y: tensor<32xi32>) -> tensor<32xi32> {
+  %w = sparse_enc.assemble (%v, %c, %n) : (tensor<512xi8>, tensor<512xi8>, tensor<2xi16>) -> tensor<32x256xi8, #GS16>
+  %r = linalg.matvec ins(%w, %x : tensor<32x256xi8, #GS16>, tensor<256xi8>) outs(%y : tensor<32xi32>) -> tensor<32xi32>
+  return %r : tensor<32xi32>
+}

@@ -1,0 +1,75 @@
+"""Small ONNX models built with onnx.helper for the front-end tests."""
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def _model(nodes, inputs, outputs, inits, opset=13):
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m.SerializeToString()
+
+
+def float_cnn(rng) -> bytes:
+    """Conv(s2, pads) -> Relu -> MaxPool -> depthwise Conv -> Clip -> AveragePool
+    -> GlobalAveragePool -> Flatten -> Gemm -> Add -> Mul -> MatMul -> Reshape -> Softmax."""
+    f = np.float32
+    inits = {
+        "w1": rng.standard_normal((8, 3, 3, 3)).astype(f) * f(0.3),
+        "b1": rng.standard_normal(8).astype(f),
+        "w2": rng.standard_normal((8, 1, 3, 3)).astype(f) * f(0.3),
+        "lo": np.array(0.0, f), "hi": np.array(6.0, f),
+        "w3": rng.standard_normal((16, 8)).astype(f), "b3": rng.standard_normal(16).astype(f),
+        "c": rng.standard_normal(16).astype(f), "m": rng.standard_normal(16).astype(f),
+        "w4": rng.standard_normal((16, 10)).astype(f), "shape": np.array([1, 10], np.int64),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[1, 1],
+                         pads=[0, 0, 1, 1]),
+        helper.make_node("Conv", ["p1", "w2"], ["c2"], group=8, pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c2", "lo", "hi"], ["k2"]),
+        helper.make_node("AveragePool", ["k2"], ["a2"], kernel_shape=[3, 3], strides=[2, 2],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["a2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["fl"]),
+        helper.make_node("Gemm", ["fl", "w3", "b3"], ["gm"], transB=1),
+        helper.make_node("Add", ["gm", "c"], ["ad"]),
+        helper.make_node("Mul", ["ad", "m"], ["mu"]),
+        helper.make_node("MatMul", ["mu", "w4"], ["mm"]),
+        helper.make_node("Reshape", ["mm", "shape"], ["rs"]),
+        helper.make_node("Softmax", ["rs"], ["y"], axis=-1),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 11, 9])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+
+
+def qlinear_net(rng) -> bytes:
+    """QuantizeLinear -> QLinearConv (per-channel) -> QLinearMatMul -> DequantizeLinear."""
+    i8 = np.int8
+    inits = {
+        "xs": np.array(0.05, np.float32), "xz": np.array(3, i8),
+        "w": rng.integers(-127, 128, (6, 2, 3, 3)).astype(i8),
+        "ws": rng.uniform(0.002, 0.02, 6).astype(np.float32), "wz": np.zeros(6, i8),
+        "ys": np.array(0.08, np.float32), "yz": np.array(-7, i8),
+        "bias": rng.integers(-500, 500, 6).astype(np.int32),
+        "shape": np.array([1, 6 * 4 * 3], np.int64),
+        "b": rng.integers(-127, 128, (72, 5)).astype(i8),
+        "bs": np.array(0.01, np.float32), "bz": np.array(0, i8),
+        "zs": np.array(0.3, np.float32), "zz": np.array(1, i8),
+    }
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "bias"],
+                         ["yq"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Reshape", ["yq", "shape"], ["fq"]),
+        helper.make_node("QLinearMatMul", ["fq", "ys", "yz", "b", "bs", "bz", "zs", "zz"],
+                         ["zq"]),
+        helper.make_node("DequantizeLinear", ["zq", "zs", "zz"], ["y"]),
+    ]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 5])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)

@@ -1,0 +1,201 @@
+"""Build small .tflite models in tests with the `tflite` package's flatbuffer builders.
+
+    b = TFLiteBuilder()
+    x = b.tensor("x", [1, 8, 8, 3], INT8, scale=0.05, zp=-3)
+    w = b.tensor("w", [4, 3, 3, 3], INT8, data=..., scale=[...], zp=[0] * 4)
+    y = b.tensor("y", [1, 4, 4, 4], INT8, scale=0.1, zp=2)
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions",
+         Padding=SAME, StrideW=2, StrideH=2, FusedActivationFunction=RELU6)
+    raw = b.build(inputs=[x], outputs=[y])
+"""
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+import tflite
+
+FLOAT32, INT32, INT8 = 0, 2, 9
+SAME, VALID = 0, 1
+NONE, RELU, RELU6 = 0, 1, 3
+
+
+class TFLiteBuilder:
+    def __init__(self):
+        self.tensors = []   # (name, shape, type, data bytes|None, quant|None)
+        self.ops = []       # (code, inputs, outputs, options name, fields)
+
+    def tensor(self, name, shape, type_code, data=None, scale=None, zp=None, qdim=0) -> int:
+        quant = None
+        if scale is not None:
+            scale = np.atleast_1d(np.asarray(scale, np.float32))
+            zp = np.zeros(len(scale), np.int64) if zp is None else \
+                np.atleast_1d(np.asarray(zp, np.int64))
+            quant = (scale, zp, qdim)
+        if data is not None:
+            data = np.ascontiguousarray(data).tobytes()
+        self.tensors.append((name, list(shape), type_code, data, quant))
+        return len(self.tensors) - 1
+
+    def op(self, name: str, inputs, outputs, options: str | None = None, **fields):
+        self.ops.append((getattr(tflite.BuiltinOperator, name), list(inputs), list(outputs),
+                         options, fields))
+
+    def build(self, inputs, outputs) -> bytes:
+        b = flatbuffers.Builder(4096)
+
+        def vector(start, offsets):
+            start(b, len(offsets))
+            for off in reversed(offsets):
+                b.PrependUOffsetTRelative(off)
+            return b.EndVector()
+
+        tflite.BufferStart(b)
+        buffers = [tflite.BufferEnd(b)]
+        buffer_of = []
+        for _, _, _, data, _ in self.tensors:
+            if data is None:
+                buffer_of.append(0)
+                continue
+            payload = b.CreateNumpyVector(np.frombuffer(data, np.uint8))
+            tflite.BufferStart(b)
+            tflite.BufferAddData(b, payload)
+            buffers.append(tflite.BufferEnd(b))
+            buffer_of.append(len(buffers) - 1)
+
+        tensor_tables = []
+        for (name, shape, tcode, _, quant), buf in zip(self.tensors, buffer_of):
+            name_off = b.CreateString(name)
+            shape_off = b.CreateNumpyVector(np.asarray(shape, np.int32))
+            q_off = None
+            if quant is not None:
+                scale, zp, qdim = quant
+                s_off = b.CreateNumpyVector(scale)
+                z_off = b.CreateNumpyVector(zp)
+                tflite.QuantizationParametersStart(b)
+                tflite.QuantizationParametersAddScale(b, s_off)
+                tflite.QuantizationParametersAddZeroPoint(b, z_off)
+                tflite.QuantizationParametersAddQuantizedDimension(b, qdim)
+                q_off = tflite.QuantizationParametersEnd(b)
+            tflite.TensorStart(b)
+            tflite.TensorAddShape(b, shape_off)
+            tflite.TensorAddType(b, tcode)
+            tflite.TensorAddBuffer(b, buf)
+            tflite.TensorAddName(b, name_off)
+            if q_off is not None:
+                tflite.TensorAddQuantization(b, q_off)
+            tensor_tables.append(tflite.TensorEnd(b))
+
+        codes = sorted({code for code, *_ in self.ops})
+        op_tables = []
+        for code, ins, outs, opt_name, fields in self.ops:
+            opt_off = None
+            if opt_name:
+                getattr(tflite, opt_name + "Start")(b)
+                for field, value in fields.items():
+                    getattr(tflite, f"{opt_name}Add{field}")(b, value)
+                opt_off = getattr(tflite, opt_name + "End")(b)
+            in_off = b.CreateNumpyVector(np.asarray(ins, np.int32))
+            out_off = b.CreateNumpyVector(np.asarray(outs, np.int32))
+            tflite.OperatorStart(b)
+            tflite.OperatorAddOpcodeIndex(b, codes.index(code))
+            tflite.OperatorAddInputs(b, in_off)
+            tflite.OperatorAddOutputs(b, out_off)
+            if opt_off is not None:
+                tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, opt_name))
+                tflite.OperatorAddBuiltinOptions(b, opt_off)
+            op_tables.append(tflite.OperatorEnd(b))
+
+        tensors_vec = vector(tflite.SubGraphStartTensorsVector, tensor_tables)
+        ops_vec = vector(tflite.SubGraphStartOperatorsVector, op_tables)
+        in_vec = b.CreateNumpyVector(np.asarray(inputs, np.int32))
+        out_vec = b.CreateNumpyVector(np.asarray(outputs, np.int32))
+        tflite.SubGraphStart(b)
+        tflite.SubGraphAddTensors(b, tensors_vec)
+        tflite.SubGraphAddOperators(b, ops_vec)
+        tflite.SubGraphAddInputs(b, in_vec)
+        tflite.SubGraphAddOutputs(b, out_vec)
+        subgraph = tflite.SubGraphEnd(b)
+
+        code_tables = []
+        for code in codes:
+            tflite.OperatorCodeStart(b)
+            tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
+            tflite.OperatorCodeAddBuiltinCode(b, code)
+            tflite.OperatorCodeAddVersion(b, 1)
+            code_tables.append(tflite.OperatorCodeEnd(b))
+        codes_vec = vector(tflite.ModelStartOperatorCodesVector, code_tables)
+        subgraphs_vec = vector(tflite.ModelStartSubgraphsVector, [subgraph])
+        buffers_vec = vector(tflite.ModelStartBuffersVector, buffers)
+        tflite.ModelStart(b)
+        tflite.ModelAddVersion(b, 3)
+        tflite.ModelAddOperatorCodes(b, codes_vec)
+        tflite.ModelAddSubgraphs(b, subgraphs_vec)
+        tflite.ModelAddBuffers(b, buffers_vec)
+        b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
+        return bytes(b.Output())
+
+
+def rand_i8(rng, shape, sparsity=0.0):
+    w = rng.integers(-127, 128, shape).astype(np.int8)
+    if sparsity:
+        w[rng.random(shape) < sparsity] = 0
+    return w
+
+
+def small_cnn(rng, activation=RELU6) -> bytes:
+    """float in -> QUANTIZE -> CONV(3x3,s2,SAME,per-channel,RELU6) -> DEPTHWISE(3x3,SAME,x2)
+    -> MAX_POOL -> CONV 1x1 -> ADD(residual) -> MUL(const) -> PAD -> AVERAGE_POOL(SAME, s2)
+    -> MEAN -> RESHAPE -> FULLY_CONNECTED -> SOFTMAX -> DEQUANTIZE -> float out."""
+    b = TFLiteBuilder()
+    x = b.tensor("input", [1, 12, 10, 3], FLOAT32)
+    xq = b.tensor("xq", [1, 12, 10, 3], INT8, scale=0.04, zp=-5)
+    b.op("QUANTIZE", [x], [xq])
+    w1 = b.tensor("conv1/w", [8, 3, 3, 3], INT8, data=rand_i8(rng, (8, 3, 3, 3), 0.5),
+                  scale=rng.uniform(0.002, 0.02, 8), zp=[0] * 8)
+    b1 = b.tensor("conv1/b", [8], INT32, data=rng.integers(-2000, 2000, 8).astype(np.int32),
+                  scale=0.04 * 0.01, zp=0)
+    y1 = b.tensor("conv1", [1, 6, 5, 8], INT8, scale=6 / 255, zp=-128)
+    b.op("CONV_2D", [xq, w1, b1], [y1], "Conv2DOptions", Padding=SAME, StrideW=2, StrideH=2,
+         FusedActivationFunction=activation)
+    w2 = b.tensor("dw/w", [1, 3, 3, 16], INT8, data=rand_i8(rng, (1, 3, 3, 16)),
+                  scale=rng.uniform(0.002, 0.02, 16), zp=[0] * 16, qdim=3)
+    b2 = b.tensor("dw/b", [16], INT32, data=rng.integers(-500, 500, 16).astype(np.int32))
+    y2 = b.tensor("dw", [1, 6, 5, 16], INT8, scale=0.05, zp=3)
+    b.op("DEPTHWISE_CONV_2D", [y1, w2, b2], [y2], "DepthwiseConv2DOptions", Padding=SAME,
+         StrideW=1, StrideH=1, DepthMultiplier=2, FusedActivationFunction=RELU)
+    y3 = b.tensor("maxpool", [1, 3, 3, 16], INT8, scale=0.05, zp=3)
+    b.op("MAX_POOL_2D", [y2], [y3], "Pool2DOptions", Padding=SAME, StrideW=2, StrideH=2,
+         FilterWidth=2, FilterHeight=2)
+    w4 = b.tensor("pw/w", [16, 1, 1, 16], INT8, data=rand_i8(rng, (16, 1, 1, 16), 0.8),
+                  scale=rng.uniform(0.002, 0.02, 16), zp=[0] * 16)
+    y4 = b.tensor("pw", [1, 3, 3, 16], INT8, scale=0.07, zp=-10)
+    b4 = b.tensor("pw/b", [16], INT32, data=np.zeros(16, np.int32))
+    b.op("CONV_2D", [y3, w4, b4], [y4], "Conv2DOptions", Padding=VALID, StrideW=1, StrideH=1)
+    y5 = b.tensor("add", [1, 3, 3, 16], INT8, scale=0.09, zp=1)
+    b.op("ADD", [y4, y3], [y5], "AddOptions", FusedActivationFunction=NONE)
+    c6 = b.tensor("mul/c", [16], INT8, data=rand_i8(rng, (16,)), scale=0.01, zp=4)
+    y6 = b.tensor("mul", [1, 3, 3, 16], INT8, scale=0.02, zp=-2)
+    b.op("MUL", [y5, c6], [y6], "MulOptions", FusedActivationFunction=NONE)
+    p7 = b.tensor("pad/p", [4, 2], INT32, data=np.array([[0, 0], [1, 0], [0, 1], [0, 0]],
+                                                        np.int32))
+    y7 = b.tensor("pad", [1, 4, 4, 16], INT8, scale=0.02, zp=-2)
+    b.op("PAD", [y6, p7], [y7])
+    y8 = b.tensor("avgpool", [1, 2, 2, 16], INT8, scale=0.02, zp=-2)
+    b.op("AVERAGE_POOL_2D", [y7], [y8], "Pool2DOptions", Padding=SAME, StrideW=2, StrideH=2,
+         FilterWidth=3, FilterHeight=3)
+    ax = b.tensor("mean/axes", [2], INT32, data=np.array([1, 2], np.int32))
+    y9 = b.tensor("mean", [1, 1, 1, 16], INT8, scale=0.015, zp=0)
+    b.op("MEAN", [y8, ax], [y9], "ReducerOptions", KeepDims=True)
+    sh = b.tensor("reshape/s", [2], INT32, data=np.array([1, 16], np.int32))
+    y10 = b.tensor("flat", [1, 16], INT8, scale=0.015, zp=0)
+    b.op("RESHAPE", [y9, sh], [y10])
+    w11 = b.tensor("fc/w", [10, 16], INT8, data=rand_i8(rng, (10, 16), 0.5), scale=0.01, zp=0)
+    b11 = b.tensor("fc/b", [10], INT32, data=rng.integers(-300, 300, 10).astype(np.int32))
+    y11 = b.tensor("fc", [1, 10], INT8, scale=0.03, zp=5)
+    b.op("FULLY_CONNECTED", [y10, w11, b11], [y11], "FullyConnectedOptions",
+         FusedActivationFunction=NONE)
+    y12 = b.tensor("softmax", [1, 10], INT8, scale=1 / 256, zp=-128)
+    b.op("SOFTMAX", [y11], [y12], "SoftmaxOptions", Beta=1.0)
+    out = b.tensor("output", [1, 10], FLOAT32)
+    b.op("DEQUANTIZE", [y12], [out])
+    return b.build([x], [out])

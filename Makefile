@@ -3,7 +3,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all venv build emulators test test-lit test-python demo clean
+.PHONY: all venv build emulators iree test test-lit test-python demo clean
 
 all: build
 
@@ -17,11 +17,15 @@ build: venv
 emulators:
 	@scripts/setup-emulators.sh
 
+# IREE wheels check, qemu-user and the aarch64 iree-run-module (docs/iree.md).
+iree: venv
+	@scripts/setup-iree.sh
+
 test-lit: build
 	@echo "[mcusparse] lit tests (test/)"
 	@$(VENV)/bin/lit -sv test
 
-test-python: build emulators
+test-python: build emulators iree
 	@echo "[mcusparse] pytest (test/python)"
 	@$(PY) -m pytest -q test/python
 

@@ -8,6 +8,12 @@
 format="sparsifier" compiles the same matrix with upstream MLIR's
 --sparsifier as CSR instead (mcusparse.sparsifier), as a peer.
 
+runtime="iree" runs the same lowered kernel as a custom dispatch of an IREE
+module instead of calling it from our harness (mcusparse.iree.dispatch): on
+the MCU targets through IREE's static-library output and our bare-metal
+executable-library harness, on "host" and "aarch64" through IREE's runtimes
+(docs/iree.md). Results and stats have the same meaning.
+
 What happens:
 
 1. `formats.encode(W, format)` packs the weights (the golden encoder; the
@@ -41,7 +47,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from mcusparse import formats
-from mcusparse.targets import get_target
+from mcusparse.targets import MCU_TARGETS, get_target
 from mcusparse.targets import qemu as _qemu
 from mcusparse.targets import toolchain as _tc
 
@@ -191,28 +197,42 @@ class SpmvKernel:
     """A compiled y = W x for one matrix, format and target."""
 
     def __init__(self, W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
-                 *, timeout: float = 60.0):
+                 *, runtime: str = "direct", timeout: float = 60.0):
         W = np.asarray(W)
         if W.ndim != 2 or W.dtype != np.int8:
             raise ValueError(f"W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
         self.W = W
         self.rows, self.cols = W.shape
-        self.target = get_target(target).name
         self.timeout = timeout
-        if isinstance(format, str) and format.strip().lower() == "sparsifier":
+        self.runtime = str(runtime).strip().lower()
+        if self.runtime not in ("direct", "iree"):
+            raise ValueError(f"runtime must be 'direct' or 'iree', got {runtime!r}")
+        is_peer = isinstance(format, str) and format.strip().lower() == "sparsifier"
+        if self.runtime == "iree":
+            from mcusparse.iree import get_iree_target
+            self.target = get_iree_target(target).name
+            if is_peer:
+                raise ValueError("format 'sparsifier' (the upstream peer) runs only with "
+                                 "runtime='direct'")
+        else:
+            self.target = get_target(target).name
+        # IREE's host and aarch64 targets take the 64-bit host lowering; its
+        # MCU targets the target's own (32-bit index).
+        lowering = self.target if self.target in MCU_TARGETS else "host"
+        if is_peer:
             # The upstream --sparsifier CSR peer (mcusparse.sparsifier).
             from mcusparse import sparsifier as _sp
             self.encoded = _sp.encode(W)
             self.format = self.encoded.fmt
             self.buffers = dict(self.encoded.arrays)
             self.mlir = _sp.kernel_mlir(self.rows, self.cols, self.buffers)
-            self.object, self.kernel_key = _sp.compile_kernel_object(self.mlir, self.target)
+            self.object, self.kernel_key = _sp.compile_kernel_object(self.mlir, lowering)
         else:
             self.encoded = formats.encode(W, format)
             self.format = self.encoded.fmt
             self.buffers = dict(self.encoded.arrays)
             self.mlir = kernel_mlir(self.rows, self.cols, self.format, self.buffers)
-            self.object, self.kernel_key = compile_kernel_object(self.mlir, self.target)
+            self.object, self.kernel_key = compile_kernel_object(self.mlir, lowering)
         self.name = f"spmv-{self.format.replace(':', '_')}-{self.rows}x{self.cols}"
 
     # --------------------------------------------------------------- program
@@ -267,6 +287,8 @@ class SpmvKernel:
             raise ValueError(f"x must have shape ({self.cols},), got {x.shape}")
         if x.dtype != np.int8:
             raise ValueError(f"x must be int8, got {x.dtype}")
+        if self.runtime == "iree":
+            return self._run_iree(x, wait_states)
         elf = self.build(x)
         res = _qemu.run(self.target, elf, timeout=self.timeout,
                         program=f"{self.name} ({self.format} kernel)")
@@ -288,6 +310,33 @@ class SpmvKernel:
         return y, stats
 
 
+    def kernel_ll(self) -> str:
+        """The lowered kernel's LLVM IR (what IREE links as a custom dispatch)."""
+        return (self.object.parent / "kernel.ll").read_text()
+
+    def _run_iree(self, x: np.ndarray, wait_states: int) -> Tuple[np.ndarray, KernelStats]:
+        """The same kernel as a custom dispatch of an IREE module (mcusparse.iree.dispatch)."""
+        from mcusparse.iree import dispatch
+        y, st = dispatch.run_spmv(self.kernel_ll(), list(self.buffers.values()), x, self.rows, self.target,
+                                  name=f"iree-{self.name}", format=self.format,
+                                  timeout=self.timeout)
+        weights = int(self.encoded.total_bytes)
+        text = max(st.text_bytes, 0)
+        model = {}
+        if st.elf is not None and st.instructions >= 0:
+            from mcusparse import cyclemodel
+            est = cyclemodel.estimate(self.target, st.elf, list(st.blocks),
+                                      st.weight_bytes_read)
+            model = dict(modeled_cycles=est.modeled_cycles(wait_states),
+                         wait_states=int(wait_states), core_cycles=est.core_cycles,
+                         weight_transactions=est.weight_transactions, cycle_model=est.model)
+        stats = KernelStats(instructions=int(st.instructions),
+                            weight_bytes_read=int(max(st.weight_bytes_read, 0)),
+                            flash_bytes=weights + text, text_bytes=text, weight_bytes=weights,
+                            target=self.target, format=self.format, **model)
+        return y, stats
+
+
 def _parse_y(text: str, rows: int, target: str, name: str) -> np.ndarray:
     for line in text.splitlines():
         if line.startswith("y:"):
@@ -301,5 +350,7 @@ def _parse_y(text: str, rows: int, target: str, name: str) -> np.ndarray:
 
 def spmv(W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
          **kwargs) -> SpmvKernel:
-    """Compile y = W x (int8 W and x, int32 y) in `format` for `target`."""
+    """Compile y = W x (int8 W and x, int32 y) in `format` for `target`.
+
+    Keyword arguments: runtime ("direct" or "iree"), timeout (seconds per run)."""
     return SpmvKernel(W, format=format, target=target, **kwargs)

@@ -211,10 +211,15 @@ class Emitter:
         return (f"module {{\n  func.func @{name}({args}) -> ({rtypes}){attr} {{\n"
                 f"{body}\n{ret}\n  }}\n}}\n")
 
-    def constant(self, array: np.ndarray, elem: str | None = None) -> Value:
+    def constant(self, array: np.ndarray, elem: str | None = None,
+                 layer: int | None = None) -> Value:
+        """A tensor constant; `layer` marks a layer's 2-D weight matrix with
+        `{mcusparse.layer = i}` (its index in ImportedModel.layers), which is how
+        the model compiler finds the constant to give a sparse layout."""
         array = np.asarray(array)
         elem = elem or ELEM[array.dtype]
-        return self.emit(f"arith.constant {dense_literal(array, elem)} : "
+        tag = "" if layer is None else f"{{mcusparse.layer = {int(layer)} : i64}} "
+        return self.emit(f"arith.constant {tag}{dense_literal(array, elem)} : "
                          f"{ttype(array.shape, elem)}", array.shape, elem)
 
     def empty(self, shape, elem: str) -> Value:

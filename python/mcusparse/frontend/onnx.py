@@ -181,11 +181,11 @@ class _Importer:
         if group == 1:
             w2d = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(o, kh * kw * ci))
             self.layer("Conv", w, w2d, n * oh * ow * o * kh * kw * ci)
-            acc = self.em.conv2d(xp, self.em.constant(w2d), kh, kw, (oh, ow), strides, dil, elem)
+            acc = self.em.conv2d(xp, self.em.constant(w2d, layer=len(self.layers) - 1), kh, kw, (oh, ow), strides, dil, elem)
         elif group == c and ci == 1:
             w2d = np.ascontiguousarray(w.reshape(o, kh * kw))
             self.layer("DepthwiseConv", w, w2d, n * oh * ow * o * kh * kw)
-            acc = self.em.depthwise(xp, self.em.constant(w2d), kh, kw, o // c, (oh, ow),
+            acc = self.em.depthwise(xp, self.em.constant(w2d, layer=len(self.layers) - 1), kh, kw, o // c, (oh, ow),
                                     strides, dil, elem)
         else:
             self.fail(f"grouped convolution with group={group} is not supported")
@@ -197,7 +197,7 @@ class _Importer:
         rows = int(np.prod(a.shape[:-1]))
         self.layer(kind, w2d, w2d, rows * w2d.shape[0] * k)
         x = self.em.reshape(a, (rows, k))
-        return self.em.dense(x, self.em.constant(w2d), "f32" if a.elem == "f32" else "i32")
+        return self.em.dense(x, self.em.constant(w2d, layer=len(self.layers) - 1), "f32" if a.elem == "f32" else "i32")
 
     def _f(self, fn, *vals, shape=None):
         shape = shape or np.broadcast_shapes(*[v.shape for v in vals])

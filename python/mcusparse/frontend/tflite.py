@@ -315,11 +315,11 @@ class _Importer:
             bias, mult, shift, qmin, qmax = self.conv_quant(
                 x_t, w_t, bias_i, out_t, act, w2d.astype(np.int64).sum(1), oc)
             xp = self.em.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], x_t.z)
-            acc = self.em.conv2d(xp, self.em.constant(w2d, "i8"), kh, kw, (oh, ow), (sh, sw),
+            acc = self.em.conv2d(xp, self.em.constant(w2d, "i8", layer=len(self.layers) - 1), kh, kw, (oh, ow), (sh, sw),
                                  (dh, dw), "i32")
             return self.em.requant_tflite(acc, bias, mult, shift, out_t.z, qmin, qmax)
         xp = self.em.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], 0.0)
-        acc = self.em.conv2d(xp, self.em.constant(w2d, "f32"), kh, kw, (oh, ow), (sh, sw),
+        acc = self.em.conv2d(xp, self.em.constant(w2d, "f32", layer=len(self.layers) - 1), kh, kw, (oh, ow), (sh, sw),
                              (dh, dw), "f32")
         return self.float_act(self.float_bias(acc, bias_i), *self.act_range(act, out_t))
 
@@ -354,11 +354,11 @@ class _Importer:
             bias, mlt, shift, qmin, qmax = self.conv_quant(
                 x_t, w_t, bias_i, out_t, act, w2d.astype(np.int64).sum(1), cm)
             xp = self.em.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], x_t.z)
-            acc = self.em.depthwise(xp, self.em.constant(w2d, "i8"), kh, kw, mult, (oh, ow),
+            acc = self.em.depthwise(xp, self.em.constant(w2d, "i8", layer=len(self.layers) - 1), kh, kw, mult, (oh, ow),
                                     (sh, sw), (dh, dw), "i32")
             return self.em.requant_tflite(acc, bias, mlt, shift, out_t.z, qmin, qmax)
         xp = self.em.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], 0.0)
-        acc = self.em.depthwise(xp, self.em.constant(w2d, "f32"), kh, kw, mult, (oh, ow),
+        acc = self.em.depthwise(xp, self.em.constant(w2d, "f32", layer=len(self.layers) - 1), kh, kw, mult, (oh, ow),
                                 (sh, sw), (dh, dw), "f32")
         return self.float_act(self.float_bias(acc, bias_i), *self.act_range(act, out_t))
 
@@ -380,12 +380,12 @@ class _Importer:
         if self.is_q(x_t):
             bias, mult, shift, qmin, qmax = self.conv_quant(
                 x_t, w_t, bias_i, out_t, act, w2d.astype(np.int64).sum(1), oc)
-            acc = self.em.dense(x, self.em.constant(w2d, "i8"), "i32")
+            acc = self.em.dense(x, self.em.constant(w2d, "i8", layer=len(self.layers) - 1), "i32")
             y = self.em.requant_tflite(acc, bias, mult, shift, out_t.z, qmin, qmax,
                                        rounding=quant.ROUNDING_OF.get("FULLY_CONNECTED",
                                                                       quant.ROUNDING))
         else:
-            acc = self.em.dense(x, self.em.constant(w2d, "f32"), "f32")
+            acc = self.em.dense(x, self.em.constant(w2d, "f32", layer=len(self.layers) - 1), "f32")
             y = self.float_act(self.float_bias(acc, bias_i), *self.act_range(act, out_t))
         return self.em.reshape(y, out_t.shape)
 

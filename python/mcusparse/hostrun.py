@@ -109,7 +109,8 @@ class HostModule:
         keep = []
         args = []
         for i, (a, sig) in enumerate(zip(arrays, self.inputs)):
-            a = np.ascontiguousarray(np.asarray(a).astype(sig.dtype, copy=False))
+            # np.require, not ascontiguousarray: that makes 0-d arrays 1-d
+            a = np.require(np.asarray(a).astype(sig.dtype, copy=False), requirements="C")
             if tuple(a.shape) != sig.shape:
                 raise ValueError(f"input {i}: shape {a.shape}, expected {sig.shape}")
             keep.append(a)

@@ -5,7 +5,14 @@ MatMul, Conv, Relu, Clip, Add, Mul, MaxPool, AveragePool, GlobalAveragePool,
 Flatten, Reshape, Softmax, QuantizeLinear, DequantizeLinear, QLinearConv,
 QLinearMatMul. Tensors keep ONNX's NCHW layout at the graph level; convolutions
 and pools transpose to NHWC around the kernel so that they share the TFLite
-path's im2col + matmul (2-D weight constants, out x kh*kw*in).
+path's im2col + matmul (2-D weight constants, out x kh*kw*in). 1-D
+convolutions and pools are taken as 2-D with H = 1.
+
+Float Conv / Gemm / MatMul weights may also be computed at run time (a graph
+input or another node's output): Conv then transposes the weight in the IR,
+Gemm / MatMul use a linalg.generic product (numpy.matmul broadcasting); such
+layers have no weight constant and no LayerInfo. Add, Mul, Relu, Clip also
+work on int8 / int16 / int32 / int64 tensors (wrapping, like numpy).
 
 QDQ models are imported node by node (DequantizeLinear -> float op ->
 QuantizeLinear), which is what onnxruntime computes with graph optimisations
@@ -19,13 +26,15 @@ import os
 
 import numpy as np
 
-from mcusparse.frontend.emit import Emitter, Value
+from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
 
-_ELEM = {1: ("f32", np.float32), 3: ("i8", np.int8), 6: ("i32", np.int32),
-         7: ("i64", np.int64)}
-_NAMES = {1: "float", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 10: "float16",
-          11: "double"}
+_ELEM = {1: ("f32", np.float32), 3: ("i8", np.int8), 5: ("i16", np.int16),
+         6: ("i32", np.int32), 7: ("i64", np.int64)}
+_NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
+          7: "int64", 9: "bool", 10: "float16", 11: "double", 12: "uint32", 13: "uint64",
+          16: "bfloat16", 17: "float8e4m3fn", 19: "float8e5m2", 21: "uint4", 22: "int4",
+          23: "float4e2m1", 25: "uint2", 26: "int2"}
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Mul", "MaxPool",
              "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Softmax",
              "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
@@ -59,6 +68,10 @@ class _Importer:
         self.layers: list[LayerInfo] = []
         for init in self.g.initializer:
             self.consts[init.name] = numpy_helper.to_array(init)
+        # The default-domain opset (operator semantics changed across versions,
+        # e.g. Softmax's axis in 13).
+        self.opset = next((o.version for o in model.opset_import
+                           if o.domain in ("", "ai.onnx")), 13)
 
     def fail(self, msg):
         raise FrontendError(f"{self.path}: node {self.idx} '{self.node.name}' "
@@ -84,6 +97,8 @@ class _Importer:
                 self.fail("uint8 tensors are not supported (int8 only)")
             if a.dtype == np.float64:
                 a = a.astype(np.float32)
+            if a.dtype not in (np.float32, np.int8, np.int16, np.int32, np.int64):
+                self.fail(f"{a.dtype} constant '{name}' is not supported")
             v = self.em.constant(a)
             self.values[name] = v
             return v
@@ -98,7 +113,8 @@ class _Importer:
             tt = vi.type.tensor_type
             if tt.elem_type not in _ELEM:
                 raise FrontendError(f"{self.path}: input '{vi.name}' has unsupported type "
-                                    f"{_NAMES.get(tt.elem_type, tt.elem_type)}")
+                                    f"{_NAMES.get(tt.elem_type, tt.elem_type)} (supported: "
+                                    "float, int8, int16, int32, int64)")
             dims = []
             for d in tt.shape.dim:
                 if not d.HasField("dim_value") or d.dim_value <= 0:
@@ -117,7 +133,7 @@ class _Importer:
                                     f"({op}) is not supported (supported: "
                                     f"{', '.join(SUPPORTED)})")
             if op == "Constant":
-                self.consts[self.node.output[0]] = self.nh.to_array(self.attr("value"))
+                self.consts[self.node.output[0]] = self.constant_node()
                 continue
             out = getattr(self, "op_" + op)()
             self.values[self.node.output[0]] = out
@@ -127,11 +143,23 @@ class _Importer:
             results.append(v)
             outputs.append(TensorSpec(vi.name, v.shape,
                                       np.dtype({"f32": np.float32, "i8": np.int8,
-                                                "i32": np.int32, "i64": np.int64}[v.elem])))
+                                                "i16": np.int16, "i32": np.int32,
+                                                "i64": np.int64}[v.elem])))
         return ImportedModel(self.em.module(results), inputs, outputs, self.layers,
                              self.path, "onnx")
 
     # --- helpers ---------------------------------------------------------------
+    def constant_node(self) -> np.ndarray:
+        for a in self.node.attribute:
+            v = self.onnx.helper.get_attribute_value(a)
+            if a.name == "value":
+                return self.nh.to_array(v)
+            if a.name in ("value_float", "value_floats"):
+                return np.asarray(v, np.float32)
+            if a.name in ("value_int", "value_ints"):
+                return np.asarray(v, np.int64)
+        self.fail("only value, value_float(s) and value_int(s) constants are supported")
+
     def nchw_to_nhwc(self, v):
         return self.em.transpose(v, (0, 2, 3, 1))
 
@@ -146,47 +174,93 @@ class _Importer:
                                      float(1 - nz / matrix.size) if matrix.size else 0.0,
                                      "i8" if matrix.dtype == np.int8 else "f32", matrix))
 
-    def conv_geometry(self, x_shape, w_shape):
-        n, c, h, w = x_shape
-        o, ci, kh, kw = w_shape
-        group = self.attr("group", 1)
-        strides = list(self.attr("strides", [1, 1]))
-        dil = list(self.attr("dilations", [1, 1]))
-        pads = list(self.attr("pads", [0, 0, 0, 0]))
+    def geometry(self, hw, kernel, one_d=False, ceil_mode=False):
+        """ONNX conv / pool window geometry on two spatial axes (a 1-D op is taken
+        as H = 1). Returns strides, dilations, pads [top, left, bottom, right],
+        the output size (oh, ow) and the extra end padding (eh, ew) that
+        ceil_mode windows reach beyond the padded input."""
+        nsp = 1 if one_d else 2
+        strides = [int(v) for v in self.attr("strides", [1] * nsp)]
+        dil = [int(v) for v in self.attr("dilations", [1] * nsp)]
+        pads = [int(v) for v in self.attr("pads", [0] * 2 * nsp)]
+        if len(strides) != nsp or len(dil) != nsp or len(pads) != 2 * nsp:
+            self.fail(f"strides / dilations / pads do not have {nsp} spatial axes")
+        if one_d:
+            strides, dil, pads = [1] + strides, [1] + dil, [0, pads[0], 0, pads[1]]
         auto = self.attr("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else auto
         if auto in ("SAME_UPPER", "SAME_LOWER"):
-            pads = []
-            for size, k, s, d in ((h, kh, strides[0], dil[0]), (w, kw, strides[1], dil[1])):
+            if ceil_mode:
+                self.fail("ceil_mode=1 with auto_pad is not supported")
+            total = []
+            for size, k, s, d in zip(hw, kernel, strides, dil):
                 out = -(-size // s)
-                total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
-                lo = total // 2 if auto == "SAME_UPPER" else total - total // 2
-                pads.append((lo, total - lo))
-            pads = [pads[0][0], pads[1][0], pads[0][1], pads[1][1]]
+                total.append(max((out - 1) * s + (k - 1) * d + 1 - size, 0))
+            lo = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
+            pads = [lo[0], lo[1], total[0] - lo[0], total[1] - lo[1]]
         elif auto == "VALID":
             pads = [0, 0, 0, 0]
-        oh = (h + pads[0] + pads[2] - (kh - 1) * dil[0] - 1) // strides[0] + 1
-        ow = (w + pads[1] + pads[3] - (kw - 1) * dil[1] - 1) // strides[1] + 1
-        return group, strides, dil, pads, oh, ow
+        elif auto != "NOTSET":
+            self.fail(f"auto_pad={auto} is not supported")
+        if any(p < 0 for p in pads) or any(s < 1 for s in strides) or any(d < 1 for d in dil):
+            self.fail(f"pads {pads}, strides {strides}, dilations {dil} out of range")
+        out, extra = [], []
+        for i, (size, k, s, d) in enumerate(zip(hw, kernel, strides, dil)):
+            eff = (k - 1) * d + 1
+            span = size + pads[i] + pads[i + 2] - eff
+            if span < 0:
+                self.fail(f"the window ({eff}) is larger than the padded input "
+                          f"({size + pads[i] + pads[i + 2]})")
+            o = span // s + 1
+            if ceil_mode:
+                o = -(-span // s) + 1
+                if (o - 1) * s >= size + pads[i]:   # the last window would start in the padding
+                    o -= 1
+            out.append(o)
+            extra.append(max((o - 1) * s + eff - (size + pads[i] + pads[i + 2]), 0))
+        return strides, dil, pads, tuple(out), tuple(extra)
 
-    def _conv(self, x, w, qx=None):
-        """x NCHW value, w [O, C/g, KH, KW] array -> NHWC accumulator, geometry."""
+    def to_2d(self, x):
+        """NCL -> NC1L for 1-D conv / pool; NCHW unchanged; other ranks fail."""
+        if len(x.shape) == 3:
+            return self.em.reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2])), True
+        if len(x.shape) != 4:
+            self.fail(f"only 1-D and 2-D {self.node.op_type} is supported "
+                      f"(input of rank {len(x.shape)})")
+        return x, False
+
+    def _conv(self, x, w, qx=None, one_d=False):
+        """x NCHW value, w [O, C/g, KH, KW] array (or a float Value: a weight
+        computed at run time) -> NHWC accumulator, 2-D weight matrix."""
         n, c, h, wd = x.shape
         o, ci, kh, kw = w.shape
-        group, strides, dil, pads, oh, ow = self.conv_geometry(x.shape, w.shape)
+        group = int(self.attr("group", 1))
+        strides, dil, pads, (oh, ow), _ = self.geometry((h, wd), (kh, kw), one_d)
+        if c != ci * group or o % group:
+            self.fail(f"input channels {c}, weight {list(w.shape)} and group={group} "
+                      "do not match")
         xh = self.nchw_to_nhwc(x)
         pad_val = 0.0 if x.elem == "f32" else (qx if qx is not None else 0)
         xp = self.em.pad(xh, [(0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)], pad_val)
         elem = "f32" if x.elem == "f32" else "i32"
+        dynamic = isinstance(w, Value)
         if group == 1:
-            w2d = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(o, kh * kw * ci))
-            self.layer("Conv", w, w2d, n * oh * ow * o * kh * kw * ci)
-            acc = self.em.conv2d(xp, self.em.constant(w2d, layer=len(self.layers) - 1), kh, kw, (oh, ow), strides, dil, elem)
+            if dynamic:  # [O, C, KH, KW] -> [O, KH, KW, C] -> [O, KH*KW*C] in the IR
+                w2d = self.em.reshape(self.em.transpose(w, (0, 2, 3, 1)), (o, kh * kw * ci))
+                wv = w2d
+            else:
+                w2d = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(o, kh * kw * ci))
+                self.layer("Conv", w, w2d, n * oh * ow * o * kh * kw * ci)
+                wv = self.em.constant(w2d, layer=len(self.layers) - 1)
+            acc = self.em.conv2d(xp, wv, kh, kw, (oh, ow), strides, dil, elem)
         elif group == c and ci == 1:
-            w2d = np.ascontiguousarray(w.reshape(o, kh * kw))
-            self.layer("DepthwiseConv", w, w2d, n * oh * ow * o * kh * kw)
-            acc = self.em.depthwise(xp, self.em.constant(w2d, layer=len(self.layers) - 1), kh, kw, o // c, (oh, ow),
-                                    strides, dil, elem)
+            if dynamic:
+                w2d = wv = self.em.reshape(w, (o, kh * kw))
+            else:
+                w2d = np.ascontiguousarray(w.reshape(o, kh * kw))
+                self.layer("DepthwiseConv", w, w2d, n * oh * ow * o * kh * kw)
+                wv = self.em.constant(w2d, layer=len(self.layers) - 1)
+            acc = self.em.depthwise(xp, wv, kh, kw, o // c, (oh, ow), strides, dil, elem)
         else:
             self.fail(f"grouped convolution with group={group} is not supported")
         return acc, w2d
@@ -194,113 +268,246 @@ class _Importer:
     def _matrix(self, a, w2d, kind):
         """a [.., K] value, w2d [O, K] -> [rows, O] accumulator."""
         k = a.shape[-1]
+        if w2d.shape[1] != k:
+            self.fail(f"inner dimensions do not match: {list(a.shape)} x {list(w2d.shape)} (transposed)")
         rows = int(np.prod(a.shape[:-1]))
         self.layer(kind, w2d, w2d, rows * w2d.shape[0] * k)
         x = self.em.reshape(a, (rows, k))
         return self.em.dense(x, self.em.constant(w2d, layer=len(self.layers) - 1), "f32" if a.elem == "f32" else "i32")
 
+    def _matmul(self, a, b):
+        """numpy.matmul of two values (1-D operands promoted, batch dimensions
+        broadcast): a linalg.generic, for operands that are not a 2-D constant B."""
+        if a.elem != b.elem or a.elem not in ("f32", "i32", "i64"):
+            self.fail(f"MatMul of {a.elem} x {b.elem} values is not supported (float, "
+                      "int32 or int64 of one type)")
+        if not a.shape or not b.shape:
+            self.fail("MatMul of a scalar is not valid")
+        a1, b1 = len(a.shape) == 1, len(b.shape) == 1
+        if a1:
+            a = self.em.reshape(a, (1, a.shape[0]))
+        if b1:
+            b = self.em.reshape(b, (b.shape[0], 1))
+        (m, k), (k2, n) = a.shape[-2:], b.shape[-2:]
+        if k != k2:
+            self.fail(f"inner dimensions do not match: {list(a.shape)} x {list(b.shape)}")
+        try:
+            batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        except ValueError:
+            self.fail(f"batch dimensions do not broadcast: {list(a.shape)} x {list(b.shape)}")
+        nb = len(batch)
+        loops = nb + 3  # batch..., m, n, k
+
+        def operand_map(shape, last2):
+            off = nb - (len(shape) - 2)
+            res = ["0" if d == 1 and batch[i + off] != 1 else f"d{i + off}"
+                   for i, d in enumerate(shape[:-2])]
+            return amap(loops, res + last2)
+        maps = [(a, operand_map(a.shape, [f"d{nb}", f"d{nb + 2}"])),
+                (b, operand_map(b.shape, [f"d{nb + 2}", f"d{nb + 1}"]))]
+        out_shape = batch + (m, n)
+        init = self.em.filled(out_shape, a.elem, 0)
+        f = a.elem == "f32"
+
+        def body(bd, v, o):
+            p = bd.op(f"arith.{'mulf' if f else 'muli'} {v[0]}, {v[1]} : {a.elem}")
+            return bd.op(f"arith.{'addf' if f else 'addi'} {o}, {p} : {a.elem}")
+        y = self.em.generic(maps, out_shape, a.elem,
+                            amap(loops, [f"d{i}" for i in range(nb + 2)]),
+                            ["parallel"] * (nb + 2) + ["reduction"], body, init=init)
+        return self.em.reshape(y, batch + (() if a1 else (m,)) + (() if b1 else (n,)))
+
     def _f(self, fn, *vals, shape=None):
         shape = shape or np.broadcast_shapes(*[v.shape for v in vals])
         return self.em.map(list(vals), shape, "f32", fn)
 
+    def _binary(self, fop, iop):
+        a, b = self.value(self.node.input[0]), self.value(self.node.input[1])
+        if a.elem != b.elem:
+            self.fail(f"operands of different types ({a.elem}, {b.elem})")
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            self.fail(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
+        op = fop if a.elem == "f32" else iop  # integer ops wrap around, as numpy's do
+        return self.em.map([a, b], shape, a.elem,
+                           lambda bd, v: bd.op(f"arith.{op} {v[0]}, {v[1]} : {a.elem}"))
+
+    def _float_only(self, v, what="input"):
+        if v.elem != "f32":
+            self.fail(f"{self.node.op_type} of a {v.elem} {what} is not supported (float only)")
+        return v
+
     # --- float operators ------------------------------------------------------
     def op_Conv(self):
-        x = self.value(self.node.input[0])
-        w = self.const(self.node.input[1], "weight").astype(np.float32)
-        acc, _ = self._conv(x, w)
+        x = self._float_only(self.value(self.node.input[0]))
+        wname = self.node.input[1]
+        if wname in self.consts:
+            w = self.consts[wname].astype(np.float32)
+        else:  # a weight computed at run time (float): no constant, no sparse layout
+            w = self._float_only(self.value(wname), "weight")
+        if len(w.shape) != len(x.shape):
+            self.fail(f"weight of rank {len(w.shape)} for an input of rank {len(x.shape)}")
+        x, one_d = self.to_2d(x)
+        if one_d:
+            w = self.em.reshape(w, (w.shape[0], w.shape[1], 1, w.shape[2])) \
+                if isinstance(w, Value) else w[:, :, None, :]
+        acc, _ = self._conv(x, w, one_d=one_d)
         if len(self.node.input) > 2 and self.node.input[2]:
             b = self.value(self.node.input[2])
+            if b.shape != (acc.shape[-1],):
+                self.fail(f"bias of shape {list(b.shape)} for {acc.shape[-1]} output channels")
             acc = self._f(lambda bd, a: bd.op(f"arith.addf {a[0]}, {a[1]} : f32"), acc, b,
                           shape=acc.shape)
-        return self.nhwc_to_nchw(acc)
+        y = self.nhwc_to_nchw(acc)
+        return self.em.reshape(y, (y.shape[0], y.shape[1], y.shape[3])) if one_d else y
 
     def op_Gemm(self):
-        a = self.value(self.node.input[0])
-        b = self.const(self.node.input[1], "B").astype(np.float32)
+        a = self._float_only(self.value(self.node.input[0]))
+        if len(a.shape) != 2:
+            self.fail(f"A must be 2-D (is {list(a.shape)})")
         if self.attr("transA", 0):
             a = self.em.transpose(a, (1, 0))
-        w2d = b if self.attr("transB", 0) else np.ascontiguousarray(b.T)
         alpha, beta = float(self.attr("alpha", 1.0)), float(self.attr("beta", 1.0))
-        if alpha != 1.0:
-            w2d = (w2d * np.float32(alpha)).astype(np.float32)
-        y = self._matrix(a, np.ascontiguousarray(w2d), "Gemm")
+        bname = self.node.input[1]
+        if bname in self.consts and self.consts[bname].ndim == 2:
+            b = self.consts[bname].astype(np.float32)
+            w2d = b if self.attr("transB", 0) else np.ascontiguousarray(b.T)
+            if alpha != 1.0:
+                w2d = (w2d * np.float32(alpha)).astype(np.float32)
+            y = self._matrix(a, np.ascontiguousarray(w2d), "Gemm")
+        else:  # B computed at run time: alpha * A @ B
+            b = self._float_only(self.value(bname), "B")
+            if len(b.shape) != 2:
+                self.fail(f"B must be 2-D (is {list(b.shape)})")
+            if self.attr("transB", 0):
+                b = self.em.transpose(b, (1, 0))
+            y = self._matmul(a, b)
+            if alpha != 1.0:
+                y = self._f(lambda bd, v: bd.op(f"arith.mulf {v[0]}, "
+                                                f"{bd.const(alpha, 'f32')} : f32"), y)
         if len(self.node.input) > 2 and self.node.input[2]:
-            c = self.const(self.node.input[2], "C").astype(np.float32) * np.float32(beta)
-            cv = self.em.constant(c.astype(np.float32))
-            y = self._f(lambda bd, v: bd.op(f"arith.addf {v[0]}, {v[1]} : f32"), y, cv,
-                        shape=y.shape)
+            cname = self.node.input[2]
+            if cname in self.consts:
+                c = self.consts[cname].astype(np.float32) * np.float32(beta)
+                cv, cbeta = self.em.constant(c.astype(np.float32)), 1.0
+            else:
+                cv, cbeta = self._float_only(self.value(cname), "C"), beta
+            try:
+                np.broadcast_shapes(cv.shape, y.shape)
+            except ValueError:
+                self.fail(f"C of shape {list(cv.shape)} does not broadcast to {list(y.shape)}")
+
+            def add(bd, v):
+                c = v[1] if cbeta == 1.0 else \
+                    bd.op(f"arith.mulf {v[1]}, {bd.const(cbeta, 'f32')} : f32")
+                return bd.op(f"arith.addf {v[0]}, {c} : f32")
+            y = self._f(add, y, cv, shape=y.shape)
         return y
 
     def op_MatMul(self):
         a = self.value(self.node.input[0])
-        b = self.const(self.node.input[1], "B (non-constant MatMul operands are not "
-                                           "supported)")
-        if b.ndim != 2:
-            self.fail("only a 2-D constant B is supported")
-        y = self._matrix(a, np.ascontiguousarray(b.T.astype(np.float32)), "MatMul")
-        return self.em.reshape(y, a.shape[:-1] + (b.shape[1],))
+        bname = self.node.input[1]
+        if bname in self.consts and self.consts[bname].ndim == 2 and a.elem == "f32":
+            b = self.consts[bname]
+            y = self._matrix(a, np.ascontiguousarray(b.T.astype(np.float32)), "MatMul")
+            return self.em.reshape(y, a.shape[:-1] + (b.shape[1],))
+        # B computed at run time (or not a matrix): a plain product, no weight layer
+        return self._matmul(a, self.value(bname))
 
     def op_Relu(self):
-        return self._f(lambda b, a: b.op(f"arith.maximumf {a[0]}, {b.const(0.0, 'f32')} : f32"),
-                       self.value(self.node.input[0]))
+        x = self.value(self.node.input[0])
+        if x.elem == "f32":
+            return self._f(lambda b, a: b.op(f"arith.maximumf {a[0]}, {b.const(0.0, 'f32')} "
+                                             ": f32"), x)
+        return self.em.map([x], x.shape, x.elem, lambda b, a: b.op(
+            f"arith.maxsi {a[0]}, {b.const(0, x.elem)} : {x.elem}"))
 
     def op_Clip(self):
         x = self.value(self.node.input[0])
-        lo, hi = self.attr("min"), self.attr("max")
-        if len(self.node.input) > 1 and self.node.input[1]:
-            lo = float(self.const(self.node.input[1], "min"))
-        if len(self.node.input) > 2 and self.node.input[2]:
-            hi = float(self.const(self.node.input[2], "max"))
+        f = x.elem == "f32"
+        bounds = []  # (op, constant or None, Value or None)
+        if self.opset < 11:
+            for name, op in (("min", "max"), ("max", "min")):
+                if self.attr(name) is not None:
+                    bounds.append((op, float(self.attr(name)), None))
+        for i, op in ((1, "max"), (2, "min")):
+            if len(self.node.input) > i and self.node.input[i]:
+                name = self.node.input[i]
+                if name in self.consts:
+                    v = np.asarray(self.consts[name])
+                    if v.size != 1:
+                        self.fail(f"{'min' if i == 1 else 'max'} must be a scalar")
+                    bounds.append((op, v.ravel()[0], None))
+                else:
+                    v = self.value(name)
+                    if v.elem != x.elem or int(np.prod(v.shape)) != 1:
+                        self.fail(f"{'min' if i == 1 else 'max'} must be a {x.elem} scalar")
+                    bounds.append((op, None, self.em.reshape(v, ())))
+        ins = [x] + [v for _, _, v in bounds if v is not None]
 
         def fn(b, a):
-            v = a[0]
-            if lo is not None:
-                v = b.op(f"arith.maximumf {v}, {b.const(lo, 'f32')} : f32")
-            if hi is not None:
-                v = b.op(f"arith.minimumf {v}, {b.const(hi, 'f32')} : f32")
+            v, j = a[0], 1
+            for op, c, val in bounds:
+                if val is None:
+                    bound = b.const(float(c) if f else int(c), x.elem)
+                else:
+                    bound, j = a[j], j + 1
+                v = b.op(f"arith.{op + 'imumf' if f else op + 'si'} {v}, {bound} : {x.elem}")
             return v
-        return self._f(fn, x)
+        return self.em.map(ins, x.shape, x.elem, fn)
 
     def op_Add(self):
-        a, b = self.value(self.node.input[0]), self.value(self.node.input[1])
-        return self._f(lambda bd, v: bd.op(f"arith.addf {v[0]}, {v[1]} : f32"), a, b)
+        return self._binary("addf", "addi")
 
     def op_Mul(self):
-        a, b = self.value(self.node.input[0]), self.value(self.node.input[1])
-        return self._f(lambda bd, v: bd.op(f"arith.mulf {v[0]}, {v[1]} : f32"), a, b)
+        return self._binary("mulf", "muli")
 
     def _pool(self, kind):
         x = self.value(self.node.input[0])
-        if x.elem != "f32" or len(x.shape) != 4:
-            self.fail("only 4-D float pooling is supported")
-        if self.attr("ceil_mode", 0):
-            self.fail("ceil_mode=1 is not supported")
-        kh, kw = self.attr("kernel_shape")
-        fake_w = (1, 1, kh, kw)
-        _, strides, dil, pads, oh, ow = self.conv_geometry(x.shape, fake_w)
-        if dil != [1, 1]:
-            self.fail("dilated pooling is not supported")
+        if x.elem != "f32" and not (kind == "max" and x.elem == "i8"):
+            self.fail(f"{self.node.op_type} of {x.elem} is not supported")
+        x, one_d = self.to_2d(x)
+        ceil = bool(self.attr("ceil_mode", 0))
+        kernel = [int(k) for k in self.attr("kernel_shape")]
+        if len(kernel) != (1 if one_d else 2):
+            self.fail(f"kernel_shape {kernel} does not match the input")
+        kh, kw = ([1] + kernel) if one_d else kernel
         n, c, h, w = x.shape
-        xh = self.nchw_to_nhwc(x)
-        fill = np.float32(-np.inf) if kind == "max" else 0.0
-        xp = self.em.pad(xh, [(0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)], fill)
-        y = self.em.pool(xp, kh, kw, (oh, ow), strides, "max" if kind == "max" else "sum",
-                         "f32")
+        strides, dil, pads, (oh, ow), extra = self.geometry((h, w), (kh, kw), one_d, ceil)
+        f = x.elem == "f32"
+        low = np.float32(-np.inf) if f else -128
+        xp = self.em.pad(self.nchw_to_nhwc(x), [(0, 0), (pads[0], pads[2] + extra[0]),
+                                                (pads[1], pads[3] + extra[1]), (0, 0)],
+                         low if kind == "max" else 0.0)
+        init = self.em.filled((n, oh, ow, c), x.elem, low if kind == "max" else 0.0)
+        x_map = amap(6, ["d0", f"d1 * {strides[0]} + d4 * {dil[0]}",
+                         f"d2 * {strides[1]} + d5 * {dil[1]}", "d3"])
+        window = self.em.empty((kh, kw), "i8")  # gives the window loops their bounds
+        op = ("addf" if kind == "sum" or kind == "avg" else "maximumf") if f else "maxsi"
+        y = self.em.generic([(xp, x_map), (window, amap(6, ["d4", "d5"]))], (n, oh, ow, c),
+                            x.elem, amap(6, ["d0", "d1", "d2", "d3"]),
+                            ["parallel"] * 4 + ["reduction"] * 2,
+                            lambda b, a, o: b.op(f"arith.{op} {o}, {a[0]} : {x.elem}"),
+                            init=init)
         if kind == "avg":
-            from mcusparse.frontend.emit import amap, identity
-            counts = np.full((oh, ow), kh * kw, np.float32)
-            if not self.attr("count_include_pad", 0):
-                for i in range(oh):
-                    y0 = i * strides[0] - pads[0]
-                    ny = min(y0 + kh, h) - max(y0, 0)
-                    for j in range(ow):
-                        x0 = j * strides[1] - pads[1]
-                        counts[i, j] = ny * (min(x0 + kw, w) - max(x0, 0))
-            cnt = self.em.constant(counts)
+            # divisor per output position: the window's elements inside the input
+            # (count_include_pad=0) or inside the padded input (=1), never the
+            # ceil_mode overhang
+            inc = bool(self.attr("count_include_pad", 0))
+
+            def axis_counts(o, s, d, k, lo, size, hi):
+                a, z = (-lo, size + hi) if inc else (0, size)
+                return np.array([sum(1 for t in range(k) if a <= i * s - lo + t * d < z)
+                                 for i in range(o)], np.float32)
+            counts = np.outer(axis_counts(oh, strides[0], dil[0], kh, pads[0], h, pads[2]),
+                              axis_counts(ow, strides[1], dil[1], kw, pads[1], w, pads[3]))
+            cnt = self.em.constant(counts.astype(np.float32))
             y = self.em.generic([(y, identity(4)), (cnt, amap(4, ["d1", "d2"]))], y.shape,
                                 "f32", identity(4), ["parallel"] * 4,
                                 lambda b, a, _o: b.op(f"arith.divf {a[0]}, {a[1]} : f32"))
-        return self.nhwc_to_nchw(y)
+        y = self.nhwc_to_nchw(y)
+        return self.em.reshape(y, (n, c, ow)) if one_d else y
 
     def op_MaxPool(self):
         if len(self.node.output) > 1 and self.node.output[1]:
@@ -311,8 +518,9 @@ class _Importer:
         return self._pool("avg")
 
     def op_GlobalAveragePool(self):
-        x = self.value(self.node.input[0])
-        n, c = x.shape[:2]
+        x = self._float_only(self.value(self.node.input[0]))
+        if len(x.shape) < 3:
+            self.fail(f"input of rank {len(x.shape)} has no spatial axes")
         count = int(np.prod(x.shape[2:]))
         s = self.em.reduce(x, list(range(2, len(x.shape))), "sum", "f32", True)
         return self._f(lambda b, a: b.op(f"arith.divf {a[0]}, {b.const(float(count), 'f32')} "
@@ -320,26 +528,29 @@ class _Importer:
 
     def op_Flatten(self):
         x = self.value(self.node.input[0])
-        axis = self.attr("axis", 1) % max(len(x.shape), 1)
+        r = len(x.shape)
+        axis = int(self.attr("axis", 1))
+        if not -r <= axis <= r:
+            self.fail(f"axis {axis} out of range for rank {r}")
+        axis = axis + r if axis < 0 else axis
         return self.em.reshape(x, (int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:]))))
 
     def op_Reshape(self):
         x = self.value(self.node.input[0])
         shape = [int(d) for d in self.const(self.node.input[1], "shape")]
-        shape = [x.shape[i] if d == 0 and not self.attr("allowzero", 0) else d
-                 for i, d in enumerate(shape)]
+        allowzero = self.attr("allowzero", 0)
+        shape = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(shape)]
+        if shape.count(-1) > 1 or any(d < -1 for d in shape):
+            self.fail(f"invalid shape {shape}")
         if -1 in shape:
             known = int(np.prod([d for d in shape if d != -1]))
-            shape[shape.index(-1)] = int(np.prod(x.shape)) // known
+            shape[shape.index(-1)] = int(np.prod(x.shape)) // known if known else 0
+        if int(np.prod(shape)) != int(np.prod(x.shape)):
+            self.fail(f"cannot reshape {list(x.shape)} to {shape}")
         return self.em.reshape(x, shape)
 
-    def op_Softmax(self):
-        from mcusparse.frontend.emit import amap, identity
-        x = self.value(self.node.input[0])
+    def _softmax_last(self, x):
         r = len(x.shape)
-        axis = self.attr("axis", -1) % r
-        if axis != r - 1:
-            self.fail("Softmax over a non-last axis is not supported")
         mx = self.em.reduce(x, [r - 1], "max", "f32", False)
         rows = amap(r, [f"d{i}" for i in range(r - 1)])
 
@@ -353,25 +564,71 @@ class _Importer:
                                ["parallel"] * r,
                                lambda b, a, _o: b.op(f"arith.divf {a[0]}, {a[1]} : f32"))
 
+    def op_Softmax(self):
+        x = self._float_only(self.value(self.node.input[0]))
+        r = len(x.shape)
+        if r == 0:
+            self.fail("Softmax of a scalar")
+        axis = int(self.attr("axis", -1 if self.opset >= 13 else 1))
+        if not -r <= axis < r:
+            self.fail(f"axis {axis} out of range for rank {r}")
+        axis %= r
+        if self.opset < 13:  # the input is coerced to 2-D [prod(:axis), prod(axis:)]
+            flat = (int(np.prod(x.shape[:axis])), int(np.prod(x.shape[axis:])))
+            return self.em.reshape(self._softmax_last(self.em.reshape(x, flat)), x.shape)
+        if axis == r - 1:
+            return self._softmax_last(x)
+        perm = [i for i in range(r) if i != axis] + [axis]
+        y = self._softmax_last(self.em.transpose(x, perm))
+        return self.em.transpose(y, [perm.index(i) for i in range(r)])
+
     # --- quantized operators ---------------------------------------------------
     def qparams(self, scale_name, zp_name=None):
-        scale = np.asarray(self.const(scale_name, "scale"), np.float32)
+        scale = np.asarray(self.const(scale_name, "scale"))
+        if scale.dtype != np.float32:
+            self.fail(f"{scale.dtype} scale '{scale_name}' is not supported (float32 only)")
         zp = np.zeros(scale.shape, np.int8)
         if zp_name:
             zp = np.asarray(self.const(zp_name, "zero point"))
             if zp.dtype != np.int8:
-                self.fail(f"{_NAMES.get(3 if zp.dtype == np.int8 else 2, zp.dtype)} "
-                          f"zero point ({zp.dtype}) is not supported (int8 only)")
+                self.fail(f"{zp.dtype} zero point '{zp_name}' is not supported (int8 only)")
+            if zp.shape != scale.shape:
+                self.fail(f"zero point shape {list(zp.shape)} differs from the scale's "
+                          f"{list(scale.shape)}")
         return scale, zp.astype(np.int64)
 
+    def per_axis(self, scale, zp, ndim, dim_size):
+        """Scale / zero point of a per-axis (De)QuantizeLinear, shaped to broadcast
+        over a tensor of rank `ndim` along the node's axis."""
+        if self.attr("block_size", 0):
+            self.fail("blocked quantization (block_size) is not supported")
+        axis = int(self.attr("axis", 1))
+        if not -ndim <= axis < ndim or scale.ndim != 1 or scale.size != dim_size(axis):
+            self.fail(f"per-axis scale of shape {list(scale.shape)} does not match axis {axis}")
+        shp = [1] * ndim
+        shp[axis] = -1
+        return scale.reshape(shp), zp.reshape(shp)
+
     def op_QuantizeLinear(self):
-        x = self.value(self.node.input[0])
+        name = self.node.input[0]
         scale, zp = self.qparams(self.node.input[1],
                                  self.node.input[2] if len(self.node.input) > 2 else None)
-        if len(self.node.input) <= 2:
-            self.fail("a zero point input is needed to pick the output type (int8)")
-        if scale.size != 1:
-            self.fail("per-axis QuantizeLinear is not supported")
+        if len(self.node.input) <= 2 or not self.node.input[2]:
+            if self.attr("output_dtype", 0) != 3:   # the default output type is uint8
+                self.fail("only int8 outputs are supported (give an int8 zero point or "
+                          "output_dtype=int8)")
+        elif self.attr("output_dtype", 0) not in (0, 3):
+            self.fail("only int8 outputs are supported")
+        if name in self.consts:  # e.g. float weights of a QDQ graph: fold
+            q = np.asarray(self.consts[name], np.float32)
+            if scale.size > 1:
+                scale, zp = self.per_axis(scale, zp, q.ndim, lambda a: q.shape[a])
+            y = np.rint(q / scale.astype(np.float32)) + zp
+            self.consts[self.node.output[0]] = np.clip(y, -128, 127).astype(np.int8)
+            return self.em.constant(self.consts[self.node.output[0]])
+        x = self._float_only(self.value(name))
+        if scale.size != 1 or self.attr("block_size", 0):
+            self.fail("per-axis or blocked QuantizeLinear of an activation is not supported")
         s, z = np.float32(scale.ravel()[0]), int(zp.ravel()[0])
 
         def fn(b, a):
@@ -386,21 +643,20 @@ class _Importer:
         name = self.node.input[0]
         scale, zp = self.qparams(self.node.input[1],
                                  self.node.input[2] if len(self.node.input) > 2 else None)
-        if name in self.consts and scale.size > 1:  # per-axis constant weights: fold
-            axis = self.attr("axis", 1)
-            q = self.consts[name].astype(np.float32)
-            shp = [1] * q.ndim
-            shp[axis] = -1
-            w = (q - zp.reshape(shp)).astype(np.float32) * scale.reshape(shp)
-            return self.em.constant(w.astype(np.float32))
-        if name in self.consts:
-            q = self.consts[name].astype(np.float32)
-            w = (q - np.float32(zp.ravel()[0])) * np.float32(scale.ravel()[0])
+        if name in self.consts:  # constant weights (per tensor or per axis): fold
+            q = self.consts[name]
+            if q.dtype not in (np.int8, np.int32):
+                self.fail(f"{q.dtype} quantized constants are not supported (int8, int32)")
+            if scale.size > 1:
+                scale, zp = self.per_axis(scale, zp, q.ndim, lambda a: q.shape[a])
+            w = (q.astype(np.float32) - zp.astype(np.float32)) * scale.astype(np.float32)
             self.consts[self.node.output[0]] = w.astype(np.float32)
             return self.em.constant(w.astype(np.float32))
         x = self.value(name)
-        if scale.size != 1:
-            self.fail("per-axis DequantizeLinear of an activation is not supported")
+        if x.elem != "i8":
+            self.fail(f"DequantizeLinear of a {x.elem} activation is not supported (int8 only)")
+        if scale.size != 1 or self.attr("block_size", 0):
+            self.fail("per-axis or blocked DequantizeLinear of an activation is not supported")
         s, z = np.float32(scale.ravel()[0]), int(zp.ravel()[0])
 
         def fn(b, a):
@@ -421,28 +677,46 @@ class _Importer:
     def op_QLinearConv(self):
         i = self.node.input
         x = self.value(i[0])
+        if x.elem != "i8":
+            self.fail(f"input of type {x.elem} is not supported (int8 only)")
         xs, xz = self.qparams(i[1], i[2])
         w = self.const(i[3], "weight")
         ws, wz = self.qparams(i[4], i[5])
         ys, yz = self.qparams(i[6], i[7])
+        if w.dtype != np.int8:
+            self.fail(f"{w.dtype} weights are not supported (int8 only)")
         if np.any(wz != 0):
             self.fail("weights with a non-zero zero point are not supported")
+        if xs.size != 1 or ys.size != 1 or ws.size not in (1, w.shape[0]):
+            self.fail("scales must be per tensor (weights: per tensor or per output channel)")
         bias = self.const(i[8], "bias") if len(i) > 8 and i[8] else None
-        acc, w2d = self._conv(x, w.astype(np.int8), int(xz.ravel()[0]))
+        if len(w.shape) != len(x.shape):
+            self.fail(f"weight of rank {len(w.shape)} for an input of rank {len(x.shape)}")
+        x, one_d = self.to_2d(x)
+        if one_d:
+            w = w[:, :, None, :]
+        acc, w2d = self._conv(x, w, int(xz.ravel()[0]), one_d)
         y = self._qlinear_out(acc, w2d.astype(np.int64).sum(1), xs.ravel()[0],
                               xz.ravel()[0], ws.ravel(), ys.ravel()[0], yz.ravel()[0], bias,
                               w.shape[0])
-        return self.nhwc_to_nchw(y)
+        y = self.nhwc_to_nchw(y)
+        return self.em.reshape(y, (y.shape[0], y.shape[1], y.shape[3])) if one_d else y
 
     def op_QLinearMatMul(self):
         i = self.node.input
         a = self.value(i[0])
+        if a.elem != "i8":
+            self.fail(f"A of type {a.elem} is not supported (int8 only)")
         xs, xz = self.qparams(i[1], i[2])
         bmat = self.const(i[3], "B")
         ws, wz = self.qparams(i[4], i[5])
         ys, yz = self.qparams(i[6], i[7])
+        if bmat.dtype != np.int8 or bmat.ndim != 2:
+            self.fail(f"B must be a 2-D int8 constant (is {bmat.dtype}{list(bmat.shape)})")
         if np.any(wz != 0):
             self.fail("B with a non-zero zero point is not supported")
+        if xs.size != 1 or ys.size != 1 or ws.size not in (1, bmat.shape[1]):
+            self.fail("scales must be per tensor (B: per tensor or per column)")
         w2d = np.ascontiguousarray(bmat.T.astype(np.int8))
         acc = self._matrix(a, w2d, "QLinearMatMul")
         y = self._qlinear_out(acc, w2d.astype(np.int64).sum(1), xs.ravel()[0], xz.ravel()[0],

@@ -10,6 +10,16 @@
 
 namespace mcusparse {
 
+/// The front ends tag each layer's weight constant with its layer index.
+inline constexpr llvm::StringLiteral kLayerAttr = "mcusparse.layer";
+/// The layout chosen for a layer (a #sparse_enc attribute) on its constant.
+inline constexpr llvm::StringLiteral kLayoutAttr = "sparse_enc.layout";
+/// Module attribute: bytes of the planned activation arena.
+inline constexpr llvm::StringLiteral kArenaBytesAttr = "mcusparse.arena_bytes";
+/// Name of the arena global, and prefix of the weight globals.
+inline constexpr llvm::StringLiteral kArenaName = "mcusparse_arena";
+inline constexpr llvm::StringLiteral kWeightPrefix = "mcusparse_weights_";
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
@@ -23,6 +33,9 @@ void registerSparseEncPipelines();
 /// denseRows / vectorLength <= 0 take the target's defaults.
 std::string toLLVMPipeline(llvm::StringRef target, int64_t denseRows = 0,
                            int64_t vectorLength = 0);
+
+/// The pass list of sparse-enc-model-to-llvm{target=...}.
+std::string modelToLLVMPipeline(llvm::StringRef target);
 
 } // namespace mcusparse
 

@@ -167,4 +167,153 @@ def SparseEncSetTarget : Pass<"sparse-enc-set-target", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::DLTIDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Whole models (passes/model/)
+//===----------------------------------------------------------------------===//
+
+def SparseEncMatmulToMatvec
+    : Pass<"sparse-enc-matmul-to-matvec", "mlir::ModuleOp"> {
+  let summary = "Layer matmuls X[P,K] x W[O,K]^T as one linalg.matvec per row of X";
+  let description = [{
+    The front ends lower a convolution to im2col + `linalg.matmul` with the
+    weight read transposed (`(d1, d2)`); our kernels are matrix-vector
+    products over a packed weight. Every such matmul whose weight is a
+    constant tagged `mcusparse.layer` becomes an `scf.for` over the P rows of
+    X (the output pixels), each a `linalg.matvec` of the weight with row p of
+    X into row p of the result (`tensor.extract_slice` / `insert_slice`,
+    in place after bufferization). Other matmuls are left alone.
+
+    Before:
+    ```mlir
+    %w = arith.constant {mcusparse.layer = 0 : i64} dense<...> : tensor<64x40xi8>
+    %r = linalg.matmul indexing_maps = [(d0, d2), (d1, d2), (d0, d1)]
+        ins(%x, %w : tensor<125x40xi8>, tensor<64x40xi8>) outs(%y : tensor<125x64xi32>)
+    ```
+    After:
+    ```mlir
+    %r = scf.for %p = %c0 to %c125 step %c1 iter_args(%acc = %y) -> (tensor<125x64xi32>) {
+      %xp = tensor.extract_slice %x[%p, 0] [1, 40] [1, 1] : tensor<125x40xi8> to tensor<40xi8>
+      %yp = tensor.extract_slice %acc[%p, 0] [1, 64] [1, 1] : tensor<125x64xi32> to tensor<64xi32>
+      %v = linalg.matvec ins(%w, %xp : tensor<64x40xi8>, tensor<40xi8>) outs(%yp : tensor<64xi32>) -> tensor<64xi32>
+      %n = tensor.insert_slice %v into %acc[%p, 0] [1, 64] [1, 1] : tensor<64xi32> into tensor<125x64xi32>
+      scf.yield %n : tensor<125x64xi32>
+    }
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect"
+  ];
+}
+
+def SparseEncAttachLayouts
+    : Pass<"sparse-enc-attach-layouts", "mlir::ModuleOp"> {
+  let summary = "Move each weight constant's sparse_enc.layout into its tensor type";
+  let description = [{
+    Python chooses a layout per layer (`mcusparse.compiler.layouts`) and
+    writes it as a `sparse_enc.layout` attribute on the layer's weight
+    constant. This pass makes it the constant's tensor encoding, so that
+    `sparse-enc-pack-constants` packs it and `sparse-enc-lower-matvec`
+    lowers its matvecs for that layout. The layout's verifier runs on the
+    weight's shape (e.g. an N:M layout needs a multiple of M columns), and
+    every user must be the matrix operand of a `linalg.matvec`: other ops have
+    no sparse lowering.
+
+    Before: `%w = arith.constant {mcusparse.layer = 2 : i64, sparse_enc.layout = #sparse_enc.csr<>} dense<...> : tensor<64x576xi8>`
+    After: `%w = arith.constant {mcusparse.layer = 2 : i64} dense<...> : tensor<64x576xi8, #sparse_enc.csr<>>`
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
+def SparseEncOutlineWeights
+    : Pass<"sparse-enc-outline-weights", "mlir::ModuleOp"> {
+  let summary = "Layer weights and packed buffers as named, aligned memref.globals";
+  let description = [{
+    Every constant tagged `mcusparse.layer` (dense weights) and every operand
+    of `sparse_enc.assemble` (packed storage buffers) becomes a private
+    constant `memref.global @mcusparse_weights_<n>` (16-byte aligned, for
+    vector loads) read through `memref.get_global` +
+    `bufferization.to_tensor restrict`. `sparse-enc-place-weights` later
+    finds them by name and puts them in the weights region; biases and
+    requantisation constants are left to bufferization (`.rodata`).
+
+    Before: `%v = arith.constant dense<[3, 5]> : tensor<2xi8>` (an operand of sparse_enc.assemble)
+    After:
+    ```mlir
+    memref.global "private" constant @mcusparse_weights_0 : memref<2xi8> = dense<[3, 5]> {alignment = 16 : i64}
+    %m = memref.get_global @mcusparse_weights_0 : memref<2xi8>
+    %v = bufferization.to_tensor %m restrict : memref<2xi8> to tensor<2xi8>
+    ```
+  }];
+  let dependentDialects = [
+    "mlir::memref::MemRefDialect", "mlir::bufferization::BufferizationDialect"
+  ];
+}
+
+def SparseEncPlaceWeights : Pass<"sparse-enc-place-weights", "mlir::ModuleOp"> {
+  let summary = "Put the weight globals (mcusparse_weights_*) in the weights section";
+  let description = [{
+    On the llvm dialect: sets `section` on every `llvm.mlir.global` named
+    `mcusparse_weights_*` (see sparse-enc-outline-weights). The linker
+    scripts in runtime/ place `.weights` in its own flash range (SRAM2 at
+    0x21000000 on mps3-an547), where the measurement plugin counts the bytes
+    loaded.
+
+    Before: `llvm.mlir.global private constant @mcusparse_weights_0(dense<...>) {addr_space = 0 : i32, alignment = 16 : i64}`
+    After: `llvm.mlir.global private constant @mcusparse_weights_0(dense<...>) {addr_space = 0 : i32, alignment = 16 : i64, section = ".weights"}`
+  }];
+  let options = [
+    Option<"section", "section", "std::string", "\".weights\"",
+           "section for the weight globals">
+  ];
+}
+
+def SparseEncPlanArena : Pass<"sparse-enc-plan-arena", "mlir::ModuleOp"> {
+  let summary = "Place every memref.alloc in one static arena planned by live range";
+  let description = [{
+    After bufferization (and `buffer-results-to-out-params`), replaces every
+    `memref.alloc` of a function by a `memref.view` at a fixed offset of one
+    uninitialised global, `@mcusparse_arena`, and erases the deallocs. Two
+    buffers share bytes only when their live ranges do not overlap: a range
+    runs from the alloc to the last use of the buffer or of any value derived
+    from it (views, casts, loop results), measured in the function's
+    top-level ops. Buffers are placed largest first at the lowest free
+    16-byte aligned offset. The arena size (the activations' peak SRAM) is
+    set as `mcusparse.arena_bytes` on the module.
+
+    Needs static shapes and one block per function; a buffer allocated in a
+    loop and carried to the next iteration, or returned, is an error.
+
+    Before:
+    ```mlir
+    %a = memref.alloc() : memref<125x64xi32>
+    %b = memref.alloc() : memref<125x64xi8>
+    ```
+    After:
+    ```mlir
+    memref.global "private" @mcusparse_arena : memref<40000xi8> = uninitialized {alignment = 16 : i64}
+    %arena = memref.get_global @mcusparse_arena : memref<40000xi8>
+    %a = memref.view %arena[%c0][] : memref<40000xi8> to memref<125x64xi32>
+    %b = memref.view %arena[%c32000][] : memref<40000xi8> to memref<125x64xi8>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
+def SparseEncLowerStridedCopies
+    : Pass<"sparse-enc-lower-strided-copies", "mlir::ModuleOp"> {
+  let summary = "memref.copy between non-contiguous buffers as linalg.copy";
+  let description = [{
+    `convert-to-llvm` lowers a copy between two identity-layout memrefs to
+    `llvm.memcpy`, and every other copy to a call of `memrefCopy` from MLIR's
+    C runner library, which a bare-metal image does not link. This pass
+    rewrites those copies (for example into the interior of a padded
+    activation) as `linalg.copy`, for `convert-linalg-to-loops`.
+
+    Before: `memref.copy %a, %s : memref<1x25x5x64xi8> to memref<1x25x5x64xi8, strided<[12096, 448, 64, 1], offset: 512>>`
+    After: `linalg.copy ins(%a : memref<1x25x5x64xi8>) outs(%s : memref<1x25x5x64xi8, strided<[12096, 448, 64, 1], offset: 512>>)`
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // MCUSPARSE_PASSES

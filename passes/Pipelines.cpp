@@ -8,6 +8,10 @@
 // bare-pointer calling convention for public functions. The same text is
 // mirrored by mcusparse.pipeline (Python).
 //
+// sparse-enc-model-to-llvm{target=T}: a whole model from the front ends,
+// with the chosen layouts as sparse_enc.layout attributes on its weight
+// constants -> the llvm dialect (docs/model-passes.md).
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -31,6 +35,11 @@ struct ToLLVMOptions : public PassPipelineOptions<ToLLVMOptions> {
       *this, "vector-length",
       llvm::cl::desc("lanes per vector step; 0: target default"),
       llvm::cl::init(0)};
+};
+struct ModelToLLVMOptions : public PassPipelineOptions<ModelToLLVMOptions> {
+  Option<std::string> target{*this, "target",
+                             llvm::cl::desc("cortex-m55, rv32imc, rv32gcv or host"),
+                             llvm::cl::init("cortex-m55")};
 };
 } // namespace
 
@@ -69,7 +78,41 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
       .str();
 }
 
+std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
+  int64_t denseRows = 0, vectorLength = 0;
+  targetDefaults(target, denseRows, vectorLength);
+  return (llvm::Twine("sparse-enc-set-target{target=") + target +
+          "}, sparse-enc-matmul-to-matvec, sparse-enc-attach-layouts, "
+          "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
+          "sparse-enc-lower-matvec{dense-rows=" +
+          llvm::Twine(denseRows) + " vector-length=" + llvm::Twine(vectorLength) +
+          " target=" + target + "}, canonicalize, "
+          // No cse before bufferization: it merges the zero-filled
+          // accumulators of different layers, which then cost a copy each.
+          "one-shot-bufferize{bufferize-function-boundaries "
+          "function-boundary-type-conversion=identity-layout-map}, "
+          "buffer-results-to-out-params{modify-public-functions "
+          "hoist-static-allocs}, cse, canonicalize, sparse-enc-plan-arena, "
+          "sparse-enc-lower-strided-copies, "
+          "func.func(convert-linalg-to-loops), canonicalize, "
+          "sparse-enc-lower-vector-transfers, canonicalize, "
+          "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
+          "convert-to-llvm{dynamic=true}, reconcile-unrealized-casts, "
+          "sparse-enc-place-weights, canonicalize, cse")
+      .str();
+}
+
 void mcusparse::registerSparseEncPipelines() {
+  PassPipelineRegistration<ModelToLLVMOptions>(
+      "sparse-enc-model-to-llvm",
+      "Lower a whole model (front-end MLIR with sparse_enc.layout on its "
+      "weights) to the llvm dialect for a target: convolutions as matvec "
+      "loops, weights packed into .weights, activations in a static arena",
+      [](OpPassManager &pm, const ModelToLLVMOptions &opts) {
+        std::string text = modelToLLVMPipeline(opts.target);
+        if (failed(parsePassPipeline(text, pm, llvm::errs())))
+          llvm::report_fatal_error("sparse-enc-model-to-llvm: bad pipeline text");
+      });
   PassPipelineRegistration<ToLLVMOptions>(
       "sparse-enc-to-llvm",
       "Lower matvec kernels over dense or #sparse_enc weights to the llvm "

@@ -19,6 +19,18 @@ def load_dialect(context: _ir.Context) -> None:
     _mcusparse_ext.load_dialect(context)
 
 
+def compile(model, target: str = "cortex-m55", format: str = "auto", out_dir=None, **kwargs):
+    """Compile a .tflite / .onnx model for an MCU target (mcusparse.compiler.compile_model)."""
+    from mcusparse.compiler import compile_model
+    return compile_model(model, target, format, out_dir, **kwargs)
+
+
+def run(out_dir, *inputs, **kwargs):
+    """Run a compiled model on its target's emulator (mcusparse.compiler.run)."""
+    from mcusparse.compiler import run as _run
+    return _run(out_dir, *inputs, **kwargs)
+
+
 def __getattr__(name):
     # `import mcusparse; mcusparse.kernels.spmv(...)` without importing the
     # targets layer on every `import mcusparse`.
@@ -28,4 +40,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'mcusparse' has no attribute {name!r}")
 
 
-__all__ = ["load_dialect"]
+__all__ = ["load_dialect", "compile", "run"]

@@ -12,6 +12,8 @@ def build_parser() -> argparse.ArgumentParser:
     formats_cli.register(groups)
     from mcusparse.bench import cli as bench_cli
     bench_cli.register(groups)
+    from mcusparse.compiler import cli as compiler_cli
+    compiler_cli.register(groups)
     return parser
 
 
@@ -19,9 +21,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, RuntimeError) as err:
+        # Bad input, missing files, failed compiles and emulator faults or
+        # timeouts: their messages name the problem and the place.
         print(f"mcusparse: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("mcusparse: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

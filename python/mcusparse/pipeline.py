@@ -32,6 +32,12 @@ def to_llvm_pipeline(target: str) -> str:
 for _t in TO_LLVM_TARGETS:
     PIPELINES[f"to-llvm:{_t}"] = to_llvm_pipeline(_t)
 
+# Whole models -> llvm dialect: sparse-enc-model-to-llvm (passes/Pipelines.cpp,
+# docs/model-passes.md): matmul-to-matvec, attach-layouts, pack, outline-weights,
+# lower-matvec, bufferize, plan-arena, convert-to-llvm, place-weights.
+for _t in TO_LLVM_TARGETS:
+    PIPELINES[f"model-to-llvm:{_t}"] = f"builtin.module(sparse-enc-model-to-llvm{{target={_t}}})"
+
 
 class PipelineError(RuntimeError):
     """A pipeline failed to parse its input or one of its passes failed."""

@@ -1,0 +1,108 @@
+//===- MatmulToMatvec.cpp - weight matmuls as one matvec per row ----------===//
+//
+// A convolution arrives from the front ends as im2col + linalg.matmul
+// X[P, K] x W[O, K]^T. Our kernels are matrix-vector products over a packed
+// W, so the matmul becomes a loop over the P output pixels, each a
+// linalg.matvec(W, X[p, :]) into row p of the result. See Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+
+namespace mcusparse {
+#define GEN_PASS_DEF_SPARSEENCMATMULTOMATVEC
+#include "passes/Passes.h.inc"
+} // namespace mcusparse
+
+using namespace mlir;
+
+namespace {
+
+/// True when the matmul reads its second operand transposed: (d1, d2).
+bool hasTransposedWeight(linalg::MatmulOp op) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(ctx, d0, d1, d2);
+  auto map = [&](ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(3, 0, exprs, ctx);
+  };
+  return maps.size() == 3 && maps[0] == map({d0, d2}) &&
+         maps[1] == map({d1, d2}) && maps[2] == map({d0, d1});
+}
+
+struct MatmulToMatvecPass
+    : public mcusparse::impl::SparseEncMatmulToMatvecBase<MatmulToMatvecPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::MatmulOp> ops;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      // Only layer weights: constants the front end tagged with their layer.
+      Value w = op.getDpsInputs()[1];
+      auto cst = w.getDefiningOp<arith::ConstantOp>();
+      if (cst && cst->hasAttr(mcusparse::kLayerAttr) && hasTransposedWeight(op) &&
+          op.hasPureTensorSemantics())
+        ops.push_back(op);
+    });
+    for (linalg::MatmulOp op : ops)
+      if (failed(rewrite(op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult rewrite(linalg::MatmulOp op) {
+    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
+    Value init = op.getDpsInits()[0];
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto wType = cast<RankedTensorType>(w.getType());
+    auto yType = cast<RankedTensorType>(init.getType());
+    if (!xType.hasStaticShape() || !yType.hasStaticShape())
+      return op.emitOpError("sparse-enc-matmul-to-matvec needs static shapes");
+    int64_t pixels = xType.getDimSize(0), k = xType.getDimSize(1);
+    int64_t outs = wType.getDimSize(0);
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+    Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+    Value cp = arith::ConstantIndexOp::create(b, loc, pixels);
+    auto loop = scf::ForOp::create(
+        b, loc, c0, cp, c1, ValueRange{init},
+        [&](OpBuilder &nb, Location loc, Value p, ValueRange iter) {
+          // Row p of a [P, n] tensor: offsets (p, 0), sizes (1, n).
+          auto row = [&](int64_t n) {
+            return std::make_tuple(
+                SmallVector<OpFoldResult>{p, nb.getIndexAttr(0)},
+                SmallVector<OpFoldResult>{nb.getIndexAttr(1),
+                                          nb.getIndexAttr(n)},
+                SmallVector<OpFoldResult>{nb.getIndexAttr(1),
+                                          nb.getIndexAttr(1)});
+          };
+          auto [xOff, xSize, xStride] = row(k);
+          Value xRow = tensor::ExtractSliceOp::create(
+              nb, loc, RankedTensorType::get({k}, xType.getElementType()), x,
+              xOff, xSize, xStride);
+          auto [yOff, ySize, yStride] = row(outs);
+          Value yRow = tensor::ExtractSliceOp::create(
+              nb, loc, RankedTensorType::get({outs}, yType.getElementType()),
+              iter[0], yOff, ySize, yStride);
+          Value prod = linalg::MatvecOp::create(nb, loc,
+                                                TypeRange{yRow.getType()},
+                                                ValueRange{w, xRow},
+                                                ValueRange{yRow})
+                           .getResult(0);
+          Value next = tensor::InsertSliceOp::create(nb, loc, prod, iter[0],
+                                                     yOff, ySize, yStride);
+          scf::YieldOp::create(nb, loc, next);
+        });
+    op->getResult(0).replaceAllUsesWith(loop.getResult(0));
+    op->erase();
+    return success();
+  }
+};
+
+} // namespace

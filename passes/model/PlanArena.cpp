@@ -1,0 +1,178 @@
+//===- PlanArena.cpp - every activation buffer in one static arena --------===//
+//
+// After bufferization each intermediate tensor is a memref.alloc. A
+// microcontroller has no heap to spare, so the pass gives every alloc of a
+// function a fixed offset in one statically sized global, `mcusparse_arena`:
+// two buffers share bytes only when their live ranges (first op to last use
+// of the buffer or of any view of it, at the granularity of the function's
+// top-level ops) do not overlap. Offsets are assigned largest buffer first,
+// each at the lowest 16-byte aligned offset that is free over its live
+// range. The arena's size is recorded as `mcusparse.arena_bytes` on the
+// module. See Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mcusparse {
+#define GEN_PASS_DEF_SPARSEENCPLANARENA
+#include "passes/Passes.h.inc"
+} // namespace mcusparse
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kAlign = 16;
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t bytes = 0;
+  int64_t first = 0, last = 0; // live range, in top-level op positions
+  int64_t offset = -1;
+  llvm::SetVector<Operation *> deallocs;
+};
+
+int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+struct PlanArenaPass
+    : public mcusparse::impl::SparseEncPlanArenaBase<PlanArenaPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    int64_t total = 0;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      FailureOr<int64_t> bytes = plan(func, symbols);
+      if (failed(bytes))
+        return signalPassFailure();
+      total += *bytes;
+    }
+    module->setAttr(mcusparse::kArenaBytesAttr,
+                    IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
+  }
+
+  FailureOr<int64_t> plan(func::FuncOp func, SymbolTable &symbols) {
+    if (!func.getBody().hasOneBlock())
+      return func.emitOpError("sparse-enc-plan-arena expects structured "
+                              "control flow (one block per function)");
+    Block &body = func.getBody().front();
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    auto positionOf = [&](Operation *op) {
+      return position.lookup(body.findAncestorOpInBlock(*op));
+    };
+
+    SmallVector<Buffer> buffers;
+    WalkResult walk = func.walk([&](memref::AllocOp alloc) -> WalkResult {
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+        return alloc.emitOpError("sparse-enc-plan-arena needs a static shape "
+                                 "and identity layout, got ")
+               << type;
+      Buffer buf;
+      buf.alloc = alloc;
+      int64_t elemBytes =
+          (type.getElementTypeBitWidth() + 7) / 8; // i1 takes a byte
+      buf.bytes = std::max<int64_t>(type.getNumElements() * elemBytes, 1);
+      buf.first = buf.last = positionOf(alloc);
+      // Follow every value that may alias the buffer: results of memref
+      // type of any op using it (views, casts, loops carrying it).
+      SmallVector<Value> worklist = {alloc.getResult()};
+      DenseSet<Value> seen(worklist.begin(), worklist.end());
+      while (!worklist.empty()) {
+        Value v = worklist.pop_back_val();
+        for (OpOperand &use : v.getUses()) {
+          Operation *user = use.getOwner();
+          if (isa<memref::DeallocOp>(user)) {
+            buf.deallocs.insert(user);
+            continue;
+          }
+          if (isa<scf::YieldOp>(user) &&
+              user->getParentOp()->isAncestor(alloc))
+            return alloc.emitOpError("a buffer allocated inside a loop is "
+                                     "carried to the next iteration; "
+                                     "sparse-enc-plan-arena cannot give it "
+                                     "one fixed place");
+          if (isa<func::ReturnOp>(user))
+            return alloc.emitOpError("a buffer is returned from the "
+                                     "function (run "
+                                     "buffer-results-to-out-params first)");
+          buf.last = std::max(buf.last, positionOf(user));
+          for (Value r : user->getResults())
+            if (isa<BaseMemRefType>(r.getType()) && seen.insert(r).second)
+              worklist.push_back(r);
+        }
+      }
+      buffers.push_back(std::move(buf));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+    if (buffers.empty())
+      return 0;
+
+    // Largest first, each at the lowest free aligned offset over its range.
+    SmallVector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    llvm::stable_sort(order, [](Buffer *a, Buffer *b) {
+      return a->bytes > b->bytes;
+    });
+    int64_t arenaBytes = 0;
+    SmallVector<Buffer *> placed;
+    for (Buffer *buf : order) {
+      SmallVector<std::pair<int64_t, int64_t>> busy; // [begin, end)
+      for (Buffer *other : placed)
+        if (other->first <= buf->last && buf->first <= other->last)
+          busy.push_back({other->offset, other->offset + other->bytes});
+      llvm::sort(busy);
+      int64_t offset = 0;
+      for (auto [begin, end] : busy) {
+        if (offset + buf->bytes <= begin)
+          break;
+        offset = std::max(offset, alignUp(end));
+      }
+      buf->offset = offset;
+      arenaBytes = std::max(arenaBytes, offset + buf->bytes);
+      placed.push_back(buf);
+    }
+    arenaBytes = alignUp(arenaBytes);
+
+    MLIRContext *ctx = func.getContext();
+    auto arenaType = MemRefType::get({arenaBytes}, IntegerType::get(ctx, 8));
+    OpBuilder moduleBuilder(func);
+    auto global = memref::GlobalOp::create(
+        moduleBuilder, func.getLoc(), mcusparse::kArenaName,
+        moduleBuilder.getStringAttr("private"), arenaType,
+        UnitAttr::get(ctx), /*constant=*/false,
+        moduleBuilder.getI64IntegerAttr(kAlign));
+    symbols.insert(global);
+    OpBuilder b = OpBuilder::atBlockBegin(&body);
+    Value arena = memref::GetGlobalOp::create(b, func.getLoc(), arenaType,
+                                              global.getSymName());
+    for (Buffer &buf : buffers) {
+      OpBuilder ab(buf.alloc);
+      Value offset =
+          arith::ConstantIndexOp::create(ab, buf.alloc.getLoc(), buf.offset);
+      Value view = memref::ViewOp::create(ab, buf.alloc.getLoc(),
+                                          buf.alloc.getType(), arena, offset,
+                                          ValueRange{});
+      buf.alloc.getResult().replaceAllUsesWith(view);
+      for (Operation *dealloc : buf.deallocs)
+        dealloc->erase();
+      buf.alloc.erase();
+    }
+    return arenaBytes;
+  }
+};
+
+} // namespace

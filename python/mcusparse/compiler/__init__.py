@@ -1,0 +1,252 @@
+"""Whole networks: compile a TFLite / ONNX model for a target and run it on the emulator.
+
+    import mcusparse
+    cm = mcusparse.compile("model.tflite", target="cortex-m55", format="auto", out_dir="out/")
+    res = mcusparse.run("out/", x)              # or cm.run(x)
+    res.outputs, res.instructions, res.weight_bytes_read, res.modeled_cycles(4)
+    cm.report                                   # what report.json holds
+
+Stages (each written to OUT/):
+
+1. `00-imported.mlir`: the front end's module (mcusparse.frontend): tensors,
+   linalg, weights as constants, each layer's weight tagged `mcusparse.layer`.
+2. `01-layouts.mlir`: the chosen layout of every layer as a `sparse_enc.layout`
+   attribute on its weight constant (compiler/layouts.py: one format for all,
+   or `auto`), the entry point renamed `@mcusparse_model`.
+3. `02-llvm.mlir`: after `sparse-enc-model-to-llvm{target=...}` (C++, see
+   docs/model-passes.md): layouts attached and packed, convolutions as one
+   matvec per output pixel, every matvec lowered for its layout and the
+   target, buffers bufferized into one activation arena planned at compile
+   time (`mcusparse.arena_bytes`), constants in the `.weights` section.
+4. `model.ll` (mlir-translate), `model.o` (the target's LLVM route),
+   `model.h` (the C entry point), `report.json` (per layer: format, bytes,
+   MACs; totals: flash, peak SRAM).
+
+`run` links model.o with runtime/common/model_main.c and the input (one ELF
+per input, cached) and runs it on the target's emulator with the counting
+plugin.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+from mcusparse.compiler import program as _program
+from mcusparse.compiler.layouts import LayerChoice, choose_layouts
+from mcusparse.compiler.program import IoSpec, ModelRunError, ProgramRun
+
+__all__ = ["compile_model", "load", "run", "CompiledModel", "CompileError", "ModelRunError",
+           "ProgramRun", "MODEL_TARGETS"]
+
+MODEL_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv")
+ENTRY = "mcusparse_model"
+
+
+class CompileError(RuntimeError):
+    """A stage of the model compilation failed (the message names the stage)."""
+
+
+def _iospecs(specs) -> List[IoSpec]:
+    return [IoSpec(s.name, tuple(int(d) for d in s.shape), np.dtype(s.dtype).name) for s in specs]
+
+
+def with_layouts(mlir: str, choices: Sequence[LayerChoice]) -> str:
+    """The imported module with each chosen layout on its weight constant, @main renamed."""
+    for c in choices:
+        if c.encoding is None:
+            continue
+        tag = f"{{mcusparse.layer = {c.index} : i64}}"
+        if mlir.count(tag) != 1:
+            raise CompileError(f"layer {c.index} ({c.name!r}): its weight constant is not "
+                               f"tagged once in the imported module ({mlir.count(tag)} times)")
+        mlir = mlir.replace(tag, f"{{mcusparse.layer = {c.index} : i64, "
+                                 f"sparse_enc.layout = {c.encoding}}}")
+    renamed, n = re.subn(r"func\.func @main\(", f"func.func @{ENTRY}(", mlir, count=1)
+    if n != 1:
+        raise CompileError("the imported module has no func.func @main")
+    return renamed
+
+
+def _section_bytes(obj: Path) -> dict:
+    """Section sizes of an object file (llvm-size -A)."""
+    from mcusparse.targets.toolchain import llvm_tool
+    out = subprocess.run([llvm_tool("llvm-size"), "-A", str(obj)], capture_output=True,
+                         text=True, check=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = sizes.get(parts[0], 0) + int(parts[1])
+    return sizes
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class CompiledModel:
+    out_dir: Path
+    target: str
+    report: dict
+
+    @property
+    def inputs(self) -> List[IoSpec]:
+        return [IoSpec.from_json(d) for d in self.report["inputs"]]
+
+    @property
+    def outputs(self) -> List[IoSpec]:
+        return [IoSpec.from_json(d) for d in self.report["outputs"]]
+
+    @property
+    def object(self) -> Path:
+        return self.out_dir / "model.o"
+
+    def run(self, *inputs: np.ndarray, timeout: float = 300.0) -> ProgramRun:
+        name = self.report.get("model", "model")
+        ins = _program.check_inputs(inputs, self.inputs, name)
+        elf = _program.build(self.target, self.object, ins, self.outputs, self.out_dir)
+        return _program.run(self.target, elf, self.outputs, model=name, timeout=timeout)
+
+
+def load(out_dir: Union[str, os.PathLike]) -> CompiledModel:
+    """A model compiled earlier into `out_dir` (reads report.json)."""
+    out = Path(out_dir)
+    rep = out / "report.json"
+    if not rep.is_file() or not (out / "model.o").is_file():
+        raise OSError(f"{out}: no compiled model (report.json and model.o; run "
+                      "`mcusparse compile MODEL -o DIR` first)")
+    report = json.loads(rep.read_text())
+    return CompiledModel(out, report["target"], report)
+
+
+def run(out_dir: Union[str, os.PathLike], *inputs: np.ndarray, timeout: float = 300.0) -> ProgramRun:
+    """Run a compiled model (see `compile_model`) on its target's emulator."""
+    return load(out_dir).run(*inputs, timeout=timeout)
+
+
+def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55",
+                  format: str = "auto", out_dir: Union[str, os.PathLike, None] = None, *,
+                  wait_states: int = 4, progress: bool = True, log=None) -> CompiledModel:
+    """Compile a .tflite / .onnx model for `target` into `out_dir` (see the module docstring).
+
+    format: "auto" (per layer, measured) or one format for every sparse-capable layer
+            ("dense", "csr", "dcsr", "nm:N:M", "gs:V").
+    The output directory is written only when every stage succeeded (built in a
+    temporary directory next to it, then moved into place)."""
+    from mcusparse import pipeline
+    from mcusparse.frontend import import_model
+    from mcusparse.kernels import _mlir_translate
+    from mcusparse.targets import get_target
+    from mcusparse.targets import toolchain as _tc
+
+    say = log or (lambda msg: None)
+    if target not in MODEL_TARGETS:
+        raise ValueError(f"unknown model target {target!r}; known: {', '.join(MODEL_TARGETS)}")
+    model_path = Path(model_path)
+    out = Path(out_dir) if out_dir is not None else Path("build") / "models" / \
+        f"{model_path.stem}-{target}-{format.replace(':', '_')}"
+    say(f"importing {model_path}")
+    imported = import_model(model_path)
+    say(f"choosing layouts for {len(imported.layers)} layers ({format})")
+    choices = choose_layouts(imported, target, format, wait_states=wait_states,
+                             progress=progress)
+    text = with_layouts(imported.mlir, choices)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write(work / "00-imported.mlir", imported.mlir)
+        _write(work / "01-layouts.mlir", text)
+        say(f"lowering with sparse-enc-model-to-llvm{{target={target}}}")
+        try:
+            llvm_mod = pipeline.run(text, f"model-to-llvm:{target}")
+        except pipeline.PipelineError as err:
+            raise CompileError(f"{model_path.name}: lowering for {target} failed:\n{err}") from None
+        llvm_text = str(llvm_mod)
+        _write(work / "02-llvm.mlir", llvm_text)
+        m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
+        arena = int(m.group(1)) if m else 0
+        proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(work / "02-llvm.mlir"),
+                               "-o", str(work / "model.ll")], capture_output=True, text=True)
+        if proc.returncode:
+            raise CompileError(f"{model_path.name}: mlir-translate failed:\n{proc.stderr[-3000:]}")
+        say(f"compiling model.ll for {target}")
+        t = get_target(target)
+        for cmd in _tc.ir_commands(t, work / "model.ll", work / "model.o", tmpdir=work):
+            _tc._run(cmd, f"{target}: compiling {model_path.name}")
+        for f in work.glob("*.opt.bc"):
+            f.unlink()
+        sections = _section_bytes(work / "model.o")
+        inputs, outputs = _iospecs(imported.inputs), _iospecs(imported.outputs)
+        _write(work / "model.h", _header(imported, inputs, outputs, target))
+        report = _report(model_path, imported, target, format, choices, sections, arena,
+                         inputs, outputs, wait_states)
+        _write(work / "report.json", json.dumps(report, indent=1) + "\n")
+        if out.exists():
+            if not (out / "report.json").exists() and any(out.iterdir()):
+                raise CompileError(f"{out} exists and is not a compiled-model directory; "
+                                   "not overwriting it")
+            shutil.rmtree(out)
+        os.replace(work, out)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    say(f"wrote {out}/ (model.o, model.h, report.json, stage MLIR)")
+    return CompiledModel(out, target, report)
+
+
+def _header(imported, inputs: List[IoSpec], outputs: List[IoSpec], target: str) -> str:
+    from mcusparse.compiler.program import C_TYPES
+    params = [f"const {C_TYPES[s.dtype]} *in{i} /* {s.name}: {'x'.join(map(str, s.shape))} */"
+              for i, s in enumerate(inputs)]
+    params += [f"{C_TYPES[s.dtype]} *out{i} /* {s.name}: {'x'.join(map(str, s.shape))} */"
+               for i, s in enumerate(outputs)]
+    guard = "MCUSPARSE_MODEL_H"
+    return (f"/* Generated by mcusparse for {target} from {Path(imported.source).name or 'a model'}. */\n"
+            f"#ifndef {guard}\n#define {guard}\n#include <stdint.h>\n\n"
+            "/* Runs one inference. Inputs and outputs are dense, row-major, in the model's\n"
+            "   layout; activations live in the statically planned arena `mcusparse_arena`\n"
+            "   and weights in the `.weights` section. Not reentrant. */\n"
+            f"void {ENTRY}(\n    " + ",\n    ".join(params) + ");\n\n#endif\n")
+
+
+def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence[LayerChoice],
+            sections: dict, arena: int, inputs, outputs, wait_states: int) -> dict:
+    weights = sum(v for k, v in sections.items() if k.startswith(".weights"))
+    text = sum(v for k, v in sections.items() if k.startswith(".text"))
+    rodata = sum(v for k, v in sections.items() if k.startswith(".rodata"))
+    io = sum(s.nbytes for s in inputs) + sum(s.nbytes for s in outputs)
+    layers = []
+    for c, l in zip(choices, imported.layers):
+        layers.append({"index": c.index, "name": c.name, "op": c.op, "format": c.format,
+                       "matrix_shape": list(l.matrix_shape), "sparsity": round(l.sparsity, 4),
+                       "macs": int(l.macs), "dense_bytes": c.dense_bytes,
+                       "bytes": c.weight_bytes, "pixels": c.pixels, "reason": c.reason,
+                       **({"costs": c.costs} if c.costs else {})})
+    return {
+        "model": model_path.name, "source": str(model_path), "target": target,
+        "format": fmt, "wait_states": wait_states,
+        "inputs": [s.to_json() for s in inputs], "outputs": [s.to_json() for s in outputs],
+        "layers": layers,
+        "totals": {
+            "macs": int(sum(l.macs for l in imported.layers)),
+            "layer_weight_bytes": int(sum(c.weight_bytes for c in choices)),
+            "weights_section_bytes": int(weights),
+            "text_bytes": int(text), "rodata_bytes": int(rodata),
+            "flash_bytes": int(weights + text + rodata),
+            "arena_bytes": int(arena), "io_bytes": int(io),
+            "peak_sram_bytes": int(arena + io),
+        },
+    }

@@ -1,0 +1,105 @@
+"""`mcusparse compile | run | compare`: whole models on the emulated MCUs."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def _log(msg: str) -> None:
+    print(f"[mcusparse] {msg}", file=sys.stderr, flush=True)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from mcusparse import compiler
+    cm = compiler.compile_model(args.model, args.target, args.format, args.output,
+                                wait_states=args.wait_states, progress=not args.quiet,
+                                log=None if args.quiet else _log)
+    t = cm.report["totals"]
+    print(f"{cm.report['model']} -> {cm.out_dir}/ for {cm.target}")
+    print(f"{'layer':<34}{'op':<18}{'format':<10}{'bytes':>10}{'dense':>10}{'MACs':>12}")
+    for l in cm.report["layers"]:
+        print(f"{l['name'][:33]:<34}{l['op']:<18}{l['format']:<10}{l['bytes']:>10,}"
+              f"{l['dense_bytes']:>10,}{l['macs']:>12,}")
+    print(f"flash {t['flash_bytes']:,} B (weights section {t['weights_section_bytes']:,}, "
+          f"text {t['text_bytes']:,}, rodata {t['rodata_bytes']:,}); peak SRAM "
+          f"{t['peak_sram_bytes']:,} B (arena {t['arena_bytes']:,}, inputs+outputs "
+          f"{t['io_bytes']:,})")
+    return 0
+
+
+def _load_input(path: str):
+    if path.endswith(".npz"):
+        with np.load(path) as z:
+            return [z[k] for k in z.files]
+    return [np.load(path)]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from mcusparse import compiler
+    cm = compiler.load(args.out_dir)
+    if args.input:
+        inputs = _load_input(args.input)
+    else:
+        from mcusparse.compiler.reference import random_inputs
+        inputs = random_inputs(cm.inputs, seed=args.seed)
+    res = cm.run(*inputs, timeout=args.timeout)
+    np.set_printoptions(threshold=64, linewidth=100)
+    for spec, out in zip(cm.outputs, res.outputs):
+        print(f"output {spec.name} {out.dtype}{list(out.shape)}:\n{out}")
+    print(f"instructions {res.instructions:,}; weight bytes read {res.weight_bytes_read:,}; "
+          f"modeled cycles {res.modeled_cycles(0):,} (0 wait states), "
+          f"{res.modeled_cycles(args.wait_states):,} ({args.wait_states} wait states)")
+    if args.save:
+        np.savez(args.save, *res.outputs)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from mcusparse.compiler import compare
+    r = compare.compare(args.model, args.target, args.format, samples=args.samples,
+                        wait_states=args.wait_states, progress=not args.quiet,
+                        log=None if args.quiet else _log)
+    print(compare.format_table(r))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(r, f, indent=1)
+    return 0
+
+
+def register(groups) -> None:
+    from mcusparse.compiler import MODEL_TARGETS
+    p = groups.add_parser("compile", help="compile a .tflite / .onnx model for an MCU target",
+                          description="Writes the MLIR after each stage, model.o, model.h "
+                                      "and report.json into OUT/.")
+    p.add_argument("model")
+    p.add_argument("--target", default="cortex-m55", choices=MODEL_TARGETS)
+    p.add_argument("--format", default="auto",
+                   help="auto (per layer, measured) or one of dense, csr, dcsr, nm:N:M, gs:V")
+    p.add_argument("-o", "--output", required=True, metavar="OUT")
+    p.add_argument("--wait-states", type=int, default=4,
+                   help="weight-memory wait states for the auto choice's modeled cycles")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_compile)
+
+    p = groups.add_parser("run", help="run a compiled model on its target's emulator")
+    p.add_argument("out_dir", metavar="OUT")
+    p.add_argument("--input", help=".npy (one input) or .npz (one array per input); "
+                                   "default: random")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wait-states", type=int, default=4)
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--save", metavar="FILE.npz", help="write the outputs")
+    p.set_defaults(func=_run)
+
+    p = groups.add_parser("compare", help="dense vs sparse vs the reference interpreter")
+    p.add_argument("model")
+    p.add_argument("--target", default="cortex-m55", choices=MODEL_TARGETS)
+    p.add_argument("--format", default="auto")
+    p.add_argument("--samples", type=int, default=1, help="random inputs to compare on")
+    p.add_argument("--wait-states", type=int, default=4)
+    p.add_argument("--json", metavar="FILE")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=_compare)

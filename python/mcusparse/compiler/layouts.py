@@ -1,0 +1,153 @@
+"""Per-layer weight layouts for a whole network: one format for all, or `auto`.
+
+    choices = choose_layouts(imported, "cortex-m55", "auto")
+    choices[i].format, choices[i].encoding, choices[i].costs
+
+A layer can take a sparse layout when its 2-D weight constant feeds a matrix
+product (convolutions via im2col, fully connected / Gemm / MatMul) and is int8;
+depthwise convolutions and float layers stay dense.
+
+`auto` measures: for every candidate format, the layer's own weight matrix is
+compiled as one y = W x kernel (mcusparse.kernels, cached), run once on the
+target's emulator, checked against numpy, and its modeled cycles (MEASURE.md,
+at the given wait states) times the number of output pixels is the layer's
+cost. The cheapest correct candidate wins; dense wins where sparsity does not
+pay. Candidates: dense, csr, dcsr, gs:V (V = the target's lanes) and nm:N:M
+(m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from mcusparse import formats
+from mcusparse.frontend.model import ImportedModel, LayerInfo
+
+# Layer kinds whose weight constant is consumed by linalg.matmul / linalg.matvec.
+MATRIX_OPS = {"CONV_2D", "FULLY_CONNECTED", "Conv", "Gemm", "MatMul", "QLinearConv",
+              "QLinearMatMul"}
+GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
+
+
+@dataclass
+class LayerChoice:
+    index: int                  # position in ImportedModel.layers (the `mcusparse.layer` tag)
+    name: str
+    op: str
+    format: str                 # canonical format string, "dense" when no layout
+    encoding: Optional[str]     # the #sparse_enc attribute, None for dense
+    pixels: int                 # matrix-vector products per inference (output pixels)
+    weight_bytes: int           # packed bytes (formats.encode total, == the C++ packing)
+    dense_bytes: int
+    reason: str = ""
+    costs: Dict[str, int] = field(default_factory=dict)  # auto: format -> modeled cycles
+
+
+def sparse_capable(layer: LayerInfo) -> bool:
+    return layer.op in MATRIX_OPS and layer.weight_dtype == "i8" and layer.weight is not None
+
+
+def encoding_of(fmt: str) -> Optional[str]:
+    """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...)."""
+    from mcusparse.kernels import _encoding
+    return _encoding(formats.parse_format(fmt))
+
+
+def _pixels(layer: LayerInfo) -> int:
+    rows, cols = layer.matrix_shape
+    return max(1, int(layer.macs) // max(1, rows * cols))
+
+
+def candidates(W: np.ndarray, target: str) -> List[str]:
+    out = ["dense", "csr", "dcsr", f"gs:{GS_LANES.get(target, 8)}"]
+    rows, cols = W.shape
+    for m in (8, 16):
+        if cols % m:
+            continue
+        n = int((W.reshape(rows, cols // m, m) != 0).sum(-1).max())
+        if 1 <= n <= m // 2:
+            out.append(f"nm:{n}:{m}")
+    return out
+
+
+def _measure(W: np.ndarray, fmt: str, target: str, wait_states: int, seed: int = 0) -> int:
+    """Modeled cycles of one y = W x on the emulator, or -1 if the kernel is not correct."""
+    from mcusparse import kernels
+    x = np.random.default_rng(seed).integers(-128, 128, W.shape[1], dtype=np.int8)
+    y, st = kernels.spmv(W, format=fmt, target=target).run(x, wait_states=wait_states)
+    if not np.array_equal(y, W.astype(np.int32) @ x.astype(np.int32)):
+        return -1
+    if st.modeled_cycles >= 0:
+        return int(st.modeled_cycles)
+    return int(st.instructions)
+
+
+def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
+                   wait_states: int = 4, progress: bool = True) -> List[LayerChoice]:
+    """One LayerChoice per layer of `model` (see the module docstring)."""
+    fmt = fmt.strip().lower()
+    todo = list(enumerate(model.layers))
+    bar = None
+    if progress and fmt == "auto":
+        from tqdm import tqdm
+        bar = tqdm(total=len(todo), desc=f"choosing layouts ({target})", unit="layer",
+                   leave=False)
+    choices = []
+    try:
+        for pos, layer in todo:
+            choices.append(_choose_one(pos, layer, target, fmt, wait_states))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return choices
+
+
+def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
+            costs: Optional[Dict[str, int]] = None) -> LayerChoice:
+    W = layer.weight
+    dense_bytes = int(layer.weight_bytes)
+    if f == "dense" or W is None:
+        packed = dense_bytes
+        enc = None
+        f = "dense"
+    else:
+        enc_obj = formats.encode(W, f)
+        packed = int(enc_obj.total_bytes)
+        f = enc_obj.fmt
+        enc = encoding_of(f)
+    return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
+                       reason, dict(costs or {}))
+
+
+def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
+                wait_states: int) -> LayerChoice:
+    where = f"layer {pos} ({layer.op} {layer.name!r}, {layer.matrix_shape[0]}x" \
+            f"{layer.matrix_shape[1]})"
+    if not sparse_capable(layer):
+        why = ("depthwise: dense" if "DEPTHWISE" in layer.op.upper()
+               else "float weights: dense" if layer.weight_dtype != "i8" else "dense")
+        return _choice(pos, layer, "dense", why)
+    if fmt != "auto":
+        try:
+            return _choice(pos, layer, fmt, "explicit")
+        except ValueError as err:
+            raise ValueError(f"{where}: format {fmt!r} does not fit: {err}") from None
+    W = layer.weight
+    px = _pixels(layer)
+    costs: Dict[str, int] = {}
+    for f in candidates(W, target):
+        try:
+            cycles = _measure(W, f, target, wait_states)
+        except ValueError:
+            continue                       # the matrix does not fit the format
+        if cycles >= 0:
+            costs[f] = cycles * px
+    if not costs:
+        return _choice(pos, layer, "dense", "no candidate measured correct")
+    best = min(costs, key=lambda f: (costs[f], f != "dense"))
+    return _choice(pos, layer, best, f"auto: lowest modeled cycles at {wait_states} "
+                   "wait states", costs)

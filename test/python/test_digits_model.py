@@ -1,0 +1,167 @@
+"""The bundled digits models (models/digits_*.tflite, made by mcusparse.models.digits).
+
+They load in LiteRT and in the front end, each weight layer has the zero
+fraction models/README.md states, LiteRT's reference kernels classify the
+bundled test set well, the front end's host run is bit-exact with LiteRT, and
+the generator reproduces every file byte for byte.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tflite
+
+from mcusparse import hostrun, prune
+from mcusparse.frontend import import_model
+from mcusparse.frontend.tflite import import_tflite
+from mcusparse.models import bundled, digits
+
+litert = pytest.importorskip("ai_edge_litert.interpreter")
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+FILES = {0.0: "digits_dense.tflite", 0.8: "digits_sparse80.tflite",
+         0.9: "digits_sparse90.tflite"}
+MIN_ACCURACY = 0.95
+# out x (kh*kw*in) weight matrix of each layer, in graph order.
+MATRICES = {"conv1": (8, 9), "conv2": (16, 72), "fc1": (128, 256), "fc2": (64, 128),
+            "fc3": (10, 64)}
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    with np.load(MODELS / "digits_test.npz") as z:
+        return z["x"], z["y"]
+
+
+def reference(path, preserve=False):
+    it = litert.Interpreter(str(path),
+                            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
+                            experimental_preserve_all_tensors=preserve)
+    it.allocate_tensors()
+    return it
+
+
+def expected_zeros(layer, sparsity):
+    rows, cols = MATRICES[layer]
+    if layer in digits.DENSE_LAYERS or sparsity == 0:
+        return None
+    return prune.round_half_up(sparsity * rows * cols)
+
+
+def test_files_present_and_small():
+    for name in list(FILES.values()) + ["digits_test.npz", "README.md"]:
+        path = MODELS / name
+        assert path.is_file(), f"{path} missing: run python -m mcusparse.models.digits --out models/"
+        assert path.stat().st_size < 100_000, f"{name}: {path.stat().st_size} bytes"
+    assert bundled("digits_sparse90.tflite").is_file()
+    assert bundled().name == "digits_sparse90.tflite"
+
+
+def test_test_set_shape(test_set):
+    x, y = test_set
+    assert x.dtype == np.float32 and x.shape[1:] == (1, 8, 8, 1) and 100 <= len(x) <= 300
+    assert y.shape == (len(x),) and set(np.unique(y)) == set(range(10))
+    assert x.min() >= 0 and x.max() <= 1
+
+
+@pytest.mark.parametrize("sparsity", sorted(FILES))
+def test_structure_and_sparsity(sparsity):
+    path = MODELS / FILES[sparsity]
+    model = import_model(path)
+    assert model.inputs[0].shape == (1, 8, 8, 1) and model.inputs[0].dtype == np.float32
+    assert model.outputs[0].shape == (1, 10) and model.outputs[0].dtype == np.float32
+    assert [l.op for l in model.layers] == ["CONV_2D", "CONV_2D", "FULLY_CONNECTED",
+                                           "FULLY_CONNECTED", "FULLY_CONNECTED"]
+    assert [l.matrix_shape for l in model.layers] == list(MATRICES.values())
+    raw = path.read_bytes()
+    m = tflite.Model.GetRootAs(raw, 0)
+    ops = {m.OperatorCodes(i).BuiltinCode() for i in range(m.OperatorCodesLength())}
+    B = tflite.BuiltinOperator
+    assert ops == {B.QUANTIZE, B.CONV_2D, B.RESHAPE, B.FULLY_CONNECTED, B.DEQUANTIZE}
+    # per-channel symmetric int8 weights
+    g = m.Subgraphs(0)
+    for i in range(g.TensorsLength()):
+        t = g.Tensors(i)
+        if t.Name().decode().endswith("/weights"):
+            q = t.Quantization()
+            assert t.Type() == tflite.TensorType.INT8
+            assert q.ScaleLength() == t.Shape(0) and not q.ZeroPointAsNumpy().any()
+    zeros = digits.int8_layer_sparsity(raw)
+    assert list(zeros) == list(MATRICES)
+    for layer, info in zip(MATRICES, model.layers):
+        n = int(np.count_nonzero(info.weight == 0))
+        assert n / info.weight.size == pytest.approx(zeros[layer])
+        want = expected_zeros(layer, sparsity)
+        if want is None:
+            assert n / info.weight.size <= 0.02, f"{layer}: {n} zeros in a dense layer"
+        else:
+            assert n == want, f"{layer}: {n} zeros, expected {want}"
+
+
+def test_readme_states_the_sparsity():
+    text = (MODELS / "README.md").read_text()
+    for sparsity, name in FILES.items():
+        row = re.search(rf"^\| {re.escape(name)} \|(.*)$", text, re.M)
+        assert row, f"README.md has no row for {name}"
+        cells = [c.strip() for c in row.group(1).split("|")]
+        assert cells[0] == str((MODELS / name).stat().st_size)
+        stated = [float(c.rstrip(" %")) / 100 for c in cells[3:3 + len(MATRICES)]]
+        actual = digits.int8_layer_sparsity(MODELS / name)
+        assert stated == pytest.approx(list(actual.values()), abs=5e-5), name
+
+
+@pytest.mark.parametrize("sparsity", sorted(FILES))
+def test_litert_accuracy(sparsity, test_set):
+    x, y = test_set
+    logits = digits.litert_logits(MODELS / FILES[sparsity], x)
+    acc = float((logits.argmax(1) == y).mean())
+    assert acc >= MIN_ACCURACY, f"{FILES[sparsity]}: int8 accuracy {acc:.3f}"
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.9])
+def test_host_run_bit_exact(sparsity, test_set):
+    path = MODELS / FILES[sparsity]
+    x, _ = test_set
+    run = hostrun.compile(import_model(path).mlir)
+    it = reference(path)
+    i_idx, o_idx = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+    for xi in x[:60]:
+        it.set_tensor(i_idx, xi)
+        it.invoke()
+        want = it.get_tensor(o_idx)
+        got = run(xi)[0]
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+def test_host_run_bit_exact_every_layer(test_set):
+    """Every intermediate int8 tensor of the 90 % model equals LiteRT's."""
+    path = MODELS / FILES[0.9]
+    g = tflite.Model.GetRootAs(path.read_bytes(), 0).Subgraphs(0)
+    outs = [int(g.Operators(i).Outputs(0)) for i in range(g.OperatorsLength())]
+    model = import_tflite(path, outs)
+    order = [int(o) for o in g.OutputsAsNumpy()]
+    order += [o for o in outs if o not in order]
+    run = hostrun.compile(model.mlir)
+    it = reference(path, preserve=True)
+    x, _ = test_set
+    for xi in x[:5]:
+        it.set_tensor(it.get_input_details()[0]["index"], xi)
+        it.invoke()
+        got = run(xi)
+        for k, i in enumerate(order):
+            want = it.get_tensor(i)
+            assert np.array_equal(got[k], want), g.Tensors(i).Name().decode()
+
+
+def test_generator_reproduces_files(tmp_path):
+    pytest.importorskip("sklearn")
+    digits.generate(tmp_path, seed=0, log=lambda *_: None)
+    for name in list(FILES.values()) + ["digits_test.npz", "README.md"]:
+        new, old = (tmp_path / name).read_bytes(), (MODELS / name).read_bytes()
+        if name.endswith(".tflite") and new != old:
+            assert digits.int8_layer_sparsity(new) == digits.int8_layer_sparsity(old)
+            a, b = import_model(tmp_path / name), import_model(MODELS / name)
+            for la, lb in zip(a.layers, b.layers):
+                assert np.array_equal(la.weight, lb.weight), f"{name}: {la.name} weights"
+        assert new == old, f"{name}: regenerated bytes differ from models/{name}"

@@ -99,7 +99,32 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
             b, off, arith::MulIOp::create(b, steps, e.index(lanes)));
         auto gatherStep = [&](Value p) {
           Value v = e.read(vecOf(values), values, {p});
-          Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {p}));
+          Value idx = e.read(vecOf(colIdx), colIdx, {p});
+          if (opts.mve() && lanes == 16 &&
+              isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 16) &&
+              isInt(xVec.getElementType(), 8)) {
+            // MVE has no 16-lane byte gather with 16-bit offsets (LLVM's
+            // <16 x i8> gather lowering got these wrong past 256 columns):
+            // two 8-lane halves (vldrb.u16 with 16-bit offsets), joined.
+            auto half = VectorType::get({8}, xVec.getElementType());
+            Value all8 = e.allTrue(8), zero8 = e.zero(half);
+            SmallVector<Value> parts;
+            for (int64_t h = 0; h < 2; ++h) {
+              SmallVector<int64_t> lanesOfHalf;
+              for (int64_t i = 0; i < 8; ++i)
+                lanesOfHalf.push_back(8 * h + i);
+              Value cols = e.widenIndices(
+                  vector::ShuffleOp::create(b, idx, idx, lanesOfHalf));
+              parts.push_back(vector::GatherOp::create(b, half, m.x, e.index(0),
+                                                       cols, all8, zero8));
+            }
+            SmallVector<int64_t> join;
+            for (int64_t i = 0; i < 16; ++i)
+              join.push_back(i);
+            Value xv = vector::ShuffleOp::create(b, parts[0], parts[1], join);
+            return std::make_pair(v, xv);
+          }
+          Value cols = e.widenIndices(idx);
           Value xv = vector::GatherOp::create(b, xVec, m.x, e.index(0), cols,
                                               all, zeroX);
           return std::make_pair(v, xv);

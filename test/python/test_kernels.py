@@ -103,14 +103,10 @@ def test_dcsr_escape_path(target):
     ("nm:1:4", (7, 600)), ("nm:3:8", (5, 512)), ("nm:1:16", (6, 96)), ("nm:1:8", (3, 256)),
     # cortex-m55 gs:16 (vmullb/vmullt, transposed accumulators) with 16-bit
     # column indices (cols > 256); padded groups: test_random_shapes.
-    ("gs:16", (32, 300)), ("gs:16", (16, 64)),
+    ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),
     # dCSR nibble blocks carried from even to odd groups across rows.
     ("dcsr", (33, 200))])
 def test_target_specific_shapes(fmt, shape, target):
-    if fmt == "gs:16" and shape[1] > 256 and target == "cortex-m55":
-        # Pre-existing (also with the generic GS lowering): 16-bit GS column
-        # indices give wrong outputs on the M55. Open; see docs/kernels.md.
-        pytest.xfail("gs:16 with uint16 column indices is wrong on cortex-m55")
     rng = np.random.default_rng(zlib.crc32(f"{fmt} {shape} {target}".encode()))
     W = matrix(rng, *shape, fmt, sparsity=0.9)
     check(W, fmt, target, rng)

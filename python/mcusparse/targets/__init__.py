@@ -57,7 +57,7 @@ class Target:
         return self.bare_metal
 
 
-_COMMON_RUNTIME = ("common/crt.c", "common/semihost.c", "common/bench.c")
+_COMMON_RUNTIME = ("common/crt.c", "common/semihost.c", "common/bench.c", "common/string.c")
 
 CORTEX_M55 = Target(
     name="cortex-m55",

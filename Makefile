@@ -32,7 +32,7 @@ test-python: build emulators iree
 # lit first, so that pytest's summary is the last line.
 test: test-lit test-python
 
-demo: build
+demo: build emulators
 	@$(PY) -m mcusparse.demo
 
 clean:

@@ -257,14 +257,22 @@ def SparseEncPlaceWeights : Pass<"sparse-enc-place-weights", "mlir::ModuleOp"> {
     `mcusparse_weights_*` (see sparse-enc-outline-weights). The linker
     scripts in runtime/ place `.weights` in its own flash range (SRAM2 at
     0x21000000 on mps3-an547), where the measurement plugin counts the bytes
-    loaded.
+    loaded. With `arena-section`, an `@mcusparse_arena` of more than
+    `arena-fast-bytes` bytes goes to that section (cortex-m55: `.sram_bss`,
+    the 2 MiB SRAM, when the arena does not fit the 512 KiB DTCM next to the
+    stack).
 
     Before: `llvm.mlir.global private constant @mcusparse_weights_0(dense<...>) {addr_space = 0 : i32, alignment = 16 : i64}`
     After: `llvm.mlir.global private constant @mcusparse_weights_0(dense<...>) {addr_space = 0 : i32, alignment = 16 : i64, section = ".weights"}`
   }];
   let options = [
     Option<"section", "section", "std::string", "\".weights\"",
-           "section for the weight globals">
+           "section for the weight globals">,
+    Option<"arenaSection", "arena-section", "std::string", "\"\"",
+           "section for an activation arena larger than arena-fast-bytes "
+           "(empty: leave it in .bss)">,
+    Option<"arenaFastBytes", "arena-fast-bytes", "int64_t", "0",
+           "largest arena kept in .bss (the fast data memory)">
   ];
 }
 

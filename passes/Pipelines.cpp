@@ -81,6 +81,12 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
 std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
   int64_t denseRows = 0, vectorLength = 0;
   targetDefaults(target, denseRows, vectorLength);
+  // mps3-an547: DTCM 512 KiB holds .data, .bss and the 32 KiB stack; a larger
+  // arena goes to the 2 MiB SRAM (runtime/cortex-m55/mps3-an547.ld).
+  std::string arenaPlacement =
+      target == "cortex-m55"
+          ? "{arena-section=.sram_bss arena-fast-bytes=393216}"
+          : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target +
           "}, sparse-enc-matmul-to-matvec, sparse-enc-attach-layouts, "
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
@@ -98,7 +104,7 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
           "sparse-enc-lower-vector-transfers, canonicalize, "
           "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
           "convert-to-llvm{dynamic=true}, reconcile-unrealized-casts, "
-          "sparse-enc-place-weights, canonicalize, cse")
+          "sparse-enc-place-weights" + arenaPlacement + ", canonicalize, cse")
       .str();
 }
 

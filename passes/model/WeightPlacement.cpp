@@ -6,7 +6,8 @@
 // restrict`; sparse-enc-place-weights (on the llvm dialect) puts exactly those
 // globals in the `.weights` section, the flash region whose loads the
 // measurement plugin counts. Biases and requantisation tables stay in
-// .rodata. See Passes.td.
+// .rodata. A large activation arena goes to a section of its own too.
+// See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -79,7 +80,17 @@ struct PlaceWeightsPass
     getOperation().walk([&](LLVM::GlobalOp global) {
       if (global.getSymName().starts_with(mcusparse::kWeightPrefix))
         global.setSectionAttr(StringAttr::get(&getContext(), section));
+      // An arena larger than the tightly coupled data memory goes to the
+      // board's larger SRAM.
+      if (global.getSymName().starts_with(mcusparse::kArenaName) &&
+          !arenaSection.empty() && arenaBytes(global) > arenaFastBytes)
+        global.setSectionAttr(StringAttr::get(&getContext(), arenaSection));
     });
+  }
+
+  static int64_t arenaBytes(LLVM::GlobalOp global) {
+    auto array = dyn_cast<LLVM::LLVMArrayType>(global.getGlobalType());
+    return array ? static_cast<int64_t>(array.getNumElements()) : 0;
   }
 };
 

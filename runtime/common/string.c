@@ -70,3 +70,12 @@ MCUSPARSE_NO_IDIOMS void *memcpy(void *restrict dst, const void *restrict src, s
         *d++ = *s++;
     return dst;
 }
+
+#if defined(__ARM_EABI__)
+/* The run-time ABI's copies (LLVM calls these for llvm.memcpy); defined here
+ * so that the library's memcpy object, which also defines memcpy, is not
+ * pulled in next to ours. */
+void __aeabi_memcpy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memcpy4(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+void __aeabi_memcpy8(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
+#endif

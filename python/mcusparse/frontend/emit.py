@@ -106,6 +106,15 @@ class Body:
         return self.op(f"arith.constant {scalar_lit(v, elem)} : {elem}")
 
     # --- integer helpers -------------------------------------------------
+    def to_f32(self, x: str) -> str:
+        """sitofp of an i32, fenced: LLVM 22's ARM back end folds a vector
+        (u|s)itofp followed by a multiply by 2^-n into a fixed-point MVE vcvt
+        and, in large functions, emits its immediate as a register, which
+        crashes llc (MobileNetV2's softmax output, scale 1/256). The fence
+        costs no instruction and only keeps that fold away."""
+        f = self.op(f"arith.sitofp {x} : i32 to f32")
+        return self.op(f'llvm.call_intrinsic "llvm.arithmetic.fence"({f}) : (f32) -> f32')
+
     def clamp(self, x: str, lo, hi, elem: str = "i32") -> str:
         lo_c = lo if isinstance(lo, str) else self.const(lo, elem)
         hi_c = hi if isinstance(hi, str) else self.const(hi, elem)
@@ -455,7 +464,7 @@ class Emitter:
                 v = b.op(f"arith.addi {v}, {a[1]} : i32")
                 i = 2
             s = a[i] if per_channel else b.const(np.float32(np.ravel(scale)[0]), "f32")
-            f = b.op(f"arith.sitofp {v} : i32 to f32")
+            f = b.to_f32(v)
             f = b.op(f"arith.mulf {f}, {s} : f32")
             f = b.op(f"math.roundeven {f} : f32")
             f = b.op(f"arith.addf {f}, {b.const(float(zp_out), 'f32')} : f32")

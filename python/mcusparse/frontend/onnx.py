@@ -662,7 +662,7 @@ class _Importer:
         def fn(b, a):
             v = b.op(f"arith.extsi {a[0]} : i8 to i32")
             v = b.op(f"arith.subi {v}, {b.const(z, 'i32')} : i32")
-            f = b.op(f"arith.sitofp {v} : i32 to f32")
+            f = b.to_f32(v)
             return b.op(f"arith.mulf {f}, {b.const(s, 'f32')} : f32")
         return self.em.map([x], x.shape, "f32", fn)
 

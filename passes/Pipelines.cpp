@@ -102,7 +102,10 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
           "sparse-enc-lower-strided-copies, "
           "func.func(convert-linalg-to-loops), canonicalize, "
           "sparse-enc-lower-vector-transfers, canonicalize, "
-          "expand-strided-metadata, lower-affine, convert-scf-to-cf, "
+          // arith-expand: maximumf / minimumf as compare + select, not
+          // calls of C23 fmaximumf / fminimumf on soft-float targets.
+          "arith-expand, expand-strided-metadata, lower-affine, "
+          "convert-scf-to-cf, "
           "convert-to-llvm{dynamic=true}, reconcile-unrealized-casts, "
           "sparse-enc-place-weights" + arenaPlacement + ", canonicalize, cse")
       .str();

@@ -56,6 +56,27 @@ def _table(args: argparse.Namespace) -> int:
     return 0 if not meta["errors"] else 2
 
 
+def _models(args: argparse.Namespace) -> int:
+    from pathlib import Path
+    from mcusparse.bench import models
+    workloads = models.WORKLOADS
+    if args.models:
+        workloads = [(m, t) for m, t in workloads if m in _csv(args.models)]
+    if args.targets:
+        workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
+    rows = models.run_models(workloads, _csv(args.formats), Path(args.models_dir), args.out,
+                             samples=args.samples, wait_states=args.wait_states,
+                             progress=not args.quiet,
+                             log=None if args.quiet else lambda m: print(m, file=sys.stderr,
+                                                                         flush=True))
+    models.write_outputs(rows, args.out, args.wait_states, plot=not args.no_plot)
+    print(models.write_markdown(rows, args.wait_states))
+    errors = [r for r in rows if "error" in r]
+    for r in errors:
+        print(f"error: {r['name']} {r['target']} {r['format']}: {r['error']}", file=sys.stderr)
+    return 2 if errors else 0
+
+
 def register(subparsers) -> None:
     """Add the `bench` command group to the top-level parser's sub-parsers."""
     group = subparsers.add_parser("bench", help="SpMV benchmarks: instructions, weight traffic, "
@@ -94,3 +115,17 @@ def register(subparsers) -> None:
     tb.add_argument("--quiet", action="store_true", help="no progress bar")
     tb.add_argument("--no-plot", action="store_true")
     tb.set_defaults(func=_table)
+
+    mp = commands.add_parser("models", help="whole pruned models, dense vs sparse, on the "
+                             "emulators (against LiteRT)")
+    mp.add_argument("--models", help="comma-separated model names (default: all workloads)")
+    mp.add_argument("--targets", help="comma-separated targets (default: all workloads)")
+    mp.add_argument("--formats", default="auto")
+    mp.add_argument("--models-dir", default=str(__import__("mcusparse.bench.models",
+                                                           fromlist=["x"]).SHARED_MODELS))
+    mp.add_argument("--samples", type=int, default=3, help="random inputs per model")
+    mp.add_argument("--wait-states", type=int, default=4)
+    mp.add_argument("--out", default="build/bench")
+    mp.add_argument("--no-plot", action="store_true")
+    mp.add_argument("-q", "--quiet", action="store_true")
+    mp.set_defaults(func=_models)

@@ -1,0 +1,144 @@
+"""Whole models through `mcusparse.compile` / `run` / `compare` and the CLI, on the
+emulators, against the reference interpreters (LiteRT reference kernels,
+onnxruntime). The bundled digits models keep this fast and independent of
+../shared; docs/benchmarks.md has the large models."""
+import json
+
+import numpy as np
+import pytest
+
+import models  # noqa: F401  (test helpers: models.onnx_builder)
+import mcusparse
+from mcusparse import compiler
+from mcusparse.cli import main as cli
+from mcusparse.compiler.compare import compare
+from mcusparse.compiler.reference import Reference
+from mcusparse.models import bundled
+
+DIGITS = bundled("digits_sparse90.tflite")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    with np.load(bundled("digits_test.npz")) as z:
+        return z["x"][:3], z["y"][:3]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return Reference(DIGITS)
+
+
+def check_bit_exact(cm, xs, reference):
+    for x in xs:
+        res = cm.run(x)
+        np.testing.assert_array_equal(res.outputs[0], reference(x)[0])
+    return res
+
+
+@pytest.mark.parametrize("target,fmt", [
+    ("cortex-m55", "dense"), ("cortex-m55", "csr"), ("cortex-m55", "dcsr"),
+    ("cortex-m55", "gs:16"), ("rv32imc", "csr"), ("rv32imc", "gs:4"),
+    ("rv32gcv", "dense"), ("rv32gcv", "gs:8")])
+def test_digits_bit_exact_on_every_target(tmp_path, digits, reference, target, fmt):
+    cm = mcusparse.compile(DIGITS, target=target, format=fmt, out_dir=tmp_path / "out",
+                           progress=False)
+    res = check_bit_exact(cm, digits[0], reference)
+    assert res.instructions > 0 and res.weight_bytes_read > 0
+    assert all(l["format"].startswith(fmt.split(":")[0]) for l in cm.report["layers"])
+
+
+def test_auto_output_directory_and_report(tmp_path, digits, reference):
+    out = tmp_path / "out"
+    cm = mcusparse.compile(DIGITS, target="cortex-m55", format="auto", out_dir=out,
+                           progress=False)
+    for f in ("00-imported.mlir", "01-layouts.mlir", "02-llvm.mlir", "model.ll", "model.o",
+              "model.h", "report.json"):
+        assert (out / f).is_file(), f
+    rep = json.loads((out / "report.json").read_text())
+    assert rep == cm.report
+    t = rep["totals"]
+    assert t["peak_sram_bytes"] == t["arena_bytes"] + t["io_bytes"]
+    assert t["flash_bytes"] == t["weights_section_bytes"] + t["text_bytes"] + t["rodata_bytes"]
+    assert len(rep["layers"]) == 5 and all(l["macs"] > 0 for l in rep["layers"])
+    # auto measured every candidate and kept the cheapest
+    fc1 = rep["layers"][2]
+    assert fc1["format"] == min(fc1["costs"], key=fc1["costs"].get)
+    assert "mcusparse_model(" in (out / "model.h").read_text()
+    assert "sparse_enc" not in (out / "02-llvm.mlir").read_text()
+    check_bit_exact(compiler.load(out), digits[0][:1], reference)
+
+
+def test_compare_table(tmp_path, digits):
+    xs, ys = digits
+    r = compare(DIGITS, "cortex-m55", "csr", inputs=[[x] for x in xs], labels=ys,
+                out_root=tmp_path, progress=False)
+    for col in ("dense", "sparse"):
+        assert r[col]["differing_elements"] == 0 and r[col]["max_abs_diff"] == 0
+        assert r[col]["top1_agreement"] == "3/3"
+    assert r["sparse"]["weight_bytes_read"] < r["dense"]["weight_bytes_read"]
+    assert r["sparse"]["flash_bytes"] < r["dense"]["flash_bytes"]
+
+
+def test_cli_compile_and_run(tmp_path, digits, capsys):
+    out = tmp_path / "out"
+    assert cli(["compile", str(DIGITS), "--target", "cortex-m55", "--format", "csr",
+                "-o", str(out), "-q"]) == 0
+    assert "peak SRAM" in capsys.readouterr().out
+    np.save(tmp_path / "x.npy", digits[0][0])
+    assert cli(["run", str(out), "--input", str(tmp_path / "x.npy"),
+                "--save", str(tmp_path / "y.npz")]) == 0
+    text = capsys.readouterr().out
+    assert "instructions" in text and "weight bytes read" in text
+    with np.load(tmp_path / "y.npz") as z:
+        np.testing.assert_array_equal(z["arr_0"], Reference(DIGITS)(digits[0][0])[0])
+
+
+def test_onnx_qlinear_model_on_cortex_m55(tmp_path):
+    from models.onnx_builder import qlinear_net
+    path = tmp_path / "q.onnx"
+    path.write_bytes(qlinear_net(np.random.default_rng(0)))
+    cm = mcusparse.compile(path, target="cortex-m55", format="csr", out_dir=tmp_path / "out",
+                           progress=False)
+    ref = Reference(path)
+    x = np.random.default_rng(1).standard_normal(cm.inputs[0].shape).astype(np.float32)
+    np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
+
+
+# --- errors: a clear message, exit status 1, nothing written -----------------------------
+
+def test_errors_are_clear_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(DIGITS.read_bytes()[:300])            # truncated
+    cases = [
+        (["compile", str(bad), "-o", str(out)], "bad.tflite"),
+        (["compile", str(tmp_path / "missing.tflite"), "-o", str(out)], "missing.tflite"),
+        (["compile", str(DIGITS), "--format", "nm:1:8", "-o", str(out), "-q"], "does not fit"),
+        (["compile", str(DIGITS), "--format", "bogus", "-o", str(out), "-q"], "bogus"),
+        (["run", str(tmp_path)], "no compiled model"),
+    ]
+    for argv, words in cases:
+        assert cli(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "error" in err and words in err, (argv, err)
+        assert "Traceback" not in err
+        assert not out.exists()
+
+
+def test_refuses_to_overwrite_other_directories(tmp_path):
+    keep = tmp_path / "notes"
+    keep.mkdir()
+    (keep / "mine.txt").write_text("do not delete")
+    with pytest.raises(compiler.CompileError, match="not overwriting"):
+        mcusparse.compile(DIGITS, target="cortex-m55", format="dense", out_dir=keep,
+                          progress=False)
+    assert (keep / "mine.txt").read_text() == "do not delete"
+    assert [p.name for p in keep.iterdir()] == ["mine.txt"]
+
+
+def test_wrong_input_shape_is_an_error(tmp_path):
+    cm = mcusparse.compile(DIGITS, target="cortex-m55", format="dense", out_dir=tmp_path / "o",
+                           progress=False)
+    with pytest.raises(ValueError, match="shape"):
+        cm.run(np.zeros((3, 3), np.float32))

@@ -324,4 +324,24 @@ def SparseEncLowerStridedCopies
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def SparseEncFenceIntToFloat
+    : Pass<"sparse-enc-fence-int-to-float", "mlir::ModuleOp"> {
+  let summary = "Fence every llvm.sitofp / uitofp result (works around an llc crash)";
+  let description = [{
+    LLVM 22's ARM back end folds a vector int-to-float conversion followed by a
+    multiply by 2^-n into a fixed-point MVE `vcvt` and, in large functions,
+    emits its immediate as a register, which aborts llc (found on
+    MobileNetV2's softmax output, scale 1/256). `llvm.arithmetic.fence` after
+    each conversion keeps that fold away and costs no instruction. Run on the
+    llvm dialect, for cortex-m55.
+
+    Before: `%f = llvm.sitofp %x : vector<4xi32> to vector<4xf32>`
+    After:
+    ```mlir
+    %f = llvm.sitofp %x : vector<4xi32> to vector<4xf32>
+    %g = llvm.call_intrinsic "llvm.arithmetic.fence"(%f) : (vector<4xf32>) -> vector<4xf32>
+    ```
+  }];
+}
+
 #endif // MCUSPARSE_PASSES

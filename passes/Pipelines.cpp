@@ -107,7 +107,9 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
           "arith-expand, expand-strided-metadata, lower-affine, "
           "convert-scf-to-cf, "
           "convert-to-llvm{dynamic=true}, reconcile-unrealized-casts, "
-          "sparse-enc-place-weights" + arenaPlacement + ", canonicalize, cse")
+          "sparse-enc-place-weights" + arenaPlacement +
+          (target == "cortex-m55" ? ", sparse-enc-fence-int-to-float" : "") +
+          ", canonicalize, cse")
       .str();
 }
 

@@ -17,6 +17,7 @@
 namespace mcusparse {
 #define GEN_PASS_DEF_SPARSEENCLOWERVECTORTRANSFERS
 #define GEN_PASS_DEF_SPARSEENCSETTARGET
+#define GEN_PASS_DEF_SPARSEENCFENCEINTTOFLOAT
 #include "passes/Passes.h.inc"
 } // namespace mcusparse
 
@@ -108,6 +109,26 @@ struct SetTargetPass
     for (auto func : module.getOps<func::FuncOp>())
       if (func.isPublic())
         func->setAttr("llvm.bareptr", UnitAttr::get(ctx));
+  }
+};
+
+struct FenceIntToFloatPass
+    : public mcusparse::impl::SparseEncFenceIntToFloatBase<FenceIntToFloatPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> casts;
+    getOperation().walk([&](Operation *op) {
+      if (isa<LLVM::SIToFPOp, LLVM::UIToFPOp>(op))
+        casts.push_back(op);
+    });
+    for (Operation *cast : casts) {
+      OpBuilder b(cast->getContext());
+      b.setInsertionPointAfter(cast);
+      Value result = cast->getResult(0);
+      auto fence = LLVM::CallIntrinsicOp::create(
+          b, cast->getLoc(), result.getType(),
+          b.getStringAttr("llvm.arithmetic.fence"), ValueRange{result});
+      result.replaceAllUsesExcept(fence.getResult(0), fence);
+    }
   }
 };
 

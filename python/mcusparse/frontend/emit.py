@@ -107,13 +107,7 @@ class Body:
 
     # --- integer helpers -------------------------------------------------
     def to_f32(self, x: str) -> str:
-        """sitofp of an i32, fenced: LLVM 22's ARM back end folds a vector
-        (u|s)itofp followed by a multiply by 2^-n into a fixed-point MVE vcvt
-        and, in large functions, emits its immediate as a register, which
-        crashes llc (MobileNetV2's softmax output, scale 1/256). The fence
-        costs no instruction and only keeps that fold away."""
-        f = self.op(f"arith.sitofp {x} : i32 to f32")
-        return self.op(f'llvm.call_intrinsic "llvm.arithmetic.fence"({f}) : (f32) -> f32')
+        return self.op(f"arith.sitofp {x} : i32 to f32")
 
     def clamp(self, x: str, lo, hi, elem: str = "i32") -> str:
         lo_c = lo if isinstance(lo, str) else self.const(lo, elem)
@@ -155,18 +149,22 @@ class Body:
             ls = self.const(max(shift, 0), "i32")
             rs = self.const(max(-shift, 0), "i32")
         xs = self.op(f"arith.shli {x}, {ls} : i32")
-        a = self.op(f"arith.extsi {xs} : i32 to i64")
-        b = self.op(f"arith.extsi {m} : i32 to i64")
-        ab = self.op(f"arith.muli {a}, {b} : i64")
-        zero64 = self.const(0, "i64")
-        pos = self.op(f"arith.cmpi sge, {ab}, {zero64} : i64")
-        n_pos = self.const(1 << 30, "i64")
-        n_neg = self.const(1 - (1 << 30), "i64")
-        nudge = self.op(f"arith.select {pos}, {n_pos}, {n_neg} : i64")
-        s = self.op(f"arith.addi {ab}, {nudge} : i64")
-        d = self.const(1 << 31, "i64")
-        q = self.op(f"arith.divsi {s}, {d} : i64")
-        hi = self.op(f"arith.trunci {q} : i64 to i32")
+        # SaturatingRoundingDoublingHighMul in 32-bit ops, so that it vectorises
+        # (MVE vmul + vmulh): with ab = hi * 2^32 + lo, TFLite's
+        # (ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31 (truncating) equals
+        # floor((ab + 2^30) / 2^31) = 2 * (hi + carry(lo + 2^30)) + bit 31 of
+        # (lo + 2^30), for every ab except (-2^31)^2, which TFLite saturates
+        # and which cannot occur with its positive multipliers.
+        prod = self.em.fresh("s")
+        self.lines.append(f"{prod}:2 = arith.mulsi_extended {xs}, {m} : i32")
+        lo, hi_word = f"{prod}#0", f"{prod}#1"
+        s = self.op(f"arith.addi {lo}, {self.const(1 << 30, 'i32')} : i32")
+        carry = self.op(f"arith.cmpi ult, {s}, {lo} : i32")
+        carry = self.op(f"arith.extui {carry} : i1 to i32")
+        h = self.op(f"arith.addi {hi_word}, {carry} : i32")
+        h = self.op(f"arith.shli {h}, {self.const(1, 'i32')} : i32")
+        top = self.op(f"arith.shrui {s}, {self.const(31, 'i32')} : i32")
+        hi = self.op(f"arith.ori {h}, {top} : i32")
         return self.rdbp(hi, rs)
 
     def rdbp(self, x: str, exponent: str) -> str:

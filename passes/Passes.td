@@ -344,4 +344,59 @@ def SparseEncFenceIntToFloat
   }];
 }
 
+def SparseEncVectorizeElementwise
+    : Pass<"sparse-enc-vectorize-elementwise", "mlir::ModuleOp"> {
+  let summary = "Elementwise linalg.generic on memrefs as loops around a vector loop";
+  let description = [{
+    A network's requantisation, activation and (de)quantisation steps are
+    parallel `linalg.generic` ops whose bodies are 32-bit integer or f32
+    arithmetic. As scalar loops they cost more than the matrix kernels they
+    follow (~25 instructions per requantised element on cortex-m55, two
+    thirds of a DS-CNN), and LLVM's loop vectoriser declines them. This pass
+    rewrites each generic that is all-parallel, on memrefs, with static
+    shapes, an identity output map, inputs that either walk the innermost
+    dimension contiguously or do not depend on it, and a body of arith / math
+    ops on types of at most 32 bits, as `scf.for` loops over the outer
+    dimensions around a loop over the innermost one in steps of `lanes`:
+    `vector.load` (or `vector.maskedload` under a `vector.create_mask` tail
+    mask) of the walking inputs, `memref.load` + `vector.broadcast` of the
+    others, every body op cloned on `vector<lanes x T>`, and a
+    `vector.store` / `vector.maskedstore` of the result. Other generics
+    (reductions, im2col gathers, i64 bodies) are left to
+    `convert-linalg-to-loops`.
+
+    Before:
+    ```mlir
+    linalg.generic {indexing_maps = [(d0, d1) -> (d0, d1), (d0, d1) -> (d1), (d0, d1) -> (d0, d1)],
+                    iterator_types = ["parallel", "parallel"]}
+        ins(%acc, %bias : memref<125x64xi32>, memref<64xi32>) outs(%out : memref<125x64xi8>) {
+    ^bb0(%a: i32, %b: i32, %o: i8):
+      %s = arith.addi %a, %b : i32
+      %t = arith.trunci %s : i32 to i8
+      linalg.yield %t : i8
+    }
+    ```
+    After (lanes = 4):
+    ```mlir
+    scf.for %i = %c0 to %c125 step %c1 {
+      scf.for %j = %c0 to %c64 step %c4 {
+        %a = vector.load %acc[%i, %j] : memref<125x64xi32>, vector<4xi32>
+        %b = vector.load %bias[%j] : memref<64xi32>, vector<4xi32>
+        %s = arith.addi %a, %b : vector<4xi32>
+        %t = arith.trunci %s : vector<4xi32> to vector<4xi8>
+        vector.store %t, %out[%i, %j] : memref<125x64xi8>, vector<4xi8>
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "4",
+           "elements per vector step (4: one 128-bit register of i32)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // MCUSPARSE_PASSES

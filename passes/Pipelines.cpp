@@ -87,6 +87,10 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
       target == "cortex-m55"
           ? "{arena-section=.sram_bss arena-fast-bytes=393216}"
           : "";
+  // Elementwise steps (requantisation) as 4 x 32-bit vector loops where the
+  // target has 128-bit integer vectors.
+  std::string vectorizeElementwise =
+      target == "cortex-m55" ? "sparse-enc-vectorize-elementwise{lanes=4}, " : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target +
           "}, sparse-enc-matmul-to-matvec, sparse-enc-attach-layouts, "
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
@@ -99,7 +103,7 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
           "function-boundary-type-conversion=identity-layout-map}, "
           "buffer-results-to-out-params{modify-public-functions "
           "hoist-static-allocs}, cse, canonicalize, sparse-enc-plan-arena, "
-          "sparse-enc-lower-strided-copies, "
+          "sparse-enc-lower-strided-copies, " + vectorizeElementwise +
           "func.func(convert-linalg-to-loops), canonicalize, "
           "sparse-enc-lower-vector-transfers, canonicalize, "
           // arith-expand: maximumf / minimumf as compare + select, not

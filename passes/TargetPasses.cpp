@@ -77,6 +77,8 @@ struct LowerVectorTransfersPass
                                                    /*maxTransferRank=*/1);
     patterns.add<CreateMaskToActiveLaneMask>(&getContext(), /*benefit=*/2);
     patterns.add<AlignWordLoads>(&getContext());
+    // vector.constant_mask (a folded create_mask) as a constant vector.
+    vector::populateVectorMaskOpLoweringPatterns(patterns);
     vector::populateVectorMaskMaterializationPatterns(
         patterns, /*force32BitVectorIndices=*/true);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

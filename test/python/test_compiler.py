@@ -60,6 +60,8 @@ def test_auto_output_directory_and_report(tmp_path, digits, reference):
     t = rep["totals"]
     assert t["peak_sram_bytes"] == t["arena_bytes"] + t["io_bytes"]
     assert t["flash_bytes"] == t["weights_section_bytes"] + t["text_bytes"] + t["rodata_bytes"]
+    assert rep["placement"] == {"weights": "SRAM2 0x21000000",
+                                "arena": "DTCM 0x20000000 (.bss)"}
     assert len(rep["layers"]) == 5 and all(l["macs"] > 0 for l in rep["layers"])
     # auto measured every candidate and kept the cheapest
     fc1 = rep["layers"][2]
@@ -142,3 +144,11 @@ def test_wrong_input_shape_is_an_error(tmp_path):
                            progress=False)
     with pytest.raises(ValueError, match="shape"):
         cm.run(np.zeros((3, 3), np.float32))
+
+
+def test_placement_limits():
+    assert compiler.placement("cortex-m55", 1000, 500 << 10)["arena"].startswith("SRAM ")
+    with pytest.raises(compiler.CompileError, match="weights take"):
+        compiler.placement("cortex-m55", 5 << 20, 0)
+    with pytest.raises(compiler.CompileError, match="arena needs"):
+        compiler.placement("cortex-m55", 0, 3 << 20)

@@ -76,6 +76,40 @@ def with_layouts(mlir: str, choices: Sequence[LayerChoice]) -> str:
     return renamed
 
 
+# Memory of the boards the targets run on (runtime/*/ *.ld): what each
+# compiled model's weights and activation arena must fit, and where they go.
+_REGIONS = {
+    # mps3-an547: weights alone in SRAM2; an arena up to 384 KiB in the DTCM
+    # (512 KiB, shared with .data and the 32 KiB stack), larger ones in the
+    # 2 MiB SRAM (sparse-enc-place-weights{arena-section=.sram_bss}).
+    "cortex-m55": {"weights": ("SRAM2 0x21000000", 4 << 20),
+                   "arena_fast": ("DTCM 0x20000000 (.bss)", 384 << 10),
+                   "arena": ("SRAM 0x01000000 (.sram_bss)", 2 << 20)},
+    "rv32imc": {"weights": ("RAM 0x80000000 (.weights)", 48 << 20),
+                "arena": ("RAM 0x80000000 (.bss)", 12 << 20)},
+    "rv32gcv": {"weights": ("RAM 0x80000000 (.weights)", 48 << 20),
+                "arena": ("RAM 0x80000000 (.bss)", 12 << 20)},
+}
+
+
+def placement(target: str, weight_bytes: int, arena_bytes: int) -> dict:
+    """Where weights and arena go on the target's board; CompileError if they do not fit."""
+    r = _REGIONS[target]
+    wname, wsize = r["weights"]
+    if weight_bytes > wsize:
+        raise CompileError(f"{target}: the weights take {weight_bytes:,} bytes, more than "
+                           f"{wname} holds ({wsize:,})")
+    fast = r.get("arena_fast")
+    if fast and arena_bytes <= fast[1]:
+        aname = fast[0]
+    else:
+        aname, asize = r["arena"]
+        if arena_bytes > asize:
+            raise CompileError(f"{target}: the activation arena needs {arena_bytes:,} bytes, "
+                               f"more than {aname} holds ({asize:,})")
+    return {"weights": wname, "arena": aname}
+
+
 def _section_bytes(obj: Path) -> dict:
     """Section sizes of an object file (llvm-size -A)."""
     from mcusparse.targets.toolchain import llvm_tool
@@ -189,10 +223,13 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         for f in work.glob("*.opt.bc"):
             f.unlink()
         sections = _section_bytes(work / "model.o")
+        where = placement(target, sum(v for k, v in sections.items()
+                                      if k.startswith(".weights")), arena)
         inputs, outputs = _iospecs(imported.inputs), _iospecs(imported.outputs)
         _write(work / "model.h", _header(imported, inputs, outputs, target))
         report = _report(model_path, imported, target, format, choices, sections, arena,
                          inputs, outputs, wait_states)
+        report["placement"] = where
         _write(work / "report.json", json.dumps(report, indent=1) + "\n")
         if out.exists():
             if not (out / "report.json").exists() and any(out.iterdir()):

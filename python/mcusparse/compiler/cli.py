@@ -27,6 +27,9 @@ def _compile(args: argparse.Namespace) -> int:
           f"text {t['text_bytes']:,}, rodata {t['rodata_bytes']:,}); peak SRAM "
           f"{t['peak_sram_bytes']:,} B (arena {t['arena_bytes']:,}, inputs+outputs "
           f"{t['io_bytes']:,})")
+    where = cm.report.get("placement", {})
+    if where:
+        print(f"weights in {where['weights']}, activation arena in {where['arena']}")
     return 0
 
 

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mcusparse {
@@ -80,8 +82,10 @@ struct PlanArenaPass
                << type;
       Buffer buf;
       buf.alloc = alloc;
-      int64_t elemBytes =
-          (type.getElementTypeBitWidth() + 7) / 8; // i1 takes a byte
+      // Bytes per element as the target lays it out (index: 4 or 8; i1: 1).
+      int64_t elemBytes = std::max<int64_t>(
+          1, DataLayout::closest(alloc).getTypeSize(type.getElementType())
+                 .getFixedValue());
       buf.bytes = std::max<int64_t>(type.getNumElements() * elemBytes, 1);
       buf.first = buf.last = positionOf(alloc);
       // Follow every value that may alias the buffer: results of memref
@@ -96,12 +100,21 @@ struct PlanArenaPass
             buf.deallocs.insert(user);
             continue;
           }
-          if (isa<scf::YieldOp>(user) &&
-              user->getParentOp()->isAncestor(alloc))
-            return alloc.emitOpError("a buffer allocated inside a loop is "
-                                     "carried to the next iteration; "
-                                     "sparse-enc-plan-arena cannot give it "
-                                     "one fixed place");
+          if (isa<scf::YieldOp>(user)) {
+            Operation *parent = user->getParentOp();
+            if (isa<LoopLikeOpInterface>(parent) && parent->isAncestor(alloc))
+              return alloc.emitOpError(
+                  "a buffer allocated inside a loop is carried to the next "
+                  "iteration; sparse-enc-plan-arena cannot give it one fixed "
+                  "place");
+            // Yielded out of a region (scf.if, scf.for): the parent's
+            // results may be this buffer.
+            buf.last = std::max(buf.last, positionOf(parent));
+            for (Value r : parent->getResults())
+              if (isa<BaseMemRefType>(r.getType()) && seen.insert(r).second)
+                worklist.push_back(r);
+            continue;
+          }
           if (isa<func::ReturnOp>(user))
             return alloc.emitOpError("a buffer is returned from the "
                                      "function (run "

@@ -225,3 +225,31 @@ func.func @unstructured(%c: i1) {
 ^bb2:
   return
 }
+
+// -----
+
+// A buffer yielded out of an scf.if lives as long as the scf.if's result:
+// %a and %b must not share bytes with %d, which is written while %r is live.
+
+// CHECK-LABEL: func.func @yielded_from_if
+// CHECK: memref.get_global @mcusparse_arena : memref<48xi8>
+// CHECK-DAG: arith.constant 0 : index
+// CHECK-DAG: arith.constant 16 : index
+// CHECK-DAG: arith.constant 32 : index
+// CHECK-NOT: memref.alloc
+func.func @yielded_from_if(%c: i1, %x: memref<16xi8>, %out: memref<16xi8>) {
+  %a = memref.alloc() : memref<16xi8>
+  memref.copy %x, %a : memref<16xi8> to memref<16xi8>
+  %b = memref.alloc() : memref<16xi8>
+  memref.copy %x, %b : memref<16xi8> to memref<16xi8>
+  %r = scf.if %c -> memref<16xi8> {
+    scf.yield %a : memref<16xi8>
+  } else {
+    scf.yield %b : memref<16xi8>
+  }
+  %d = memref.alloc() : memref<16xi8>
+  memref.copy %x, %d : memref<16xi8> to memref<16xi8>
+  memref.copy %r, %out : memref<16xi8> to memref<16xi8>
+  memref.copy %d, %out : memref<16xi8> to memref<16xi8>
+  return
+}

@@ -38,7 +38,19 @@ struct LowerMatvecPass
 
   void runOnOperation() override {
     SmallVector<linalg::MatvecOp> ops;
-    getOperation().walk([&](linalg::MatvecOp op) { ops.push_back(op); });
+    SmallVector<linalg::MatmulOp> matmuls;
+    getOperation().walk([&](Operation *op) {
+      if (auto matvec = dyn_cast<linalg::MatvecOp>(op))
+        ops.push_back(matvec);
+      // Layer matmuls over an encoded weight (kept whole by
+      // sparse-enc-matmul-to-matvec); other matmuls are not ours.
+      if (auto matmul = dyn_cast<linalg::MatmulOp>(op))
+        if (matmul.getNumDpsInputs() == 2)
+          if (auto wt = dyn_cast<RankedTensorType>(
+                  matmul.getDpsInputs()[1].getType()))
+            if (wt.getEncoding() && hasSparseEncoding(wt))
+              matmuls.push_back(matmul);
+    });
     LowerOptions opts;
     opts.vectorLength = vectorLength;
     opts.denseRows = denseRows;
@@ -50,6 +62,80 @@ struct LowerMatvecPass
     for (linalg::MatvecOp op : ops)
       if (failed(lower(op, opts)))
         return signalPassFailure();
+    for (linalg::MatmulOp op : matmuls)
+      if (failed(lowerMatmul(op, opts)))
+        return signalPassFailure();
+  }
+
+  /// The storage buffers of encoded weight `w` (from sparse_enc.assemble).
+  LogicalResult collectBuffers(ImplicitLocOpBuilder &b, Operation *op, Value w,
+                               SmallVectorImpl<Value> &buffers,
+                               AssembleOp &assemble) {
+    auto type = cast<RankedTensorType>(w.getType());
+    assemble = w.getDefiningOp<AssembleOp>();
+    if (!assemble)
+      return op->emitOpError("the encoded weight must come from "
+                             "sparse_enc.assemble (run "
+                             "sparse-enc-pack-constants on constants)");
+    for (auto [buffer, operand] :
+         llvm::zip(getStorageBuffers(type), assemble.getBuffers()))
+      buffers.push_back(b.createOrFold<BufferOp>(
+          operand.getType(), w, b.getStringAttr(buffer.name)));
+    return success();
+  }
+
+  LogicalResult lowerMatmul(linalg::MatmulOp op, const LowerOptions &opts) {
+    if (!op.hasPureTensorSemantics() || !isTransposedWeightMatmul(op))
+      return op.emitOpError("sparse-enc-lower-matvec lowers a matmul over an "
+                            "encoded weight only as X[P,K] x W[O,K]^T on "
+                            "tensors (indexing maps (d0, d2), (d1, d2), "
+                            "(d0, d1))");
+    MatmulOperands m;
+    m.op = op;
+    m.x = op.getDpsInputs()[0];
+    Value w = op.getDpsInputs()[1];
+    m.y = op.getDpsInits()[0];
+    m.weightType = cast<RankedTensorType>(w.getType());
+    auto xType = dyn_cast<RankedTensorType>(m.x.getType());
+    auto yType = dyn_cast<RankedTensorType>(m.y.getType());
+    if (!xType || !yType || !m.weightType.hasStaticShape() ||
+        !xType.hasStaticShape() || !yType.hasStaticShape())
+      return op.emitOpError("sparse-enc-lower-matvec needs static shapes");
+    m.pixels = xType.getDimSize(0);
+    m.rows = m.weightType.getDimSize(0);
+    m.cols = m.weightType.getDimSize(1);
+    m.accType = yType.getElementType();
+    Type wElem = m.weightType.getElementType(), xElem = xType.getElementType();
+    bool ints = isa<IntegerType>(wElem) && isa<IntegerType>(xElem) &&
+                isa<IntegerType>(m.accType) &&
+                wElem.getIntOrFloatBitWidth() <=
+                    m.accType.getIntOrFloatBitWidth() &&
+                xElem.getIntOrFloatBitWidth() <=
+                    m.accType.getIntOrFloatBitWidth();
+    bool floats = isa<FloatType>(wElem) && wElem == xElem && wElem == m.accType;
+    if (!ints && !floats)
+      return op.emitOpError("sparse-enc-lower-matvec supports integer weights "
+                            "and activations with a wider-or-equal integer "
+                            "accumulator, or one float type; got ")
+             << wElem << " x " << xElem << " -> " << m.accType;
+    Attribute encoding = m.weightType.getEncoding();
+    if (!isa<CSRAttr>(encoding))
+      return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
+             << getFormatName(encoding)
+             << " is not implemented (only csr has a batched kernel; run "
+                "sparse-enc-matmul-to-matvec)";
+    ImplicitLocOpBuilder b(op.getLoc(), op);
+    AssembleOp assemble;
+    if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
+      return failure();
+    FailureOr<Value> result = lowerCSRMatmul(b, m, opts);
+    if (failed(result))
+      return failure();
+    op->getResult(0).replaceAllUsesWith(*result);
+    op->erase();
+    if (assemble && assemble->use_empty())
+      assemble->erase();
+    return success();
   }
 
   LogicalResult lower(linalg::MatvecOp op, const LowerOptions &opts) {
@@ -92,17 +178,8 @@ struct LowerMatvecPass
     } else {
       if (!hasSparseEncoding(m.weightType))
         return op.emitOpError("unsupported weight encoding ") << encoding;
-      assemble = w.getDefiningOp<AssembleOp>();
-      if (!assemble)
-        return op.emitOpError("the encoded weight must come from "
-                              "sparse_enc.assemble (run "
-                              "sparse-enc-pack-constants on constants)");
-      for (auto [buffer, operand] :
-           llvm::zip(getStorageBuffers(m.weightType), assemble.getBuffers())) {
-        Value v = b.createOrFold<BufferOp>(operand.getType(), w,
-                                           b.getStringAttr(buffer.name));
-        m.buffers.push_back(v);
-      }
+      if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
+        return failure();
     }
 
     FailureOr<Value> result =

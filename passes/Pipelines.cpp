@@ -92,7 +92,8 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
   std::string vectorizeElementwise =
       target == "cortex-m55" ? "sparse-enc-vectorize-elementwise{lanes=4}, " : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target +
-          "}, sparse-enc-matmul-to-matvec, sparse-enc-attach-layouts, "
+          "}, sparse-enc-matmul-to-matvec{target=" + target +
+          "}, sparse-enc-attach-layouts, "
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
           "sparse-enc-lower-matvec{dense-rows=" +
           llvm::Twine(denseRows) + " vector-length=" + llvm::Twine(vectorLength) +

@@ -28,6 +28,26 @@ namespace mcusparse::lower {
 inline constexpr llvm::StringLiteral kAlignedWordAttr =
     "sparse_enc.aligned_word";
 
+/// Marks a layer `linalg.matmul` that sparse-enc-matmul-to-matvec kept whole
+/// because its weight gets a layout with a pixel-batched kernel (CSR on
+/// cortex-m55); sparse-enc-attach-layouts accepts it as a weight user.
+inline constexpr llvm::StringLiteral kBatchedMatmulAttr =
+    "sparse_enc.batched";
+
+/// True when `maps` are those of X[P, K] x W[O, K]^T -> Y[P, O]:
+/// (d0, d2), (d1, d2), (d0, d1).
+inline bool isTransposedWeightMatmul(mlir::linalg::MatmulOp op) {
+  llvm::SmallVector<mlir::AffineMap> maps = op.getIndexingMapsArray();
+  mlir::MLIRContext *ctx = op.getContext();
+  mlir::AffineExpr d0, d1, d2;
+  mlir::bindDims(ctx, d0, d1, d2);
+  auto map = [&](llvm::ArrayRef<mlir::AffineExpr> exprs) {
+    return mlir::AffineMap::get(3, 0, exprs, ctx);
+  };
+  return maps.size() == 3 && maps[0] == map({d0, d2}) &&
+         maps[1] == map({d1, d2}) && maps[2] == map({d0, d1});
+}
+
 struct LowerOptions {
   /// Lanes of one vector step (16 int8 = one 128-bit MVE/RVV register).
   int64_t vectorLength = 16;
@@ -47,6 +67,18 @@ struct MatvecOperands {
   mlir::Value x, y;
   int64_t rows, cols;
   mlir::Type accType; // element type of y
+};
+
+/// Operands of a layer matmul Y[P, O] += X[P, K] x W[O, K]^T whose weight
+/// is encoded (lowered whole, see LowerSpMM.cpp).
+struct MatmulOperands {
+  mlir::linalg::MatmulOp op;
+  mlir::RankedTensorType weightType;
+  /// The storage buffers in StorageLayout order.
+  llvm::SmallVector<mlir::Value> buffers;
+  mlir::Value x, y; // X[P, K], Y[P, O] (the matmul's init)
+  int64_t pixels, rows, cols; // P, O, K
+  mlir::Type accType;
 };
 
 /// Small builders shared by the lowerings.
@@ -118,6 +150,11 @@ mlir::FailureOr<mlir::Value> lowerDCSR(mlir::ImplicitLocOpBuilder &b,
 mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
                                      const MatvecOperands &m,
                                      const LowerOptions &opts);
+
+/// Pixel-batched CSR matmul (LowerSpMM.cpp).
+mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
+                                            const MatmulOperands &m,
+                                            const LowerOptions &opts);
 
 } // namespace mcusparse::lower
 

@@ -9,6 +9,7 @@
 
 #include "dialect/StorageLayout.h"
 #include "passes/Passes.h"
+#include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -53,6 +54,13 @@ struct AttachLayoutsPass
       return failure();
     for (OpOperand &use : op->getUses()) {
       auto matvec = dyn_cast<linalg::MatvecOp>(use.getOwner());
+      // A layer matmul that sparse-enc-matmul-to-matvec kept for its
+      // pixel-batched kernel, the weight read transposed.
+      auto matmul = dyn_cast<linalg::MatmulOp>(use.getOwner());
+      if (matmul && matmul->hasAttr(mcusparse::lower::kBatchedMatmulAttr) &&
+          use.getOperandNumber() == 1 &&
+          mcusparse::lower::isTransposedWeightMatmul(matmul))
+        continue;
       if (!matvec || use.getOperandNumber() != 0)
         return op.emitOpError("a weight with a sparse layout must be the "
                               "matrix of linalg.matvec (run "

@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialect/SparseEncDialect.h"
 #include "passes/Passes.h"
+#include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -26,27 +28,45 @@ namespace {
 
 /// True when the matmul reads its second operand transposed: (d1, d2).
 bool hasTransposedWeight(linalg::MatmulOp op) {
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  MLIRContext *ctx = op.getContext();
-  AffineExpr d0, d1, d2;
-  bindDims(ctx, d0, d1, d2);
-  auto map = [&](ArrayRef<AffineExpr> exprs) {
-    return AffineMap::get(3, 0, exprs, ctx);
+  return mcusparse::lower::isTransposedWeightMatmul(op);
+}
+
+/// The layer keeps its matmul for the pixel-batched kernel
+/// (passes/lower/LowerSpMM.cpp): CSR weights on cortex-m55, integer
+/// weights and activations with a wider-or-equal integer accumulator.
+bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
+                      llvm::StringRef target) {
+  if (target != "cortex-m55" ||
+      !isa_and_nonnull<mcusparse::sparse_enc::CSRAttr>(
+          weight->getAttr(mcusparse::kLayoutAttr)))
+    return false;
+  auto elem = [](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType();
   };
-  return maps.size() == 3 && maps[0] == map({d0, d2}) &&
-         maps[1] == map({d1, d2}) && maps[2] == map({d0, d1});
+  Type x = elem(op.getDpsInputs()[0]), w = elem(op.getDpsInputs()[1]),
+       y = elem(op.getDpsInits()[0]);
+  return isa<IntegerType>(x) && isa<IntegerType>(w) && isa<IntegerType>(y) &&
+         x.getIntOrFloatBitWidth() <= y.getIntOrFloatBitWidth() &&
+         w.getIntOrFloatBitWidth() <= y.getIntOrFloatBitWidth();
 }
 
 struct MatmulToMatvecPass
     : public mcusparse::impl::SparseEncMatmulToMatvecBase<MatmulToMatvecPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     SmallVector<linalg::MatmulOp> ops;
     getOperation().walk([&](linalg::MatmulOp op) {
       // Only layer weights: constants the front end tagged with their layer.
       Value w = op.getDpsInputs()[1];
       auto cst = w.getDefiningOp<arith::ConstantOp>();
-      if (cst && cst->hasAttr(mcusparse::kLayerAttr) && hasTransposedWeight(op) &&
-          op.hasPureTensorSemantics())
+      if (!cst || !cst->hasAttr(mcusparse::kLayerAttr) ||
+          !hasTransposedWeight(op) || !op.hasPureTensorSemantics())
+        return;
+      if (hasBatchedKernel(op, cst, target))
+        op->setAttr(mcusparse::lower::kBatchedMatmulAttr,
+                    UnitAttr::get(op.getContext()));
+      else
         ops.push_back(op);
     });
     for (linalg::MatmulOp op : ops)

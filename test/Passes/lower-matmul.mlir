@@ -1,0 +1,129 @@
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec, canonicalize)' | FileCheck %s
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=LLVM
+
+// Pixel-batched CSR layer matmul Y[P, O] += X[P, K] x W[O, K]^T: blocks of
+// 16 pixels (4 vectors of 4 x i32), per row of W the entries of the row,
+// each a broadcast weight times 4 gathers of X (viewed 1-D) at constant
+// offsets (4u + lane) * K from the scalar base p0 * K + col; the row's
+// accumulators start from Y (gathered) and are scattered back. 21 pixels:
+// one full block, then a tail block of 5 pixels (2 vectors, the second
+// with one lane).
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#CSR = #sparse_enc.csr<>
+
+// CHECK-LABEL: func.func @csr_matmul
+// CHECK-SAME: (%[[V:.*]]: tensor<5xi8>, %[[C:.*]]: tensor<5xi16>, %[[P:.*]]: tensor<4xi16>, %[[X:.*]]: tensor<21x8xi8>, %[[Y:.*]]: tensor<21x3xi32>)
+// CHECK-DAG: %[[TAIL1:.*]] = arith.constant dense<[true, false, false, false]> : vector<4xi1>
+// CHECK-DAG: %[[ALL:.*]] = arith.constant dense<true> : vector<4xi1>
+// CHECK-DAG: %[[XO0:.*]] = arith.constant dense<[0, 8, 16, 24]> : vector<4xi32>
+// CHECK-DAG: %[[XO1:.*]] = arith.constant dense<[32, 40, 48, 56]> : vector<4xi32>
+// CHECK-DAG: %[[YO0:.*]] = arith.constant dense<[0, 3, 6, 9]> : vector<4xi32>
+// CHECK-DAG: %[[YO3:.*]] = arith.constant dense<[36, 39, 42, 45]> : vector<4xi32>
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1]] : tensor<21x8xi8> into tensor<168xi8>
+// CHECK: %[[Y1:.*]] = tensor.collapse_shape %[[Y]] {{\[\[}}0, 1]] : tensor<21x3xi32> into tensor<63xi32>
+// Full block: rows of W, row_ptr[r+1] carried into the next row.
+// CHECK: %[[FULL:.*]]:2 = scf.for %[[R:.*]] = %c0 to %c3 step %c1 iter_args(%[[YT:.*]] = %[[Y1]], %{{.*}} = %{{.*}}) -> (tensor<63xi32>, index)
+// CHECK: tensor.extract %[[P]]
+// CHECK: vector.gather %[[YT]][%[[R]]] [%[[YO0]]], %[[ALL]], %{{.*}} : tensor<63xi32>, vector<4xi32>, vector<4xi1>, vector<4xi32> into vector<4xi32>
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// CHECK: %[[COL:.*]] = tensor.extract %[[C]][%[[J]]] : tensor<5xi16>
+// CHECK: %[[CI:.*]] = arith.index_castui %[[COL]] : i16 to index
+// CHECK: %[[W:.*]] = tensor.extract %[[V]][%[[J]]] : tensor<5xi8>
+// CHECK: %[[WE:.*]] = arith.extsi %[[W]] : i8 to i32
+// CHECK: %[[WV:.*]] = vector.broadcast %[[WE]] : i32 to vector<4xi32>
+// CHECK: %[[XV:.*]] = vector.gather %[[X1]][%[[CI]]] [%[[XO0]]], %[[ALL]], %{{.*}} : tensor<168xi8>, vector<4xi32>, vector<4xi1>, vector<4xi8> into vector<4xi8>
+// CHECK: %[[XE:.*]] = arith.extsi %[[XV]] : vector<4xi8> to vector<4xi32>
+// CHECK: arith.muli %[[WV]], %[[XE]] : vector<4xi32>
+// CHECK: vector.gather %[[X1]][%[[CI]]] [%[[XO1]]]
+// Vectors 2 and 3 reuse the two offset vectors from a base 8 pixels on.
+// CHECK: %[[CI2:.*]] = arith.addi %[[CI]], %c64 : index
+// CHECK: vector.gather %[[X1]][%[[CI2]]] [%[[XO0]]]
+// CHECK: vector.gather %[[X1]][%[[CI2]]] [%[[XO1]]]
+// CHECK: scf.yield {{.*}} : vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>
+// CHECK: vector.scatter %[[YT]][%[[R]]] [%[[YO0]]], %[[ALL]], %{{.*}} : tensor<63xi32>, vector<4xi32>, vector<4xi1>, vector<4xi32> -> tensor<63xi32>
+// CHECK: vector.scatter {{.*}} [%[[YO3]]], %[[ALL]]
+// Tail block (pixels 16..20): two vectors, the second with one lane.
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %[[FULL]]#0, %{{.*}} = %{{.*}}) -> (tensor<63xi32>, index)
+// CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>)
+// CHECK: vector.gather {{.*}}, %[[TAIL1]], %{{.*}} : tensor<168xi8>
+// CHECK: vector.scatter {{.*}}, %[[TAIL1]], %{{.*}} : tensor<63xi32>
+// CHECK: %[[OUT:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [21, 3] : tensor<63xi32> into tensor<21x3xi32>
+// CHECK: return %[[OUT]]
+// CHECK-NOT: sparse_enc
+// CHECK-NOT: linalg.matmul
+func.func @csr_matmul(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: tensor<21x8xi8>, %y: tensor<21x3xi32>) -> tensor<21x3xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<5xi8>, tensor<5xi16>, tensor<4xi16>) -> tensor<3x8xi8, #CSR>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<21x8xi8>, tensor<3x8xi8, #CSR>) outs(%y : tensor<21x3xi32>) -> tensor<21x3xi32>
+  return %r : tensor<21x3xi32>
+}
+
+// -----
+
+// Y a fresh linalg.fill: the accumulators start from the fill value, Y is
+// never read (no gather of it, the fill is gone). 8 pixels: only a tail
+// block of 2 full vectors.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#CSR = #sparse_enc.csr<crd_bits = 8>
+
+// CHECK-LABEL: func.func @fill_init
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<8x2xi32>
+// CHECK-NOT: linalg.fill
+// CHECK: %[[Y1:.*]] = tensor.collapse_shape %[[E]]
+// CHECK: %[[S:.*]] = vector.broadcast %{{.*}} : i32 to vector<4xi32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[Y1]], %{{.*}} = %{{.*}}) -> (tensor<16xi32>, index)
+// CHECK-NOT: vector.gather %{{.*}} : tensor<16xi32>
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[S]], %{{.*}} = %[[S]]) -> (vector<4xi32>, vector<4xi32>)
+// CHECK: arith.index_castui %{{.*}} : i8 to index
+// CHECK: vector.scatter
+// CHECK: vector.scatter
+// CHECK-NOT: sparse_enc
+func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x: tensor<8x5xi8>, %b: i32) -> tensor<8x2xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<3xi8>, tensor<3xi8>, tensor<3xi16>) -> tensor<2x5xi8, #CSR>
+  %e = tensor.empty() : tensor<8x2xi32>
+  %y = linalg.fill ins(%b : i32) outs(%e : tensor<8x2xi32>) -> tensor<8x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<8x5xi8>, tensor<2x5xi8, #CSR>) outs(%y : tensor<8x2xi32>) -> tensor<8x2xi32>
+  return %r : tensor<8x2xi32>
+}
+
+// -----
+
+// sparse-enc-matmul-to-matvec keeps a CSR int8 layer whole on cortex-m55
+// (marked sparse_enc.batched) and attach-layouts accepts it; other targets
+// split it into matvecs as before. A dense layer is split on every target.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @layers
+// KEEP-LABEL: func.func @layers
+// KEEP: %[[WS:.*]] = arith.constant {mcusparse.layer = 0 : i64} dense<{{.*}}> : tensor<4x8xi8, #sparse_enc.csr<>>
+// KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %[[WS]] : tensor<6x8xi8>, tensor<4x8xi8, #sparse_enc.csr<>>)
+// KEEP: scf.for
+// KEEP: linalg.matvec ins(%{{.*}}, %{{.*}} : tensor<4x8xi8>, tensor<8xi8>)
+// SPLIT-LABEL: func.func @layers
+// SPLIT-NOT: linalg.matmul
+// SPLIT-NOT: sparse_enc.batched
+// LLVM-LABEL: llvm.func @layers
+// LLVM-NOT: sparse_enc
+// LLVM-NOT: linalg
+func.func @layers(%x: tensor<6x8xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, tensor<6x4xi32>) {
+  %ws = arith.constant {mcusparse.layer = 0 : i64, sparse_enc.layout = #sparse_enc.csr<>}
+      dense<[[0, 3, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [-7, 0, 0, 5, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 2, 0]]> : tensor<4x8xi8>
+  %wd = arith.constant {mcusparse.layer = 1 : i64} dense<1> : tensor<4x8xi8>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %ws : tensor<6x8xi8>, tensor<4x8xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
+  %s = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %wd : tensor<6x8xi8>, tensor<4x8xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
+  return %r, %s : tensor<6x4xi32>, tensor<6x4xi32>
+}

@@ -43,15 +43,21 @@ struct AttachLayoutsPass
     if (!type || !dense || type.getEncoding())
       return op.emitOpError("a sparse_enc.layout must sit on a dense tensor "
                             "literal without an encoding");
+    // Verify against the shape before building the encoded type: the type
+    // uniquer asserts on an encoding that does not fit.
     auto verifiable = dyn_cast<VerifiableTensorEncoding>(layout);
-    if (!verifiable || !mcusparse::sparse_enc::hasSparseEncoding(
-                           RankedTensorType::get(type.getShape(),
-                                                 type.getElementType(), layout)))
+    if (!verifiable ||
+        layout.getDialect().getNamespace() !=
+            mcusparse::sparse_enc::SparseEncDialect::getDialectNamespace())
       return op.emitOpError("sparse_enc.layout must be a #sparse_enc layout, got ")
              << layout;
     if (failed(verifiable.verifyEncoding(type.getShape(), type.getElementType(),
                                          [&] { return op.emitOpError(); })))
       return failure();
+    if (!mcusparse::sparse_enc::hasSparseEncoding(RankedTensorType::get(
+            type.getShape(), type.getElementType(), layout)))
+      return op.emitOpError("sparse_enc.layout must be a #sparse_enc layout, got ")
+             << layout;
     for (OpOperand &use : op->getUses()) {
       auto matvec = dyn_cast<linalg::MatvecOp>(use.getOwner());
       // A layer matmul that sparse-enc-matmul-to-matvec kept for its

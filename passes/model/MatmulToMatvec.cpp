@@ -60,8 +60,10 @@ struct MatmulToMatvecPass
       // Only layer weights: constants the front end tagged with their layer.
       Value w = op.getDpsInputs()[1];
       auto cst = w.getDefiningOp<arith::ConstantOp>();
+      // linalg.matvec has no cast attribute: only signed matmuls are split.
       if (!cst || !cst->hasAttr(mcusparse::kLayerAttr) ||
-          !hasTransposedWeight(op) || !op.hasPureTensorSemantics())
+          !hasTransposedWeight(op) || !op.hasPureTensorSemantics() ||
+          op.getCast() != linalg::TypeFn::cast_signed)
         return;
       if (hasBatchedKernel(op, cst, target))
         op->setAttr(mcusparse::lower::kBatchedMatmulAttr,

@@ -1,11 +1,5 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-attach-layouts --verify-diagnostics
 
-// XFAIL: *
-// Known bug: the pass builds the encoded RankedTensorType (for
-// hasSparseEncoding) before it runs the layout's verifier on the shape, so a
-// shape that does not fit the layout trips the type-verification assertion of
-// the (assertion-enabled) MLIR build instead of giving this diagnostic. Drop
-// the XFAIL line when sparse-enc-attach-layouts reports these errors.
 
 // The layout's verifier runs on the weight's shape: N:M needs a multiple of
 // m columns.

@@ -179,11 +179,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             ("dense", "csr", "dcsr", "nm:N:M", "gs:V").
     The output directory is written only when every stage succeeded (built in a
     temporary directory next to it, then moved into place)."""
-    from mcusparse import pipeline
     from mcusparse.frontend import import_model
-    from mcusparse.kernels import _mlir_translate
-    from mcusparse.targets import get_target
-    from mcusparse.targets import toolchain as _tc
 
     say = log or (lambda msg: None)
     if target not in MODEL_TARGETS:
@@ -204,24 +200,9 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         _write(work / "00-imported.mlir", imported.mlir)
         _write(work / "01-layouts.mlir", text)
         say(f"lowering with sparse-enc-model-to-llvm{{target={target}}}")
-        try:
-            llvm_mod = pipeline.run(text, f"model-to-llvm:{target}")
-        except pipeline.PipelineError as err:
-            raise CompileError(f"{model_path.name}: lowering for {target} failed:\n{err}") from None
-        llvm_text = str(llvm_mod)
-        _write(work / "02-llvm.mlir", llvm_text)
+        llvm_text = lower_to_object(text, target, work, model_path.name)
         m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
         arena = int(m.group(1)) if m else 0
-        proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(work / "02-llvm.mlir"),
-                               "-o", str(work / "model.ll")], capture_output=True, text=True)
-        if proc.returncode:
-            raise CompileError(f"{model_path.name}: mlir-translate failed:\n{proc.stderr[-3000:]}")
-        say(f"compiling model.ll for {target}")
-        t = get_target(target)
-        for cmd in _tc.ir_commands(t, work / "model.ll", work / "model.o", tmpdir=work):
-            _tc._run(cmd, f"{target}: compiling {model_path.name}")
-        for f in work.glob("*.opt.bc"):
-            f.unlink()
         sections = _section_bytes(work / "model.o")
         where = placement(target, sum(v for k, v in sections.items()
                                       if k.startswith(".weights")), arena)
@@ -242,6 +223,30 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             shutil.rmtree(work, ignore_errors=True)
     say(f"wrote {out}/ (model.o, model.h, report.json, stage MLIR)")
     return CompiledModel(out, target, report)
+
+
+def lower_to_object(text: str, target: str, work: Path, name: str) -> str:
+    """Model MLIR (01-layouts form) -> work/02-llvm.mlir, model.ll, model.o; returns the llvm-dialect text."""
+    from mcusparse import pipeline
+    from mcusparse.kernels import _mlir_translate
+    from mcusparse.targets import get_target
+    from mcusparse.targets import toolchain as _tc
+    try:
+        llvm_mod = pipeline.run(text, f"model-to-llvm:{target}")
+    except pipeline.PipelineError as err:
+        raise CompileError(f"{name}: lowering for {target} failed:\n{err}") from None
+    llvm_text = str(llvm_mod)
+    _write(work / "02-llvm.mlir", llvm_text)
+    proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(work / "02-llvm.mlir"),
+                           "-o", str(work / "model.ll")], capture_output=True, text=True)
+    if proc.returncode:
+        raise CompileError(f"{name}: mlir-translate failed:\n{proc.stderr[-3000:]}")
+    t = get_target(target)
+    for cmd in _tc.ir_commands(t, work / "model.ll", work / "model.o", tmpdir=work):
+        _tc._run(cmd, f"{target}: compiling {name}")
+    for f in work.glob("*.opt.bc"):
+        f.unlink()
+    return llvm_text
 
 
 def _header(imported, inputs: List[IoSpec], outputs: List[IoSpec], target: str) -> str:

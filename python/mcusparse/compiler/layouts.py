@@ -11,7 +11,10 @@ depthwise convolutions and float layers stay dense.
 compiled as one y = W x kernel (mcusparse.kernels, cached), run once on the
 target's emulator, checked against numpy, and its modeled cycles (MEASURE.md,
 at the given wait states) times the number of output pixels is the layer's
-cost. The cheapest correct candidate wins; dense wins where sparsity does not
+cost. On cortex-m55 a convolution (more than one output pixel) is measured
+whole instead, as the model pipeline compiles it (compiler/layer_cost.py):
+CSR convolutions get a pixel-batched kernel there, so per-pixel costs would
+misjudge them; the candidates are dense, csr and gs. The cheapest correct candidate wins; dense wins where sparsity does not
 pay. Candidates: dense, csr, dcsr, gs:V (V = the target's lanes) and nm:N:M
 (m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2.
 """
@@ -29,6 +32,9 @@ from mcusparse.frontend.model import ImportedModel, LayerInfo
 MATRIX_OPS = {"CONV_2D", "FULLY_CONNECTED", "Conv", "Gemm", "MatMul", "QLinearConv",
               "QLinearMatMul"}
 GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
+# Targets where a convolution's kernel depends on the format beyond one
+# matvec per pixel (cortex-m55: CSR convolutions are pixel-batched).
+BATCHED_TARGETS = {"cortex-m55"}
 
 
 @dataclass
@@ -139,13 +145,21 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
     W = layer.weight
     px = _pixels(layer)
     costs: Dict[str, int] = {}
+    whole_layer = target in BATCHED_TARGETS and px > 1
     for f in candidates(W, target):
+        if whole_layer and not f.startswith(("dense", "csr", "gs")):
+            continue                       # per-pixel dCSR / N:M never win a conv there
         try:
-            cycles = _measure(W, f, target, wait_states)
+            if whole_layer:
+                from mcusparse.compiler.layer_cost import measure_conv_layer
+                cost = measure_conv_layer(W, px, f, target, wait_states)
+            else:
+                cycles = _measure(W, f, target, wait_states)
+                cost = cycles * px if cycles >= 0 else -1
         except ValueError:
             continue                       # the matrix does not fit the format
-        if cycles >= 0:
-            costs[f] = cycles * px
+        if cost >= 0:
+            costs[f] = cost
     if not costs:
         return _choice(pos, layer, "dense", "no candidate measured correct")
     best = min(costs, key=lambda f: (costs[f], f != "dense"))

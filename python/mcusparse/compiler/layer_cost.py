@@ -1,0 +1,90 @@
+"""Measured cost of one convolution layer as the compiled model runs it.
+
+A convolution is a matmul X[P, K] x W[O, K]^T. On cortex-m55 a CSR weight gets
+the pixel-batched kernel (16 pixels per pass over the weight), the others one
+matvec per pixel, and per-call overheads differ by format, so `spmv cost x P`
+misjudges them. This module compiles that one matmul exactly as
+`sparse-enc-model-to-llvm` compiles it inside a model (zero-filled
+accumulator, weight tagged as layer 0 with its layout), runs it on the
+emulator on random int8 activations, checks the result against numpy and
+returns its modeled cycles. Results are cached by content under
+build/layer-costs/.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+_MAPS = ("affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, "
+         "affine_map<(d0, d1, d2) -> (d0, d1)>")
+
+
+def layer_mlir(W: np.ndarray, pixels: int, encoding: Optional[str]) -> str:
+    """One conv layer as the front ends emit it (im2col already done)."""
+    o, k = W.shape
+    attrs = "mcusparse.layer = 0 : i64" + (f", sparse_enc.layout = {encoding}" if encoding else "")
+    hexw = np.ascontiguousarray(W, np.int8).tobytes().hex().upper()
+    x_t, w_t, y_t = f"tensor<{pixels}x{k}xi8>", f"tensor<{o}x{k}xi8>", f"tensor<{pixels}x{o}xi32>"
+    return (f"func.func @mcusparse_model(%x: {x_t}) -> {y_t} {{\n"
+            f"  %w = arith.constant {{{attrs}}} dense<\"0x{hexw}\"> : {w_t}\n"
+            f"  %e = tensor.empty() : {y_t}\n"
+            f"  %z = arith.constant 0 : i32\n"
+            f"  %f = linalg.fill ins(%z : i32) outs(%e : {y_t}) -> {y_t}\n"
+            f"  %y = linalg.matmul indexing_maps = [{_MAPS}] ins(%x, %w : {x_t}, {w_t}) "
+            f"outs(%f : {y_t}) -> {y_t}\n"
+            f"  return %y : {y_t}\n}}\n")
+
+
+def _cache_file() -> Path:
+    from mcusparse.targets import toolchain as _tc
+    return _tc.build_root() / "layer-costs" / "costs.json"
+
+
+def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
+                       wait_states: int = 4, seed: int = 0) -> int:
+    """Modeled cycles of the layer at `wait_states`, or -1 if its output is wrong."""
+    from mcusparse import compiler
+    from mcusparse.compiler import program
+    from mcusparse.compiler.layouts import encoding_of
+
+    encoding = None if fmt == "dense" else encoding_of(fmt)
+    text = layer_mlir(W, pixels, encoding)
+    key = hashlib.sha256(f"{target} {wait_states} {seed} v1\n{text}".encode()).hexdigest()[:20]
+    cache = _cache_file()
+    try:
+        known = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return int(known[key])
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (pixels, W.shape[1]), dtype=np.int8)
+    work = Path(tempfile.mkdtemp(prefix="layer-cost-"))
+    try:
+        compiler.lower_to_object(text, target, work, f"layer {W.shape[0]}x{W.shape[1]} {fmt}")
+        out = program.IoSpec("y", (pixels, W.shape[0]), "int32")
+        elf = program.build(target, work / "model.o", [x], [out], work)
+        res = program.run(target, elf, [out], model=f"layer {fmt}")
+        want = x.astype(np.int32) @ W.astype(np.int32).T
+        cost = res.modeled_cycles(wait_states) if np.array_equal(res.outputs[0], want) else -1
+        if cost < 0 and np.array_equal(res.outputs[0], want):
+            cost = res.instructions
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        known = json.loads(cache.read_text())      # entries of other processes
+    except (OSError, ValueError):
+        known = {}
+    known[key] = int(cost)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known))
+    tmp.replace(cache)
+    return int(cost)

@@ -354,3 +354,10 @@ def spmv(W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
 
     Keyword arguments: runtime ("direct" or "iree"), timeout (seconds per run)."""
     return SpmvKernel(W, format=format, target=target, **kwargs)
+
+
+def spmm(W: np.ndarray, format: str = "csr", target: str = "cortex-m55", batch: int = 16,
+         **kwargs):
+    """Compile Y = W X (int8, int32 Y, X of shape (cols, batch)); see mcusparse.spmm."""
+    from mcusparse.spmm import spmm as _spmm
+    return _spmm(W, format=format, target=target, batch=batch, **kwargs)

@@ -11,10 +11,10 @@ depthwise convolutions and float layers stay dense.
 compiled as one y = W x kernel (mcusparse.kernels, cached), run once on the
 target's emulator, checked against numpy, and its modeled cycles (MEASURE.md,
 at the given wait states) times the number of output pixels is the layer's
-cost. On cortex-m55 a convolution (more than one output pixel) is measured
-whole instead, as the model pipeline compiles it (compiler/layer_cost.py):
-CSR convolutions get a pixel-batched kernel there, so per-pixel costs would
-misjudge them; the candidates are dense, csr and gs. The cheapest correct candidate wins; dense wins where sparsity does not
+cost. On cortex-m55 a CSR convolution (more than one output pixel) gets the
+pixel-batched kernel, so its cost is measured on the whole layer as the
+model pipeline compiles it (compiler/layer_cost.py, at most 64 pixels,
+scaled to the layer's). The cheapest correct candidate wins; dense wins where sparsity does not
 pay. Candidates: dense, csr, dcsr, gs:V (V = the target's lanes) and nm:N:M
 (m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2.
 """
@@ -145,12 +145,10 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
     W = layer.weight
     px = _pixels(layer)
     costs: Dict[str, int] = {}
-    whole_layer = target in BATCHED_TARGETS and px > 1
+    batched = target in BATCHED_TARGETS and px > 1
     for f in candidates(W, target):
-        if whole_layer and not f.startswith(("dense", "csr", "gs")):
-            continue                       # per-pixel dCSR / N:M never win a conv there
         try:
-            if whole_layer:
+            if batched and f == "csr":
                 from mcusparse.compiler.layer_cost import measure_conv_layer
                 cost = measure_conv_layer(W, px, f, target, wait_states)
             else:

@@ -148,6 +148,7 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
     batched = target in BATCHED_TARGETS and px > 1
     for f in candidates(W, target):
         try:
+            formats.encode(W, f)           # ValueError when W does not fit f
             if batched and f == "csr":
                 from mcusparse.compiler.layer_cost import measure_conv_layer
                 cost = measure_conv_layer(W, px, f, target, wait_states)

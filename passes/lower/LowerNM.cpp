@@ -14,6 +14,11 @@
 // mask. Values of the W fields are one contiguous vector load; activations
 // are gathered at the columns.
 //
+// rv32gcv (int8): 32 rows run in parallel lanes instead, one field of each
+// per vector step, accumulated lane by lane (lowerNMRows below); 256x256
+// nm:1:8 4.04x and nm:1:16 13.1x fewer instructions than dense, where the
+// word-per-step kernel reached 0.59x and 1.54x.
+//
 // Scalar targets (rv32imc, option target=rv32imc): no vectors at all. Each
 // word is loaded once (4-byte aligned `lw`) and its fields are peeled with a
 // shift and an and (the first field needs only the and, the top field of a
@@ -32,6 +37,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -146,6 +152,140 @@ static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   return y;
 }
 
+/// rv32gcv, int8: `lanes` rows in parallel, one lane per row, so a vector
+/// step multiplies one field of each of `lanes` rows and accumulates lane by
+/// lane (no reduction per step, as the GS kernel). Every row has exactly the
+/// same number of fields, so the rows stay in step. Word k of the lanes' rows
+/// is gathered as 4 bytes (at row * words * 4 + 4k + j) and assembled; field
+/// l is (word >> l*b) & (m-1), the activation is gathered at the field's
+/// block base (a scalar base index) + that offset, the value at the field's
+/// index (a scalar base) + row * fields. Per field and `lanes` rows: shift,
+/// and, two gathers, the widening multiply-accumulate.
+static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+                         int64_t n, int64_t blockLen, int64_t lanes) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], offsets = m.buffers[1];
+  int64_t bits = llvm::Log2_64(blockLen);
+  int64_t perWord = 32 / bits;
+  int64_t fields = m.cols / blockLen * n;
+  int64_t words = (fields + perWord - 1) / perWord;
+  int64_t fullWords = fields / perWord, rest = fields % perWord;
+  bool loopWords = perWord % n == 0 && fullWords > 0;
+  auto i32 = b.getI32Type();
+  auto idxVec = VectorType::get({lanes}, i32);
+  auto accVec = VectorType::get({lanes}, m.accType);
+  auto elemVec = [&](Value t) {
+    return VectorType::get({lanes}, cast<ShapedType>(t.getType()).getElementType());
+  };
+  auto splat = [&](int64_t v) {
+    return arith::ConstantOp::create(
+               b, idxVec, DenseElementsAttr::get(idxVec, b.getI32IntegerAttr(v)))
+        .getResult();
+  };
+  SmallVector<int32_t> iota;
+  for (int64_t l = 0; l < lanes; ++l)
+    iota.push_back(static_cast<int32_t>(l));
+  Value laneIds = arith::ConstantOp::create(
+      b, idxVec, DenseElementsAttr::get(idxVec, ArrayRef(iota)));
+  Value fieldMask = splat(blockLen - 1);
+
+  // One group of `lanes` rows starting at r0 (mask: the rows that exist).
+  auto emitGroup = [&](Value yt, Value r0, Value mask, bool exact) -> Value {
+    Value r0v = vector::BroadcastOp::create(
+        b, idxVec, arith::IndexCastOp::create(b, i32, r0));
+    Value rows = arith::AddIOp::create(b, r0v, laneIds);
+    Value wordRows = arith::MulIOp::create(b, rows, splat(words * 4));
+    Value valueRows = arith::MulIOp::create(b, rows, splat(fields));
+    Value zeroB = e.zero(elemVec(offsets));
+    auto gatherWord = [&](Value byteAt) {
+      Value word;
+      for (int64_t j = 0; j < 4; ++j) {
+        Value at = arith::AddIOp::create(b, byteAt, e.index(j));
+        Value byte = vector::GatherOp::create(b, elemVec(offsets), offsets, at,
+                                              wordRows, mask, zeroB);
+        Value w = arith::ExtUIOp::create(b, idxVec, byte);
+        if (j)
+          w = arith::ShLIOp::create(b, w, splat(8 * j));
+        word = word ? arith::OrIOp::create(b, word, w).getResult() : w;
+      }
+      return word;
+    };
+    // acc + fields [first, first + count) of word `word`; field i's block
+    // starts at column xAt + (i - first)/n*m when first is a multiple of n.
+    auto emitFields = [&](Value acc, Value word, Value firstField,
+                          int64_t count, Value blockAt) -> Value {
+      for (int64_t l = 0; l < count; ++l) {
+        Value f = word;
+        if (l)
+          f = arith::ShRUIOp::create(b, f, splat(l * bits));
+        if (l + 1 < perWord)
+          f = arith::AndIOp::create(b, f, fieldMask);
+        Value xAt = arith::AddIOp::create(b, blockAt, e.index(l / n * blockLen));
+        Value xv = vector::GatherOp::create(b, elemVec(m.x), m.x, xAt, f, mask,
+                                            e.zero(elemVec(m.x)));
+        Value vAt = arith::AddIOp::create(b, firstField, e.index(l));
+        Value v = vector::GatherOp::create(b, elemVec(values), values, vAt,
+                                           valueRows, mask, e.zero(elemVec(values)));
+        acc = e.macLanes(acc, v, xv);
+      }
+      return acc;
+    };
+    Value acc = e.zero(accVec);
+    int64_t k0 = 0;
+    if (loopWords) {
+      acc = forLoop(b, e.index(0), e.index(fullWords), e.index(1), {acc},
+                    [&](Value k, ValueRange a) -> SmallVector<Value> {
+                      Value word = gatherWord(
+                          arith::MulIOp::create(b, k, e.index(4)));
+                      Value first = arith::MulIOp::create(b, k, e.index(perWord));
+                      Value blockAt = arith::MulIOp::create(
+                          b, k, e.index(perWord / n * blockLen));
+                      return {emitFields(a[0], word, first, perWord, blockAt)};
+                    })[0];
+      k0 = fullWords;
+    }
+    for (int64_t k = k0; k < words; ++k) {
+      int64_t count = std::min(perWord, fields - k * perWord);
+      // Field i of an unrolled word: block (k*perWord + l)/n.
+      Value word = gatherWord(e.index(4 * k));
+      for (int64_t l = 0; l < count; ++l) {
+        int64_t i = k * perWord + l;
+        Value f = word;
+        if (l)
+          f = arith::ShRUIOp::create(b, f, splat(l * bits));
+        if (l + 1 < perWord)
+          f = arith::AndIOp::create(b, f, fieldMask);
+        Value xv = vector::GatherOp::create(b, elemVec(m.x), m.x,
+                                            e.index(i / n * blockLen), f, mask,
+                                            e.zero(elemVec(m.x)));
+        Value v = vector::GatherOp::create(b, elemVec(values), values,
+                                           e.index(i), valueRows, mask,
+                                           e.zero(elemVec(values)));
+        acc = e.macLanes(acc, v, xv);
+      }
+    }
+    Value old = e.read(accVec, yt, {r0}, {}, exact);
+    Value sum = arith::AddIOp::create(b, old, acc);
+    AffineMap map = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
+    return vector::TransferWriteOp::create(
+               b, sum, yt, ValueRange{r0}, map,
+               std::optional<ArrayRef<bool>>(ArrayRef<bool>{exact}))
+        .getResult();
+  };
+
+  int64_t full = m.rows / lanes;
+  Value y = m.y;
+  if (full > 0)
+    y = forLoop(b, e.index(0), e.index(full * lanes), e.index(lanes), {y},
+                [&](Value r0, ValueRange in) -> SmallVector<Value> {
+                  return {emitGroup(in[0], r0, e.allTrue(lanes), true)};
+                })[0];
+  if (m.rows % lanes)
+    y = emitGroup(y, e.index(full * lanes), e.prefixMask(lanes, m.rows % lanes),
+                  false);
+  return y;
+}
+
 FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {
@@ -153,6 +293,12 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   if (opts.scalarOnly()) {
     return lowerNMScalar(b, m, nm.getN(), nm.getM());
   }
+  auto isI8 = [](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType().isInteger(8);
+  };
+  if (opts.target == "rv32gcv" && isI8(m.buffers[0]) && isI8(m.x) &&
+      m.accType.isInteger(32))
+    return lowerNMRows(b, m, nm.getN(), nm.getM(), /*lanes=*/32);
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
   int64_t n = nm.getN(), blockLen = nm.getM();

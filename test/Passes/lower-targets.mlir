@@ -1,5 +1,6 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32imc}, canonicalize)' | FileCheck %s --check-prefix=RV32IMC
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=M55
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32gcv}, canonicalize)' | FileCheck %s --check-prefix=RVV
 
 // Target-specific kernel shapes of sparse-enc-lower-matvec{target=...}.
 
@@ -23,6 +24,17 @@
 // M55-LABEL: func.func @nm
 // M55-NOT: tune_cpu
 // M55: vector.gather
+// rv32gcv N:M: 32 rows in parallel lanes (8 rows here: one masked group);
+// each word gathered as 4 bytes per row, fields unpacked lane-wise, values
+// and activations gathered, accumulated lane by lane: no reduction.
+// RVV-LABEL: func.func @nm
+// RVV-COUNT-4: vector.gather %{{.*}} : tensor<64xi8>, vector<32xi32>, vector<32xi1>, vector<32xi8> into vector<32xi8>
+// RVV: arith.shrui %{{.*}} : vector<32xi32>
+// RVV: arith.andi %{{.*}} : vector<32xi32>
+// RVV: vector.gather %{{.*}} : tensor<256xi8>, vector<32xi32>, vector<32xi1>, vector<32xi8> into vector<32xi8>
+// RVV: vector.gather %{{.*}} : tensor<128xi8>, vector<32xi32>, vector<32xi1>, vector<32xi8> into vector<32xi8>
+// RVV-NOT: vector.reduction
+// RVV: vector.transfer_write
 func.func @nm(%v: tensor<128xi8>, %o: tensor<64xi8>, %x: tensor<256xi8>, %y: tensor<8xi32>) -> tensor<8xi32> {
   %w = sparse_enc.assemble (%v, %o) : (tensor<128xi8>, tensor<64xi8>) -> tensor<8x256xi8, #NM>
   %r = linalg.matvec ins(%w, %x : tensor<8x256xi8, #NM>, tensor<256xi8>) outs(%y : tensor<8xi32>) -> tensor<8xi32>

@@ -14,10 +14,12 @@
 // mask. Values of the W fields are one contiguous vector load; activations
 // are gathered at the columns.
 //
-// rv32gcv (int8): 32 rows run in parallel lanes instead, one field of each
-// per vector step, accumulated lane by lane (lowerNMRows below); 256x256
-// nm:1:8 4.04x and nm:1:16 13.1x fewer instructions than dense, where the
-// word-per-step kernel reached 0.59x and 1.54x.
+// rv32gcv and cortex-m55 (int8): rows run in parallel lanes instead (32 and
+// 4), one field of each per vector step, accumulated lane by lane
+// (lowerNMRows below); 256x256 nm:1:8 / 1:16 against dense: rv32gcv 4.04x /
+// 13.1x, cortex-m55 0.54x / 1.25x, where the word-per-step kernel reached
+// 0.59x / 1.54x and 0.13x / 0.66x. The word-per-step kernel remains for
+// float weights and generic targets.
 //
 // Scalar targets (rv32imc, option target=rv32imc): no vectors at all. Each
 // word is loaded once (4-byte aligned `lw`) and its fields are peeled with a
@@ -296,9 +298,14 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   auto isI8 = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType().isInteger(8);
   };
-  if (opts.target == "rv32gcv" && isI8(m.buffers[0]) && isI8(m.x) &&
-      m.accType.isInteger(32))
-    return lowerNMRows(b, m, nm.getN(), nm.getM(), /*lanes=*/32);
+  // Lanes measured on 256x256 nm:1:8 / 1:16 (x dense): rv32gcv 32 rows
+  // (LMUL 8) 4.04x / 13.1x, 16: 2.42x / 6.58x; cortex-m55 4 rows (one q
+  // register of i32) 0.54x / 1.25x, 8: 0.16x / 0.33x (spills), against
+  // 0.13x / 0.66x for the word-per-step kernel.
+  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") &&
+      isI8(m.buffers[0]) && isI8(m.x) && m.accType.isInteger(32))
+    return lowerNMRows(b, m, nm.getN(), nm.getM(),
+                       /*lanes=*/opts.target == "rv32gcv" ? 32 : 4);
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
   int64_t n = nm.getN(), blockLen = nm.getM();

@@ -67,6 +67,24 @@ struct LowerMatvecPass
         return signalPassFailure();
   }
 
+  /// Integer weights and activations with a wider-or-equal integer
+  /// accumulator, or one float type throughout.
+  static LogicalResult checkElementTypes(Operation *op, Type wElem, Type xElem,
+                                         Type acc) {
+    bool ints = isa<IntegerType>(wElem) && isa<IntegerType>(xElem) &&
+                isa<IntegerType>(acc) &&
+                wElem.getIntOrFloatBitWidth() <= acc.getIntOrFloatBitWidth() &&
+                xElem.getIntOrFloatBitWidth() <= acc.getIntOrFloatBitWidth();
+    bool floats = isa<FloatType>(wElem) && wElem == xElem && wElem == acc;
+    if (ints || floats)
+      return success();
+    return op->emitOpError("sparse-enc-lower-matvec supports integer weights "
+                           "and activations with a wider-or-equal integer "
+                           "accumulator (int8 x int8 -> int32), or one "
+                           "float type; got ")
+           << wElem << " x " << xElem << " -> " << acc;
+  }
+
   /// The storage buffers of encoded weight `w` (from sparse_enc.assemble).
   LogicalResult collectBuffers(ImplicitLocOpBuilder &b, Operation *op, Value w,
                                SmallVectorImpl<Value> &buffers,
@@ -105,19 +123,9 @@ struct LowerMatvecPass
     m.rows = m.weightType.getDimSize(0);
     m.cols = m.weightType.getDimSize(1);
     m.accType = yType.getElementType();
-    Type wElem = m.weightType.getElementType(), xElem = xType.getElementType();
-    bool ints = isa<IntegerType>(wElem) && isa<IntegerType>(xElem) &&
-                isa<IntegerType>(m.accType) &&
-                wElem.getIntOrFloatBitWidth() <=
-                    m.accType.getIntOrFloatBitWidth() &&
-                xElem.getIntOrFloatBitWidth() <=
-                    m.accType.getIntOrFloatBitWidth();
-    bool floats = isa<FloatType>(wElem) && wElem == xElem && wElem == m.accType;
-    if (!ints && !floats)
-      return op.emitOpError("sparse-enc-lower-matvec supports integer weights "
-                            "and activations with a wider-or-equal integer "
-                            "accumulator, or one float type; got ")
-             << wElem << " x " << xElem << " -> " << m.accType;
+    if (failed(checkElementTypes(op, m.weightType.getElementType(),
+                                 xType.getElementType(), m.accType)))
+      return failure();
     Attribute encoding = m.weightType.getEncoding();
     if (!isa<CSRAttr>(encoding))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
@@ -155,20 +163,9 @@ struct LowerMatvecPass
     m.rows = m.weightType.getDimSize(0);
     m.cols = m.weightType.getDimSize(1);
     m.accType = yType.getElementType();
-    Type wElem = m.weightType.getElementType(), xElem = xType.getElementType();
-    bool ints = isa<IntegerType>(wElem) && isa<IntegerType>(xElem) &&
-                isa<IntegerType>(m.accType) &&
-                wElem.getIntOrFloatBitWidth() <=
-                    m.accType.getIntOrFloatBitWidth() &&
-                xElem.getIntOrFloatBitWidth() <=
-                    m.accType.getIntOrFloatBitWidth();
-    bool floats = isa<FloatType>(wElem) && wElem == xElem && wElem == m.accType;
-    if (!ints && !floats)
-      return op.emitOpError("sparse-enc-lower-matvec supports integer weights "
-                            "and activations with a wider-or-equal integer "
-                            "accumulator (int8 x int8 -> int32), or one "
-                            "float type; got ")
-             << wElem << " x " << xElem << " -> " << m.accType;
+    if (failed(checkElementTypes(op, m.weightType.getElementType(),
+                                 xType.getElementType(), m.accType)))
+      return failure();
 
     ImplicitLocOpBuilder b(op.getLoc(), op);
     Attribute encoding = m.weightType.getEncoding();

@@ -45,15 +45,26 @@
 using namespace mlir;
 using namespace mcusparse::lower;
 
+namespace {
+/// Where the fields of an N:M row live (docs/formats.md): `bits` per field,
+/// `perWord` fields per 32-bit word, `fields` per row in `words` words, the
+/// last `rest` fields in a partial word.
+struct NMGeometry {
+  int64_t bits, perWord, fields, words, fullWords, rest;
+  NMGeometry(int64_t cols, int64_t n, int64_t blockLen)
+      : bits(llvm::Log2_64(blockLen)), perWord(32 / bits),
+        fields(cols / blockLen * n), words((fields + perWord - 1) / perWord),
+        fullWords(fields / perWord), rest(fields % perWord) {}
+};
+} // namespace
+
 static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                            int64_t n, int64_t blockLen) {
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
-  int64_t bits = llvm::Log2_64(blockLen);
-  int64_t perWord = 32 / bits;
-  int64_t fields = m.cols / blockLen * n;
-  int64_t words = (fields + perWord - 1) / perWord;
-  int64_t fullWords = fields / perWord;
+  NMGeometry g(m.cols, n, blockLen);
+  int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
+          words = g.words, fullWords = g.fullWords;
   bool loopWords = perWord % n == 0 && words > 8 && fullWords > 0;
   auto i32 = b.getI32Type();
   auto byteVec = VectorType::get({4}, b.getI8Type());
@@ -167,11 +178,9 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                          int64_t n, int64_t blockLen, int64_t lanes) {
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
-  int64_t bits = llvm::Log2_64(blockLen);
-  int64_t perWord = 32 / bits;
-  int64_t fields = m.cols / blockLen * n;
-  int64_t words = (fields + perWord - 1) / perWord;
-  int64_t fullWords = fields / perWord, rest = fields % perWord;
+  NMGeometry g(m.cols, n, blockLen);
+  int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
+          words = g.words, fullWords = g.fullWords;
   bool loopWords = perWord % n == 0 && fullWords > 0;
   auto i32 = b.getI32Type();
   auto idxVec = VectorType::get({lanes}, i32);
@@ -309,11 +318,9 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
   int64_t n = nm.getN(), blockLen = nm.getM();
-  int64_t bits = llvm::Log2_64(blockLen);
-  int64_t perWord = 32 / bits;
-  int64_t fields = m.cols / blockLen * n;
-  int64_t words = (fields + perWord - 1) / perWord;
-  int64_t fullWords = fields / perWord, rest = fields % perWord;
+  NMGeometry g(m.cols, n, blockLen);
+  int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
+          words = g.words, fullWords = g.fullWords, rest = g.rest;
   bool loopWords = perWord % n == 0;
 
   auto i32 = b.getI32Type();

@@ -38,9 +38,10 @@ class SpmmKernel:
             raise ValueError(f"spmm: unknown target {target!r}; known: {', '.join(SPMM_TARGETS)}")
         if batch < 1:
             raise ValueError(f"spmm: batch must be >= 1, got {batch}")
-        enc = None if format == "dense" else encoding_of(formats.encode(W, format).fmt)
+        packed = None if format == "dense" else formats.encode(W, format)
+        enc = None if packed is None else encoding_of(packed.fmt)
         self.W, self.format, self.target, self.batch, self.timeout = W, format, target, batch, timeout
-        self.weight_bytes = int(W.nbytes if enc is None else formats.encode(W, format).total_bytes)
+        self.weight_bytes = int(W.nbytes if packed is None else packed.total_bytes)
         self._dir = Path(tempfile.mkdtemp(prefix="spmm-"))
         compiler.lower_to_object(layer_mlir(W, batch, enc), target, self._dir,
                                  f"spmm {W.shape[0]}x{W.shape[1]} {format}")

@@ -34,12 +34,7 @@ def test_set():
         return z["x"], z["y"]
 
 
-def reference(path, preserve=False):
-    it = litert.Interpreter(str(path),
-                            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
-                            experimental_preserve_all_tensors=preserve)
-    it.allocate_tensors()
-    return it
+from models.litert import reference  # noqa: E402
 
 
 def expected_zeros(layer, sparsity):

@@ -22,12 +22,7 @@ litert = pytest.importorskip("ai_edge_litert.interpreter")
 SHARED = Path(os.environ.get("MCUSPARSE_SHARED_MODELS", "/work/shared/models"))
 
 
-def reference(path, preserve=False):
-    it = litert.Interpreter(str(path),
-                            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
-                            experimental_preserve_all_tensors=preserve)
-    it.allocate_tensors()
-    return it
+from models.litert import reference  # noqa: E402
 
 
 def op_outputs(raw):

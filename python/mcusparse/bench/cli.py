@@ -64,7 +64,8 @@ def _models(args: argparse.Namespace) -> int:
         workloads = [(m, t) for m, t in workloads if m in _csv(args.models)]
     if args.targets:
         workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
-    rows = models.run_models(workloads, _csv(args.formats), Path(args.models_dir), args.out,
+    models_dir = Path(args.models_dir) if args.models_dir else models.SHARED_MODELS
+    rows = models.run_models(workloads, _csv(args.formats), models_dir, args.out,
                              samples=args.samples, wait_states=args.wait_states,
                              progress=not args.quiet,
                              log=None if args.quiet else lambda m: print(m, file=sys.stderr,
@@ -121,8 +122,9 @@ def register(subparsers) -> None:
     mp.add_argument("--models", help="comma-separated model names (default: all workloads)")
     mp.add_argument("--targets", help="comma-separated targets (default: all workloads)")
     mp.add_argument("--formats", default="auto")
-    mp.add_argument("--models-dir", default=str(__import__("mcusparse.bench.models",
-                                                           fromlist=["x"]).SHARED_MODELS))
+    mp.add_argument("--models-dir", default=None,
+                    help="the dCSR paper's .tflite models (default: ../shared/models, or "
+                         "$MCUSPARSE_SHARED_MODELS)")
     mp.add_argument("--samples", type=int, default=3, help="random inputs per model")
     mp.add_argument("--wait-states", type=int, default=4)
     mp.add_argument("--out", default="build/bench")

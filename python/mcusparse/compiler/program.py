@@ -11,10 +11,9 @@ is built per input (cached by content under OUT/programs/).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
@@ -130,22 +129,13 @@ def build(target: str, model_obj: Path, inputs: Sequence[np.ndarray], outputs: S
 
 
 def parse_outputs(text: str, outputs: Sequence[IoSpec], where: str) -> List[np.ndarray]:
-    chunks: Dict[int, bytearray] = {}
-    cur, done = None, False
-    for line in text.splitlines():
-        if line.startswith("mcs-out "):
-            cur = int(line.split()[1])
-            chunks[cur] = bytearray()
-        elif line.startswith("mcs-done"):
-            done, cur = True, None
-        elif cur is not None and re.fullmatch(r"[0-9a-f]+", line.strip()):
-            chunks[cur] += bytes.fromhex(line.strip())
+    chunks, done = _qemu.hex_sections(text, "mcs-out", "mcs-done")
     if not done:
         raise ModelRunError(f"{where}: the program printed no complete result; "
                             f"output:\n{text[-2000:]}")
     res = []
     for i, o in enumerate(outputs):
-        data = bytes(chunks.get(i, b""))
+        data = chunks.get(i, ([], b""))[1]
         if len(data) != o.nbytes:
             raise ModelRunError(f"{where}: output {i} has {len(data)} bytes, expected {o.nbytes}")
         res.append(np.frombuffer(data, dtype=o.dtype).reshape(o.shape).copy())

@@ -502,27 +502,14 @@ class StaticRun:
 
 
 def parse_outputs(text: str, plan: Plan, *, target: str, module: str) -> List[np.ndarray]:
-    chunks: Dict[int, bytearray] = {}
-    lengths: Dict[int, int] = {}
-    cur = None
-    done = False
-    for line in text.splitlines():
-        if line.startswith("mcs-iree-output "):
-            _, idx, n = line.split()
-            cur = int(idx)
-            lengths[cur] = int(n)
-            chunks[cur] = bytearray()
-        elif line.startswith("mcs-iree-done"):
-            done, cur = True, None
-        elif cur is not None and re.fullmatch(r"[0-9a-f]+", line.strip()):
-            chunks[cur] += bytes.fromhex(line.strip())
+    sections, done = _qemu.hex_sections(text, "mcs-iree-output", "mcs-iree-done")
     if not done:
         raise IreeError(f"{target}: module {module!r}: the harness printed no complete result; "
                         f"output:\n{text[-2000:]}", target=target, module=module, output=text)
     outs = []
     for i, o in enumerate(plan.outputs):
-        data = bytes(chunks.get(i, b""))
-        if len(data) != o.length or lengths.get(i) != o.length:
+        fields, data = sections.get(i, ([], b""))
+        if len(data) != o.length or fields[:1] != [str(o.length)]:
             raise IreeError(f"{target}: module {module!r}: result {i} has {len(data)} bytes, "
                             f"expected {o.length}", target=target, module=module, output=text)
         dt = element_dtype(o.element_type)

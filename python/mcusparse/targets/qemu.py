@@ -20,6 +20,7 @@ with FAULT_TAG and exit with code 125) or a non-zero exit raise `EmulatorError`
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -345,3 +346,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def hex_sections(text: str, begin: str, done: str):
+    """Binary results a harness printed as hex: a line `<begin> <index> [fields...]`
+    opens section <index>, hex lines follow, a line starting with `done` ends
+    the output. Returns ({index: (fields after the index, bytes)}, whether
+    `done` was seen)."""
+    sections: Dict[int, Tuple[List[str], bytearray]] = {}
+    cur, finished = None, False
+    for line in text.splitlines():
+        if line.startswith(begin + " "):
+            head = line.split()[1:]
+            cur = int(head[0])
+            sections[cur] = (head[1:], bytearray())
+        elif line.startswith(done):
+            finished, cur = True, None
+        elif cur is not None and re.fullmatch(r"[0-9a-f]+", line.strip()):
+            sections[cur][1].extend(bytes.fromhex(line.strip()))
+    return {i: (f, bytes(b)) for i, (f, b) in sections.items()}, finished

@@ -3,31 +3,31 @@
 // Decodes the column indices of each group of G = group entries in vector
 // registers (docs/formats.md, "Decoder"):
 //
-//   delta[l]  = upper or lower nibble of delta_nibbles[(g/2)*G + l]
-//               (vector shift/and, selected by the parity of the global
-//               group index g)
-//               (a vector shift by 4 or 0, chosen by the parity of the
-//               global group index g, and an and with 15)
+//   delta[l]  = upper nibble of delta_nibbles[(g/2)*G + l] for an even
+//               global group index g, lower nibble for an odd one
 //             | extension bits: for each set bit p of the group's 4-bit map,
 //               the next lane mask of extension_masks, bitcast to a lane
 //               predicate (`vector.bitcast vector<1xi16> to vector<16xi1>`:
 //               on MVE a `vmsr p0`), ORs bit 4+p into the lanes it names
 //   offset[l] = s*l + delta[l]        (8-bit lanes, wrapping only in padding
 //                                     lanes, which are masked off)
-//   x[base + offset[l]],              base += group_minimums[g] (+ G*s after
-//                                     the first group of a row)
+//   x[base + offset[l]],              base += group_minimums[g] + G*s
+//                                     (base starts at -G*s in every row)
 //
-// The 16-byte nibble block of a pair of groups is loaded at the even group
-// and carried (loop-carried vector, also across rows) to the odd one, so
-// each block is read once: weight bytes read = bytes stored plus nothing.
+// An even group reads its pair's 16-byte nibble block and map byte once,
+// takes the upper nibbles (vector shift by 4) and keeps the lower ones
+// (and 15) for the odd group, carried as loop values (also across rows): every
+// weight byte is read once, and an odd group decodes without any nibble
+// work.
 //
-// then gathers x at the columns, loads the group's values with a lane
+// Then it gathers x at the columns, loads the group's values with a lane
 // predicate (the last group of a row has n - G*j active lanes) and
 // multiply-accumulates with a widening reduction. The slope
 // s = (cols + n/2) / n and the row's entry count n = nnz/rows +
 // row_offsets[r] are recomputed per row, as the format intends. The map
 // bits are tested with scf.if (an extension mask is read only when its bit
-// is set, so a matrix without any mask never touches the empty buffer).
+// is set, so a matrix without any mask never touches the empty buffer);
+// bits 6 and 7 are rare and tested only when the map has one of them.
 //
 // The gather uses the 8-bit offsets (zero-extended) from x + base, like the
 // paper's kernel (MVE: one `vldrb.u8` gather with u8 offsets). `base` may be
@@ -70,6 +70,9 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto constI8 = [&](int64_t v) {
     return arith::ConstantOp::create(b, i8, b.getIntegerAttr(i8, v)).getResult();
   };
+  auto constI32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, i32, v).getResult();
+  };
   auto splat = [&](VectorType t, Value v) {
     return vector::BroadcastOp::create(b, t, v).getResult();
   };
@@ -78,7 +81,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
     ramp.push_back(static_cast<int8_t>(l));
   Value rampVec = arith::ConstantOp::create(
       b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(ramp)));
-  Value fifteen = splat(byteVec, constI8(15));
+  Value fifteen = splat(byteVec, constI8(15)), four = splat(byteVec, constI8(4));
   // Extension masks: one bit per lane, uint16 for G = 16, uint8 otherwise.
   auto maskTensor = cast<RankedTensorType>(masks.getType());
   bool hasMasks = maskTensor.getDimSize(0) != 0;
@@ -87,31 +90,77 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto maskWordType = VectorType::get({1}, maskElem);
   auto predType = VectorType::get({maskBits}, b.getI1Type());
 
+  // Map bit p set: OR bit 4+p into the lanes of the next extension mask.
+  auto extend = [&](Value map, int64_t p, Value delta,
+                    Value mi) -> std::pair<Value, Value> {
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, map, constI32(1 << p)), constI32(0));
+    auto ifOp = scf::IfOp::create(b, TypeRange{byteVec, idx}, set,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    // The stored lane mask is the lane predicate itself (for G = 16 an MVE
+    // mve_pred16_t): bitcast, no compare.
+    Value word = tensor::ExtractOp::create(b, masks, mi);
+    Value pred = vector::BitCastOp::create(
+        b, predType, vector::BroadcastOp::create(b, maskWordType, word));
+    if (predType.getNumElements() != lanes)
+      pred = vector::ExtractStridedSliceOp::create(
+          b, pred, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
+          ArrayRef<int64_t>{1});
+    Value withBit = arith::OrIOp::create(
+        b, delta, splat(byteVec, constI8(static_cast<int8_t>(16 << p))));
+    scf::YieldOp::create(
+        b, ValueRange{arith::SelectOp::create(b, pred, withBit, delta),
+                      arith::AddIOp::create(b, mi, e.index(1))});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{delta, mi});
+    return {ifOp.getResult(0), ifOp.getResult(1)};
+  };
+  // Bits 4 and 5 are common, 6 and 7 rare: test the rare pair only when
+  // the map has any of them.
+  auto extendAll = [&](Value map, Value delta,
+                       Value mi) -> std::pair<Value, Value> {
+    std::tie(delta, mi) = extend(map, 0, delta, mi);
+    std::tie(delta, mi) = extend(map, 1, delta, mi);
+    Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, map,
+                                       constI32(4));
+    auto ifOp = scf::IfOp::create(b, TypeRange{byteVec, idx}, high,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value d = delta, i = mi;
+    std::tie(d, i) = extend(map, 2, d, i);
+    std::tie(d, i) = extend(map, 3, d, i);
+    scf::YieldOp::create(b, ValueRange{d, i});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{delta, mi});
+    return {ifOp.getResult(0), ifOp.getResult(1)};
+  };
+
   // avg = nnz / rows (integer division, as the encoder).
   Value nnz = arith::IndexCastOp::create(
       b, idx, tensor::ExtractOp::create(b, nnzBuf, e.index(0)));
   Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
 
-  // Row loop carries y, the global group index g, the next extension mask
-  // and the next value.
-  // ... and the current nibble pair (loaded at even groups, reused at odd
-  // ones: each 16-byte block is read once; pairs may span rows).
-  Value zeroNib = e.zero(byteVec);
+  // Row loop carries y, the global group index g, the next extension mask,
+  // the row's first value, and the odd group's deltas and map of the
+  // current nibble pair (pairs may span rows).
   SmallVector<Value> res = forLoop(
-      b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0, zeroNib},
+      b, c0, e.index(m.rows), c1,
+      {m.y, c0, c0, c0, e.zero(byteVec), constI32(0)},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
+        Value yt = in[0], rowStart = in[3];
         Value off = arith::IndexCastOp::create(
             b, idx, tensor::ExtractOp::create(b, rowOffsets, r));
         Value n = arith::AddIOp::create(b, avg, off);
-        Value isEmpty = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, n, c0);
-        Value divisor = arith::SelectOp::create(b, isEmpty, c1, n);
+        // An empty row has no groups: its slope (n clamped to 1) is unused.
+        Value divisor = arith::MaxUIOp::create(b, n, c1);
         Value half = arith::DivUIOp::create(b, n, e.index(2));
-        Value slope = arith::SelectOp::create(
-            b, isEmpty, c0,
-            arith::DivUIOp::create(
-                b, arith::AddIOp::create(b, e.index(m.cols), half), divisor));
+        Value slope = arith::DivUIOp::create(
+            b, arith::AddIOp::create(b, e.index(m.cols), half), divisor);
         Value step = arith::MulIOp::create(b, slope, cG);
         Value groups = arith::DivUIOp::create(
             b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
@@ -119,98 +168,59 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
             b, i8, arith::IndexCastOp::create(b, i32, slope));
         Value rampS = arith::MulIOp::create(b, rampVec, splat(byteVec, slope8));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        // base + code + step at every group: the row's first group then
+        // lands on its absolute minimum.
+        Value base0 = arith::SubIOp::create(b, c0, step);
 
-        // Group loop: acc, g, mask index, value index, base.
+        // Group loop: acc, g, mask index, base, odd deltas, odd map.
         SmallVector<Value> grp = forLoop(
-            b, c0, groups, c1, {acc0, in[1], in[2], in[3], c0, in[4]},
+            b, c0, groups, c1, {acc0, in[1], in[2], base0, in[4], in[5]},
             [&](Value j, ValueRange a) -> SmallVector<Value> {
-              Value acc = a[0], g = a[1], mi = a[2], v = a[3], base = a[4];
-              Value pair = arith::ShRUIOp::create(b, g, c1);
-              Value odd = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::ne, arith::AndIOp::create(b, g, c1),
-                  c0);
+              Value acc = a[0], g = a[1], mi = a[2], base = a[3];
+              // An even group reads its pair's nibble block and map byte
+              // (upper nibbles) and keeps the lower ones for the odd group.
               Value isEven = arith::CmpIOp::create(
                   b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, g, c1),
                   c0);
-              auto nibIf = scf::IfOp::create(b, TypeRange{byteVec}, isEven,
-                                             /*withElseRegion=*/true);
+              auto pairIf = scf::IfOp::create(
+                  b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
+                  /*withElseRegion=*/true);
               {
                 OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(nibIf.thenBlock());
+                b.setInsertionPointToStart(pairIf.thenBlock());
+                Value pair = arith::ShRUIOp::create(b, g, c1);
+                Value block = e.read(byteVec, nibbles,
+                                     {arith::MulIOp::create(b, pair, cG)});
+                Value mapByte = arith::ExtUIOp::create(
+                    b, i32, tensor::ExtractOp::create(b, maps, pair));
                 scf::YieldOp::create(
-                    b, ValueRange{e.read(byteVec, nibbles,
-                                         {arith::MulIOp::create(b, pair, cG)})});
-                b.setInsertionPointToStart(nibIf.elseBlock());
-                scf::YieldOp::create(b, ValueRange{a[5]});
+                    b, ValueRange{arith::ShRUIOp::create(b, block, four),
+                                  arith::AndIOp::create(b, block, fifteen),
+                                  arith::ShRUIOp::create(b, mapByte, constI32(4)),
+                                  arith::AndIOp::create(b, mapByte, constI32(15))});
+                b.setInsertionPointToStart(pairIf.elseBlock());
+                scf::YieldOp::create(b, ValueRange{a[4], a[4], a[5], a[5]});
               }
-              Value nib = nibIf.getResult(0);
-              // Even groups use the upper nibble: shift by 4, odd by 0.
-              Value shift = arith::MulIOp::create(
-                  b, arith::SubIOp::create(b, c1, arith::AndIOp::create(b, g, c1)),
-                  e.index(4));
-              Value shift32 = arith::IndexCastOp::create(b, i32, shift);
-              Value shift8 = arith::TruncIOp::create(b, i8, shift32);
-              Value delta = arith::AndIOp::create(
-                  b, arith::ShRUIOp::create(b, nib, splat(byteVec, shift8)),
-                  fifteen);
-              Value mapByte = arith::ExtUIOp::create(
-                  b, i32, tensor::ExtractOp::create(b, maps, pair));
-              Value map = arith::AndIOp::create(
-                  b, arith::ShRUIOp::create(b, mapByte, shift32),
-                  arith::ConstantIntOp::create(b, i32, 15));
-              for (int64_t p = 0; hasMasks && p < 4; ++p) {
-                Value bit = arith::AndIOp::create(
-                    b, map, arith::ConstantIntOp::create(b, i32, 1 << p));
-                Value set = arith::CmpIOp::create(
-                    b, arith::CmpIPredicate::ne, bit,
-                    arith::ConstantIntOp::create(b, i32, 0));
-                auto ifOp = scf::IfOp::create(b, TypeRange{byteVec, idx}, set,
-                                              /*withElseRegion=*/true);
-                {
-                  OpBuilder::InsertionGuard guard(b);
-                  b.setInsertionPointToStart(ifOp.thenBlock());
-                  // The stored lane mask is the lane predicate itself (for
-                  // G = 16 an MVE mve_pred16_t): bitcast, no compare.
-                  Value word = tensor::ExtractOp::create(b, masks, mi);
-                  Value pred = vector::BitCastOp::create(
-                      b, predType,
-                      vector::BroadcastOp::create(b, maskWordType, word));
-                  if (predType.getNumElements() != lanes)
-                    pred = vector::ExtractStridedSliceOp::create(
-                        b, pred, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
-                        ArrayRef<int64_t>{1});
-                  Value withBit = arith::OrIOp::create(
-                      b, delta,
-                      splat(byteVec, constI8(static_cast<int8_t>(16 << p))));
-                  scf::YieldOp::create(
-                      b, ValueRange{arith::SelectOp::create(b, pred, withBit, delta),
-                                    arith::AddIOp::create(b, mi, c1)});
-                  b.setInsertionPointToStart(ifOp.elseBlock());
-                  scf::YieldOp::create(b, ValueRange{delta, mi});
-                }
-                delta = ifOp.getResult(0);
-                mi = ifOp.getResult(1);
-              }
+              Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
+              if (hasMasks)
+                std::tie(delta, mi) = extendAll(map, delta, mi);
               Value code = arith::IndexCastOp::create(
                   b, idx, tensor::ExtractOp::create(b, minimums, g));
-              Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                  j, c0);
-              Value advance = arith::SelectOp::create(b, first, c0, step);
               Value newBase = arith::AddIOp::create(
-                  b, base, arith::AddIOp::create(b, code, advance));
+                  b, base, arith::AddIOp::create(b, code, step));
               Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, delta));
-              Value left = arith::SubIOp::create(
-                  b, n, arith::MulIOp::create(b, j, cG));
-              Value mask = vector::CreateMaskOp::create(b, maskType, left);
-              Value vals = e.read(vVec, values, {v}, mask);
+              Value jG = arith::MulIOp::create(b, j, cG);
+              Value mask = vector::CreateMaskOp::create(
+                  b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
+              Value vals = e.read(vVec, values,
+                                  {arith::AddIOp::create(b, rowStart, jG)}, mask);
               Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
                                                   offsets, mask, zeroX);
-              Value active = arith::MinUIOp::create(b, left, cG);
               return {e.dot(acc, vals, xv), arith::AddIOp::create(b, g, c1), mi,
-                      arith::AddIOp::create(b, v, active), newBase, nib};
+                      newBase, pairIf.getResult(1), pairIf.getResult(3)};
             });
         return {tensor::InsertOp::create(b, grp[0], yt, r), grp[1], grp[2],
-                grp[3], grp[5]};
+                arith::AddIOp::create(b, rowStart, n), grp[4], grp[5]};
       });
   return res[0];
 }

@@ -144,28 +144,38 @@ func.func @gs(%v: tensor<8xi8>, %c: tensor<8xi8>, %n: tensor<1xi16>, %x: tensor<
 
 // -----
 
-// dCSR (G = 16): column offsets are decoded in vector registers: a nibble
-// vector shifted by 4 or 0 (parity of the global group index), the group's
-// extension masks bitcast to lane predicates and ORed in under them, the
-// ramp s*lane added in 8-bit lanes; then one gather at x[base] with those
-// offsets, a create_mask for the row's last group, a widening reduction.
+// dCSR (G = 16): column offsets are decoded in vector registers. An even
+// group reads its pair's nibble block and map byte once and keeps the lower
+// nibbles for the odd group (carried, also across rows); the group's
+// extension masks are bitcast to lane predicates and ORed in under them
+// (bits 6 and 7 tested only when the map has one), the ramp s*lane is added
+// in 8-bit lanes; then one gather at x[base] with those offsets, a
+// create_mask for the row's last group, a widening reduction.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // CHECK-LABEL: func.func @dcsr
 // CHECK-DAG: %[[RAMP:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]> : vector<16xi8>
-// CHECK: scf.for {{.*}} -> (tensor<2xi32>, index, index, index, vector<16xi8>)
+// CHECK: scf.for {{.*}} -> (tensor<2xi32>, index, index, index, vector<16xi8>, i32)
 // CHECK: %[[N:.*]] = arith.addi
+// CHECK: arith.maxui %[[N]]
 // CHECK: %[[RS:.*]] = arith.muli %{{.*}}, %[[RAMP]] : vector<16xi8>
-// CHECK: scf.for {{.*}} -> (i32, index, index, index, index, vector<16xi8>)
-// CHECK: %[[NIB:.*]] = scf.if %{{.*}} -> (vector<16xi8>)
-// CHECK: vector.transfer_read %arg1[%{{.*}}], %c0_i8 {in_bounds = [true]} : tensor<16xi8>, vector<16xi8>
-// CHECK: arith.shrui %[[NIB]], %{{.*}} : vector<16xi8>
+// CHECK: scf.for {{.*}} -> (i32, index, index, index, vector<16xi8>, i32)
+// CHECK: %[[PAIR:.*]]:4 = scf.if %{{.*}} -> (vector<16xi8>, vector<16xi8>, i32, i32)
+// CHECK: %[[BLOCK:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<16xi8>, vector<16xi8>
+// CHECK: tensor.extract %arg3
+// CHECK: arith.shrui %[[BLOCK]], %{{.*}} : vector<16xi8>
+// CHECK: arith.andi %[[BLOCK]], %{{.*}} : vector<16xi8>
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8>, i32, i32
 // CHECK: scf.if %{{.*}} -> (vector<16xi8>, index)
 // CHECK: %[[WORD:.*]] = tensor.extract %arg4[%{{.*}}] : tensor<2xi16>
 // CHECK: %[[W1:.*]] = vector.broadcast %[[WORD]] : i16 to vector<1xi16>
 // CHECK: %[[PRED:.*]] = vector.bitcast %[[W1]] : vector<1xi16> to vector<16xi1>
 // CHECK: arith.select %[[PRED]], %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi8>
-// CHECK-COUNT-3: scf.if
+// CHECK: scf.if
+// CHECK: arith.cmpi uge, %[[PAIR]]#2
+// CHECK: scf.if
+// CHECK-COUNT-2: scf.if
 // CHECK: %[[OFF8:.*]] = arith.addi %[[RS]], %{{.*}} : vector<16xi8>
 // CHECK: %[[OFF:.*]] = arith.extui %[[OFF8]] : vector<16xi8> to vector<16xi32>
 // CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
@@ -182,11 +192,11 @@ func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: te
 // -----
 
 // dCSR without any extension mask (empty buffer): no mask code at all (the
-// only scf.if is the even-group nibble load).
+// only scf.if is the even group's pair load).
 
 #DCSR16 = #sparse_enc.dcsr<group = 16>
 // CHECK-LABEL: func.func @dcsr_no_masks
-// CHECK: scf.if %{{.*}} -> (vector<16xi8>)
+// CHECK: scf.if %{{.*}} -> (vector<16xi8>, vector<16xi8>
 // CHECK-NOT: scf.if
 // CHECK: vector.gather
 // CHECK-NOT: sparse_enc

@@ -65,13 +65,13 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 // GEP: llvm.getelementptr %[[XB]][%{{.*}}] : (!llvm.ptr, vector<16xi32>)
 
 // MVE-LABEL: dcsr:
-// MVE: vshl.u8
+// MVE-DAG: vshr.u8 q{{[0-9]}}, q{{[0-9]}}, #4
+// MVE-DAG: vctp.8
+// MVE-DAG: vldrbt.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE-DAG: vmlava.s8
 // MVE: vmsr p0, r{{[0-9]+}}
 // MVE-NEXT: vpst
 // MVE-NEXT: vorrt
-// MVE: vctp.8
-// MVE: vldrbt.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
-// MVE: vmlava.s8
 func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
   %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>

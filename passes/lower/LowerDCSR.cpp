@@ -179,9 +179,10 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
               Value acc = a[0], g = a[1], mi = a[2], base = a[3];
               // An even group reads its pair's nibble block and map byte
               // (upper nibbles) and keeps the lower ones for the odd group.
+              // a[5] is the odd group's map | 16 after an even group, 0
+              // before one: the parity and the map in one register.
               Value isEven = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::eq, arith::AndIOp::create(b, g, c1),
-                  c0);
+                  b, arith::CmpIPredicate::eq, a[5], constI32(0));
               auto pairIf = scf::IfOp::create(
                   b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
                   /*withElseRegion=*/true);
@@ -197,9 +198,14 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                     b, ValueRange{arith::ShRUIOp::create(b, block, four),
                                   arith::AndIOp::create(b, block, fifteen),
                                   arith::ShRUIOp::create(b, mapByte, constI32(4)),
-                                  arith::AndIOp::create(b, mapByte, constI32(15))});
+                                  arith::OrIOp::create(
+                                      b, arith::AndIOp::create(b, mapByte, constI32(15)),
+                                      constI32(16))});
                 b.setInsertionPointToStart(pairIf.elseBlock());
-                scf::YieldOp::create(b, ValueRange{a[4], a[4], a[5], a[5]});
+                scf::YieldOp::create(
+                    b, ValueRange{a[4], a[4],
+                                  arith::AndIOp::create(b, a[5], constI32(15)),
+                                  constI32(0)});
               }
               Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
               if (hasMasks)

@@ -166,7 +166,7 @@ func.func @gs(%v: tensor<8xi8>, %c: tensor<8xi8>, %n: tensor<1xi16>, %x: tensor<
 // CHECK: arith.shrui %[[BLOCK]], %{{.*}} : vector<16xi8>
 // CHECK: arith.andi %[[BLOCK]], %{{.*}} : vector<16xi8>
 // CHECK: } else {
-// CHECK-NEXT: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi8>, vector<16xi8>, i32, i32
+// CHECK: scf.yield %{{.*}}, %{{.*}}, %{{.*}}, %c0_i32 : vector<16xi8>, vector<16xi8>, i32, i32
 // CHECK: scf.if %{{.*}} -> (vector<16xi8>, index)
 // CHECK: %[[WORD:.*]] = tensor.extract %arg4[%{{.*}}] : tensor<2xi16>
 // CHECK: %[[W1:.*]] = vector.broadcast %[[WORD]] : i16 to vector<1xi16>

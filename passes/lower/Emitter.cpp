@@ -71,6 +71,12 @@ Value Emitter::dot(Value acc, Value w, Value x) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
 }
 
+Value Emitter::dot(Value acc, Value w, Value x, Value mask) {
+  Value prod = multiply(b, w, x, accType);
+  prod = arith::SelectOp::create(b, mask, prod, zero(prod.getType()));
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
+}
+
 Value Emitter::macLanes(Value acc, Value w, Value x) {
   Value prod = multiply(b, w, x, accType);
   return add(acc, prod);

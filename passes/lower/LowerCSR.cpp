@@ -7,16 +7,100 @@
 // (`vector.gather`, indices zero-extended: they are unsigned) and
 // accumulates with a widening multiply + reduction into the row's scalar.
 //
+// On cortex-m55 the row loop takes the shape of LLVM's tail-predicated loops
+// (tailPredicatedRow): the loop becomes `dlstp`/`letp`, and a step of 8
+// entries with 16-bit indices is 5 instructions (`vldrh`, `vldrb.s16`
+// gather, `vldrb.s16`, `vmlava.s16`, `letp`) instead of 10.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mcusparse::lower;
+
+// The row's entries in the shape LLVM's MVE tail predication recognises
+// (what its loop vectoriser emits), so the loop becomes `dlstp`/`letp` with
+// no `vctp`/`vpst` per step: a do-while loop, k from 0 to n rounded up to
+// vl with an exact (`!=`) exit, the lane mask is `llvm.get.active.lane.mask(k, n)` (an LLVM
+// intrinsic: `vector.create_mask` of the entries left lowers to
+// get.active.lane.mask(0, left), which the pass does not match), and the
+// product is selected under the mask before the reduction (MVE tail
+// predication accepts only predicated reductions).
+static Value tailPredicatedRow(ImplicitLocOpBuilder &b, Emitter &e,
+                               const MatvecOperands &m, int64_t vl,
+                               Value begin, Value end, Value acc0) {
+  Value values = m.buffers[0], colIdx = m.buffers[1];
+  auto vecOf = [&](Value t) {
+    return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
+  };
+  auto maskType = VectorType::get({vl}, b.getI1Type());
+  Value zeroX = e.zero(vecOf(m.x));
+  auto i32 = b.getI32Type();
+  Value n = arith::SubIOp::create(b, end, begin);
+  Value rounded = arith::AndIOp::create(
+      b, arith::AddIOp::create(b, n, e.index(vl - 1)), e.index(-vl));
+  Value n32 = arith::IndexCastOp::create(b, i32, n);
+  auto i8 = b.getI8Type();
+  bool int8x8 = vl == 8 && m.accType == i32 &&
+                vecOf(values).getElementType() == i8 &&
+                vecOf(m.x).getElementType() == i8;
+  auto step = [&](Value k, Value acc) {
+    Value mask = LLVM::GetActiveLaneMaskOp::create(
+        b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
+    Value at = arith::AddIOp::create(b, begin, k);
+    Value v = e.read(vecOf(values), values, {at}, mask);
+    Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {at}, mask));
+    Value xv = vector::GatherOp::create(b, cast<VectorType>(zeroX.getType()),
+                                        m.x, e.index(0), cols, mask, zeroX);
+    if (!int8x8)
+      return e.dot(acc, v, xv, mask);
+    // int8 x int8 in 8 lanes: sign-extend both to 16 bits (a `vldrb.s16`
+    // gather and load) and accumulate with a predicated `vmlava.s16`;
+    // generic IR widens the gathered bytes with a separate `vmovlb.s8`.
+    auto i16x8 = VectorType::get({8}, b.getI16Type());
+    auto flag = [&](int32_t c) {
+      return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(c)).getResult();
+    };
+    return LLVM::CallIntrinsicOp::create(
+               b, i32, b.getStringAttr("llvm.arm.mve.vmldava.predicated"),
+               ValueRange{flag(0), flag(0), flag(0), acc,
+                          arith::ExtSIOp::create(b, i16x8, v),
+                          arith::ExtSIOp::create(b, i16x8, xv), mask})
+        .getResult(0);
+  };
+  // do { acc = step(k, acc); k += vl; } while (k != rounded), for n > 0.
+  auto nonEmpty = scf::IfOp::create(
+      b, TypeRange{acc0.getType()},
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, e.index(0)),
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(nonEmpty.thenBlock());
+  Type idx = b.getIndexType();
+  auto loop = scf::WhileOp::create(b, TypeRange{idx, acc0.getType()},
+                                   ValueRange{e.index(0), acc0});
+  Block *before = b.createBlock(&loop.getBefore(), {}, {idx, acc0.getType()},
+                                {b.getLoc(), b.getLoc()});
+  Value k = before->getArgument(0);
+  Value acc = step(k, before->getArgument(1));
+  Value next = arith::AddIOp::create(b, k, e.index(vl));
+  scf::ConditionOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
+      ValueRange{next, acc});
+  Block *after = b.createBlock(&loop.getAfter(), {}, {idx, acc0.getType()},
+                               {b.getLoc(), b.getLoc()});
+  scf::YieldOp::create(b, after->getArguments());
+  b.setInsertionPointAfter(loop);
+  scf::YieldOp::create(b, ValueRange{loop.getResult(1)});
+  b.setInsertionPointToStart(nonEmpty.elseBlock());
+  scf::YieldOp::create(b, ValueRange{acc0});
+  return nonEmpty.getResult(0);
+}
 
 FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
                                             const MatvecOperands &m,
@@ -45,6 +129,10 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
         Value end =
             e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        if (opts.mve())
+          return {tensor::InsertOp::create(
+                      b, tailPredicatedRow(b, e, m, vl, begin, end, acc0), yt, r),
+                  end};
         Value acc = forLoop(
             b, begin, end, e.index(vl), {acc0},
             [&](Value j, ValueRange a) -> SmallVector<Value> {

@@ -103,6 +103,10 @@ struct Emitter {
   /// acc + sum(w * x) over the lanes: extsi + muli + vector.reduction <add>
   /// (vmladava on MVE, vwmacc + vredsum on RVV).
   mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// The same with the product selected under `mask` before the reduction
+  /// (a predicated `vmlava` on MVE).
+  mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x,
+                  mlir::Value mask);
   /// acc + w * x lane by lane, acc a vector of accType.
   mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// Scalar a + b in accType.

@@ -62,3 +62,35 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
   %r = linalg.matvec ins(%w, %x : tensor<32x256xi8, #GS16>, tensor<256xi8>) outs(%y : tensor<32xi32>) -> tensor<32xi32>
   return %r : tensor<32xi32>
 }
+
+// -----
+
+// cortex-m55 CSR: each row is a do-while loop over n rounded up to the
+// vector length with an exact exit and llvm.get.active.lane.mask(k, n) (the
+// shape LLVM's MVE tail predication turns into dlstp/letp); int8 x int8 in
+// 8 lanes accumulates with a predicated vmlava.s16 on sign-extended lanes.
+// Elsewhere the generic scf.for with a vector.create_mask of the entries
+// left.
+
+#CSR = #sparse_enc.csr<>
+// M55-LABEL: func.func @csr
+// M55: arith.andi %{{.*}}, %c-8 : index
+// M55: scf.if
+// M55: scf.while
+// M55: %[[M:.*]] = llvm.intr.get.active.lane.mask %{{.*}}, %{{.*}} : i32, i32 to vector<8xi1>
+// M55: vector.gather %{{.*}}[%{{.*}}] [%{{.*}}], %[[M]]
+// M55: llvm.call_intrinsic "llvm.arm.mve.vmldava.predicated"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[M]]) : (i32, i32, i32, i32, vector<8xi16>, vector<8xi16>, vector<8xi1>) -> i32
+// M55: scf.condition
+// M55-NOT: vector.create_mask
+// M55-NOT: sparse_enc
+// RV32IMC-LABEL: func.func @csr
+// RV32IMC: vector.create_mask
+// RV32IMC-NOT: llvm.intr.get.active.lane.mask
+// RVV-LABEL: func.func @csr
+// RVV: vector.create_mask
+// RVV-NOT: scf.while
+func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<600xi8>, tensor<600xi16>, tensor<65xi16>) -> tensor<64x256xi8, #CSR>
+  %r = linalg.matvec ins(%w, %x : tensor<64x256xi8, #CSR>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>
+  return %r : tensor<64xi32>
+}

@@ -21,7 +21,7 @@
 // CHECK: llvm.intr.masked.load
 // CHECK: llvm.getelementptr {{.*}} : (!llvm.ptr, i32)
 // CHECK: llvm.intr.masked.gather
-// CHECK: llvm.intr.vector.reduce.add
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vmldava.predicated"
 // CHECK-NOT: {{(!llvm.ptr, i64)|to i64}}
 // CHECK: llvm.return
 // CHECK-NOT: sparse_enc
@@ -31,11 +31,14 @@
 // HOST: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 64 : i64>}
 
 // MVE-LABEL: csr:
-// MVE: vctp.16
-// MVE: vldrht.u16 [[IDX:q[0-9]]]
-// MVE: vldrbt.u16 q{{[0-9]}}, [r{{[0-9]+}}, [[IDX]]]
-// MVE: vmlava.s16
-// MVE: le lr
+// MVE: dlstp.16 lr
+// MVE: Inner Loop Header
+// MVE-NEXT: vldrh.u16 [[IDX:q[0-9]]]
+// MVE-NEXT: vldrb.s16 q{{[0-9]}}, [r{{[0-9]+}}, [[IDX]]]
+// MVE-NEXT: vldrb.s16
+// MVE-NEXT: vmlava.s16
+// MVE-NEXT: letp lr
+// MVE-NOT: vctp
 func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<600xi8>, tensor<600xi16>, tensor<65xi16>) -> tensor<64x256xi8, #CSR>
   %r = linalg.matvec ins(%w, %x : tensor<64x256xi8, #CSR>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>

@@ -15,7 +15,7 @@ def encoding_attr(fmt: str | FormatSpec, dtype=np.int8) -> str | None:
     if spec.name == "dense":
         return None
     if spec.name == "csr":
-        return "#sparse_enc.csr<crd_bits = 16, pos_bits = 16>"
+        return f"#sparse_enc.csr<crd_bits = {p.get('crd_bits', 16)}, pos_bits = 16>"
     if spec.name == "dcsr":
         return f"#sparse_enc.dcsr<group = {p['group']}>"
     if spec.name == "nm":

@@ -95,14 +95,14 @@ def _encoding(spec: formats.FormatSpec) -> Optional[str]:
     if spec.name == "dense":
         return None
     if spec.name == "csr":
-        return "#sparse_enc.csr<>"
+        return f"#sparse_enc.csr<crd_bits = {spec.params.get('crd_bits', 16)}>"
     if spec.name == "dcsr":
         return f"#sparse_enc.dcsr<group = {spec.params['group']}>"
     if spec.name == "nm":
         return f"#sparse_enc.nm<n = {spec.params['n']}, m = {spec.params['m']}>"
     if spec.name == "gs":
         return f"#sparse_enc.gs<lanes = {spec.params['lanes']}>"
-    raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr, dcsr[:G], nm:N:M, gs:V)")
+    raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], dcsr[:G], nm:N:M, gs:V)")
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:

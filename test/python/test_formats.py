@@ -77,6 +77,12 @@ def test_dense_csr_roundtrip(W):
                 encode(W, fmt)
             continue
         check_encoded(encode(W, fmt), W)
+    if W.shape[1] <= 256 and np.count_nonzero(W) <= 65535:
+        enc = encode(W, "csr:8")
+        check_encoded(enc, W)
+        assert enc.arrays["col_idx"].dtype == np.uint8 and enc.fmt == "csr:8"
+        wide = encode(W, "csr")
+        assert enc.total_bytes == wide.total_bytes - np.count_nonzero(W)
 
 
 @FAST
@@ -139,11 +145,16 @@ def test_all_zero_matrices(fmt, dtype, shape):
         assert enc.nbytes["values"] == 0 and enc.nbytes["delta_nibbles"] == 0
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr", "dcsr", "dcsr:8", "dcsr:4", "gs:4", "gs:16"])
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csr:8", "dcsr", "dcsr:8", "dcsr:4", "gs:4",
+                                 "gs:16"])
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
 @pytest.mark.parametrize("shape", [(1, 1), (3, 17), (40, 255), (17, 256), (9, 257), (4, 1100)])
 def test_fully_dense_matrices(fmt, dtype, shape):
     W = random_matrix(1, *shape, 0.0, dtype)
+    if fmt == "csr:8" and shape[1] > 256:
+        with pytest.raises(ValueError, match="do not fit uint8"):
+            encode(W, fmt)
+        return
     enc = encode(W, fmt)
     check_encoded(enc, W)
     if fmt.startswith("dcsr"):  # a dense row never needs an escape
@@ -434,7 +445,10 @@ def test_bitpack_roundtrips():
     (np.zeros((4, 8), np.int8), "gs:3", "V must be 4, 8 or 16"),
     (np.zeros((4, 8), np.int8), "gs", "gs:V"),
     (np.zeros((4, 8), np.int8), "dcsr:5", "group must be 4, 8 or 16"),
-    (np.zeros((4, 8), np.int8), "csr:2", "no parameters"),
+    (np.zeros((4, 8), np.int8), "csr:2", "8 or 16 bits"),
+    (np.zeros((4, 8), np.int8), "csr:8:1", "csr:B"),
+    (np.zeros((4, 257), np.int8), "csr:8", "257 columns do not fit uint8"),
+    (np.zeros((4, 8), np.int8), "dense:8", "no parameters"),
     (np.ones((300, 300), np.int8), "csr", "65535"),
     (np.zeros((1, 70000), np.int8), "csr", "65535"),
     (np.zeros((2, 70000), np.int8), "gs:4", "uint16"),

@@ -14,7 +14,7 @@ from mcusparse import kernels, prune
 from mcusparse.targets import MCU_TARGETS, EmulatorTimeout, get_target
 from mcusparse.targets.qemu import plugin_path
 
-FORMATS = ("dense", "csr", "dcsr", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
+FORMATS = ("dense", "csr", "csr:8", "dcsr", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,7 +75,7 @@ def test_random_shapes(fmt, target):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-@pytest.mark.parametrize("fmt", ("dense", "csr", "dcsr", "nm:1:8", "gs:16"))
+@pytest.mark.parametrize("fmt", ("dense", "csr", "csr:8", "dcsr", "nm:1:8", "gs:16"))
 def test_all_zero_matrix(fmt, target):
     rng = np.random.default_rng(5)
     W = np.zeros(shape_for(fmt, (9, 24)), dtype=np.int8)
@@ -105,10 +105,18 @@ def test_dcsr_escape_path(target):
     # column indices (cols > 256); padded groups: test_random_shapes.
     ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),
     # dCSR nibble blocks carried from even to odd groups across rows.
-    ("dcsr", (33, 200))])
+    ("dcsr", (33, 200)),
+    # cortex-m55 CSR rows are tail-predicated loops: rows of many steps
+    # (130 entries = 8 x 16 + 2, 16 x 8 + 2) and the 256-column limit of
+    # 8-bit indices (column 255 is gathered).
+    ("csr:8", (9, 256)), ("csr", (9, 256))])
 def test_target_specific_shapes(fmt, shape, target):
     rng = np.random.default_rng(zlib.crc32(f"{fmt} {shape} {target}".encode()))
     W = matrix(rng, *shape, fmt, sparsity=0.9)
+    if fmt.startswith("csr"):
+        W = matrix(rng, *shape, fmt, sparsity=0.5)
+        W[0, :130] = 0
+        W[0, 126:] = rng.integers(1, 128, size=130, dtype=np.int8)
     check(W, fmt, target, rng)
 
 

@@ -172,7 +172,14 @@ def test_wide_sparse_rows(fmt):
     assert_packs_like_reference(W, fmt)
 
 
-@pytest.mark.parametrize("fmt", ["csr", "dcsr", "gs:4", "nm:2:4"])
+@pytest.mark.parametrize("dtype", [np.int8, np.float32])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 100), (17, 256)])
+def test_csr8(dtype, shape):
+    for kind in ("random", "zero", "dense"):
+        assert_packs_like_reference(random_matrix(3, *shape, dtype, kind), "csr:8")
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csr:8", "dcsr", "gs:4", "nm:2:4"])
 def test_float32_signed_zero_and_infinities(fmt):
     # numpy treats -0.0 as zero, so the compiler must drop it too.
     W = np.array([[-0.0, 1.5, 0.0, -np.inf], [np.inf, -0.0, -0.0, 0.0]], np.float32)

@@ -176,7 +176,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     """Compile a .tflite / .onnx model for `target` into `out_dir` (see the module docstring).
 
     format: "auto" (per layer, measured) or one format for every sparse-capable layer
-            ("dense", "csr", "dcsr", "nm:N:M", "gs:V").
+            ("dense", "csr", "csr:8", "dcsr", "nm:N:M", "gs:V").
     The output directory is written only when every stage succeeded (built in a
     temporary directory next to it, then moved into place)."""
     from mcusparse.frontend import import_model

@@ -9,6 +9,7 @@ Format strings:
 
     "dense"          row-major values
     "csr"            values, uint16 column indices, uint16 row pointers
+    "csr:8"          the same with uint8 column indices (at most 256 columns)
     "dcsr" / "dcsr:G"  delta-compressed CSR, G in {4, 8, 16} lanes per group
                      (default 16 for int8, 4 for float32; also group=G)
     "nm:N:M"         at most N nonzeros per block of M along a row, M in {4, 8, 16}
@@ -31,7 +32,7 @@ COMPONENT_DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in
 
 _MODULES = {"dense": dense, "csr": csr, "dcsr": dcsr, "nm": nm, "gs": gs}
 
-FORMAT_HELP = "dense, csr, dcsr[:G] (G in 4, 8, 16), nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16)"
+FORMAT_HELP = "dense, csr[:8], dcsr[:G] (G in 4, 8, 16), nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16)"
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class FormatSpec:
     params: Mapping[str, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
+        if self.name == "csr" and self.params.get("crd_bits", 16) != 16:
+            return f"csr:{self.params['crd_bits']}"
         if self.name == "dcsr":
             return f"dcsr:{self.params['group']}"
         if self.name == "nm":
@@ -75,10 +78,19 @@ def parse_format(fmt: str, dtype=np.int8, **options) -> FormatSpec:
         raise ValueError(f"format {name!r} takes no option(s) {sorted(unknown)}"
                          + (f"; allowed: {sorted(allowed_options)}" if allowed_options else ""))
 
-    if name in ("dense", "csr"):
+    if name == "dense":
         if args:
-            raise ValueError(f"format {fmt!r}: {name} takes no parameters")
+            raise ValueError(f"format {fmt!r}: dense takes no parameters")
         return FormatSpec(name, {})
+
+    if name == "csr":
+        if len(args) > 1:
+            raise ValueError(f"format {fmt!r}: expected csr or csr:B (B = 8 or 16 index bits)")
+        bits = _parse_int(args[0], "B", fmt) if args else 16
+        if bits not in csr.CRD_BITS:
+            raise ValueError(f"format {fmt!r}: CSR column indices are 8 or 16 bits, got {bits}")
+        # 16 bits is the paper's CSR and the plain "csr".
+        return FormatSpec("csr", {"crd_bits": 8} if bits == 8 else {})
 
     if name == "dcsr":
         if len(args) > 1:

@@ -50,13 +50,17 @@ Value Emitter::prefixMask(int64_t lanes, int64_t count) {
                                    DenseElementsAttr::get(type, ArrayRef(bits)));
 }
 
+/// v (a scalar or a vector) with its elements widened to accElem.
 static Value extendTo(ImplicitLocOpBuilder &b, Value v, Type accElem) {
-  auto type = cast<VectorType>(v.getType());
-  if (type.getElementType() == accElem)
+  Type type = v.getType();
+  if (getElementTypeOrSelf(type) == accElem)
     return v;
+  Type wide = accElem;
+  if (auto vec = dyn_cast<VectorType>(type))
+    wide = vec.clone(accElem);
   if (isa<FloatType>(accElem))
-    return arith::ExtFOp::create(b, type.clone(accElem), v);
-  return arith::ExtSIOp::create(b, type.clone(accElem), v);
+    return arith::ExtFOp::create(b, wide, v);
+  return arith::ExtSIOp::create(b, wide, v);
 }
 
 static Value multiply(ImplicitLocOpBuilder &b, Value w, Value x, Type acc) {
@@ -75,6 +79,10 @@ Value Emitter::dot(Value acc, Value w, Value x, Value mask) {
   Value prod = multiply(b, w, x, accType);
   prod = arith::SelectOp::create(b, mask, prod, zero(prod.getType()));
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
+}
+
+Value Emitter::mulAdd(Value acc, Value w, Value x) {
+  return add(acc, multiply(b, w, x, accType));
 }
 
 Value Emitter::macLanes(Value acc, Value w, Value x) {

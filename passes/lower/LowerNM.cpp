@@ -72,20 +72,7 @@ static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   auto c32 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, i32, v).getResult();
   };
-  auto widen = [&](Value v) -> Value {
-    if (v.getType() == m.accType)
-      return v;
-    if (isa<FloatType>(m.accType))
-      return arith::ExtFOp::create(b, m.accType, v);
-    return arith::ExtSIOp::create(b, m.accType, v);
-  };
-  auto mac = [&](Value acc, Value w, Value xv) -> Value {
-    if (isa<FloatType>(m.accType))
-      return arith::AddFOp::create(b, acc,
-                                   arith::MulFOp::create(b, widen(w), widen(xv)));
-    return arith::AddIOp::create(b, acc,
-                                 arith::MulIOp::create(b, widen(w), widen(xv)));
-  };
+  auto mac = [&](Value acc, Value w, Value xv) { return e.mulAdd(acc, w, xv); };
   // acc + the `count` fields of the word at byte `wordByte`; field l of the
   // word is field k*perWord + l of the chunk starting at column xBase.
   auto emitWord = [&](Value acc, Value wordByte, Value valueAt, Value xBase,

@@ -107,6 +107,8 @@ struct Emitter {
   /// (a predicated `vmlava` on MVE).
   mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x,
                   mlir::Value mask);
+  /// Scalar acc + w * x, w and x widened to accType (sign-extended).
+  mlir::Value mulAdd(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// acc + w * x lane by lane, acc a vector of accType.
   mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// Scalar a + b in accType.

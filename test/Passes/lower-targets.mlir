@@ -69,7 +69,8 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 // vector length with an exact exit and llvm.get.active.lane.mask(k, n) (the
 // shape LLVM's MVE tail predication turns into dlstp/letp); int8 x int8 in
 // 8 lanes accumulates with a predicated vmlava.s16 on sign-extended lanes.
-// Elsewhere the generic scf.for with a vector.create_mask of the entries
+// rv32imc: scalar, four entries per iteration, then the row's last n % 4.
+// rv32gcv: the generic scf.for with a vector.create_mask of the entries
 // left.
 
 #CSR = #sparse_enc.csr<>
@@ -84,8 +85,11 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 // M55-NOT: vector.create_mask
 // M55-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @csr
-// RV32IMC: vector.create_mask
-// RV32IMC-NOT: llvm.intr.get.active.lane.mask
+// RV32IMC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c4
+// RV32IMC-COUNT-4: arith.muli %{{.*}}, %{{.*}} : i32
+// RV32IMC: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1
+// RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
+// RV32IMC-NOT: vector.
 // RVV-LABEL: func.func @csr
 // RVV: vector.create_mask
 // RVV-NOT: scf.while

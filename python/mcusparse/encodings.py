@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from mcusparse.formats import FormatSpec, parse_format
+from mcusparse.formats import FormatSpec, csr, parse_format
 
 _ELEMENT_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.float32): "f32"}
 
 
-def encoding_attr(fmt: str | FormatSpec, dtype=np.int8) -> str | None:
-    """The encoding attribute text for a format, or None for "dense"."""
+def encoding_attr(fmt: str | FormatSpec, dtype=np.int8, nnz: int = 0) -> str | None:
+    """The encoding attribute text for a format, or None for "dense".
+
+    nnz: the matrix's nonzeros (CSR row pointers widen to 32 bits past 65535).
+    """
     spec = fmt if isinstance(fmt, FormatSpec) else parse_format(fmt, dtype)
     p = spec.params
     if spec.name == "dense":
         return None
     if spec.name == "csr":
-        return f"#sparse_enc.csr<crd_bits = {p.get('crd_bits', 16)}, pos_bits = 16>"
+        return (f"#sparse_enc.csr<crd_bits = {p.get('crd_bits', 16)}, "
+                f"pos_bits = {csr.pos_bits(nnz)}>")
     if spec.name == "dcsr":
         return f"#sparse_enc.dcsr<group = {p['group']}>"
     if spec.name == "nm":
@@ -36,7 +40,7 @@ def element_type(dtype) -> str:
 def tensor_type(W: np.ndarray, fmt: str | FormatSpec = "dense") -> str:
     """`tensor<RxCxT[, #enc]>` for a weight matrix stored in `fmt`."""
     dims = "x".join(str(d) for d in W.shape)
-    enc = encoding_attr(fmt, W.dtype)
+    enc = encoding_attr(fmt, W.dtype, int(np.count_nonzero(W)))
     suffix = f", {enc}" if enc else ""
     return f"tensor<{dims}x{element_type(W.dtype)}{suffix}>"
 

@@ -85,30 +85,27 @@ class KernelStats:
 
 _MLIR_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "i8",
                np.dtype(np.int16): "i16", np.dtype(np.uint16): "i16",
-               np.dtype(np.int32): "i32", np.dtype(np.float32): "f32"}
+               np.dtype(np.int32): "i32", np.dtype(np.uint32): "i32",
+               np.dtype(np.float32): "f32"}
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t",
             np.dtype(np.int16): "int16_t", np.dtype(np.uint16): "uint16_t",
-            np.dtype(np.int32): "int32_t", np.dtype(np.float32): "float"}
+            np.dtype(np.int32): "int32_t", np.dtype(np.uint32): "uint32_t",
+            np.dtype(np.float32): "float"}
 
 
-def _encoding(spec: formats.FormatSpec) -> Optional[str]:
-    if spec.name == "dense":
-        return None
-    if spec.name == "csr":
-        return f"#sparse_enc.csr<crd_bits = {spec.params.get('crd_bits', 16)}>"
-    if spec.name == "dcsr":
-        return f"#sparse_enc.dcsr<group = {spec.params['group']}>"
-    if spec.name == "nm":
-        return f"#sparse_enc.nm<n = {spec.params['n']}, m = {spec.params['m']}>"
-    if spec.name == "gs":
-        return f"#sparse_enc.gs<lanes = {spec.params['lanes']}>"
-    raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], dcsr[:G], nm:N:M, gs:V)")
+def _encoding(spec: formats.FormatSpec, nnz: int = 0) -> Optional[str]:
+    from mcusparse.encodings import encoding_attr
+    try:
+        return encoding_attr(spec, nnz=nnz)
+    except ValueError:
+        raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], "
+                          "dcsr[:G], nm:N:M, gs:V)") from None
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:
     """The MLIR module of the kernel: storage buffers, x and y as arguments."""
     spec = formats.parse_format(fmt)
-    enc = _encoding(spec)
+    enc = _encoding(spec, nnz=int(buffers["values"].size) if spec.name == "csr" else 0)
     x_t, y_t = f"tensor<{cols}xi8>", f"tensor<{rows}xi32>"
     w_t = f"tensor<{rows}x{cols}xi8" + (f", {enc}>" if enc else ">")
     if enc is None:

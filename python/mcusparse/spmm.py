@@ -39,7 +39,7 @@ class SpmmKernel:
         if batch < 1:
             raise ValueError(f"spmm: batch must be >= 1, got {batch}")
         packed = None if format == "dense" else formats.encode(W, format)
-        enc = None if packed is None else encoding_of(packed.fmt)
+        enc = None if packed is None else encoding_of(packed.fmt, W)
         self.W, self.format, self.target, self.batch, self.timeout = W, format, target, batch, timeout
         self.weight_bytes = int(W.nbytes if packed is None else packed.total_bytes)
         self._dir = Path(tempfile.mkdtemp(prefix="spmm-"))

@@ -172,6 +172,12 @@ def test_wide_sparse_rows(fmt):
     assert_packs_like_reference(W, fmt)
 
 
+def test_csr_wide_row_pointers():
+    # More than 65535 nonzeros: pos_bits = 32 in the encoding, uint32 row_ptr.
+    assert_packs_like_reference(random_matrix(4, 300, 300, np.int8, "dense"), "csr")
+    assert_packs_like_reference(random_matrix(4, 300, 256, np.int8, "dense"), "csr:8")
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
 @pytest.mark.parametrize("shape", [(1, 1), (5, 100), (17, 256)])
 def test_csr8(dtype, shape):

@@ -60,7 +60,7 @@ def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
     scale = 1.0
     if pixels > MAX_PIXELS:
         scale, pixels = pixels / MAX_PIXELS, MAX_PIXELS
-    encoding = None if fmt == "dense" else encoding_of(fmt)
+    encoding = None if fmt == "dense" else encoding_of(fmt, W)
     text = layer_mlir(W, pixels, encoding)
     key = hashlib.sha256(f"{target} {wait_states} {seed} v1\n{text}".encode()).hexdigest()[:20]
     cache = _cache_file()

@@ -56,10 +56,11 @@ def sparse_capable(layer: LayerInfo) -> bool:
     return layer.op in MATRIX_OPS and layer.weight_dtype == "i8" and layer.weight is not None
 
 
-def encoding_of(fmt: str) -> Optional[str]:
-    """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...)."""
+def encoding_of(fmt: str, W: Optional[np.ndarray] = None) -> Optional[str]:
+    """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...) for W."""
     from mcusparse.kernels import _encoding
-    return _encoding(formats.parse_format(fmt))
+    nnz = 0 if W is None else int(np.count_nonzero(W))
+    return _encoding(formats.parse_format(fmt), nnz=nnz)
 
 
 def _pixels(layer: LayerInfo) -> int:
@@ -127,7 +128,7 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
         enc_obj = formats.encode(W, f)
         packed = int(enc_obj.total_bytes)
         f = enc_obj.fmt
-        enc = encoding_of(f)
+        enc = encoding_of(f, W)
     return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
                        reason, dict(costs or {}))
 

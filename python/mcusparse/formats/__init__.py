@@ -8,7 +8,8 @@ docs/formats.md describes every byte.
 Format strings:
 
     "dense"          row-major values
-    "csr"            values, uint16 column indices, uint16 row pointers
+    "csr"            values, uint16 column indices, uint16 row pointers (uint32
+                     when there are more than 65535 nonzeros)
     "csr:8"          the same with uint8 column indices (at most 256 columns)
     "dcsr" / "dcsr:G"  delta-compressed CSR, G in {4, 8, 16} lanes per group
                      (default 16 for int8, 4 for float32; also group=G)
@@ -28,7 +29,7 @@ SUPPORTED_DTYPES = (np.dtype(np.int8), np.dtype(np.float32))
 
 # Dtypes a flash component may have (all little-endian).
 COMPONENT_DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in
-                         ("i1", "u1", "i2", "u2", "i4", "f4"))
+                         ("i1", "u1", "i2", "u2", "i4", "u4", "f4"))
 
 _MODULES = {"dense": dense, "csr": csr, "dcsr": dcsr, "nm": nm, "gs": gs}
 

@@ -5,6 +5,7 @@ Components (in flash order):
     col_idx  uint16       [nnz]     column of each value (uint8 for "csr:8",
                                     which takes at most 256 columns)
     row_ptr  uint16       [rows+1]  row r's entries are [row_ptr[r], row_ptr[r+1])
+                                    (uint32 when nnz > 65535: pos_bits = 32)
 """
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import numpy as np
 
 INDEX_LIMIT = 65535  # largest value a uint16 index or pointer holds
 CRD_BITS = (8, 16)   # column index widths
+
+
+def pos_bits(nnz: int) -> int:
+    """Row pointer width: 16 bits (the paper's CSR) while nnz fits, else 32."""
+    return 16 if nnz <= INDEX_LIMIT else 32
 
 
 def encode(W: np.ndarray, crd_bits: int = 16) -> dict[str, np.ndarray]:
@@ -23,10 +29,8 @@ def encode(W: np.ndarray, crd_bits: int = 16) -> dict[str, np.ndarray]:
                          "columns); use csr")
     if cols > INDEX_LIMIT:
         raise ValueError(f"csr: {cols} columns do not fit uint16 column indices (max {INDEX_LIMIT})")
-    if nnz > INDEX_LIMIT:
-        raise ValueError(f"csr: {nnz} nonzeros do not fit uint16 row pointers (max {INDEX_LIMIT})")
     row_of, col_of = np.nonzero(nonzero)  # row-major order, columns ascending
-    row_ptr = np.zeros(rows + 1, dtype="<u2")
+    row_ptr = np.zeros(rows + 1, dtype="<u2" if pos_bits(nnz) == 16 else "<u4")
     np.cumsum(nonzero.sum(axis=1), out=row_ptr[1:])
     return {
         "values": W[row_of, col_of].astype(W.dtype.newbyteorder("<")),

@@ -3,7 +3,8 @@
 Per tensor (reshaped to (out_channels, everything else)) it encodes:
 
     dense   "dense"
-    csr     "csr" (n/a when the tensor has over 65535 nonzeros or columns)
+    csr     "csr" (n/a when the tensor has over 65535 columns; row pointers widen
+            to uint32 past 65535 nonzeros)
     dcsr    "dcsr:16" for int8, "dcsr:4" for float32
     nm      the smallest exact N:M encoding: over M in {4, 8, 16} (M dividing
             the column count) the least N >= 1 with N >= the most nonzeros in

@@ -1,4 +1,4 @@
-"""Build small .tflite models in tests with the `tflite` package's flatbuffer builders.
+"""Build small .tflite models in tests (mcusparse.models.tflite_writer underneath).
 
     b = TFLiteBuilder()
     x = b.tensor("x", [1, 8, 8, 3], INT8, scale=0.05, zp=-3)
@@ -10,129 +10,18 @@
 """
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
-import tflite
 
-FLOAT32, INT32, INT8 = 0, 2, 9
-SAME, VALID = 0, 1
-NONE, RELU, RELU6 = 0, 1, 3
+from mcusparse.models.tflite_writer import (FLOAT32, INT8, INT32, NONE, RELU, RELU6,  # noqa: F401
+                                            SAME, VALID, TFLiteWriter)
 
 
-class TFLiteBuilder:
-    def __init__(self):
-        self.tensors = []   # (name, shape, type, data bytes|None, quant|None)
-        self.ops = []       # (code, inputs, outputs, options name, fields)
+class TFLiteBuilder(TFLiteWriter):
+    """The package's TFLiteWriter with the tests' short keyword names."""
 
     def tensor(self, name, shape, type_code, data=None, scale=None, zp=None, qdim=0) -> int:
-        quant = None
-        if scale is not None:
-            scale = np.atleast_1d(np.asarray(scale, np.float32))
-            zp = np.zeros(len(scale), np.int64) if zp is None else \
-                np.atleast_1d(np.asarray(zp, np.int64))
-            quant = (scale, zp, qdim)
-        if data is not None:
-            data = np.ascontiguousarray(data).tobytes()
-        self.tensors.append((name, list(shape), type_code, data, quant))
-        return len(self.tensors) - 1
-
-    def op(self, name: str, inputs, outputs, options: str | None = None, **fields):
-        self.ops.append((getattr(tflite.BuiltinOperator, name), list(inputs), list(outputs),
-                         options, fields))
-
-    def build(self, inputs, outputs) -> bytes:
-        b = flatbuffers.Builder(4096)
-
-        def vector(start, offsets):
-            start(b, len(offsets))
-            for off in reversed(offsets):
-                b.PrependUOffsetTRelative(off)
-            return b.EndVector()
-
-        tflite.BufferStart(b)
-        buffers = [tflite.BufferEnd(b)]
-        buffer_of = []
-        for _, _, _, data, _ in self.tensors:
-            if data is None:
-                buffer_of.append(0)
-                continue
-            payload = b.CreateNumpyVector(np.frombuffer(data, np.uint8))
-            tflite.BufferStart(b)
-            tflite.BufferAddData(b, payload)
-            buffers.append(tflite.BufferEnd(b))
-            buffer_of.append(len(buffers) - 1)
-
-        tensor_tables = []
-        for (name, shape, tcode, _, quant), buf in zip(self.tensors, buffer_of):
-            name_off = b.CreateString(name)
-            shape_off = b.CreateNumpyVector(np.asarray(shape, np.int32))
-            q_off = None
-            if quant is not None:
-                scale, zp, qdim = quant
-                s_off = b.CreateNumpyVector(scale)
-                z_off = b.CreateNumpyVector(zp)
-                tflite.QuantizationParametersStart(b)
-                tflite.QuantizationParametersAddScale(b, s_off)
-                tflite.QuantizationParametersAddZeroPoint(b, z_off)
-                tflite.QuantizationParametersAddQuantizedDimension(b, qdim)
-                q_off = tflite.QuantizationParametersEnd(b)
-            tflite.TensorStart(b)
-            tflite.TensorAddShape(b, shape_off)
-            tflite.TensorAddType(b, tcode)
-            tflite.TensorAddBuffer(b, buf)
-            tflite.TensorAddName(b, name_off)
-            if q_off is not None:
-                tflite.TensorAddQuantization(b, q_off)
-            tensor_tables.append(tflite.TensorEnd(b))
-
-        codes = sorted({code for code, *_ in self.ops})
-        op_tables = []
-        for code, ins, outs, opt_name, fields in self.ops:
-            opt_off = None
-            if opt_name:
-                getattr(tflite, opt_name + "Start")(b)
-                for field, value in fields.items():
-                    getattr(tflite, f"{opt_name}Add{field}")(b, value)
-                opt_off = getattr(tflite, opt_name + "End")(b)
-            in_off = b.CreateNumpyVector(np.asarray(ins, np.int32))
-            out_off = b.CreateNumpyVector(np.asarray(outs, np.int32))
-            tflite.OperatorStart(b)
-            tflite.OperatorAddOpcodeIndex(b, codes.index(code))
-            tflite.OperatorAddInputs(b, in_off)
-            tflite.OperatorAddOutputs(b, out_off)
-            if opt_off is not None:
-                tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, opt_name))
-                tflite.OperatorAddBuiltinOptions(b, opt_off)
-            op_tables.append(tflite.OperatorEnd(b))
-
-        tensors_vec = vector(tflite.SubGraphStartTensorsVector, tensor_tables)
-        ops_vec = vector(tflite.SubGraphStartOperatorsVector, op_tables)
-        in_vec = b.CreateNumpyVector(np.asarray(inputs, np.int32))
-        out_vec = b.CreateNumpyVector(np.asarray(outputs, np.int32))
-        tflite.SubGraphStart(b)
-        tflite.SubGraphAddTensors(b, tensors_vec)
-        tflite.SubGraphAddOperators(b, ops_vec)
-        tflite.SubGraphAddInputs(b, in_vec)
-        tflite.SubGraphAddOutputs(b, out_vec)
-        subgraph = tflite.SubGraphEnd(b)
-
-        code_tables = []
-        for code in codes:
-            tflite.OperatorCodeStart(b)
-            tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
-            tflite.OperatorCodeAddBuiltinCode(b, code)
-            tflite.OperatorCodeAddVersion(b, 1)
-            code_tables.append(tflite.OperatorCodeEnd(b))
-        codes_vec = vector(tflite.ModelStartOperatorCodesVector, code_tables)
-        subgraphs_vec = vector(tflite.ModelStartSubgraphsVector, [subgraph])
-        buffers_vec = vector(tflite.ModelStartBuffersVector, buffers)
-        tflite.ModelStart(b)
-        tflite.ModelAddVersion(b, 3)
-        tflite.ModelAddOperatorCodes(b, codes_vec)
-        tflite.ModelAddSubgraphs(b, subgraphs_vec)
-        tflite.ModelAddBuffers(b, buffers_vec)
-        b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
-        return bytes(b.Output())
+        return super().tensor(name, shape, type_code, data=data, scale=scale, zero_point=zp,
+                              quantized_dimension=qdim)
 
 
 def rand_i8(rng, shape, sparsity=0.0):

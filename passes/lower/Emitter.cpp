@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -25,6 +26,20 @@ Value Emitter::read(VectorType type, Value source, ValueRange indices,
   Value pad = zero(shaped.getElementType());
   return vector::TransferReadOp::create(b, type, source, indices, map, pad,
                                         mask, b.getBoolArrayAttr({inBounds}));
+}
+
+Value Emitter::poison(Type type) {
+  return ub::PoisonOp::create(b, type);
+}
+
+Value Emitter::readUndefTail(VectorType type, Value source, ValueRange indices,
+                             Value mask) {
+  auto shaped = cast<ShapedType>(source.getType());
+  AffineMap map =
+      AffineMap::getMinorIdentityMap(shaped.getRank(), 1, b.getContext());
+  return vector::TransferReadOp::create(b, type, source, indices, map,
+                                        poison(shaped.getElementType()), mask,
+                                        b.getBoolArrayAttr({true}));
 }
 
 Value Emitter::widenIndices(Value vec) {

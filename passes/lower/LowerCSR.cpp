@@ -132,23 +132,52 @@ static Value scalarRow(ImplicitLocOpBuilder &b, Emitter &e,
                  })[0];
 }
 
-FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
-                                            const MatvecOperands &m,
-                                            const LowerOptions &opts) {
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
-  // One 128-bit register of column indices per step: 16 lanes for 8-bit
-  // indices, 8 for 16-bit (MVE: vldrh.u16 + an 8-lane vldrb.u16 gather with
-  // 16-bit offsets under one vctp16 predicate; 16 lanes of 16-bit indices
-  // would split every predicate over two registers).
-  int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
-  int64_t vl = std::max<int64_t>(1, std::min<int64_t>(opts.vectorLength,
-                                                      128 / idxBits));
+// Other vector targets (RVV): the products accumulate lane by lane in a
+// vector of accumulators and the row ends with one reduction, instead of
+// one `vredsum` per step. The last step reads and gathers under the lane
+// mask with undefined masked-off lanes and keeps those accumulators
+// (a select RVV folds into a masked `vwmacc`).
+static Value vectorAccumulatorRow(ImplicitLocOpBuilder &b, Emitter &e,
+                                  const MatvecOperands &m, int64_t vl,
+                                  Value begin, Value end, Value acc0) {
+  Value values = m.buffers[0], colIdx = m.buffers[1];
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
   auto maskType = VectorType::get({vl}, b.getI1Type());
-  Value zeroX = e.zero(vecOf(m.x));
+  Value lanes = forLoop(
+      b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, m.accType))},
+      [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value mask = vector::CreateMaskOp::create(
+            b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
+        Value v = e.readUndefTail(vecOf(values), values, {j}, mask);
+        Value cols =
+            e.widenIndices(e.readUndefTail(vecOf(colIdx), colIdx, {j}, mask));
+        Value xv = vector::GatherOp::create(b, vecOf(m.x), m.x, e.index(0), cols,
+                                            mask, e.poison(vecOf(m.x)));
+        return {arith::SelectOp::create(b, mask, e.macLanes(a[0], v, xv), a[0])
+                    .getResult()};
+      })[0];
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes, acc0);
+}
+
+FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
+                                            const MatvecOperands &m,
+                                            const LowerOptions &opts) {
+  Emitter e{b, m.accType};
+  Value colIdx = m.buffers[1], rowPtr = m.buffers[2];
+  // MVE: one 128-bit register of column indices per step, 16 lanes for
+  // 8-bit indices, 8 for 16-bit (vldrh.u16 + an 8-lane vldrb.u16 gather with
+  // 16-bit offsets under one predicate; 16 lanes of 16-bit indices would
+  // split every predicate over two registers). RVV groups registers, so a
+  // step takes the target's vector length (rv32gcv: 32 lanes, measured at
+  // 90 % 256x256: 9,675 instructions against 13,455 for 16 and 19,680 for 8).
+  int64_t vl = std::max<int64_t>(1, opts.vectorLength);
+  if (opts.mve()) {
+    int64_t idxBits =
+        cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
+    vl = std::min<int64_t>(vl, 128 / idxBits);
+  }
 
   // row_ptr[r+1] is carried into the next row as its begin: one load per row.
   Value first = e.extractIndex(rowPtr, e.index(0));
@@ -167,19 +196,8 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
           return {tensor::InsertOp::create(
                       b, tailPredicatedRow(b, e, m, vl, begin, end, acc0), yt, r),
                   end};
-        Value acc = forLoop(
-            b, begin, end, e.index(vl), {acc0},
-            [&](Value j, ValueRange a) -> SmallVector<Value> {
-              Value left = arith::SubIOp::create(b, end, j);
-              Value mask = vector::CreateMaskOp::create(b, maskType, left);
-              Value v = e.read(vecOf(values), values, {j}, mask);
-              Value cols =
-                  e.widenIndices(e.read(vecOf(colIdx), colIdx, {j}, mask));
-              Value xv = vector::GatherOp::create(
-                  b, cast<VectorType>(zeroX.getType()), m.x, e.index(0), cols,
-                  mask, zeroX);
-              return {e.dot(a[0], v, xv)};
-            })[0];
-        return {tensor::InsertOp::create(b, acc, yt, r), end};
+        return {tensor::InsertOp::create(
+                    b, vectorAccumulatorRow(b, e, m, vl, begin, end, acc0), yt, r),
+                end};
       })[0];
 }

@@ -93,6 +93,13 @@ struct Emitter {
   mlir::Value read(mlir::VectorType type, mlir::Value source,
                    mlir::ValueRange indices, mlir::Value mask = {},
                    bool inBounds = true);
+  /// The same read where masked-off lanes are undefined (`ub.poison`
+  /// padding): RVV then loads under the mask without first copying a zero
+  /// vector into the destination. The caller must not use those lanes.
+  mlir::Value readUndefTail(mlir::VectorType type, mlir::Value source,
+                            mlir::ValueRange indices, mlir::Value mask);
+  /// A `ub.poison` value of `type` (e.g. a gather's pass-through).
+  mlir::Value poison(mlir::Type type);
   /// Unsigned storage indices (u8/u16 buffers) widened to i32 lanes.
   mlir::Value widenIndices(mlir::Value vec);
   /// An all-true mask of `lanes` lanes.

@@ -23,9 +23,10 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 
 // -----
 
-// CSR: per row, 8 entries per step (16-bit indices fill one 128-bit
-// register), a create_mask tail, a gather of the activations at the
-// zero-extended column indices. The buffers come from the assemble's
+// CSR (no target: the generic vector form RVV takes): per row, 16 entries
+// per step (the vector length), a create_mask tail, a gather of the
+// activations at the zero-extended column indices, products summed in a
+// vector of accumulators. The buffers come from the assemble's
 // operands and no sparse_enc op is left.
 
 #CSR = #sparse_enc.csr<>
@@ -37,13 +38,19 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 // CHECK: scf.for %[[R:.*]] = %c0 to %c3 step %c1 iter_args(%[[YT:.*]] = %[[Y]], %[[B:.*]] = %[[B0]]) -> (tensor<3xi32>, index)
 // CHECK: %[[R1:.*]] = arith.addi %[[R]], %c1 : index
 // CHECK: tensor.extract %[[P]][%[[R1]]] : tensor<4xi16>
-// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c8 iter_args(%[[ACC:.*]] = %{{.*}}) -> (i32)
-// CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
-// CHECK: %[[VV:.*]] = vector.transfer_read %[[V]][%[[J]]], %c0_i8, %[[M]] {in_bounds = [true]} : tensor<5xi8>, vector<8xi8>
-// CHECK: %[[CV:.*]] = vector.transfer_read %[[C]][%[[J]]], %c0_i16, %[[M]] {in_bounds = [true]} : tensor<5xi16>, vector<8xi16>
-// CHECK: %[[CI:.*]] = arith.extui %[[CV]] : vector<8xi16> to vector<8xi32>
-// CHECK: vector.gather %[[X]][%c0] [%[[CI]]], %[[M]], %{{.*}} : tensor<8xi8>, vector<8xi32>, vector<8xi1>, vector<8xi8> into vector<8xi8>
-// CHECK: vector.reduction <add>, %{{.*}}, %[[ACC]] : vector<8xi32> into i32
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xi32>)
+// CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK: %[[VV:.*]] = vector.transfer_read %[[V]][%[[J]]], %{{.*}}, %[[M]] {in_bounds = [true]} : tensor<5xi8>, vector<16xi8>
+// CHECK: %[[CV:.*]] = vector.transfer_read %[[C]][%[[J]]], %{{.*}}, %[[M]] {in_bounds = [true]} : tensor<5xi16>, vector<16xi16>
+// CHECK: %[[CI:.*]] = arith.extui %[[CV]] : vector<16xi16> to vector<16xi32>
+// CHECK: vector.gather %[[X]][%c0] [%[[CI]]], %[[M]], %{{.*}} : tensor<8xi8>, vector<16xi32>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// The products accumulate lane by lane; the last step keeps masked-off lanes.
+// CHECK: %[[SUM:.*]] = arith.addi %[[ACC]], %{{.*}} : vector<16xi32>
+// CHECK: arith.select %[[M]], %[[SUM]], %[[ACC]] : vector<16xi1>, vector<16xi32>
+// CHECK-NOT: vector.reduction
+// CHECK: scf.yield
+// One reduction per row, into y[r].
+// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // CHECK: tensor.insert
 // CHECK-NOT: sparse_enc
 func.func @csr(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: tensor<8xi8>, %y: tensor<3xi32>) -> tensor<3xi32> {
@@ -54,7 +61,7 @@ func.func @csr(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: ten
 
 // -----
 
-// CSR with 8-bit indices takes 16 lanes per step.
+// CSR with 8-bit indices: the same loop over 8-bit column indices.
 
 #CSR8 = #sparse_enc.csr<crd_bits = 8>
 // CHECK-LABEL: func.func @csr8

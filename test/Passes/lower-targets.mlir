@@ -70,8 +70,9 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 // shape LLVM's MVE tail predication turns into dlstp/letp); int8 x int8 in
 // 8 lanes accumulates with a predicated vmlava.s16 on sign-extended lanes.
 // rv32imc: scalar, four entries per iteration, then the row's last n % 4.
-// rv32gcv: the generic scf.for with a vector.create_mask of the entries
-// left.
+// rv32gcv: vector-length entries per step (register groups: the pass's
+// default 16 here, the rv32gcv pipeline's 32), a vector.create_mask of the
+// entries left, products summed in lane accumulators, one reduction per row.
 
 #CSR = #sparse_enc.csr<>
 // M55-LABEL: func.func @csr
@@ -91,7 +92,13 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 // RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
 // RV32IMC-NOT: vector.
 // RVV-LABEL: func.func @csr
-// RVV: vector.create_mask
+// RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xi32>)
+// RVV: vector.create_mask %{{.*}} : vector<16xi1>
+// RVV: vector.gather
+// RVV: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
+// RVV-NOT: vector.reduction
+// RVV: scf.yield
+// RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // RVV-NOT: scf.while
 func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<600xi8>, tensor<600xi16>, tensor<65xi16>) -> tensor<64x256xi8, #CSR>

@@ -22,7 +22,10 @@
 //
 // Then it gathers x at the columns, loads the group's values with a lane
 // predicate (the last group of a row has n - G*j active lanes) and
-// multiply-accumulates with a widening reduction. The slope
+// multiply-accumulates: on MVE with one widening reduction per group
+// (`vmlava`), on other vector targets lane by lane into accumulators that
+// are reduced once per row (rv32gcv 256x256 90 %: 36,304 -> 32,514
+// instructions). The slope
 // s = (cols + n/2) / n and the row's entry count n = nnz/rows +
 // row_offsets[r] are recomputed per row, as the format intends. The map
 // bits are tested with scf.if (an extension mask is read only when its bit
@@ -50,9 +53,10 @@ using namespace mcusparse::lower;
 
 FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                                              const MatvecOperands &m,
-                                             const LowerOptions &) {
+                                             const LowerOptions &opts) {
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   Emitter e{b, m.accType};
+  bool reducePerGroup = opts.mve() || opts.scalarOnly();
   Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
         maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
         nnzBuf = m.buffers[6];
@@ -168,13 +172,18 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
             b, i8, arith::IndexCastOp::create(b, i32, slope));
         Value rampS = arith::MulIOp::create(b, rampVec, splat(byteVec, slope8));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        // MVE reduces every group with one `vmlava`; other vector targets
+        // sum the products in lane accumulators and reduce once per row.
+        Value lanes0 = reducePerGroup
+                           ? acc0
+                           : e.zero(VectorType::get({lanes}, m.accType));
         // base + code + step at every group: the row's first group then
         // lands on its absolute minimum.
         Value base0 = arith::SubIOp::create(b, c0, step);
 
         // Group loop: acc, g, mask index, base, odd deltas, odd map.
         SmallVector<Value> grp = forLoop(
-            b, c0, groups, c1, {acc0, in[1], in[2], base0, in[4], in[5]},
+            b, c0, groups, c1, {lanes0, in[1], in[2], base0, in[4], in[5]},
             [&](Value j, ValueRange a) -> SmallVector<Value> {
               Value acc = a[0], g = a[1], mi = a[2], base = a[3];
               // An even group reads its pair's nibble block and map byte
@@ -218,14 +227,32 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
               Value jG = arith::MulIOp::create(b, j, cG);
               Value mask = vector::CreateMaskOp::create(
                   b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
-              Value vals = e.read(vVec, values,
-                                  {arith::AddIOp::create(b, rowStart, jG)}, mask);
-              Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
-                                                  offsets, mask, zeroX);
-              return {e.dot(acc, vals, xv), arith::AddIOp::create(b, g, c1), mi,
+              Value at = arith::AddIOp::create(b, rowStart, jG);
+              Value sum;
+              if (reducePerGroup) {
+                Value vals = e.read(vVec, values, {at}, mask);
+                Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
+                                                    offsets, mask, zeroX);
+                sum = e.dot(acc, vals, xv);
+              } else {
+                // Masked-off lanes undefined, their accumulators kept (RVV:
+                // masked loads without a zero copy, a masked vwmacc).
+                Value vals = e.readUndefTail(vVec, values, {at}, mask);
+                Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
+                                                    offsets, mask,
+                                                    e.poison(xVec));
+                sum = arith::SelectOp::create(b, mask,
+                                              e.macLanes(acc, vals, xv), acc);
+              }
+              return {sum, arith::AddIOp::create(b, g, c1), mi,
                       newBase, pairIf.getResult(1), pairIf.getResult(3)};
             });
-        return {tensor::InsertOp::create(b, grp[0], yt, r), grp[1], grp[2],
+        Value acc = reducePerGroup
+                        ? grp[0]
+                        : vector::ReductionOp::create(
+                              b, vector::CombiningKind::ADD, grp[0], acc0)
+                              .getResult();
+        return {tensor::InsertOp::create(b, acc, yt, r), grp[1], grp[2],
                 arith::AddIOp::create(b, rowStart, n), grp[4], grp[5]};
       });
   return res[0];

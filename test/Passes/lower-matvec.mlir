@@ -157,7 +157,9 @@ func.func @gs(%v: tensor<8xi8>, %c: tensor<8xi8>, %n: tensor<1xi16>, %x: tensor<
 // extension masks are bitcast to lane predicates and ORed in under them
 // (bits 6 and 7 tested only when the map has one), the ramp s*lane is added
 // in 8-bit lanes; then one gather at x[base] with those offsets, a
-// create_mask for the row's last group, a widening reduction.
+// create_mask for the row's last group, products summed in lane
+// accumulators (no target: the RVV form; MVE reduces every group with
+// vmlava), one reduction per row.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // CHECK-LABEL: func.func @dcsr
@@ -166,7 +168,7 @@ func.func @gs(%v: tensor<8xi8>, %c: tensor<8xi8>, %n: tensor<1xi16>, %x: tensor<
 // CHECK: %[[N:.*]] = arith.addi
 // CHECK: arith.maxui %[[N]]
 // CHECK: %[[RS:.*]] = arith.muli %{{.*}}, %[[RAMP]] : vector<16xi8>
-// CHECK: scf.for {{.*}} -> (i32, index, index, index, vector<16xi8>, i32)
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, index, index, index, vector<16xi8>, i32)
 // CHECK: %[[PAIR:.*]]:4 = scf.if %{{.*}} -> (vector<16xi8>, vector<16xi8>, i32, i32)
 // CHECK: %[[BLOCK:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<16xi8>, vector<16xi8>
 // CHECK: tensor.extract %arg3
@@ -186,9 +188,12 @@ func.func @gs(%v: tensor<8xi8>, %c: tensor<8xi8>, %n: tensor<1xi16>, %x: tensor<
 // CHECK: %[[OFF8:.*]] = arith.addi %[[RS]], %{{.*}} : vector<16xi8>
 // CHECK: %[[OFF:.*]] = arith.extui %[[OFF8]] : vector<16xi8> to vector<16xi32>
 // CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
-// CHECK: vector.transfer_read %arg0[%{{.*}}], %c0_i8, %[[M]]
+// CHECK: vector.transfer_read %arg0[%{{.*}}], %{{.*}}, %[[M]]
 // CHECK: vector.gather %arg7[%[[BASE:.*]]] [%[[OFF]]], %[[M]]
-// CHECK: vector.reduction <add>
+// CHECK: arith.select %[[M]], %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
+// CHECK-NOT: vector.reduction
+// CHECK: scf.yield
+// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // CHECK-NOT: sparse_enc
 func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>

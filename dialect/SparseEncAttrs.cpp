@@ -63,11 +63,16 @@ LogicalResult CSRAttr::verifyEncoding(ArrayRef<int64_t> shape, Type elementType,
 // dcsr
 //===----------------------------------------------------------------------===//
 
-LogicalResult DCSRAttr::verify(EmitErrorFn emitError, int64_t group) {
+LogicalResult DCSRAttr::verify(EmitErrorFn emitError, int64_t group,
+                               int64_t deltaBits) {
   if (!isOneOf(group, {4, 8, 16}))
     return emitError() << "group must be 4, 8 or 16 (SIMD lanes for 32-, 16- "
                           "or 8-bit elements), got "
                        << group;
+  if (!isOneOf(deltaBits, {4, 8}))
+    return emitError() << "delta_bits must be 4 (nibbles and extension masks) "
+                          "or 8 (bytes), got "
+                       << deltaBits;
   return success();
 }
 

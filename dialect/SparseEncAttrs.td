@@ -43,14 +43,20 @@ def SparseEnc_DCSRAttr : SparseEnc_Encoding<"DCSR", "dcsr"> {
     Column indices of each row are regenerated in the vector unit from a
     ramp, a delta-coded group minimum and 4-bit deltas (plus predicated
     extension bits). `group` is the number of SIMD lanes: 16 for 8-bit, 8 for
-    16-bit and 4 for 32-bit elements.
+    16-bit and 4 for 32-bit elements. `delta_bits = 8` stores every delta as
+    a whole byte instead (no nibbles, maps or extension masks): about half a
+    byte more per entry, and a decode of one vector add.
 
     ```mlir
     tensor<256x256xi8, #sparse_enc.dcsr<group = 16>>
+    tensor<256x1024xi8, #sparse_enc.dcsr<group = 16, delta_bits = 8>>
     ```
   }];
   let parameters = (ins
-    DefaultValuedParameter<"int64_t", "16", "SIMD lanes per group">:$group
+    DefaultValuedParameter<"int64_t", "16", "SIMD lanes per group">:$group,
+    DefaultValuedParameter<"int64_t", "4",
+                           "stored delta bits: 4 (nibbles + extension masks) "
+                           "or 8 (bytes)">:$delta_bits
   );
 }
 

@@ -29,6 +29,10 @@ mcusparse::sparse_enc::getStorageBuffers(RankedTensorType type) {
                 {"row_ptr", IntegerType::get(ctx, csr.getPosBits())}};
       })
       .Case([&](DCSRAttr dcsr) -> SmallVector<StorageBuffer> {
+        if (dcsr.getDeltaBits() == 8)
+          return {{"values", values},       {"delta_bytes", i8},
+                  {"group_minimums", i8},   {"row_offsets", i16},
+                  {"nnz", i32}};
         // One extension mask bit per lane: 16 lanes need 16 bits.
         Type mask = dcsr.getGroup() == 16 ? i16 : i8;
         return {{"values", values},         {"delta_nibbles", i8},

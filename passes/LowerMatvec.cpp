@@ -185,7 +185,10 @@ struct LowerMatvecPass
             ? lowerDense(b, m, opts)
             : llvm::TypeSwitch<Attribute, FailureOr<Value>>(encoding)
                   .Case([&](CSRAttr) { return lowerCSR(b, m, opts); })
-                  .Case([&](DCSRAttr) { return lowerDCSR(b, m, opts); })
+                  .Case([&](DCSRAttr dcsr) {
+                    return dcsr.getDeltaBits() == 8 ? lowerDCSRBytes(b, m, opts)
+                                                    : lowerDCSR(b, m, opts);
+                  })
                   .Case([&](NMAttr) { return lowerNM(b, m, opts); })
                   .Case([&](GSAttr) { return lowerGS(b, m, opts); })
                   .Default([&](Attribute) -> FailureOr<Value> {

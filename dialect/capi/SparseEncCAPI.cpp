@@ -65,12 +65,16 @@ int64_t mlirSparseEncCSRAttrGetPosBits(MlirAttribute attr) {
 }
 
 MlirAttribute mlirSparseEncDCSRAttrGet(MlirContext ctx, int64_t group,
+                                       int64_t deltaBits,
                                        MlirStringCallback onError,
                                        void *userData) {
-  return getChecked<DCSRAttr>(ctx, onError, userData, group);
+  return getChecked<DCSRAttr>(ctx, onError, userData, group, deltaBits);
 }
 int64_t mlirSparseEncDCSRAttrGetGroup(MlirAttribute attr) {
   return cast<DCSRAttr>(unwrap(attr)).getGroup();
+}
+int64_t mlirSparseEncDCSRAttrGetDeltaBits(MlirAttribute attr) {
+  return cast<DCSRAttr>(unwrap(attr)).getDeltaBits();
 }
 
 MlirAttribute mlirSparseEncNMAttrGet(MlirContext ctx, int64_t n, int64_t m,

@@ -28,12 +28,15 @@ MLIR_CAPI_EXPORTED MlirAttribute mlirSparseEncCSRAttrGet(
 MLIR_CAPI_EXPORTED int64_t mlirSparseEncCSRAttrGetCrdBits(MlirAttribute attr);
 MLIR_CAPI_EXPORTED int64_t mlirSparseEncCSRAttrGetPosBits(MlirAttribute attr);
 
-/* #sparse_enc.dcsr<group> */
+/* #sparse_enc.dcsr<group, delta_bits> */
 MLIR_CAPI_EXPORTED bool mlirAttributeIsASparseEncDCSR(MlirAttribute attr);
 MLIR_CAPI_EXPORTED MlirTypeID mlirSparseEncDCSRAttrGetTypeID(void);
-MLIR_CAPI_EXPORTED MlirAttribute mlirSparseEncDCSRAttrGet(
-    MlirContext ctx, int64_t group, MlirStringCallback onError, void *userData);
+MLIR_CAPI_EXPORTED MlirAttribute
+mlirSparseEncDCSRAttrGet(MlirContext ctx, int64_t group, int64_t deltaBits,
+                         MlirStringCallback onError, void *userData);
 MLIR_CAPI_EXPORTED int64_t mlirSparseEncDCSRAttrGetGroup(MlirAttribute attr);
+MLIR_CAPI_EXPORTED int64_t
+mlirSparseEncDCSRAttrGetDeltaBits(MlirAttribute attr);
 
 /* #sparse_enc.nm<n, m> */
 MLIR_CAPI_EXPORTED bool mlirAttributeIsASparseEncNM(MlirAttribute attr);

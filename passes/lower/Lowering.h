@@ -160,6 +160,10 @@ mlir::FailureOr<mlir::Value> lowerNM(mlir::ImplicitLocOpBuilder &b,
 mlir::FailureOr<mlir::Value> lowerDCSR(mlir::ImplicitLocOpBuilder &b,
                                        const MatvecOperands &m,
                                        const LowerOptions &opts);
+/// dCSR with byte deltas (delta_bits = 8, LowerDCSRBytes.cpp).
+mlir::FailureOr<mlir::Value> lowerDCSRBytes(mlir::ImplicitLocOpBuilder &b,
+                                            const MatvecOperands &m,
+                                            const LowerOptions &opts);
 mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
                                      const MatvecOperands &m,
                                      const LowerOptions &opts);

@@ -7,6 +7,10 @@
 // whose gather offsets reach 256 or whose minimum codes leave [-127, 126]
 // gets an explicit zero in its largest gap and is encoded again.
 //
+// delta_bits = 4 stores the low delta nibbles in pairs of groups plus
+// extension maps and masks for bits 4..7; delta_bits = 8 stores each entry's
+// delta as one byte, row by row like the values (no group padding).
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/pack/Packing.h"
@@ -172,6 +176,8 @@ PackResult mcusparse::pack::packDCSR(const WeightMatrix &weights,
   PackedBuffer masks{"extension_masks", maskType, {}};
   PackedBuffer rowOffsets{"row_offsets", IntegerType::get(ctx, 16), {}};
   PackedBuffer nnz{"nnz", IntegerType::get(ctx, 32), {}};
+  const bool byteDeltas = layout.getDeltaBits() == 8;
+  PackedBuffer deltaBytes{"delta_bytes", i8, {}};
 
   std::vector<int64_t> deltas, counts;
   for (int64_t row = 0; row < weights.rows(); ++row) {
@@ -183,15 +189,21 @@ PackResult mcusparse::pack::packDCSR(const WeightMatrix &weights,
                          << 2 * weights.cols() + 16
                          << " escape zeros (encoder bug)";
     llvm::append_range(values.data, entries.values);
-    llvm::append_range(deltas, code->deltas);
+    if (byteDeltas)
+      llvm::append_range(deltaBytes.data,
+                         ArrayRef(code->deltas).take_front(entries.columns.size()));
+    else
+      llvm::append_range(deltas, code->deltas);
     llvm::append_range(minimums.data, code->minCodes);
     counts.push_back(entries.columns.size());
   }
 
-  appendNibblePairs(deltas, group, nibbles.data);
-  std::vector<int64_t> groupMaps;
-  appendExtensions(deltas, group, groupMaps, masks.data);
-  appendNibblePairs(groupMaps, 1, maps.data);
+  if (!byteDeltas) {
+    appendNibblePairs(deltas, group, nibbles.data);
+    std::vector<int64_t> groupMaps;
+    appendExtensions(deltas, group, groupMaps, masks.data);
+    appendNibblePairs(groupMaps, 1, maps.data);
+  }
 
   // The kernel derives each row's count from nnz / rows + row_offsets[r].
   int64_t total = 0;
@@ -212,6 +224,9 @@ PackResult mcusparse::pack::packDCSR(const WeightMatrix &weights,
     return emitError() << "#sparse_enc.dcsr<group = " << group << ">: "
                        << total << " stored entries do not fit the int32 nnz";
   nnz.data.push_back(total);
+  if (byteDeltas)
+    return SmallVector<PackedBuffer>{values, deltaBytes, minimums, rowOffsets,
+                                     nnz};
   return SmallVector<PackedBuffer>{values, nibbles, minimums, maps,
                                    masks, rowOffsets, nnz};
 }

@@ -98,16 +98,19 @@ NB_MODULE(_mcusparse_ext, m) {
                           mlirSparseEncDCSRAttrGetTypeID)
       .def_classmethod(
           "get",
-          [](nb::object cls, int64_t group, MlirContext ctx) {
+          [](nb::object cls, int64_t group, int64_t deltaBits,
+             MlirContext ctx) {
             ErrorCollector errors;
             return cls(errors.check(
-                mlirSparseEncDCSRAttrGet(ctx, group, &ErrorCollector::append,
-                                         &errors),
+                mlirSparseEncDCSRAttrGet(ctx, group, deltaBits,
+                                         &ErrorCollector::append, &errors),
                 "#sparse_enc.dcsr"));
           },
-          nb::arg("cls"), nb::arg("group") = 16,
-          nb::arg("context") = nb::none(), "#sparse_enc.dcsr<group>")
-      .def_property_readonly("group", mlirSparseEncDCSRAttrGetGroup);
+          nb::arg("cls"), nb::arg("group") = 16, nb::arg("delta_bits") = 4,
+          nb::arg("context") = nb::none(),
+          "#sparse_enc.dcsr<group, delta_bits>")
+      .def_property_readonly("group", mlirSparseEncDCSRAttrGetGroup)
+      .def_property_readonly("delta_bits", mlirSparseEncDCSRAttrGetDeltaBits);
 
   mlir_attribute_subclass(m, "NMAttr", mlirAttributeIsASparseEncNM,
                           mlirSparseEncNMAttrGetTypeID)

@@ -21,7 +21,9 @@ def encoding_attr(fmt: str | FormatSpec, dtype=np.int8, nnz: int = 0) -> str | N
         return (f"#sparse_enc.csr<crd_bits = {p.get('crd_bits', 16)}, "
                 f"pos_bits = {csr.pos_bits(nnz)}>")
     if spec.name == "dcsr":
-        return f"#sparse_enc.dcsr<group = {p['group']}>"
+        bits = p.get("delta_bits", 4)
+        return (f"#sparse_enc.dcsr<group = {p['group']}"
+                + (f", delta_bits = {bits}>" if bits != 4 else ">"))
     if spec.name == "nm":
         return f"#sparse_enc.nm<n = {p['n']}, m = {p['m']}>"
     if spec.name == "gs":

@@ -99,7 +99,7 @@ def _encoding(spec: formats.FormatSpec, nnz: int = 0) -> Optional[str]:
         return encoding_attr(spec, nnz=nnz)
     except ValueError:
         raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], "
-                          "dcsr[:G], nm:N:M, gs:V)") from None
+                          "dcsr[:G[:8]], nm:N:M, gs:V)") from None
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:

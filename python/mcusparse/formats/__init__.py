@@ -13,6 +13,8 @@ Format strings:
     "csr:8"          the same with uint8 column indices (at most 256 columns)
     "dcsr" / "dcsr:G"  delta-compressed CSR, G in {4, 8, 16} lanes per group
                      (default 16 for int8, 4 for float32; also group=G)
+    "dcsr:G:8"       the same with whole-byte deltas (no nibbles, extension
+                     maps or masks); "dcsr:G:4" is "dcsr:G"
     "nm:N:M"         at most N nonzeros per block of M along a row, M in {4, 8, 16}
     "gs:V"           load-balanced gather-scatter over groups of V rows, V in {4, 8, 16}
 """
@@ -33,7 +35,8 @@ COMPONENT_DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in
 
 _MODULES = {"dense": dense, "csr": csr, "dcsr": dcsr, "nm": nm, "gs": gs}
 
-FORMAT_HELP = "dense, csr[:8], dcsr[:G] (G in 4, 8, 16), nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16)"
+FORMAT_HELP = ("dense, csr[:8], dcsr[:G[:D]] (G in 4, 8, 16; D = 4 or 8 delta bits), "
+               "nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16)")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class FormatSpec:
         if self.name == "csr" and self.params.get("crd_bits", 16) != 16:
             return f"csr:{self.params['crd_bits']}"
         if self.name == "dcsr":
-            return f"dcsr:{self.params['group']}"
+            bits = self.params.get("delta_bits", 4)
+            return f"dcsr:{self.params['group']}" + (f":{bits}" if bits != 4 else "")
         if self.name == "nm":
             return f"nm:{self.params['n']}:{self.params['m']}"
         if self.name == "gs":
@@ -94,9 +98,13 @@ def parse_format(fmt: str, dtype=np.int8, **options) -> FormatSpec:
         return FormatSpec("csr", {"crd_bits": 8} if bits == 8 else {})
 
     if name == "dcsr":
-        if len(args) > 1:
-            raise ValueError(f"format {fmt!r}: expected dcsr or dcsr:G")
+        if len(args) > 2:
+            raise ValueError(f"format {fmt!r}: expected dcsr, dcsr:G or dcsr:G:D")
         group = _parse_int(args[0], "G", fmt) if args else None
+        delta_bits = _parse_int(args[1], "D", fmt) if len(args) > 1 else 4
+        if delta_bits not in dcsr.DELTA_BITS:
+            raise ValueError(f"format {fmt!r}: dCSR deltas are 4 bits (with extension "
+                             f"masks) or 8 bits, got {delta_bits}")
         if "group" in options:
             opt = options["group"]
             if not isinstance(opt, (int, np.integer)) or isinstance(opt, bool):
@@ -108,7 +116,8 @@ def parse_format(fmt: str, dtype=np.int8, **options) -> FormatSpec:
             group = dcsr.default_group(np.dtype(dtype))
         if group not in dcsr.GROUP_SIZES:
             raise ValueError(f"format {fmt!r}: dCSR group must be 4, 8 or 16, got {group}")
-        return FormatSpec("dcsr", {"group": group})
+        # 4 bits is the paper's dCSR and the plain "dcsr:G".
+        return FormatSpec("dcsr", {"group": group, **({"delta_bits": 8} if delta_bits == 8 else {})})
 
     if name == "nm":
         if len(args) != 2:

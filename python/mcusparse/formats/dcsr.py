@@ -25,6 +25,12 @@ Components (in flash order):
                                          lane l -> bit l: lanes whose delta has bit 4+p
     row_offsets      int16  [rows]       stored entries of the row minus nnz // rows
     nnz              int32  [1]          stored entries of the whole matrix
+
+With delta_bits = 8 ("dcsr:G:8") every delta is one byte and there are no
+nibbles, maps or masks:
+    values, delta_bytes uint8 [nnz] (row by row, like the values: no group
+    padding), group_minimums, row_offsets, nnz.
+The escape rule is the same (deltas use at most 8 bits either way).
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ import numpy as np
 from mcusparse.formats.bitpack import pack_nibble_pairs, unpack_nibble_pairs
 
 GROUP_SIZES = (4, 8, 16)
+DELTA_BITS = (4, 8)
 OFFSET_LIMIT = 256         # gather offsets are 8-bit
 EXTENSION_BITS = 4         # delta bits 4..7 go through extension masks
 # The reference encoder accepts group minimum codes strictly inside int8.
@@ -112,7 +119,7 @@ def encode_row(row: np.ndarray, group: int):
     raise RuntimeError("dcsr: escape loop did not converge (encoder bug)")
 
 
-def encode(W: np.ndarray, group: int = 16) -> dict[str, np.ndarray]:
+def encode(W: np.ndarray, group: int = 16, delta_bits: int = 4) -> dict[str, np.ndarray]:
     rows, cols = W.shape
     row_values, row_deltas, row_min_codes, row_counts = [], [], [], []
     for row in W:
@@ -121,6 +128,27 @@ def encode(W: np.ndarray, group: int = 16) -> dict[str, np.ndarray]:
         row_deltas.append(deltas)
         row_min_codes.append(min_codes)
         row_counts.append(values.size)
+
+    counts = np.asarray(row_counts, dtype=np.int64)
+    total = int(counts.sum())
+    row_offsets = counts - total // rows
+    if row_offsets.min() < -32768 or row_offsets.max() > 32767:
+        raise ValueError("dcsr: a row's entry count is too far from the average "
+                         "to fit an int16 row offset")
+    if total > np.iinfo(np.int32).max:
+        raise ValueError("dcsr: too many entries for an int32 nonzero count")
+    tail = {
+        "row_offsets": row_offsets.astype("<i2"),
+        "nnz": np.array([total], dtype="<i4"),
+    }
+    values = np.concatenate(row_values).astype(W.dtype.newbyteorder("<"))
+    minimums = np.concatenate(row_min_codes).astype(np.int8)
+    if delta_bits == 8:
+        # The active lanes of each row's groups, in entry order.
+        delta_bytes = [d.reshape(-1)[:n] for d, n in zip(row_deltas, row_counts)]
+        return {"values": values,
+                "delta_bytes": np.concatenate(delta_bytes).astype(np.uint8),
+                "group_minimums": minimums, **tail}
 
     deltas = np.concatenate(row_deltas).astype(np.uint8)  # (groups, G), each < 256
     lane = np.arange(group)
@@ -131,23 +159,13 @@ def encode(W: np.ndarray, group: int = 16) -> dict[str, np.ndarray]:
     used = lane_masks != 0
     maps = (used << position).sum(axis=1)
 
-    counts = np.asarray(row_counts, dtype=np.int64)
-    total = int(counts.sum())
-    row_offsets = counts - total // rows
-    if row_offsets.min() < -32768 or row_offsets.max() > 32767:
-        raise ValueError("dcsr: a row's entry count is too far from the average "
-                         "to fit an int16 row offset")
-    if total > np.iinfo(np.int32).max:
-        raise ValueError("dcsr: too many entries for an int32 nonzero count")
-
     return {
-        "values": np.concatenate(row_values).astype(W.dtype.newbyteorder("<")),
+        "values": values,
         "delta_nibbles": pack_nibble_pairs(deltas & 0xF),
-        "group_minimums": np.concatenate(row_min_codes).astype(np.int8),
+        "group_minimums": minimums,
         "extension_maps": pack_nibble_pairs(maps[:, None]),
         "extension_masks": lane_masks[used].astype(mask_dtype(group)),
-        "row_offsets": row_offsets.astype("<i2"),
-        "nnz": np.array([total], dtype="<i4"),
+        **tail,
     }
 
 
@@ -160,25 +178,30 @@ def row_entry_counts(arrays, rows: int) -> np.ndarray:
     return counts
 
 
-def decode_columns(arrays, shape, group: int):
+def _byte_deltas(arrays, counts, group: int) -> np.ndarray:
+    """delta_bytes (entries, row by row) as (groups, G), padding lanes 0."""
+    stored = arrays["delta_bytes"].astype(np.int64)
+    if stored.size != counts.sum():
+        raise ValueError("dcsr: delta_bytes length does not match nnz")
+    rows = []
+    for first, n in zip(np.cumsum(counts) - counts, counts):
+        padded = np.zeros(-(-int(n) // group) * group, np.int64)
+        padded[:n] = stored[first:first + n]
+        rows.append(padded)
+    return np.concatenate(rows).reshape(-1, group) if rows else np.zeros((0, group), np.int64)
+
+
+def decode_columns(arrays, shape, group: int, delta_bits: int = 4):
     """Column of every stored entry, plus the per-row counts (the kernel's index math)."""
     rows, cols = shape
     counts = row_entry_counts(arrays, rows)
     groups_per_row = -(-counts // group)
     n_groups = int(groups_per_row.sum())
-
-    deltas = unpack_nibble_pairs(arrays["delta_nibbles"], n_groups, group).astype(np.int64)
-    maps = unpack_nibble_pairs(arrays["extension_maps"], n_groups, 1)[:, 0].astype(np.int64)
-    position = np.arange(EXTENSION_BITS)
-    used = ((maps[:, None] >> position) & 1).astype(bool)
-    masks = arrays["extension_masks"].astype(np.int64)
-    if masks.size != used.sum():
-        raise ValueError("dcsr: extension_masks count does not match extension_maps")
-    lane_masks = np.zeros(used.shape, dtype=np.int64)
-    lane_masks[used] = masks  # group-major, bit position ascending
     lane = np.arange(group)
-    deltas |= (((lane_masks[:, None, :] >> lane[None, :, None]) & 1)
-               << (4 + position)).sum(axis=2)
+    if delta_bits == 8:
+        deltas = _byte_deltas(arrays, counts, group)
+    else:
+        deltas = _nibble_deltas(arrays, n_groups, group)
 
     min_codes = arrays["group_minimums"].astype(np.int64)
     if min_codes.size != n_groups:
@@ -197,9 +220,25 @@ def decode_columns(arrays, shape, group: int):
     return np.concatenate(columns) if columns else np.zeros(0, np.int64), counts
 
 
-def decode(arrays, shape, dtype, group: int = 16) -> np.ndarray:
+def _nibble_deltas(arrays, n_groups: int, group: int) -> np.ndarray:
+    """Low nibbles plus the extension bits 4..7 of every group's deltas."""
+    deltas = unpack_nibble_pairs(arrays["delta_nibbles"], n_groups, group).astype(np.int64)
+    maps = unpack_nibble_pairs(arrays["extension_maps"], n_groups, 1)[:, 0].astype(np.int64)
+    position = np.arange(EXTENSION_BITS)
+    used = ((maps[:, None] >> position) & 1).astype(bool)
+    masks = arrays["extension_masks"].astype(np.int64)
+    if masks.size != used.sum():
+        raise ValueError("dcsr: extension_masks count does not match extension_maps")
+    lane_masks = np.zeros(used.shape, dtype=np.int64)
+    lane_masks[used] = masks  # group-major, bit position ascending
+    lane = np.arange(group)
+    return deltas | (((lane_masks[:, None, :] >> lane[None, :, None]) & 1)
+                     << (4 + position)).sum(axis=2)
+
+
+def decode(arrays, shape, dtype, group: int = 16, delta_bits: int = 4) -> np.ndarray:
     rows, cols = shape
-    columns, counts = decode_columns(arrays, shape, group)
+    columns, counts = decode_columns(arrays, shape, group, delta_bits)
     values = arrays["values"]
     if values.size != columns.size:
         raise ValueError("dcsr: values length does not match nnz")

@@ -1,0 +1,229 @@
+//===- LowerDCSRBytes.cpp - #sparse_enc.dcsr<delta_bits = 8> matvec -------===//
+//
+// dCSR with whole-byte deltas (docs/formats.md): the row's n entries (n =
+// nnz/rows + row_offsets[r]) and slope s = (cols + n/2) / n are those of the
+// 4-bit layout, and group j of G entries sits at
+//
+//   offset[l] = s*l + delta_bytes[rowStart + j*G + l]   (8-bit lanes)
+//   base     += group_minimums[g] + G*s                 (from -G*s per row)
+//   y[r]     += sum_l values[rowStart + j*G + l] * x[base + offset[l]]
+//
+// so the decode is one vector add: the deltas are stored row by row like
+// the values, and the last group of a row reads them under its lane mask.
+//
+// cortex-m55: a row's groups run as a tail-predicated loop (the shape of
+// LowerCSR.cpp's rows: do-while, k to n rounded up to G, exact exit,
+// get.active.lane.mask(k, n)), so LLVM emits dlstp/letp with no vctp per
+// group; each step is the delta load, the ramp add, the scalar base update,
+// the gather (vldrb.u8 with 8-bit offsets), the value load and `vmlava`.
+// rv32imc: a scalar loop over the group's entries (column = base + s*l +
+// delta). Other vector targets (RVV): groups in an scf.for with a
+// create_mask of the entries left, products in lane accumulators, one
+// reduction per row.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/SparseEncDialect.h"
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+namespace {
+/// What one row of the byte-delta kernel needs.
+struct Row {
+  Value start;  // index of the row's first entry in values / delta_bytes
+  Value n;      // entries in the row
+  Value slope;  // s
+  Value step;   // G*s
+  Value firstGroup;
+};
+} // namespace
+
+FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
+                                                  const MatvecOperands &m,
+                                                  const LowerOptions &opts) {
+  auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], deltas = m.buffers[1], minimums = m.buffers[2],
+        rowOffsets = m.buffers[3], nnzBuf = m.buffers[4];
+  const int64_t lanes = dcsr.getGroup();
+  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  auto idx = b.getIndexType();
+  auto byteVec = VectorType::get({lanes}, i8);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  auto vVec = VectorType::get(
+      {lanes}, cast<ShapedType>(values.getType()).getElementType());
+  auto xVec =
+      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
+  Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
+  SmallVector<int8_t> ramp;
+  for (int64_t l = 0; l < lanes; ++l)
+    ramp.push_back(static_cast<int8_t>(l));
+  Value rampVec = arith::ConstantOp::create(
+      b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(ramp)));
+
+  // base + code + G*s: the gather base of group g.
+  auto nextBase = [&](Value base, Value g, const Row &row) -> Value {
+    Value code = arith::IndexCastOp::create(
+        b, idx, tensor::ExtractOp::create(b, minimums, g));
+    return arith::AddIOp::create(b, base, arith::AddIOp::create(b, code, row.step));
+  };
+  // The group at entry k of the row: its column offsets in i32 lanes.
+  auto offsetsAt = [&](Value k, Value rampS, Value mask, const Row &row,
+                       bool undefTail) -> Value {
+    Value at = arith::AddIOp::create(b, row.start, k);
+    Value d = undefTail ? e.readUndefTail(byteVec, deltas, {at}, mask)
+                        : e.read(byteVec, deltas, {at}, mask);
+    return e.widenIndices(arith::AddIOp::create(b, rampS, d));
+  };
+
+  // s = (cols + n/2) / n, G*s and the ramp s*l. `divisor` is n, or n
+  // clamped to 1 where the row may be empty (its slope is then unused).
+  auto setSlope = [&](Row &row, Value divisor) {
+    row.slope = arith::DivUIOp::create(
+        b,
+        arith::AddIOp::create(b, e.index(m.cols),
+                              arith::DivUIOp::create(b, row.n, e.index(2))),
+        divisor);
+    row.step = arith::MulIOp::create(b, row.slope, cG);
+    Value slope8 = arith::TruncIOp::create(
+        b, i8, arith::IndexCastOp::create(b, i32, row.slope));
+    return arith::MulIOp::create(
+               b, rampVec, vector::BroadcastOp::create(b, byteVec, slope8))
+        .getResult();
+  };
+
+  // cortex-m55: for n > 0, do { ... k += G } while (k != n rounded up); the
+  // row set-up sits inside the n > 0 branch (no clamp of the divisor).
+  // Returns the row's sum and the next row's first group.
+  auto mveRow = [&](Row row, Value acc0) -> std::pair<Value, Value> {
+    auto nonEmpty = scf::IfOp::create(
+        b, TypeRange{acc0.getType(), idx},
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, row.n, c0),
+        /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(nonEmpty.thenBlock());
+    Value rampS = setSlope(row, row.n);
+    Value rounded = arith::AndIOp::create(
+        b, arith::AddIOp::create(b, row.n, e.index(lanes - 1)), e.index(-lanes));
+    Value n32 = arith::IndexCastOp::create(b, i32, row.n);
+    Value base0 = arith::SubIOp::create(b, c0, row.step);
+    SmallVector<Type> types{idx, acc0.getType(), idx, idx};
+    SmallVector<Location> locs(types.size(), b.getLoc());
+    auto loop = scf::WhileOp::create(
+        b, types, ValueRange{c0, acc0, row.firstGroup, base0});
+    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+    Value k = before->getArgument(0), acc = before->getArgument(1),
+          g = before->getArgument(2), base = before->getArgument(3);
+    Value mask = LLVM::GetActiveLaneMaskOp::create(
+        b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
+    Value offsets = offsetsAt(k, rampS, mask, row, /*undefTail=*/false);
+    Value newBase = nextBase(base, g, row);
+    Value xv = vector::GatherOp::create(b, xVec, m.x, newBase, offsets, mask,
+                                        e.zero(xVec));
+    Value v = e.read(vVec, values, {arith::AddIOp::create(b, row.start, k)},
+                     mask);
+    Value sum = e.dot(acc, v, xv, mask);
+    Value next = arith::AddIOp::create(b, k, cG);
+    scf::ConditionOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
+        ValueRange{next, sum, arith::AddIOp::create(b, g, c1), newBase});
+    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+    scf::YieldOp::create(b, after->getArguments());
+    b.setInsertionPointAfter(loop);
+    scf::YieldOp::create(b, ValueRange{loop.getResult(1), loop.getResult(2)});
+    b.setInsertionPointToStart(nonEmpty.elseBlock());
+    scf::YieldOp::create(b, ValueRange{acc0, row.firstGroup});
+    return {nonEmpty.getResult(0), nonEmpty.getResult(1)};
+  };
+
+  // rv32imc: scalar entries; the lane's ramp s*l is carried as a sum.
+  auto scalarRow = [&](const Row &row, Value groups, Value acc0) -> Value {
+    return forLoop(
+        b, c0, groups, c1,
+        {acc0, arith::SubIOp::create(b, c0, row.step)},
+        [&](Value j, ValueRange a) -> SmallVector<Value> {
+          Value g = arith::AddIOp::create(b, row.firstGroup, j);
+          Value base = nextBase(a[1], g, row);
+          Value first = arith::AddIOp::create(
+              b, row.start, arith::MulIOp::create(b, j, cG));
+          Value end = arith::MinUIOp::create(
+              b, arith::AddIOp::create(b, first, cG),
+              arith::AddIOp::create(b, row.start, row.n));
+          SmallVector<Value> lane = forLoop(
+              b, first, end, c1, {a[0], base},
+              [&](Value i, ValueRange s) -> SmallVector<Value> {
+                Value col = arith::AddIOp::create(
+                    b, s[1], e.extractIndex(deltas, i));
+                Value w = tensor::ExtractOp::create(b, values, i);
+                Value xv = tensor::ExtractOp::create(b, m.x, col);
+                return {e.mulAdd(s[0], w, xv),
+                        arith::AddIOp::create(b, s[1], row.slope)};
+              });
+          return {lane[0], base};
+        })[0];
+  };
+
+  // Other vector targets: lane accumulators, one reduction per row.
+  auto vectorRow = [&](const Row &row, Value groups, Value rampS,
+                       Value acc0) -> Value {
+    Value accLanes = forLoop(
+        b, c0, groups, c1,
+        {e.zero(VectorType::get({lanes}, m.accType)),
+         arith::SubIOp::create(b, c0, row.step)},
+        [&](Value j, ValueRange a) -> SmallVector<Value> {
+          Value k = arith::MulIOp::create(b, j, cG);
+          Value mask = vector::CreateMaskOp::create(
+              b, maskType, ValueRange{arith::SubIOp::create(b, row.n, k)});
+          Value offsets = offsetsAt(k, rampS, mask, row, /*undefTail=*/true);
+          Value newBase =
+              nextBase(a[1], arith::AddIOp::create(b, row.firstGroup, j), row);
+          Value xv = vector::GatherOp::create(b, xVec, m.x, newBase, offsets,
+                                              mask, e.poison(xVec));
+          Value v = e.readUndefTail(
+              vVec, values, {arith::AddIOp::create(b, row.start, k)}, mask);
+          Value sum = arith::SelectOp::create(b, mask,
+                                              e.macLanes(a[0], v, xv), a[0]);
+          return {sum, newBase};
+        })[0];
+    return vector::ReductionOp::create(b, vector::CombiningKind::ADD, accLanes,
+                                       acc0);
+  };
+
+  Value nnz = arith::IndexCastOp::create(
+      b, idx, tensor::ExtractOp::create(b, nnzBuf, c0));
+  Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
+  // Row loop carries y, the row's first entry and its first group.
+  return forLoop(
+      b, c0, e.index(m.rows), c1, {m.y, c0, c0},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0];
+        Row row;
+        row.start = in[1];
+        row.firstGroup = in[2];
+        row.n = arith::AddIOp::create(
+            b, avg,
+            arith::IndexCastOp::create(
+                b, idx, tensor::ExtractOp::create(b, rowOffsets, r)));
+        Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        Value nextStart = arith::AddIOp::create(b, row.start, row.n);
+        if (opts.mve()) {
+          auto [acc, nextGroup] = mveRow(row, acc0);
+          return {tensor::InsertOp::create(b, acc, yt, r), nextStart,
+                  nextGroup};
+        }
+        Value rampS = setSlope(row, arith::MaxUIOp::create(b, row.n, c1));
+        Value groups = arith::DivUIOp::create(
+            b, arith::AddIOp::create(b, row.n, e.index(lanes - 1)), cG);
+        Value acc = opts.scalarOnly() ? scalarRow(row, groups, acc0)
+                                      : vectorRow(row, groups, rampS, acc0);
+        return {tensor::InsertOp::create(b, acc, yt, r), nextStart,
+                arith::AddIOp::create(b, row.firstGroup, groups)};
+      })[0];
+}

@@ -105,3 +105,47 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
   %r = linalg.matvec ins(%w, %x : tensor<64x256xi8, #CSR>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>
   return %r : tensor<64xi32>
 }
+
+// -----
+
+// dCSR with byte deltas. cortex-m55: for a non-empty row, a do-while over
+// the row's entries with llvm.get.active.lane.mask(k, n) (dlstp/letp after
+// LLVM), the deltas read under the mask and added to the ramp, the group
+// minimum added to the gather base, a predicated reduction per group.
+// rv32imc: scalar entries, column = base + s*l + delta. rv32gcv: groups in
+// an scf.for with create_mask, lane accumulators, one reduction per row.
+
+#DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
+// M55-LABEL: func.func @dcsr_bytes
+// M55: scf.if
+// M55: scf.while
+// M55: %[[M:.*]] = llvm.intr.get.active.lane.mask %{{.*}}, %{{.*}} : i32, i32 to vector<16xi1>
+// M55: %[[D:.*]] = vector.transfer_read %arg1[%{{.*}}], %{{.*}}, %[[M]] {in_bounds = [true]} : tensor<11xi8>, vector<16xi8>
+// M55: arith.addi %{{.*}}, %[[D]] : vector<16xi8>
+// M55: tensor.extract %arg2[%{{.*}}] : tensor<2xi8>
+// M55: vector.gather %arg5[%{{.*}}] [%{{.*}}], %[[M]]
+// M55: vector.reduction <add>
+// M55: scf.condition
+// M55-NOT: vector.create_mask
+// M55-NOT: sparse_enc
+// RV32IMC-LABEL: func.func @dcsr_bytes
+// RV32IMC: scf.for
+// RV32IMC: tensor.extract %arg2[%{{.*}}] : tensor<2xi8>
+// RV32IMC: scf.for
+// RV32IMC: tensor.extract %arg1[%{{.*}}] : tensor<11xi8>
+// RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
+// RV32IMC-NOT: vector.
+// RVV-LABEL: func.func @dcsr_bytes
+// RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xi32>, index)
+// RVV: vector.create_mask %{{.*}} : vector<16xi1>
+// RVV: vector.gather
+// RVV: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
+// RVV-NOT: vector.reduction
+// RVV: scf.yield
+// RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
+// RVV-NOT: sparse_enc
+func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
+  %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}

@@ -123,6 +123,28 @@ func.func @dcsr() -> tensor<2x40xi8, #DCSR> {
 
 // -----
 
+// dCSR with byte deltas (delta_bits = 8), the same matrix: the deltas of
+// both rows, entry by entry (no group padding, no nibbles, maps or masks);
+// minimums, row offsets and nnz as above.
+
+#DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
+
+// CHECK-LABEL: func.func @dcsr_bytes
+// CHECK-DAG: %[[VALUES:.*]] = arith.constant dense<[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]> : tensor<11xi8>
+// CHECK-DAG: %[[DELTAS:.*]] = arith.constant dense<[16, 11, 5, 3, 0, 2, 14, 7, 0, 21, 21]> : tensor<11xi8>
+// CHECK-DAG: %[[MINIMUMS:.*]] = arith.constant dense<[-15, -14]> : tensor<2xi8>
+// CHECK-DAG: %[[OFFSETS:.*]] = arith.constant dense<[1, 0]> : tensor<2xi16>
+// CHECK-DAG: %[[NNZ:.*]] = arith.constant dense<11> : tensor<1xi32>
+// CHECK: sparse_enc.assemble(%[[VALUES]], %[[DELTAS]], %[[MINIMUMS]], %[[OFFSETS]], %[[NNZ]]) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #sparse_enc.dcsr<delta_bits = 8>>
+// CHECK-NOT: arith.constant {{.*}} : tensor<2x40xi8
+func.func @dcsr_bytes() -> tensor<2x40xi8, #DCSR8> {
+  %w = arith.constant dense<[[0, 1, 0, 2, 3, 0, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                             [7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 11]]> : tensor<2x40xi8, #DCSR8>
+  return %w : tensor<2x40xi8, #DCSR8>
+}
+
+// -----
+
 // dCSR escapes on 2x256. Row 0 (columns 130, 255): s = 128, base
 // min(130, 255 - 128) = 127 is one past the largest minimum code (126), so
 // a zero goes into the largest gap (0..130) at 130 - 65 = 65. Then n = 3,

@@ -81,6 +81,26 @@ func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: te
   return %r : tensor<2xi32>
 }
 
+// dCSR with byte deltas on cortex-m55: each row's groups are a
+// tail-predicated loop (dlstp/letp, no vctp), one vector add decodes the
+// offsets, an 8-bit-offset gather and vmlava per group.
+
+#DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
+// CHECK-LABEL: llvm.func @dcsr_bytes
+// CHECK-NOT: sparse_enc
+// MVE-LABEL: dcsr_bytes:
+// MVE: dlstp.8
+// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}], #16
+// MVE-NEXT: vadd.i8
+// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE: vmlava.s8
+// MVE-NEXT: letp
+func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
+  %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
 // N:M on cortex-m55: rows in parallel lanes, offset words gathered byte by
 // byte (masked gathers), no reduction. The generic kernel (host) loads each
 // offset word with 4-byte alignment (one `lw` on RISC-V).

@@ -18,7 +18,8 @@ def ctx():
     ("#sparse_enc.csr<>", sparse_enc.CSRAttr, {"crd_bits": 16, "pos_bits": 16}),
     ("#sparse_enc.csr<crd_bits = 8>", sparse_enc.CSRAttr, {"crd_bits": 8}),
     ("#sparse_enc.dcsr<group = 8>", sparse_enc.DCSRAttr, {"group": 8}),
-    ("#sparse_enc.dcsr<>", sparse_enc.DCSRAttr, {"group": 16}),
+    ("#sparse_enc.dcsr<>", sparse_enc.DCSRAttr, {"group": 16, "delta_bits": 4}),
+    ("#sparse_enc.dcsr<delta_bits = 8>", sparse_enc.DCSRAttr, {"group": 16, "delta_bits": 8}),
     ("#sparse_enc.gs<lanes = 4>", sparse_enc.GSAttr, {"lanes": 4}),
 ])
 def test_parse_returns_typed_attribute(ctx, text, cls, props):
@@ -34,6 +35,7 @@ def test_get_builds_attributes(ctx):
     assert str(sparse_enc.NMAttr.get(1, 8)) == "#sparse_enc.nm<n = 1, m = 8>"
     assert sparse_enc.CSRAttr.get(crd_bits=8).crd_bits == 8
     assert sparse_enc.DCSRAttr.get().group == 16
+    assert str(sparse_enc.DCSRAttr.get(delta_bits=8)) == "#sparse_enc.dcsr<delta_bits = 8>"
     assert sparse_enc.GSAttr.get(lanes=8).lanes == 8
 
 
@@ -41,6 +43,7 @@ def test_get_builds_attributes(ctx):
     (lambda: sparse_enc.NMAttr.get(4, 4), "n must satisfy 1 <= n < m"),
     (lambda: sparse_enc.NMAttr.get(1, 6), "m must be 4, 8 or 16"),
     (lambda: sparse_enc.DCSRAttr.get(group=32), "group must be 4, 8 or 16"),
+    (lambda: sparse_enc.DCSRAttr.get(delta_bits=2), "delta_bits must be 4 .* or 8"),
     (lambda: sparse_enc.CSRAttr.get(crd_bits=12), "crd_bits must be 8, 16 or 32"),
     (lambda: sparse_enc.GSAttr.get(lanes=3), "lanes must be 4, 8 or 16"),
 ])

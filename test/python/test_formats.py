@@ -129,8 +129,9 @@ def test_nm_roundtrip(seed, rows, m, data, dtype):
     assert np.all(np.diff(offsets.astype(int), axis=2) > 0)
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr", "dcsr", "dcsr:8", "dcsr:4", "nm:1:4",
-                                 "nm:3:8", "nm:15:16", "gs:4", "gs:8", "gs:16"])
+@pytest.mark.parametrize("fmt", ["dense", "csr", "dcsr", "dcsr:8", "dcsr:4", "dcsr:16:8",
+                                 "dcsr:4:8", "nm:1:4", "nm:3:8", "nm:15:16", "gs:4", "gs:8",
+                                 "gs:16"])
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
 @pytest.mark.parametrize("shape", [(1, 16), (7, 48), (33, 256), (5, 1088)])
 def test_all_zero_matrices(fmt, dtype, shape):
@@ -139,11 +140,12 @@ def test_all_zero_matrices(fmt, dtype, shape):
     check_encoded(enc, W)
     if fmt.startswith("dcsr"):
         assert enc.arrays["nnz"].tolist() == [0]
-        assert enc.nbytes["values"] == 0 and enc.nbytes["delta_nibbles"] == 0
+        assert enc.nbytes["values"] == 0
+        assert enc.nbytes.get("delta_nibbles", 0) == enc.nbytes.get("delta_bytes", 0) == 0
 
 
-@pytest.mark.parametrize("fmt", ["dense", "csr", "csr:8", "dcsr", "dcsr:8", "dcsr:4", "gs:4",
-                                 "gs:16"])
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csr:8", "dcsr", "dcsr:8", "dcsr:4",
+                                 "dcsr:16:8", "gs:4", "gs:16"])
 @pytest.mark.parametrize("dtype", [np.int8, np.float32])
 @pytest.mark.parametrize("shape", [(1, 1), (3, 17), (40, 255), (17, 256), (9, 257), (4, 1100)])
 def test_fully_dense_matrices(fmt, dtype, shape):
@@ -243,6 +245,40 @@ def check_dcsr_layout(enc, W):
             if v != 0:
                 rebuilt[r, c] = v
         np.testing.assert_array_equal(rebuilt, W)
+
+
+@FAST
+@given(W=matrices, group=st.sampled_from([4, 8, 16]))
+def test_dcsr_byte_deltas_roundtrip(W, group):
+    """dcsr:G:8 stores the 4-bit layout's entries, minimums and row offsets,
+    with every delta a byte (entry by entry, no group padding)."""
+    enc = encode(W, f"dcsr:{group}:8")
+    check_encoded(enc, W)
+    assert enc.fmt == f"dcsr:{group}:8" and enc.spec.params["delta_bits"] == 8
+    nibbles = encode(W, f"dcsr:{group}")
+    a, b = enc.arrays, nibbles.arrays
+    assert list(a) == ["values", "delta_bytes", "group_minimums", "row_offsets", "nnz"]
+    for name in ("values", "group_minimums", "row_offsets", "nnz"):
+        assert a[name].tobytes() == b[name].tobytes(), name
+    assert a["delta_bytes"].dtype == np.uint8 and a["delta_bytes"].size == a["values"].size
+    columns, _ = dcsr_format.decode_columns(a, W.shape, group, delta_bits=8)
+    want, _ = dcsr_format.decode_columns(b, W.shape, group)
+    np.testing.assert_array_equal(columns, want)
+
+
+@pytest.mark.parametrize("fmt, message", [
+    ("dcsr:16:6", "deltas are 4 bits .* or 8 bits, got 6"),
+    ("dcsr:16:8:1", "expected dcsr, dcsr:G or dcsr:G:D"),
+    ("dcsr:16:x", "D must be an integer"),
+])
+def test_dcsr_delta_bits_errors(fmt, message):
+    with pytest.raises(ValueError, match=message):
+        encode(np.eye(4, dtype=np.int8), fmt)
+
+
+def test_dcsr_delta_bits_spelling():
+    assert str(parse_format("dcsr:16:4")) == "dcsr:16"
+    assert str(parse_format("dcsr:8:8")) == "dcsr:8:8"
 
 
 def test_dcsr_micro_benchmark_matches_paper_setup():

@@ -14,7 +14,7 @@ from mcusparse import kernels, prune
 from mcusparse.targets import MCU_TARGETS, EmulatorTimeout, get_target
 from mcusparse.targets.qemu import plugin_path
 
-FORMATS = ("dense", "csr", "csr:8", "dcsr", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
+FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -75,7 +75,7 @@ def test_random_shapes(fmt, target):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-@pytest.mark.parametrize("fmt", ("dense", "csr", "csr:8", "dcsr", "nm:1:8", "gs:16"))
+@pytest.mark.parametrize("fmt", ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:8", "gs:16"))
 def test_all_zero_matrix(fmt, target):
     rng = np.random.default_rng(5)
     W = np.zeros(shape_for(fmt, (9, 24)), dtype=np.int8)
@@ -83,17 +83,18 @@ def test_all_zero_matrix(fmt, target):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-def test_dcsr_escape_path(target):
+@pytest.mark.parametrize("fmt", ("dcsr", "dcsr:16:8"))
+def test_dcsr_escape_path(fmt, target):
     """Rows whose gather offsets would reach 256 get escape zeros (docs/formats.md)."""
     rng = np.random.default_rng(11)
     W = np.zeros((3, 300), dtype=np.int8)
     W[0, 0], W[0, 299] = 1, 2                       # the documented 18-escape row
     W[2, [5, 150, 290]] = [-128, 127, 3]            # a second row with escapes
     from mcusparse.formats import encode
-    assert encode(W, "dcsr").arrays["values"].size > np.count_nonzero(W)
-    check(W, "dcsr", target, rng)
+    assert encode(W, fmt).arrays["values"].size > np.count_nonzero(W)
+    check(W, fmt, target, rng)
     W = prune.magnitude(rng.integers(-128, 128, size=(5, 600), dtype=np.int8), 0.97)
-    check(W, "dcsr", target, rng)
+    check(W, fmt, target, rng)
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
@@ -104,8 +105,9 @@ def test_dcsr_escape_path(target):
     # cortex-m55 gs:16 (vmullb/vmullt, transposed accumulators) with 16-bit
     # column indices (cols > 256); padded groups: test_random_shapes.
     ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),
-    # dCSR nibble blocks carried from even to odd groups across rows.
-    ("dcsr", (33, 200)),
+    # dCSR nibble blocks carried from even to odd groups across rows; byte
+    # deltas in rows of several groups (M55: tail-predicated rows).
+    ("dcsr", (33, 200)), ("dcsr:16:8", (6, 1024)),
     # cortex-m55 CSR rows are tail-predicated loops: rows of many steps
     # (130 entries = 8 x 16 + 2, 16 x 8 + 2) and the 256-column limit of
     # 8-bit indices (column 255 is gathered).

@@ -122,6 +122,24 @@ def test_dcsr_escapes_match_reference(seed, rows, cols, dtype):
     assert_packs_like_reference(far_gap_matrix(seed, rows, cols, dtype), "dcsr")
 
 
+def byte_delta_format(W):
+    """dcsr:G:8 with the group that fills 128 bits (16 int8, 4 float32)."""
+    return "dcsr:4:8" if W.dtype == np.float32 else "dcsr:16:8"
+
+
+@FAST
+@given(W=matrices())
+def test_dcsr_byte_deltas_match_reference(W):
+    assert_packs_like_reference(W, byte_delta_format(W))
+
+
+@FAST
+@given(seed=seeds, rows=st.integers(1, 16), cols=st.integers(256, 1500), dtype=dtypes)
+def test_dcsr_byte_delta_escapes_match_reference(seed, rows, cols, dtype):
+    W = far_gap_matrix(seed, rows, cols, dtype)
+    assert_packs_like_reference(W, byte_delta_format(W))
+
+
 @FAST
 @given(case=nm_cases())
 def test_nm_matches_reference(case):

@@ -17,6 +17,11 @@ func.func @dcsr_group(%a: tensor<4x8xi8, #sparse_enc.dcsr<group = 32>>)
 
 // -----
 
+// expected-error @+1 {{delta_bits must be 4 (nibbles and extension masks) or 8 (bytes), got 6}}
+func.func @dcsr_delta_bits(%a: tensor<4x8xi8, #sparse_enc.dcsr<group = 16, delta_bits = 6>>)
+
+// -----
+
 // expected-error @+1 {{m must be 4, 8 or 16, got 6}}
 func.func @nm_m(%a: tensor<4x12xi8, #sparse_enc.nm<n = 1, m = 6>>)
 

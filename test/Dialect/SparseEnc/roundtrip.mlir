@@ -20,9 +20,11 @@ func.func @csr(%a: tensor<4x8xi8, #sparse_enc.csr<crd_bits = 16, pos_bits = 16>>
 // CHECK-SAME: tensor<64x64xi8, #sparse_enc.dcsr<>>
 // CHECK-SAME: tensor<64x64xi16, #sparse_enc.dcsr<group = 8>>
 // CHECK-SAME: tensor<64x64xf32, #sparse_enc.dcsr<group = 4>>
+// CHECK-SAME: tensor<64x600xi8, #sparse_enc.dcsr<delta_bits = 8>>
 func.func @dcsr(%a: tensor<64x64xi8, #sparse_enc.dcsr<group = 16>>,
                 %b: tensor<64x64xi16, #sparse_enc.dcsr<group = 8>>,
-                %c: tensor<64x64xf32, #sparse_enc.dcsr<group = 4>>) {
+                %c: tensor<64x64xf32, #sparse_enc.dcsr<group = 4>>,
+                %d: tensor<64x600xi8, #sparse_enc.dcsr<group = 16, delta_bits = 8>>) {
   return
 }
 

@@ -102,10 +102,13 @@ def test_plan_formats():
     ws = table.standard_workloads(sizes=[(256, 256)], sparsities=[0.9], nm_patterns=[(1, 8)])
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), ws)
     got = {u[1].label: [f for f, _ in u[2]] for u in units}
-    assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "gs:16", "sparsifier"]
-    assert got["256x256 1:8"] == ["dense", "csr", "csr:8", "dcsr", "nm:1:8", "sparsifier"]
+    assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16",
+                                "sparsifier"]
+    assert got["256x256 1:8"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:8",
+                                  "sparsifier"]
     # 8-bit column indices reach 256 columns only.
     wide = table.standard_workloads(sizes=[(512, 1024)], sparsities=[0.9], nm_patterns=[],
                                     paper=False)
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), wide)
-    assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "gs:16", "sparsifier"]
+    assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "dcsr:16:8", "gs:16",
+                                           "sparsifier"]

@@ -38,7 +38,8 @@ def check_bit_exact(cm, xs, reference):
 
 @pytest.mark.parametrize("target,fmt", [
     ("cortex-m55", "dense"), ("cortex-m55", "csr"), ("cortex-m55", "dcsr"),
-    ("cortex-m55", "gs:16"), ("rv32imc", "csr"), ("rv32imc", "gs:4"),
+    ("cortex-m55", "gs:16"), ("cortex-m55", "dcsr:16:8"), ("rv32imc", "csr"),
+    ("rv32imc", "gs:4"), ("rv32gcv", "dcsr:16:8"),
     ("rv32gcv", "dense"), ("rv32gcv", "gs:8")])
 def test_digits_bit_exact_on_every_target(tmp_path, digits, reference, target, fmt):
     cm = mcusparse.compile(DIGITS, target=target, format=fmt, out_dir=tmp_path / "out",

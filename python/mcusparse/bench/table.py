@@ -40,7 +40,7 @@ __all__ = ["Workload", "standard_workloads", "plan", "run_table", "write_markdow
 
 DEFAULT_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv")
 # "nm" stands for the workload's own N:M pattern (run on N:M workloads only).
-DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "nm", "gs:16", "sparsifier")
+DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", "sparsifier")
 SIZES = ((256, 256), (512, 1024))
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95)
 NM_PATTERNS = ((2, 4), (1, 4), (1, 8), (1, 16))

@@ -80,7 +80,7 @@ def register(groups) -> None:
     p.add_argument("model")
     p.add_argument("--target", default="cortex-m55", choices=MODEL_TARGETS)
     p.add_argument("--format", default="auto",
-                   help="auto (per layer, measured) or one of dense, csr, csr:8, dcsr, nm:N:M, gs:V")
+                   help="auto (per layer, measured) or one of dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V")
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--wait-states", type=int, default=4,
                    help="weight-memory wait states for the auto choice's modeled cycles")

@@ -15,7 +15,8 @@ cost. On cortex-m55 a CSR convolution (more than one output pixel) gets the
 pixel-batched kernel, so its cost is measured on the whole layer as the
 model pipeline compiles it (compiler/layer_cost.py, at most 64 pixels,
 scaled to the layer's). The cheapest correct candidate wins; dense wins where sparsity does not
-pay. Candidates: dense, csr, csr:8 (at most 256 columns), dcsr, gs:V (V = the
+pay. Candidates: dense, csr, csr:8 (at most 256 columns), dcsr, dcsr:16:8
+(byte deltas), gs:V (V = the
 target's lanes) and nm:N:M
 (m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2.
 """
@@ -69,7 +70,7 @@ def _pixels(layer: LayerInfo) -> int:
 
 
 def candidates(W: np.ndarray, target: str) -> List[str]:
-    out = ["dense", "csr", "dcsr", f"gs:{GS_LANES.get(target, 8)}"]
+    out = ["dense", "csr", "dcsr", "dcsr:16:8", f"gs:{GS_LANES.get(target, 8)}"]
     rows, cols = W.shape
     if cols <= 256:
         out.insert(2, "csr:8")

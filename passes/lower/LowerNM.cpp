@@ -284,6 +284,98 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   return y;
 }
 
+/// cortex-m55, int8, fields of 2 or 4 bits (m = 4 or 16) and n dividing 16:
+/// one row at a time, 16 fields per step in the 16 byte lanes of a q
+/// register. Whole words of 2- or 4-bit fields are a plain bit stream (field
+/// i of a row in byte i*b/8 from bit (i*b)%8), so a step loads its 2b offset
+/// bytes widened to 16- or 32-bit lanes (`vldrb.u16` / `vldrb.u32`), ORs
+/// each lane with copies of itself shifted by 8-b, 2(8-b), ... so that field
+/// j of the byte lands in byte j of the lane, masks every byte with m-1 and
+/// reinterprets the lanes as 16 bytes: the fields in order. It adds the
+/// lane's block start (l/n)*m (at most 255 with n = 1, m = 16) and gathers
+/// x with those 8-bit offsets from x + (16s/n)*m. Values are one contiguous
+/// load, the product one `vmlava`. A row's last partial step uses constant
+/// lane masks.
+static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+                               int64_t n, int64_t blockLen) {
+  constexpr int64_t lanes = 16;
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], offsets = m.buffers[1];
+  NMGeometry g(m.cols, n, blockLen);
+  auto i8 = b.getI8Type();
+  auto byteVec = VectorType::get({lanes}, i8);
+  auto constBytes = [&](auto fn) {
+    SmallVector<int8_t> v;
+    for (int64_t l = 0; l < lanes; ++l)
+      v.push_back(static_cast<int8_t>(fn(l)));
+    return arith::ConstantOp::create(
+               b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(v)))
+        .getResult();
+  };
+  const int64_t perByte = 8 / g.bits, srcLanes = lanes / perByte;
+  auto srcVec = VectorType::get({srcLanes}, i8);
+  auto wideVec = VectorType::get({srcLanes}, b.getIntegerType(8 * perByte));
+  auto splatWide = [&](uint64_t v) {
+    return arith::ConstantOp::create(
+               b, wideVec,
+               DenseElementsAttr::get(
+                   wideVec, b.getIntegerAttr(wideVec.getElementType(), v)))
+        .getResult();
+  };
+  uint64_t byteMasks = 0;
+  for (int64_t j = 0; j < perByte; ++j)
+    byteMasks |= uint64_t(blockLen - 1) << (8 * j);
+  Value fieldMask = splatWide(byteMasks);
+  Value blockStart = constBytes([&](int64_t l) { return l / n * blockLen; });
+  const int64_t stepCols = lanes / n * blockLen;
+  const int64_t fullSteps = g.fields / lanes, rest = g.fields % lanes;
+
+  // acc + the 16 fields from field 16*s of the row (masks: the last step's
+  // offset bytes and fields).
+  auto step = [&](Value acc, Value s, Value wordRow, Value valueRow,
+                  Value byteMask, Value mask) {
+    Value byteAt = arith::AddIOp::create(
+        b, wordRow, arith::MulIOp::create(b, s, e.index(srcLanes)));
+    Value wide = arith::ExtUIOp::create(
+        b, wideVec, e.read(srcVec, offsets, {byteAt}, byteMask));
+    Value spread = wide;
+    for (int64_t j = 1; j < perByte; ++j)
+      spread = arith::OrIOp::create(
+          b, spread,
+          arith::ShLIOp::create(b, wide, splatWide(j * (8 - g.bits))));
+    Value fields = vector::BitCastOp::create(
+        b, byteVec, arith::AndIOp::create(b, spread, fieldMask));
+    Value cols = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
+    Value xAt = arith::MulIOp::create(b, s, e.index(stepCols));
+    Value xv = vector::GatherOp::create(b, byteVec, m.x, xAt, cols,
+                                        mask ? mask : e.allTrue(lanes),
+                                        e.zero(byteVec));
+    Value v = e.read(byteVec, values,
+                     {arith::AddIOp::create(
+                         b, valueRow, arith::MulIOp::create(b, s, e.index(lanes)))},
+                     mask);
+    return e.dot(acc, v, xv);
+  };
+
+  return forLoop(
+      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0];
+        Value acc = tensor::ExtractOp::create(b, yt, r);
+        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
+        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
+        acc = forLoop(b, e.index(0), e.index(fullSteps), e.index(1), {acc},
+                      [&](Value s, ValueRange a) -> SmallVector<Value> {
+                        return {step(a[0], s, wordRow, valueRow, {}, {})};
+                      })[0];
+        if (rest > 0)
+          acc = step(acc, e.index(fullSteps), wordRow, valueRow,
+                     e.prefixMask(srcLanes, (rest + perByte - 1) / perByte),
+                     e.prefixMask(lanes, rest));
+        return {tensor::InsertOp::create(b, acc, yt, r)};
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {
@@ -298,8 +390,11 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   // (LMUL 8) 4.04x / 13.1x, 16: 2.42x / 6.58x; cortex-m55 4 rows (one q
   // register of i32) 0.54x / 1.25x, 8: 0.16x / 0.33x (spills), against
   // 0.13x / 0.66x for the word-per-step kernel.
-  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") &&
-      isI8(m.buffers[0]) && isI8(m.x) && m.accType.isInteger(32))
+  bool int8 = isI8(m.buffers[0]) && isI8(m.x) && m.accType.isInteger(32);
+  if (opts.mve() && int8 && (nm.getM() == 4 || nm.getM() == 16) &&
+      16 % nm.getN() == 0)
+    return lowerNMByteFields(b, m, nm.getN(), nm.getM());
+  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8)
     return lowerNMRows(b, m, nm.getN(), nm.getM(),
                        /*lanes=*/opts.target == "rv32gcv" ? 32 : 4);
   Emitter e{b, m.accType};

@@ -21,9 +21,20 @@
 // RV32IMC-NOT: vector.gather
 // RV32IMC-NOT: vector.reduction
 // RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
+// cortex-m55 N:M with 4-bit fields: 16 fields per step; the offset bytes
+// read widened to i16, spread (shift by 4, or), masked with 0x0F0F and
+// reinterpreted as 16 bytes; the block starts added; one gather of x, one
+// reduction per step.
 // M55-LABEL: func.func @nm
 // M55-NOT: tune_cpu
-// M55: vector.gather
+// M55: vector.transfer_read %arg1[%{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<64xi8>, vector<8xi8>
+// M55: arith.extui %{{.*}} : vector<8xi8> to vector<8xi16>
+// M55: arith.shli
+// M55: arith.ori
+// M55: %[[F:.*]] = vector.bitcast %{{.*}} : vector<8xi16> to vector<16xi8>
+// M55: arith.addi %[[F]], %{{.*}} : vector<16xi8>
+// M55: vector.gather %arg2[%{{.*}}] [%{{.*}}], %{{.*}}, %{{.*}} : tensor<256xi8>, vector<16xi32>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// M55: vector.reduction <add>
 // rv32gcv N:M: 32 rows in parallel lanes (8 rows here: one masked group);
 // each word gathered as 4 bytes per row, fields unpacked lane-wise, values
 // and activations gathered, accumulated lane by lane: no reduction.

@@ -101,20 +101,41 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
   return %r : tensor<2xi32>
 }
 
-// N:M on cortex-m55: rows in parallel lanes, offset words gathered byte by
-// byte (masked gathers), no reduction. The generic kernel (host) loads each
-// offset word with 4-byte alignment (one `lw` on RISC-V).
+// N:M with 3-bit fields on cortex-m55: rows in parallel lanes, offset words
+// gathered byte by byte (masked gathers), no reduction. The generic kernel
+// (host) loads each offset word with 4-byte alignment (one `lw` on RISC-V).
 
-#NM = #sparse_enc.nm<n = 1, m = 16>
+#NM8 = #sparse_enc.nm<n = 1, m = 8>
 // CHECK-LABEL: llvm.func @nm
 // CHECK: llvm.intr.masked.gather
 // CHECK-NOT: llvm.intr.vector.reduce.add
 // CHECK-NOT: sparse_enc
 // HOST-LABEL: llvm.func @nm
 // HOST: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> vector<4xi8>
-func.func @nm(%v: tensor<32xi8>, %o: tensor<16xi8>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
-  %w = sparse_enc.assemble (%v, %o) : (tensor<32xi8>, tensor<16xi8>) -> tensor<2x256xi8, #NM>
-  %r = linalg.matvec ins(%w, %x : tensor<2x256xi8, #NM>, tensor<256xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+func.func @nm(%v: tensor<64xi8>, %o: tensor<32xi8>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<64xi8>, tensor<32xi8>) -> tensor<2x256xi8, #NM8>
+  %r = linalg.matvec ins(%w, %x : tensor<2x256xi8, #NM8>, tensor<256xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
+// N:M with 4-bit fields on cortex-m55: 16 fields per step in byte lanes.
+// The 8 offset bytes are loaded widened to 16 bits (vldrb.u16), spread with
+// one shift and an or, masked; the block starts are ORed in; one gather of
+// x with 8-bit offsets, a contiguous value load and vmlava per step.
+
+#NM16 = #sparse_enc.nm<n = 1, m = 16>
+// CHECK-LABEL: llvm.func @nm_nibbles
+// CHECK-NOT: sparse_enc
+// MVE-LABEL: nm_nibbles:
+// MVE: vldrb.u16 q{{[0-9]}}, [r{{[0-9]+}}]
+// MVE: vshl.i16 q{{[0-9]}}, q{{[0-9]}}, #4
+// MVE: vorr
+// MVE: vand
+// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE: vmlava.s8
+func.func @nm_nibbles(%v: tensor<32xi8>, %o: tensor<16xi8>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<32xi8>, tensor<16xi8>) -> tensor<2x256xi8, #NM16>
+  %r = linalg.matvec ins(%w, %x : tensor<2x256xi8, #NM16>, tensor<256xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
   return %r : tensor<2xi32>
 }
 

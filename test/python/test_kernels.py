@@ -14,7 +14,8 @@ from mcusparse import kernels, prune
 from mcusparse.targets import MCU_TARGETS, EmulatorTimeout, get_target
 from mcusparse.targets.qemu import plugin_path
 
-FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:4", "nm:2:8", "nm:3:8", "nm:1:16", "gs:16", "gs:4")
+FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:4", "nm:2:4", "nm:2:8", "nm:3:8",
+           "nm:1:16", "nm:4:16", "gs:16", "gs:4")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,6 +103,9 @@ def test_dcsr_escape_path(fmt, target):
     # rv32imc N:M: rows of > 8 words loop over words (n divides the fields
     # per word), otherwise unrolled; 4 / 2 rows per iteration plus leftovers.
     ("nm:1:4", (7, 600)), ("nm:3:8", (5, 512)), ("nm:1:16", (6, 96)), ("nm:1:8", (3, 256)),
+    # cortex-m55 N:M with 2-/4-bit fields: 16 fields per step, rows of one
+    # partial step (24 fields), of several steps plus a partial one (100).
+    ("nm:1:16", (5, 384)), ("nm:1:4", (4, 400)), ("nm:2:16", (3, 800)),
     # cortex-m55 gs:16 (vmullb/vmullt, transposed accumulators) with 16-bit
     # column indices (cols > 256); padded groups: test_random_shapes.
     ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),

@@ -27,7 +27,8 @@
 // are reduced once per row (rv32gcv 256x256 90 %: 36,304 -> 32,514
 // instructions). The slope
 // s = (cols + n/2) / n and the row's entry count n = nnz/rows +
-// row_offsets[r] are recomputed per row, as the format intends. The map
+// row_offsets[r] are recomputed per row, as the format intends (on MVE
+// only for a non-empty row: 32,098 -> 30,835 instructions at 90 %). The map
 // bits are tested with scf.if (an extension mask is read only when its bit
 // is set, so a matrix without any mask never touches the empty buffer);
 // bits 6 and 7 are rare and tested only when the map has one of them.
@@ -160,93 +161,117 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
         Value off = arith::IndexCastOp::create(
             b, idx, tensor::ExtractOp::create(b, rowOffsets, r));
         Value n = arith::AddIOp::create(b, avg, off);
-        // An empty row has no groups: its slope (n clamped to 1) is unused.
-        Value divisor = arith::MaxUIOp::create(b, n, c1);
-        Value half = arith::DivUIOp::create(b, n, e.index(2));
-        Value slope = arith::DivUIOp::create(
-            b, arith::AddIOp::create(b, e.index(m.cols), half), divisor);
-        Value step = arith::MulIOp::create(b, slope, cG);
-        Value groups = arith::DivUIOp::create(
-            b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
-        Value slope8 = arith::TruncIOp::create(
-            b, i8, arith::IndexCastOp::create(b, i32, slope));
-        Value rampS = arith::MulIOp::create(b, rampVec, splat(byteVec, slope8));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
-        // MVE reduces every group with one `vmlava`; other vector targets
-        // sum the products in lane accumulators and reduce once per row.
-        Value lanes0 = reducePerGroup
-                           ? acc0
-                           : e.zero(VectorType::get({lanes}, m.accType));
-        // base + code + step at every group: the row's first group then
-        // lands on its absolute minimum.
-        Value base0 = arith::SubIOp::create(b, c0, step);
+        // The row's groups; `divisor` is n, or n clamped to 1 where the row
+        // may be empty (no groups, its slope unused).
+        auto rowGroups = [&](Value divisor) -> SmallVector<Value> {
+          Value half = arith::DivUIOp::create(b, n, e.index(2));
+          Value slope = arith::DivUIOp::create(
+              b, arith::AddIOp::create(b, e.index(m.cols), half), divisor);
+          Value step = arith::MulIOp::create(b, slope, cG);
+          Value groups = arith::DivUIOp::create(
+              b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
+          Value slope8 = arith::TruncIOp::create(
+              b, i8, arith::IndexCastOp::create(b, i32, slope));
+          Value rampS = arith::MulIOp::create(b, rampVec, splat(byteVec, slope8));
+          // MVE reduces every group with one `vmlava`; other vector targets
+          // sum the products in lane accumulators and reduce once per row.
+          Value lanes0 = reducePerGroup
+                             ? acc0
+                             : e.zero(VectorType::get({lanes}, m.accType));
+          // base + code + step at every group: the row's first group then
+          // lands on its absolute minimum.
+          Value base0 = arith::SubIOp::create(b, c0, step);
 
-        // Group loop: acc, g, mask index, base, odd deltas, odd map.
-        SmallVector<Value> grp = forLoop(
-            b, c0, groups, c1, {lanes0, in[1], in[2], base0, in[4], in[5]},
-            [&](Value j, ValueRange a) -> SmallVector<Value> {
-              Value acc = a[0], g = a[1], mi = a[2], base = a[3];
-              // An even group reads its pair's nibble block and map byte
-              // (upper nibbles) and keeps the lower ones for the odd group.
-              // a[5] is the odd group's map | 16 after an even group, 0
-              // before one: the parity and the map in one register.
-              Value isEven = arith::CmpIOp::create(
-                  b, arith::CmpIPredicate::eq, a[5], constI32(0));
-              auto pairIf = scf::IfOp::create(
-                  b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
-                  /*withElseRegion=*/true);
-              {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(pairIf.thenBlock());
-                Value pair = arith::ShRUIOp::create(b, g, c1);
-                Value block = e.read(byteVec, nibbles,
-                                     {arith::MulIOp::create(b, pair, cG)});
-                Value mapByte = arith::ExtUIOp::create(
-                    b, i32, tensor::ExtractOp::create(b, maps, pair));
-                scf::YieldOp::create(
-                    b, ValueRange{arith::ShRUIOp::create(b, block, four),
-                                  arith::AndIOp::create(b, block, fifteen),
-                                  arith::ShRUIOp::create(b, mapByte, constI32(4)),
-                                  arith::OrIOp::create(
-                                      b, arith::AndIOp::create(b, mapByte, constI32(15)),
-                                      constI32(16))});
-                b.setInsertionPointToStart(pairIf.elseBlock());
-                scf::YieldOp::create(
-                    b, ValueRange{a[4], a[4],
-                                  arith::AndIOp::create(b, a[5], constI32(15)),
-                                  constI32(0)});
-              }
-              Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
-              if (hasMasks)
-                std::tie(delta, mi) = extendAll(map, delta, mi);
-              Value code = arith::IndexCastOp::create(
-                  b, idx, tensor::ExtractOp::create(b, minimums, g));
-              Value newBase = arith::AddIOp::create(
-                  b, base, arith::AddIOp::create(b, code, step));
-              Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, delta));
-              Value jG = arith::MulIOp::create(b, j, cG);
-              Value mask = vector::CreateMaskOp::create(
-                  b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
-              Value at = arith::AddIOp::create(b, rowStart, jG);
-              Value sum;
-              if (reducePerGroup) {
-                Value vals = e.read(vVec, values, {at}, mask);
-                Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
-                                                    offsets, mask, zeroX);
-                sum = e.dot(acc, vals, xv);
-              } else {
-                // Masked-off lanes undefined, their accumulators kept (RVV:
-                // masked loads without a zero copy, a masked vwmacc).
-                Value vals = e.readUndefTail(vVec, values, {at}, mask);
-                Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
-                                                    offsets, mask,
-                                                    e.poison(xVec));
-                sum = arith::SelectOp::create(b, mask,
-                                              e.macLanes(acc, vals, xv), acc);
-              }
-              return {sum, arith::AddIOp::create(b, g, c1), mi,
-                      newBase, pairIf.getResult(1), pairIf.getResult(3)};
-            });
+          // Group loop: acc, g, mask index, base, odd deltas, odd map.
+          return forLoop(
+              b, c0, groups, c1, {lanes0, in[1], in[2], base0, in[4], in[5]},
+              [&](Value j, ValueRange a) -> SmallVector<Value> {
+                Value acc = a[0], g = a[1], mi = a[2], base = a[3];
+                // An even group reads its pair's nibble block and map byte
+                // (upper nibbles) and keeps the lower ones for the odd group.
+                // a[5] is the odd group's map | 16 after an even group, 0
+                // before one: the parity and the map in one register.
+                Value isEven = arith::CmpIOp::create(
+                    b, arith::CmpIPredicate::eq, a[5], constI32(0));
+                auto pairIf = scf::IfOp::create(
+                    b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
+                    /*withElseRegion=*/true);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(pairIf.thenBlock());
+                  Value pair = arith::ShRUIOp::create(b, g, c1);
+                  Value block = e.read(byteVec, nibbles,
+                                       {arith::MulIOp::create(b, pair, cG)});
+                  Value mapByte = arith::ExtUIOp::create(
+                      b, i32, tensor::ExtractOp::create(b, maps, pair));
+                  scf::YieldOp::create(
+                      b, ValueRange{arith::ShRUIOp::create(b, block, four),
+                                    arith::AndIOp::create(b, block, fifteen),
+                                    arith::ShRUIOp::create(b, mapByte, constI32(4)),
+                                    arith::OrIOp::create(
+                                        b, arith::AndIOp::create(b, mapByte, constI32(15)),
+                                        constI32(16))});
+                  b.setInsertionPointToStart(pairIf.elseBlock());
+                  scf::YieldOp::create(
+                      b, ValueRange{a[4], a[4],
+                                    arith::AndIOp::create(b, a[5], constI32(15)),
+                                    constI32(0)});
+                }
+                Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
+                if (hasMasks)
+                  std::tie(delta, mi) = extendAll(map, delta, mi);
+                Value code = arith::IndexCastOp::create(
+                    b, idx, tensor::ExtractOp::create(b, minimums, g));
+                Value newBase = arith::AddIOp::create(
+                    b, base, arith::AddIOp::create(b, code, step));
+                Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, delta));
+                Value jG = arith::MulIOp::create(b, j, cG);
+                Value mask = vector::CreateMaskOp::create(
+                    b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
+                Value at = arith::AddIOp::create(b, rowStart, jG);
+                Value sum;
+                if (reducePerGroup) {
+                  Value vals = e.read(vVec, values, {at}, mask);
+                  Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
+                                                      offsets, mask, zeroX);
+                  sum = e.dot(acc, vals, xv);
+                } else {
+                  // Masked-off lanes undefined, their accumulators kept (RVV:
+                  // masked loads without a zero copy, a masked vwmacc).
+                  Value vals = e.readUndefTail(vVec, values, {at}, mask);
+                  Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
+                                                      offsets, mask,
+                                                      e.poison(xVec));
+                  sum = arith::SelectOp::create(b, mask,
+                                                e.macLanes(acc, vals, xv), acc);
+                }
+                return {sum, arith::AddIOp::create(b, g, c1), mi,
+                        newBase, pairIf.getResult(1), pairIf.getResult(3)};
+              });
+        };
+        SmallVector<Value> grp;
+        if (opts.mve()) {
+          // The row set-up only for a non-empty row: no clamp, no slope
+          // division or ramp for an empty one.
+          SmallVector<Value> carried{acc0, in[1], in[2], in[4], in[5]};
+          auto nonEmpty = scf::IfOp::create(
+              b, ValueRange(carried).getTypes(),
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
+              /*withElseRegion=*/true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nonEmpty.thenBlock());
+          SmallVector<Value> res = rowGroups(n);
+          scf::YieldOp::create(
+              b, ValueRange{res[0], res[1], res[2], res[4], res[5]});
+          b.setInsertionPointToStart(nonEmpty.elseBlock());
+          scf::YieldOp::create(b, carried);
+          b.setInsertionPointAfter(nonEmpty);
+          ValueRange out = nonEmpty.getResults();
+          grp = {out[0], out[1], out[2], Value(), out[3], out[4]};
+        } else {
+          grp = rowGroups(arith::MaxUIOp::create(b, n, c1));
+        }
         Value acc = reducePerGroup
                         ? grp[0]
                         : vector::ReductionOp::create(

@@ -46,6 +46,7 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -227,8 +228,18 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                     b, base, arith::AddIOp::create(b, code, step));
                 Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, delta));
                 Value jG = arith::MulIOp::create(b, j, cG);
-                Value mask = vector::CreateMaskOp::create(
-                    b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
+                Value left = arith::SubIOp::create(b, n, jG);
+                // MVE: the group loop runs only while entries are left, so
+                // get.active.lane.mask(0, left) needs no clamp (`vctp.8`).
+                Value mask =
+                    opts.mve()
+                        ? LLVM::GetActiveLaneMaskOp::create(
+                              b, maskType, constI32(0),
+                              arith::IndexCastOp::create(b, i32, left))
+                              .getResult()
+                        : vector::CreateMaskOp::create(b, maskType,
+                                                       ValueRange{left})
+                              .getResult();
                 Value at = arith::AddIOp::create(b, rowStart, jG);
                 Value sum;
                 if (reducePerGroup) {

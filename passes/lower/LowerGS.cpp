@@ -19,6 +19,10 @@
 // `vshr.s32 #16`) into four vector<4xi32> accumulators holding rows
 // {4i}, {4i+2}, {4i+1}, {4i+3}: 14 instructions per 16 nonzeros. After the
 // group one shuffle puts the four back in row order (a 4x4 transpose).
+// With 16-bit column indices (more than 256 columns) MVE gathers bytes only
+// 8 lanes at a time, so each half of the group is gathered sign-extended to
+// int16 and multiplied with `vmullb.s16` / `vmullt.s16` (mveMac16Wide): 15
+// instructions per 16 nonzeros, 512x1024 at 90 % 0.79x -> 1.69x of dense.
 //
 //===----------------------------------------------------------------------===//
 
@@ -64,6 +68,43 @@ static SmallVector<Value> mveMac16(ImplicitLocOpBuilder &b, ValueRange acc,
   return out;
 }
 
+/// The same for 16-bit column indices (more than 256 columns), where MVE
+/// gathers bytes 8 lanes at a time (`vldrb.s16` with 16-bit offsets): rows
+/// 0-7 and 8-15 of the group are two halves of sign-extended int16 lanes
+/// (values `vldrb.s16`, activations gathered), and `vmullb.s16` /
+/// `vmullt.s16` give the int32 products of their even and odd lanes:
+/// acc = {rows 0,2,4,6}, {1,3,5,7}, {8,10,12,14}, {9,11,13,15}.
+static SmallVector<Value> mveMac16Wide(ImplicitLocOpBuilder &b, Emitter &e,
+                                       ValueRange acc, Value values,
+                                       Value colIdx, Value x, Value p) {
+  auto i8v8 = VectorType::get({8}, b.getI8Type());
+  auto i16v8 = VectorType::get({8}, b.getI16Type());
+  auto i32v4 = VectorType::get({4}, b.getI32Type());
+  auto idx16 = VectorType::get({8}, cast<ShapedType>(colIdx.getType()).getElementType());
+  auto cst = [&](int32_t c) {
+    return LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(c))
+        .getResult();
+  };
+  SmallVector<Value> out;
+  for (int64_t half = 0; half < 2; ++half) {
+    Value at = arith::AddIOp::create(b, p, e.index(8 * half));
+    Value v = arith::ExtSIOp::create(b, i16v8, e.read(i8v8, values, {at}));
+    Value cols = e.widenIndices(e.read(idx16, colIdx, {at}));
+    Value xv = arith::ExtSIOp::create(
+        b, i16v8,
+        vector::GatherOp::create(b, i8v8, x, e.index(0), cols, e.allTrue(8),
+                                 e.zero(i8v8)));
+    for (int top = 0; top < 2; ++top) {
+      Value prod = LLVM::CallIntrinsicOp::create(
+                       b, i32v4, b.getStringAttr("llvm.arm.mve.vmull"),
+                       ValueRange{v, xv, cst(0), cst(top)})
+                       .getResult(0);
+      out.push_back(arith::AddIOp::create(b, acc[2 * half + top], prod));
+    }
+  }
+  return out;
+}
+
 FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {
@@ -86,8 +127,8 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
   };
   bool mve16 = opts.mve() && lanes == 16 &&
                isInt(cast<ShapedType>(values.getType()).getElementType(), 8) &&
-               isInt(xVec.getElementType(), 8) && isInt(m.accType, 32) &&
-               isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 8);
+               isInt(xVec.getElementType(), 8) && isInt(m.accType, 32);
+  bool wideIdx = isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 16);
   auto i32v4 = VectorType::get({4}, b.getI32Type());
 
   SmallVector<Value> res = forLoop(
@@ -130,7 +171,23 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
           return std::make_pair(v, xv);
         };
         Value acc;
-        if (mve16) {
+        if (mve16 && wideIdx) {
+          Value z = e.zero(i32v4);
+          SmallVector<Value> parts = forLoop(
+              b, off, end, e.index(lanes), {z, z, z, z},
+              [&](Value p, ValueRange a) -> SmallVector<Value> {
+                return mveMac16Wide(b, e, a, values, colIdx, m.x, p);
+              });
+          // [rows 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15] -> row order.
+          Value c01 = vector::ShuffleOp::create(
+              b, parts[0], parts[1], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+          Value c23 = vector::ShuffleOp::create(
+              b, parts[2], parts[3], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+          SmallVector<int64_t> mask;
+          for (int64_t r = 0; r < 16; ++r)
+            mask.push_back((r < 8 ? 0 : 8) + (r % 2 ? 4 : 0) + (r % 8) / 2);
+          acc = vector::ShuffleOp::create(b, c01, c23, mask);
+        } else if (mve16) {
           Value z = e.zero(i32v4);
           SmallVector<Value> parts = forLoop(
               b, off, end, e.index(lanes), {z, z, z, z},

@@ -76,6 +76,28 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 
 // -----
 
+// GS with 16 lanes and 16-bit column indices (more than 256 columns) on
+// cortex-m55: each half of the group (rows 0-7, 8-15) gathers 8 activations
+// sign-extended to int16, and vmullb/vmullt.s16 give the int32 products of
+// its even and odd lanes; one shuffle per group restores row order.
+
+#GS16W = #sparse_enc.gs<lanes = 16>
+// M55-LABEL: func.func @gs16_wide
+// M55: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// M55: vector.gather %{{.*}} : tensor<300xi8>, vector<8xi32>, vector<8xi1>, vector<8xi8> into vector<8xi8>
+// M55: arith.extsi %{{.*}} : vector<8xi8> to vector<8xi16>
+// M55-COUNT-2: llvm.call_intrinsic "llvm.arm.mve.vmull"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<8xi16>, vector<8xi16>, i32, i32) -> vector<4xi32>
+// M55: vector.gather %{{.*}} : tensor<300xi8>, vector<8xi32>, vector<8xi1>, vector<8xi8> into vector<8xi8>
+// M55: vector.shuffle %{{.*}}, %{{.*}} [0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15] : vector<8xi32>, vector<8xi32>
+// M55-NOT: sparse_enc
+func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>, %x: tensor<300xi8>, %y: tensor<32xi32>) -> tensor<32xi32> {
+  %w = sparse_enc.assemble (%v, %c, %n) : (tensor<512xi8>, tensor<512xi16>, tensor<2xi16>) -> tensor<32x300xi8, #GS16W>
+  %r = linalg.matvec ins(%w, %x : tensor<32x300xi8, #GS16W>, tensor<300xi8>) outs(%y : tensor<32xi32>) -> tensor<32xi32>
+  return %r : tensor<32xi32>
+}
+
+// -----
+
 // cortex-m55 CSR: each row is a do-while loop over n rounded up to the
 // vector length with an exact exit and llvm.get.active.lane.mask(k, n) (the
 // shape LLVM's MVE tail predication turns into dlstp/letp); int8 x int8 in

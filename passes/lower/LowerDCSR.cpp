@@ -53,12 +53,189 @@
 using namespace mlir;
 using namespace mcusparse::lower;
 
+/// rv32imc: scalar code (vector steps would be scalarised lane by lane
+/// under masks). Per group, the nibble of lane l is byte (g/2)*G + l of
+/// delta_nibbles shifted right by 4 for an even group (0 for an odd one),
+/// and the group's extension masks are packed into two words, E = mask(bit
+/// 4) | mask(bit 5) << 16 and F = the same for bits 6 and 7 (loaded only
+/// when the map names them); the lane loop shifts E and F right by one per
+/// lane, so lane l's extension bits are E & 1, bit 16 of E, ... . F is
+/// nonzero in few groups: its lane loop is a separate copy. Column = base +
+/// s*l + delta (base + s*l carried as a sum). The odd group re-reads its
+/// pair's nibble bytes (no vector register to carry them in).
+static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+                             int64_t lanes) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
+        maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
+        nnzBuf = m.buffers[6];
+  bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
+  auto i32 = b.getI32Type();
+  auto idx = b.getIndexType();
+  Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
+  auto constI32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, i32, v).getResult();
+  };
+  auto byteAt = [&](Value t, Value at) {
+    return arith::ExtUIOp::create(b, i32, tensor::ExtractOp::create(b, t, at))
+        .getResult();
+  };
+  // The extension mask of map bit p (0 when unset); advances mi.
+  auto maskWord = [&](Value map, int64_t p, Value mi) -> std::pair<Value, Value> {
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, map, constI32(1 << p)), constI32(0));
+    auto ifOp = scf::IfOp::create(b, TypeRange{i32, idx}, set, true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value w = arith::ExtUIOp::create(b, i32, tensor::ExtractOp::create(b, masks, mi));
+    scf::YieldOp::create(b, ValueRange{w, arith::AddIOp::create(b, mi, c1)});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{constI32(0), mi});
+    return {ifOp.getResult(0), ifOp.getResult(1)};
+  };
+  auto pairOf = [&](Value lo, Value hi) {
+    return arith::OrIOp::create(b, lo, arith::ShLIOp::create(b, hi, constI32(16)))
+        .getResult();
+  };
+
+  // acc + the group's lanes [first, first + count).
+  auto laneLoop = [&](Value acc, Value first, Value count, Value nibbleAt,
+                      Value shift, Value colBase, Value slope, Value E, Value F,
+                      bool withF) -> Value {
+    SmallVector<Value> out = forLoop(
+        b, c0, count, c1, {acc, colBase, E, F},
+        [&](Value l, ValueRange a) -> SmallVector<Value> {
+          Value byte = byteAt(nibbles, arith::AddIOp::create(b, nibbleAt, l));
+          Value d = arith::AndIOp::create(
+              b, arith::ShRUIOp::create(b, byte, shift), constI32(15));
+          // E bit 0 -> delta bit 4, E bit 16 -> delta bit 5 (F: 6 and 7).
+          auto ext = [&](Value w, int64_t low) {
+            Value b0 = arith::ShLIOp::create(
+                b, arith::AndIOp::create(b, w, constI32(1)), constI32(low));
+            Value b1 = arith::AndIOp::create(
+                b, arith::ShRUIOp::create(b, w, constI32(16 - low - 1)),
+                constI32(1 << (low + 1)));
+            return arith::OrIOp::create(b, b0, b1).getResult();
+          };
+          d = arith::OrIOp::create(b, d, ext(a[2], 4));
+          if (withF)
+            d = arith::OrIOp::create(b, d, ext(a[3], 6));
+          Value col = arith::AddIOp::create(
+              b, a[1], arith::IndexCastUIOp::create(b, idx, d));
+          Value at = arith::AddIOp::create(b, first, l);
+          Value sum = e.mulAdd(a[0], tensor::ExtractOp::create(b, values, at),
+                               tensor::ExtractOp::create(b, m.x, col));
+          return {sum, arith::AddIOp::create(b, a[1], slope),
+                  arith::ShRUIOp::create(b, a[2], constI32(1)),
+                  arith::ShRUIOp::create(b, a[3], constI32(1))};
+        });
+    return out[0];
+  };
+
+  Value nnz = arith::IndexCastOp::create(
+      b, idx, tensor::ExtractOp::create(b, nnzBuf, c0));
+  Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
+  // Row loop: y, first entry, first group, next extension mask.
+  return forLoop(
+      b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0], rowStart = in[1];
+        Value n = arith::AddIOp::create(
+            b, avg,
+            arith::IndexCastOp::create(
+                b, idx, tensor::ExtractOp::create(b, rowOffsets, r)));
+        Value slope = arith::DivUIOp::create(
+            b,
+            arith::AddIOp::create(b, e.index(m.cols),
+                                  arith::DivUIOp::create(b, n, e.index(2))),
+            arith::MaxUIOp::create(b, n, c1));
+        Value step = arith::MulIOp::create(b, slope, cG);
+        Value groups = arith::DivUIOp::create(
+            b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
+        Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        SmallVector<Value> grp = forLoop(
+            b, c0, groups, c1,
+            {acc0, in[2], in[3], arith::SubIOp::create(b, c0, step)},
+            [&](Value j, ValueRange a) -> SmallVector<Value> {
+              Value g = a[1], mi = a[2];
+              Value pair = arith::ShRUIOp::create(b, g, c1);
+              Value odd = arith::IndexCastOp::create(
+                  b, i32, arith::AndIOp::create(b, g, c1));
+              // Even group: upper nibbles (shift 4), odd: lower (shift 0).
+              Value shift = arith::ShLIOp::create(
+                  b, arith::XOrIOp::create(b, odd, constI32(1)), constI32(2));
+              Value map = arith::AndIOp::create(
+                  b, arith::ShRUIOp::create(b, byteAt(maps, pair), shift),
+                  constI32(15));
+              Value code = arith::IndexCastOp::create(
+                  b, idx, tensor::ExtractOp::create(b, minimums, g));
+              Value base = arith::AddIOp::create(
+                  b, a[3], arith::AddIOp::create(b, code, step));
+              Value E = constI32(0), F = constI32(0);
+              if (hasMasks) {
+                Value w0, w1;
+                std::tie(w0, mi) = maskWord(map, 0, mi);
+                std::tie(w1, mi) = maskWord(map, 1, mi);
+                E = pairOf(w0, w1);
+                // Bits 6 and 7 are rare: only when the map has one.
+                Value high = arith::CmpIOp::create(
+                    b, arith::CmpIPredicate::uge, map, constI32(4));
+                auto ifOp = scf::IfOp::create(b, TypeRange{i32, idx}, high, true);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(ifOp.thenBlock());
+                  Value w2, w3, k = mi;
+                  std::tie(w2, k) = maskWord(map, 2, k);
+                  std::tie(w3, k) = maskWord(map, 3, k);
+                  scf::YieldOp::create(b, ValueRange{pairOf(w2, w3), k});
+                  b.setInsertionPointToStart(ifOp.elseBlock());
+                  scf::YieldOp::create(b, ValueRange{constI32(0), mi});
+                }
+                F = ifOp.getResult(0);
+                mi = ifOp.getResult(1);
+              }
+              Value jG = arith::MulIOp::create(b, j, cG);
+              Value first = arith::AddIOp::create(b, rowStart, jG);
+              Value count = arith::MinUIOp::create(
+                  b, cG, arith::SubIOp::create(b, n, jG));
+              Value nibbleAt = arith::MulIOp::create(b, pair, cG);
+              Value acc;
+              if (hasMasks) {
+                auto ifOp = scf::IfOp::create(
+                    b, TypeRange{a[0].getType()},
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::eq, F,
+                                          constI32(0)),
+                    true);
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(ifOp.thenBlock());
+                scf::YieldOp::create(
+                    b, laneLoop(a[0], first, count, nibbleAt, shift, base,
+                                slope, E, F, /*withF=*/false));
+                b.setInsertionPointToStart(ifOp.elseBlock());
+                scf::YieldOp::create(
+                    b, laneLoop(a[0], first, count, nibbleAt, shift, base,
+                                slope, E, F, /*withF=*/true));
+                acc = ifOp.getResult(0);
+              } else {
+                acc = laneLoop(a[0], first, count, nibbleAt, shift, base, slope,
+                               E, F, /*withF=*/false);
+              }
+              return {acc, arith::AddIOp::create(b, g, c1), mi, base};
+            });
+        return {tensor::InsertOp::create(b, grp[0], yt, r),
+                arith::AddIOp::create(b, rowStart, n), grp[1], grp[2]};
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                                              const MatvecOperands &m,
                                              const LowerOptions &opts) {
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
+  if (opts.scalarOnly())
+    return lowerDCSRScalar(b, m, dcsr.getGroup());
   Emitter e{b, m.accType};
-  bool reducePerGroup = opts.mve() || opts.scalarOnly();
+  bool reducePerGroup = opts.mve();
   Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
         maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
         nnzBuf = m.buffers[6];

@@ -182,3 +182,30 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
   %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
   return %r : tensor<2xi32>
 }
+
+// -----
+
+// dCSR (4-bit) on rv32imc: scalar code. Per group the nibble byte is read
+// at (g/2)*G + lane and shifted by 4 (even group) or 0 (odd); the extension
+// masks of map bits 4/5 (6/7) are packed into one i32 (mask | mask << 16),
+// shifted right by one per lane; two copies of the lane loop, with and
+// without bits 6/7.
+
+#DCSR = #sparse_enc.dcsr<group = 16>
+// RV32IMC-LABEL: func.func @dcsr_scalar
+// RV32IMC: scf.for
+// RV32IMC: scf.for
+// RV32IMC: tensor.extract %arg3[%{{.*}}] : tensor<1xi8>
+// RV32IMC: tensor.extract %arg4[%{{.*}}] : tensor<2xi16>
+// RV32IMC: arith.shli %{{.*}}, %c16_i32 : i32
+// RV32IMC: scf.if
+// RV32IMC: scf.for {{.*}} -> (i32, index, i32, i32)
+// RV32IMC: tensor.extract %arg1[%{{.*}}] : tensor<16xi8>
+// RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
+// RV32IMC: scf.for {{.*}} -> (i32, index, i32, i32)
+// RV32IMC-NOT: vector.
+func.func @dcsr_scalar(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
+  %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}

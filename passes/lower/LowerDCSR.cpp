@@ -56,10 +56,10 @@ using namespace mcusparse::lower;
 /// rv32imc: scalar code (vector steps would be scalarised lane by lane
 /// under masks). Per group, the nibble of lane l is byte (g/2)*G + l of
 /// delta_nibbles shifted right by 4 for an even group (0 for an odd one),
-/// and the group's extension masks are packed into two words, E = mask(bit
-/// 4) | mask(bit 5) << 16 and F = the same for bits 6 and 7 (loaded only
-/// when the map names them); the lane loop shifts E and F right by one per
-/// lane, so lane l's extension bits are E & 1, bit 16 of E, ... . F is
+/// and the group's extension masks are interleaved into two words: E holds
+/// lane l's delta bits 4 and 5 at bits 2l and 2l+1, F bits 6 and 7 (built
+/// only when the map names them); the lane loop shifts E and F right by two
+/// per lane, so lane l's extension is (E & 3) << 4 | (F & 3) << 6. F is
 /// nonzero in few groups: its lane loop is a separate copy. Column = base +
 /// s*l + delta (base + s*l carried as a sum). The odd group re-reads its
 /// pair's nibble bytes (no vector register to carry them in).
@@ -80,7 +80,17 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
     return arith::ExtUIOp::create(b, i32, tensor::ExtractOp::create(b, t, at))
         .getResult();
   };
-  // The extension mask of map bit p (0 when unset); advances mi.
+  // The bits of a 16-bit mask to the even bit positions (Morton spread).
+  auto spread = [&](Value x) {
+    const std::pair<int64_t, int64_t> steps[] = {
+        {8, 0x00FF00FF}, {4, 0x0F0F0F0F}, {2, 0x33333333}, {1, 0x55555555}};
+    for (auto [shift, keep] : steps)
+      x = arith::AndIOp::create(
+          b, arith::OrIOp::create(b, x, arith::ShLIOp::create(b, x, constI32(shift))),
+          constI32(keep));
+    return x;
+  };
+  // The extension mask of map bit p, spread (0 when unset); advances mi.
   auto maskWord = [&](Value map, int64_t p, Value mi) -> std::pair<Value, Value> {
     Value set = arith::CmpIOp::create(
         b, arith::CmpIPredicate::ne,
@@ -89,13 +99,15 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     Value w = arith::ExtUIOp::create(b, i32, tensor::ExtractOp::create(b, masks, mi));
-    scf::YieldOp::create(b, ValueRange{w, arith::AddIOp::create(b, mi, c1)});
+    scf::YieldOp::create(b, ValueRange{spread(w), arith::AddIOp::create(b, mi, c1)});
     b.setInsertionPointToStart(ifOp.elseBlock());
     scf::YieldOp::create(b, ValueRange{constI32(0), mi});
     return {ifOp.getResult(0), ifOp.getResult(1)};
   };
+  // Lane l's bits of two spread masks at bits 2l (lo) and 2l+1 (hi).
   auto pairOf = [&](Value lo, Value hi) {
-    return arith::OrIOp::create(b, lo, arith::ShLIOp::create(b, hi, constI32(16)))
+    return arith::OrIOp::create(b, lo,
+                                arith::ShLIOp::create(b, hi, constI32(1)))
         .getResult();
   };
 
@@ -109,14 +121,12 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
           Value byte = byteAt(nibbles, arith::AddIOp::create(b, nibbleAt, l));
           Value d = arith::AndIOp::create(
               b, arith::ShRUIOp::create(b, byte, shift), constI32(15));
-          // E bit 0 -> delta bit 4, E bit 16 -> delta bit 5 (F: 6 and 7).
+          // E bits 0, 1 -> delta bits 4, 5 (F: 6, 7).
           auto ext = [&](Value w, int64_t low) {
-            Value b0 = arith::ShLIOp::create(
-                b, arith::AndIOp::create(b, w, constI32(1)), constI32(low));
-            Value b1 = arith::AndIOp::create(
-                b, arith::ShRUIOp::create(b, w, constI32(16 - low - 1)),
-                constI32(1 << (low + 1)));
-            return arith::OrIOp::create(b, b0, b1).getResult();
+            return arith::ShLIOp::create(
+                       b, arith::AndIOp::create(b, w, constI32(3)),
+                       constI32(low))
+                .getResult();
           };
           d = arith::OrIOp::create(b, d, ext(a[2], 4));
           if (withF)
@@ -127,8 +137,8 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
           Value sum = e.mulAdd(a[0], tensor::ExtractOp::create(b, values, at),
                                tensor::ExtractOp::create(b, m.x, col));
           return {sum, arith::AddIOp::create(b, a[1], slope),
-                  arith::ShRUIOp::create(b, a[2], constI32(1)),
-                  arith::ShRUIOp::create(b, a[3], constI32(1))};
+                  arith::ShRUIOp::create(b, a[2], constI32(2)),
+                  arith::ShRUIOp::create(b, a[3], constI32(2))};
         });
     return out[0];
   };

@@ -187,9 +187,9 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 
 // dCSR (4-bit) on rv32imc: scalar code. Per group the nibble byte is read
 // at (g/2)*G + lane and shifted by 4 (even group) or 0 (odd); the extension
-// masks of map bits 4/5 (6/7) are packed into one i32 (mask | mask << 16),
-// shifted right by one per lane; two copies of the lane loop, with and
-// without bits 6/7.
+// masks of map bits 4/5 (6/7) are interleaved into one i32 (Morton spread:
+// lane l at bits 2l, 2l+1), shifted right by two per lane; two copies of the
+// lane loop, with and without bits 6/7.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // RV32IMC-LABEL: func.func @dcsr_scalar
@@ -197,7 +197,8 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // RV32IMC: scf.for
 // RV32IMC: tensor.extract %arg3[%{{.*}}] : tensor<1xi8>
 // RV32IMC: tensor.extract %arg4[%{{.*}}] : tensor<2xi16>
-// RV32IMC: arith.shli %{{.*}}, %c16_i32 : i32
+// RV32IMC: arith.shli %{{.*}}, %c8_i32 : i32
+// RV32IMC: arith.andi %{{.*}}, %c16711935_i32 : i32
 // RV32IMC: scf.if
 // RV32IMC: scf.for {{.*}} -> (i32, index, i32, i32)
 // RV32IMC: tensor.extract %arg1[%{{.*}}] : tensor<16xi8>

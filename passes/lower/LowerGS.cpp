@@ -105,6 +105,22 @@ static SmallVector<Value> mveMac16Wide(ImplicitLocOpBuilder &b, Emitter &e,
   return out;
 }
 
+/// The 16 rows of a group in order from four vector<4xi32> accumulators:
+/// lane i of quarter k holds row rowOf(k, i). Two concatenations and one
+/// shuffle.
+template <typename RowOf>
+static Value toRowOrder(ImplicitLocOpBuilder &b, ArrayRef<Value> quarters,
+                        RowOf rowOf) {
+  static constexpr int64_t both[] = {0, 1, 2, 3, 4, 5, 6, 7};
+  Value c01 = vector::ShuffleOp::create(b, quarters[0], quarters[1], both);
+  Value c23 = vector::ShuffleOp::create(b, quarters[2], quarters[3], both);
+  SmallVector<int64_t> mask(16);
+  for (int64_t k = 0; k < 4; ++k)
+    for (int64_t i = 0; i < 4; ++i)
+      mask[rowOf(k, i)] = 4 * k + i;
+  return vector::ShuffleOp::create(b, c01, c23, mask);
+}
+
 FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {
@@ -171,41 +187,25 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
           return std::make_pair(v, xv);
         };
         Value acc;
-        if (mve16 && wideIdx) {
+        if (mve16) {
           Value z = e.zero(i32v4);
           SmallVector<Value> parts = forLoop(
               b, off, end, e.index(lanes), {z, z, z, z},
               [&](Value p, ValueRange a) -> SmallVector<Value> {
-                return mveMac16Wide(b, e, a, values, colIdx, m.x, p);
-              });
-          // [rows 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15] -> row order.
-          Value c01 = vector::ShuffleOp::create(
-              b, parts[0], parts[1], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-          Value c23 = vector::ShuffleOp::create(
-              b, parts[2], parts[3], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-          SmallVector<int64_t> mask;
-          for (int64_t r = 0; r < 16; ++r)
-            mask.push_back((r < 8 ? 0 : 8) + (r % 2 ? 4 : 0) + (r % 8) / 2);
-          acc = vector::ShuffleOp::create(b, c01, c23, mask);
-        } else if (mve16) {
-          Value z = e.zero(i32v4);
-          SmallVector<Value> parts = forLoop(
-              b, off, end, e.index(lanes), {z, z, z, z},
-              [&](Value p, ValueRange a) -> SmallVector<Value> {
+                if (wideIdx)
+                  return mveMac16Wide(b, e, a, values, colIdx, m.x, p);
                 auto [v, xv] = gatherStep(p);
                 return mveMac16(b, a, v, xv);
               });
-          // c = [rows 4i | rows 4i+1 | rows 4i+2 | rows 4i+3]; row 4i+j is
-          // c[4j+i].
-          Value c01 = vector::ShuffleOp::create(
-              b, parts[0], parts[2], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-          Value c23 = vector::ShuffleOp::create(
-              b, parts[1], parts[3], ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
-          SmallVector<int64_t> mask;
-          for (int64_t i = 0; i < 4; ++i)
-            for (int64_t j = 0; j < 4; ++j)
-              mask.push_back(4 * j + i);
-          acc = vector::ShuffleOp::create(b, c01, c23, mask);
+          acc = wideIdx
+                    // [rows 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15]
+                    ? toRowOrder(b, {parts[0], parts[1], parts[2], parts[3]},
+                                 [](int64_t k, int64_t i) {
+                                   return (k < 2 ? 0 : 8) + 2 * i + k % 2;
+                                 })
+                    // [rows 4i | rows 4i+1 | rows 4i+2 | rows 4i+3]
+                    : toRowOrder(b, {parts[0], parts[2], parts[1], parts[3]},
+                                 [](int64_t k, int64_t i) { return 4 * i + k; });
         } else {
           acc = forLoop(b, off, end, e.index(lanes), {zeroAcc},
                         [&](Value p, ValueRange a) -> SmallVector<Value> {

@@ -105,6 +105,10 @@ Value Emitter::macLanes(Value acc, Value w, Value x) {
   return add(acc, prod);
 }
 
+Value Emitter::macLanesMasked(Value acc, Value w, Value x, Value mask) {
+  return arith::SelectOp::create(b, mask, macLanes(acc, w, x), acc);
+}
+
 Value Emitter::add(Value a, Value c) {
   if (isa<FloatType>(getElementTypeOrSelf(a.getType())))
     return arith::AddFOp::create(b, a, c);

@@ -155,8 +155,7 @@ static Value vectorAccumulatorRow(ImplicitLocOpBuilder &b, Emitter &e,
             e.widenIndices(e.readUndefTail(vecOf(colIdx), colIdx, {j}, mask));
         Value xv = vector::GatherOp::create(b, vecOf(m.x), m.x, e.index(0), cols,
                                             mask, e.poison(vecOf(m.x)));
-        return {arith::SelectOp::create(b, mask, e.macLanes(a[0], v, xv), a[0])
-                    .getResult()};
+        return {e.macLanesMasked(a[0], v, xv, mask)};
       })[0];
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes, acc0);
 }

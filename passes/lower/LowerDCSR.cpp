@@ -143,26 +143,16 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
     return out[0];
   };
 
-  Value nnz = arith::IndexCastOp::create(
-      b, idx, tensor::ExtractOp::create(b, nnzBuf, c0));
-  Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
+  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   // Row loop: y, first entry, first group, next extension mask.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
         Value yt = in[0], rowStart = in[1];
-        Value n = arith::AddIOp::create(
-            b, avg,
-            arith::IndexCastOp::create(
-                b, idx, tensor::ExtractOp::create(b, rowOffsets, r)));
-        Value slope = arith::DivUIOp::create(
-            b,
-            arith::AddIOp::create(b, e.index(m.cols),
-                                  arith::DivUIOp::create(b, n, e.index(2))),
-            arith::MaxUIOp::create(b, n, c1));
+        Value n = rows.entries(r);
+        Value slope = rows.slope(n, arith::MaxUIOp::create(b, n, c1));
         Value step = arith::MulIOp::create(b, slope, cG);
-        Value groups = arith::DivUIOp::create(
-            b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
+        Value groups = rows.groups(n);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         SmallVector<Value> grp = forLoop(
             b, c0, groups, c1,
@@ -332,10 +322,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
     return {ifOp.getResult(0), ifOp.getResult(1)};
   };
 
-  // avg = nnz / rows (integer division, as the encoder).
-  Value nnz = arith::IndexCastOp::create(
-      b, idx, tensor::ExtractOp::create(b, nnzBuf, e.index(0)));
-  Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
+  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
 
   // Row loop carries y, the global group index g, the next extension mask,
@@ -346,22 +333,15 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
       {m.y, c0, c0, c0, e.zero(byteVec), constI32(0)},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
         Value yt = in[0], rowStart = in[3];
-        Value off = arith::IndexCastOp::create(
-            b, idx, tensor::ExtractOp::create(b, rowOffsets, r));
-        Value n = arith::AddIOp::create(b, avg, off);
+        Value n = rows.entries(r);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         // The row's groups; `divisor` is n, or n clamped to 1 where the row
         // may be empty (no groups, its slope unused).
         auto rowGroups = [&](Value divisor) -> SmallVector<Value> {
-          Value half = arith::DivUIOp::create(b, n, e.index(2));
-          Value slope = arith::DivUIOp::create(
-              b, arith::AddIOp::create(b, e.index(m.cols), half), divisor);
+          Value slope = rows.slope(n, divisor);
           Value step = arith::MulIOp::create(b, slope, cG);
-          Value groups = arith::DivUIOp::create(
-              b, arith::AddIOp::create(b, n, e.index(lanes - 1)), cG);
-          Value slope8 = arith::TruncIOp::create(
-              b, i8, arith::IndexCastOp::create(b, i32, slope));
-          Value rampS = arith::MulIOp::create(b, rampVec, splat(byteVec, slope8));
+          Value groups = rows.groups(n);
+          Value rampS = rows.rampTimes(rampVec, slope);
           // MVE reduces every group with one `vmlava`; other vector targets
           // sum the products in lane accumulators and reduce once per row.
           Value lanes0 = reducePerGroup
@@ -441,8 +421,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                   Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
                                                       offsets, mask,
                                                       e.poison(xVec));
-                  sum = arith::SelectOp::create(b, mask,
-                                                e.macLanes(acc, vals, xv), acc);
+                  sum = e.macLanesMasked(acc, vals, xv, mask);
                 }
                 return {sum, arith::AddIOp::create(b, g, c1), mi,
                         newBase, pairIf.getResult(1), pairIf.getResult(3)};

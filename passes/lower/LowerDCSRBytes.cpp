@@ -85,18 +85,11 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
 
   // s = (cols + n/2) / n, G*s and the ramp s*l. `divisor` is n, or n
   // clamped to 1 where the row may be empty (its slope is then unused).
+  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   auto setSlope = [&](Row &row, Value divisor) {
-    row.slope = arith::DivUIOp::create(
-        b,
-        arith::AddIOp::create(b, e.index(m.cols),
-                              arith::DivUIOp::create(b, row.n, e.index(2))),
-        divisor);
+    row.slope = rows.slope(row.n, divisor);
     row.step = arith::MulIOp::create(b, row.slope, cG);
-    Value slope8 = arith::TruncIOp::create(
-        b, i8, arith::IndexCastOp::create(b, i32, row.slope));
-    return arith::MulIOp::create(
-               b, rampVec, vector::BroadcastOp::create(b, byteVec, slope8))
-        .getResult();
+    return rows.rampTimes(rampVec, row.slope);
   };
 
   // cortex-m55: for n > 0, do { ... k += G } while (k != n rounded up); the
@@ -188,17 +181,13 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                               mask, e.poison(xVec));
           Value v = e.readUndefTail(
               vVec, values, {arith::AddIOp::create(b, row.start, k)}, mask);
-          Value sum = arith::SelectOp::create(b, mask,
-                                              e.macLanes(a[0], v, xv), a[0]);
+          Value sum = e.macLanesMasked(a[0], v, xv, mask);
           return {sum, newBase};
         })[0];
     return vector::ReductionOp::create(b, vector::CombiningKind::ADD, accLanes,
                                        acc0);
   };
 
-  Value nnz = arith::IndexCastOp::create(
-      b, idx, tensor::ExtractOp::create(b, nnzBuf, c0));
-  Value avg = arith::DivSIOp::create(b, nnz, e.index(m.rows));
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0},
@@ -207,10 +196,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
         Row row;
         row.start = in[1];
         row.firstGroup = in[2];
-        row.n = arith::AddIOp::create(
-            b, avg,
-            arith::IndexCastOp::create(
-                b, idx, tensor::ExtractOp::create(b, rowOffsets, r)));
+        row.n = rows.entries(r);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         Value nextStart = arith::AddIOp::create(b, row.start, row.n);
         if (opts.mve()) {
@@ -219,8 +205,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                   nextGroup};
         }
         Value rampS = setSlope(row, arith::MaxUIOp::create(b, row.n, c1));
-        Value groups = arith::DivUIOp::create(
-            b, arith::AddIOp::create(b, row.n, e.index(lanes - 1)), cG);
+        Value groups = rows.groups(row.n);
         Value acc = opts.scalarOnly() ? scalarRow(row, groups, acc0)
                                       : vectorRow(row, groups, rampS, acc0);
         return {tensor::InsertOp::create(b, acc, yt, r), nextStart,

@@ -118,11 +118,36 @@ struct Emitter {
   mlir::Value mulAdd(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// acc + w * x lane by lane, acc a vector of accType.
   mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// select(mask, macLanes(acc, w, x), acc): lanes off the mask keep their
+  /// accumulator, so w and x may be undefined there (RVV: a masked vwmacc).
+  mlir::Value macLanesMasked(mlir::Value acc, mlir::Value w, mlir::Value x,
+                             mlir::Value mask);
   /// Scalar a + b in accType.
   mlir::Value add(mlir::Value a, mlir::Value c);
   /// The buffer element as an index (zero-extended: storage indices are
   /// unsigned).
   mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);
+};
+
+/// Row geometry shared by the dCSR lowerings (docs/formats.md): row r
+/// stores n = nnz/rows + row_offsets[r] entries in ceil(n/G) groups, with
+/// the slope s = (cols + n/2) / n.
+class DCSRRows {
+public:
+  DCSRRows(Emitter &e, mlir::Value nnzBuf, mlir::Value rowOffsets,
+           int64_t rows, int64_t cols, int64_t group);
+  mlir::Value entries(mlir::Value r) const;
+  /// `divisor` is n, or n clamped to 1 where the row may be empty (its
+  /// slope is then unused).
+  mlir::Value slope(mlir::Value n, mlir::Value divisor) const;
+  mlir::Value groups(mlir::Value n) const;
+  /// ramp * s in 8-bit lanes (the group's column offsets without deltas).
+  mlir::Value rampTimes(mlir::Value ramp, mlir::Value slope) const;
+
+private:
+  Emitter &e;
+  mlir::Value rowOffsets, average;
+  int64_t cols, group;
 };
 
 /// scf.for from `lb` to `ub` by `step` carrying `inits`; `body(iv, args)`

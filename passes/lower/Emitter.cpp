@@ -50,6 +50,16 @@ Value Emitter::widenIndices(Value vec) {
   return arith::ExtUIOp::create(b, type.clone(i32), vec);
 }
 
+Value Emitter::laneConstants(VectorType type,
+                             llvm::function_ref<int64_t(int64_t)> valueOfLane) {
+  auto elem = cast<IntegerType>(type.getElementType());
+  SmallVector<APInt> lanes;
+  for (int64_t l = 0; l < type.getNumElements(); ++l)
+    lanes.push_back(APInt(elem.getWidth(), static_cast<uint64_t>(valueOfLane(l)),
+                          /*isSigned=*/false, /*implicitTrunc=*/true));
+  return arith::ConstantOp::create(b, type, DenseElementsAttr::get(type, lanes));
+}
+
 Value Emitter::allTrue(int64_t lanes) {
   auto type = VectorType::get({lanes}, b.getI1Type());
   return arith::ConstantOp::create(

@@ -259,11 +259,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto splat = [&](VectorType t, Value v) {
     return vector::BroadcastOp::create(b, t, v).getResult();
   };
-  SmallVector<int8_t> ramp;
-  for (int64_t l = 0; l < lanes; ++l)
-    ramp.push_back(static_cast<int8_t>(l));
-  Value rampVec = arith::ConstantOp::create(
-      b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(ramp)));
+  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
   Value fifteen = splat(byteVec, constI8(15)), four = splat(byteVec, constI8(4));
   // Extension masks: one bit per lane, uint16 for G = 16, uint8 otherwise.
   auto maskTensor = cast<RankedTensorType>(masks.getType());

@@ -62,11 +62,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   auto xVec =
       VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
-  SmallVector<int8_t> ramp;
-  for (int64_t l = 0; l < lanes; ++l)
-    ramp.push_back(static_cast<int8_t>(l));
-  Value rampVec = arith::ConstantOp::create(
-      b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(ramp)));
+  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
 
   // base + code + G*s: the gather base of group g.
   auto nextBase = [&](Value base, Value g, const Row &row) -> Value {

@@ -182,11 +182,7 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                b, idxVec, DenseElementsAttr::get(idxVec, b.getI32IntegerAttr(v)))
         .getResult();
   };
-  SmallVector<int32_t> iota;
-  for (int64_t l = 0; l < lanes; ++l)
-    iota.push_back(static_cast<int32_t>(l));
-  Value laneIds = arith::ConstantOp::create(
-      b, idxVec, DenseElementsAttr::get(idxVec, ArrayRef(iota)));
+  Value laneIds = e.laneConstants(idxVec, [](int64_t l) { return l; });
   Value fieldMask = splat(blockLen - 1);
 
   // One group of `lanes` rows starting at r0 (mask: the rows that exist).
@@ -307,14 +303,6 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   NMGeometry g(m.cols, n, blockLen);
   auto i8 = b.getI8Type();
   auto byteVec = VectorType::get({lanes}, i8);
-  auto constBytes = [&](auto fn) {
-    SmallVector<int8_t> v;
-    for (int64_t l = 0; l < lanes; ++l)
-      v.push_back(static_cast<int8_t>(fn(l)));
-    return arith::ConstantOp::create(
-               b, byteVec, DenseElementsAttr::get(byteVec, ArrayRef(v)))
-        .getResult();
-  };
   const int64_t perByte = 8 / g.bits, srcLanes = lanes / perByte;
   auto srcVec = VectorType::get({srcLanes}, i8);
   auto wideVec = VectorType::get({srcLanes}, b.getIntegerType(8 * perByte));
@@ -329,7 +317,8 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   for (int64_t j = 0; j < perByte; ++j)
     byteMasks |= uint64_t(blockLen - 1) << (8 * j);
   Value fieldMask = splatWide(byteMasks);
-  Value blockStart = constBytes([&](int64_t l) { return l / n * blockLen; });
+  Value blockStart =
+      e.laneConstants(byteVec, [&](int64_t l) { return l / n * blockLen; });
   const int64_t stepCols = lanes / n * blockLen;
   const int64_t fullSteps = g.fields / lanes, rest = g.fields % lanes;
 
@@ -411,13 +400,8 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
 
   auto i32 = b.getI32Type();
   auto laneType = VectorType::get({perWord}, i32);
-  auto constVec = [&](auto fn) {
-    SmallVector<int32_t> v;
-    for (int64_t l = 0; l < perWord; ++l)
-      v.push_back(static_cast<int32_t>(fn(l)));
-    return arith::ConstantOp::create(b, laneType,
-                                     DenseElementsAttr::get(laneType, ArrayRef(v)))
-        .getResult();
+  auto constVec = [&](llvm::function_ref<int64_t(int64_t)> fn) {
+    return e.laneConstants(laneType, fn);
   };
   Value shifts = constVec([&](int64_t l) { return l * bits; });
   Value fieldMask = constVec([&](int64_t) { return blockLen - 1; });

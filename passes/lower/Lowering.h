@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mcusparse::lower {
@@ -102,6 +103,10 @@ struct Emitter {
   mlir::Value poison(mlir::Type type);
   /// Unsigned storage indices (u8/u16 buffers) widened to i32 lanes.
   mlir::Value widenIndices(mlir::Value vec);
+  /// A constant integer vector of `type` whose lane l is valueOfLane(l)
+  /// (truncated to the element width).
+  mlir::Value laneConstants(mlir::VectorType type,
+                            llvm::function_ref<int64_t(int64_t)> valueOfLane);
   /// An all-true mask of `lanes` lanes.
   mlir::Value allTrue(int64_t lanes);
   /// A constant mask of `lanes` lanes whose first `count` are set (an

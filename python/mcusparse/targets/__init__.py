@@ -41,6 +41,7 @@ class Target:
     llvm_cpu: str = ""
     llvm_attrs: str = ""
     llc_flags: Tuple[str, ...] = ()
+    opt_flags: Tuple[str, ...] = ()  # middle-end options of the "llc" route
     # --- runtime and memory map
     runtime_dir: str = ""           # runtime/<dir> relative to the repository
     runtime_sources: Tuple[str, ...] = ()
@@ -78,6 +79,10 @@ CORTEX_M55 = Target(
     llvm_cpu="cortex-m55",
     llvm_attrs="+mve.fp",
     llc_flags=("-float-abi=hard", "-relocation-model=static"),
+    # Keep loop exit values in the registers the loop already updated (a
+    # dCSR row's next group pointer) instead of recomputing them from the
+    # trip count: on 14 GPRs the recomputation's operands get spilled.
+    opt_flags=("-replexitval=never",),
     runtime_dir="cortex-m55",
     runtime_sources=_COMMON_RUNTIME + ("cortex-m55/startup.c",),
     linker_script="cortex-m55/mps3-an547.ld",

@@ -145,7 +145,7 @@ def ir_commands(target: Target, src: Path, obj: Path, *, ir_opt: str = "-O3",
         if target.llvm_attrs:
             mach.append(f"-mattr={target.llvm_attrs}")
         opted = tmpdir / (obj.stem + ".opt.bc")
-        opt_cmd = [llvm_tool("opt"), ir_opt, *mach, str(src), "-o", str(opted)]
+        opt_cmd = [llvm_tool("opt"), ir_opt, *mach, *target.opt_flags, str(src), "-o", str(opted)]
         if target.bare_metal:
             opt_cmd.insert(2, "-force-attribute=nounwind")
         llc_cmd = [llvm_tool("llc"), ir_opt, *mach, *target.llc_flags, "-function-sections",

@@ -137,7 +137,8 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect",
-    "mlir::LLVM::LLVMDialect", "mlir::ub::UBDialect"
+    "mlir::LLVM::LLVMDialect", "mlir::ub::UBDialect",
+    "mlir::memref::MemRefDialect", "mlir::bufferization::BufferizationDialect"
   ];
 }
 

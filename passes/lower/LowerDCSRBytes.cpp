@@ -14,8 +14,13 @@
 // cortex-m55: a row's groups run as a tail-predicated loop (the shape of
 // LowerCSR.cpp's rows: do-while, k to n rounded up to G, exact exit,
 // get.active.lane.mask(k, n)), so LLVM emits dlstp/letp with no vctp per
-// group; each step is the delta load, the ramp add, the scalar base update,
-// the gather (vldrb.u8 with 8-bit offsets), the value load and `vmlava`.
+// group; each step is the delta load, the ramp add, two adds to the gather
+// base pointer, the gather (vldrb.u8 with 8-bit offsets), the value load and
+// `vmlava` (9 instructions with the loop end). The row loop carries
+// pointers (byte views of the values and deltas, the group-minimum pointer
+// the group loop advanced) rather than base pointers plus indices: with 14
+// GPRs the latter were spilled and reloaded every row (256x256 90 %:
+// 13,862 -> 11,529 instructions with opt -replexitval=never, docs/targets.md).
 // rv32imc: a scalar loop over the group's entries (column = base + s*l +
 // delta). Other vector targets (RVV): groups in an scf.for with a
 // create_mask of the entries left, products in lane accumulators, one
@@ -27,7 +32,9 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -88,48 +95,108 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     return rows.rampTimes(rampVec, row.slope);
   };
 
-  // cortex-m55: for n > 0, do { ... k += G } while (k != n rounded up); the
-  // row set-up sits inside the n > 0 branch (no clamp of the divisor).
-  // Returns the row's sum and the next row's first group.
-  auto mveRow = [&](Row row, Value acc0) -> std::pair<Value, Value> {
-    auto nonEmpty = scf::IfOp::create(
-        b, TypeRange{acc0.getType(), idx},
-        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, row.n, c0),
-        /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(nonEmpty.thenBlock());
-    Value rampS = setSlope(row, row.n);
-    Value rounded = arith::AndIOp::create(
-        b, arith::AddIOp::create(b, row.n, e.index(lanes - 1)), e.index(-lanes));
-    Value n32 = arith::IndexCastOp::create(b, i32, row.n);
-    Value base0 = arith::SubIOp::create(b, c0, row.step);
-    SmallVector<Type> types{idx, acc0.getType(), idx, idx};
-    SmallVector<Location> locs(types.size(), b.getLoc());
-    auto loop = scf::WhileOp::create(
-        b, types, ValueRange{c0, acc0, row.firstGroup, base0});
-    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
-    Value k = before->getArgument(0), acc = before->getArgument(1),
-          g = before->getArgument(2), base = before->getArgument(3);
-    Value mask = LLVM::GetActiveLaneMaskOp::create(
-        b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
-    Value offsets = offsetsAt(k, rampS, mask, row, /*undefTail=*/false);
-    Value newBase = nextBase(base, g, row);
-    Value xv = vector::GatherOp::create(b, xVec, m.x, newBase, offsets, mask,
-                                        e.zero(xVec));
-    Value v = e.read(vVec, values, {arith::AddIOp::create(b, row.start, k)},
-                     mask);
-    Value sum = e.dot(acc, v, xv, mask);
-    Value next = arith::AddIOp::create(b, k, cG);
-    scf::ConditionOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
-        ValueRange{next, sum, arith::AddIOp::create(b, g, c1), newBase});
-    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
-    scf::YieldOp::create(b, after->getArguments());
-    b.setInsertionPointAfter(loop);
-    scf::YieldOp::create(b, ValueRange{loop.getResult(1), loop.getResult(2)});
-    b.setInsertionPointToStart(nonEmpty.elseBlock());
-    scf::YieldOp::create(b, ValueRange{acc0, row.firstGroup});
-    return {nonEmpty.getResult(0), nonEmpty.getResult(1)};
+  // cortex-m55: the row's values and deltas are byte views (memref.view, a
+  // pointer once lowered) that the row loop advances by n. For n > 0,
+  // do { ... k += G } while (k != n rounded up).
+  auto bytes = MemRefType::get({ShapedType::kDynamic}, i8);
+  auto viewOf = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Value buffer = bufferization::ToBufferOp::create(
+        b, MemRefType::get(type.getShape(), i8), tensor, /*read_only=*/true);
+    return memref::ViewOp::create(b, bytes, buffer, c0,
+                                  ValueRange{e.index(type.getDimSize(0))});
+  };
+  auto advance = [&](Value view, Value by) -> Value {
+    Value left = arith::SubIOp::create(
+        b, memref::DimOp::create(b, view, 0), by);
+    return memref::ViewOp::create(b, bytes, view, by, ValueRange{left});
+  };
+  // Raw pointers where a view does not fit. The gather base x + base, one
+  // add less per group than base + x: it may point before x (a negative
+  // first minimum) while every active lane is inside x, so it is an
+  // llvm.getelementptr without inbounds (a memref.view's GEP is inbounds,
+  // hence poison). The group-minimum pointer, carried through the group
+  // loop and the row's scf.if: a memref there stays a descriptor struct in
+  // LLVM's phis, whose size field then costs a subtract per group.
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  auto offsetBy = [&](Value ptr, Value by) -> Value {
+    return LLVM::GEPOp::create(b, ptrType, i8, ptr,
+                               ValueRange{arith::IndexCastOp::create(b, i32, by)});
+  };
+  auto pointerTo = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Value buffer = bufferization::ToBufferOp::create(
+        b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+        /*read_only=*/true);
+    Value address = arith::IndexCastOp::create(
+        b, i32, memref::ExtractAlignedPointerAsIndexOp::create(b, buffer));
+    return LLVM::IntToPtrOp::create(b, ptrType, ValueRange{address});
+  };
+  auto mveRows = [&]() -> Value {
+    Value xPtr = pointerTo(m.x);
+    SmallVector<Value> inits{m.y, viewOf(values), viewOf(deltas),
+                             pointerTo(minimums)};
+    return forLoop(
+        b, c0, e.index(m.rows), c1, inits,
+        [&](Value r, ValueRange in) -> SmallVector<Value> {
+          Value yt = in[0], vals = in[1], dels = in[2], mins = in[3];
+          Value n = rows.entries(r);
+          Value acc0 = tensor::ExtractOp::create(b, yt, r);
+          auto nonEmpty = scf::IfOp::create(
+              b, TypeRange{acc0.getType(), ptrType},
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
+              /*withElseRegion=*/true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(nonEmpty.thenBlock());
+            Row row;
+            row.n = n;
+            Value rampS = setSlope(row, n);
+            Value rounded = arith::AndIOp::create(
+                b, arith::AddIOp::create(b, n, e.index(lanes - 1)),
+                e.index(-lanes));
+            Value n32 = arith::IndexCastOp::create(b, i32, n);
+            Value base0 =
+                offsetBy(xPtr, arith::SubIOp::create(b, c0, row.step));
+            SmallVector<Type> types{idx, acc0.getType(), ptrType, ptrType};
+            SmallVector<Location> locs(types.size(), b.getLoc());
+            auto loop = scf::WhileOp::create(
+                b, types, ValueRange{c0, acc0, base0, mins});
+            Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+            Value k = before->getArgument(0), acc = before->getArgument(1),
+                  base = before->getArgument(2), group = before->getArgument(3);
+            Value mask = LLVM::GetActiveLaneMaskOp::create(
+                b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
+            Value d = e.read(byteVec, dels, {k}, mask);
+            Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, d));
+            Value code = arith::IndexCastOp::create(
+                b, idx, LLVM::LoadOp::create(b, i8, group));
+            Value newBase = offsetBy(offsetBy(base, row.step), code);
+            Value lanePtrs = LLVM::GEPOp::create(
+                b, VectorType::get({lanes}, ptrType), i8, newBase,
+                ValueRange{offsets});
+            Value xv = LLVM::masked_gather::create(
+                b, xVec, lanePtrs, mask, ValueRange{e.zero(xVec)},
+                b.getI32IntegerAttr(1));
+            Value v = e.read(vVec, vals, {k}, mask);
+            Value sum = e.dot(acc, v, xv, mask);
+            Value next = arith::AddIOp::create(b, k, cG);
+            scf::ConditionOp::create(
+                b,
+                arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next,
+                                      rounded),
+                ValueRange{next, sum, newBase, offsetBy(group, c1)});
+            Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+            scf::YieldOp::create(b, after->getArguments());
+            b.setInsertionPointAfter(loop);
+            scf::YieldOp::create(
+                b, ValueRange{loop.getResult(1), loop.getResult(3)});
+            b.setInsertionPointToStart(nonEmpty.elseBlock());
+            scf::YieldOp::create(b, ValueRange{acc0, mins});
+          }
+          return {tensor::InsertOp::create(b, nonEmpty.getResult(0), yt, r),
+                  advance(vals, n), advance(dels, n), nonEmpty.getResult(1)};
+        })[0];
   };
 
   // rv32imc: scalar entries; the lane's ramp s*l is carried as a sum.
@@ -184,6 +251,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                        acc0);
   };
 
+  if (opts.mve())
+    return mveRows();
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0},
@@ -195,11 +264,6 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
         row.n = rows.entries(r);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         Value nextStart = arith::AddIOp::create(b, row.start, row.n);
-        if (opts.mve()) {
-          auto [acc, nextGroup] = mveRow(row, acc0);
-          return {tensor::InsertOp::create(b, acc, yt, r), nextStart,
-                  nextGroup};
-        }
         Value rampS = setSlope(row, arith::MaxUIOp::create(b, row.n, c1));
         Value groups = rows.groups(row.n);
         Value acc = opts.scalarOnly() ? scalarRow(row, groups, acc0)

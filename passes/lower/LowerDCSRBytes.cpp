@@ -17,7 +17,7 @@
 // group; each step is the delta load, the ramp add, two adds to the gather
 // base pointer, the gather (vldrb.u8 with 8-bit offsets), the value load and
 // `vmlava` (9 instructions with the loop end). The row loop carries
-// pointers (byte views of the values and deltas, the group-minimum pointer
+// pointers (Pointers.cpp: the values, deltas and the group-minimum pointer
 // the group loop advanced) rather than base pointers plus indices: with 14
 // GPRs the latter were spilled and reloaded every row (256x256 90 %:
 // 13,862 -> 11,529 instructions with opt -replexitval=never, docs/targets.md).
@@ -32,9 +32,7 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -95,47 +93,15 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     return rows.rampTimes(rampVec, row.slope);
   };
 
-  // cortex-m55: the row's values and deltas are byte views (memref.view, a
-  // pointer once lowered) that the row loop advances by n. For n > 0,
-  // do { ... k += G } while (k != n rounded up).
-  auto bytes = MemRefType::get({ShapedType::kDynamic}, i8);
-  auto viewOf = [&](Value tensor) -> Value {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    Value buffer = bufferization::ToBufferOp::create(
-        b, MemRefType::get(type.getShape(), i8), tensor, /*read_only=*/true);
-    return memref::ViewOp::create(b, bytes, buffer, c0,
-                                  ValueRange{e.index(type.getDimSize(0))});
-  };
-  auto advance = [&](Value view, Value by) -> Value {
-    Value left = arith::SubIOp::create(
-        b, memref::DimOp::create(b, view, 0), by);
-    return memref::ViewOp::create(b, bytes, view, by, ValueRange{left});
-  };
-  // Raw pointers where a view does not fit. The gather base x + base, one
-  // add less per group than base + x: it may point before x (a negative
-  // first minimum) while every active lane is inside x, so it is an
-  // llvm.getelementptr without inbounds (a memref.view's GEP is inbounds,
-  // hence poison). The group-minimum pointer, carried through the group
-  // loop and the row's scf.if: a memref there stays a descriptor struct in
-  // LLVM's phis, whose size field then costs a subtract per group.
-  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  auto offsetBy = [&](Value ptr, Value by) -> Value {
-    return LLVM::GEPOp::create(b, ptrType, i8, ptr,
-                               ValueRange{arith::IndexCastOp::create(b, i32, by)});
-  };
-  auto pointerTo = [&](Value tensor) -> Value {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    Value buffer = bufferization::ToBufferOp::create(
-        b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-    Value address = arith::IndexCastOp::create(
-        b, i32, memref::ExtractAlignedPointerAsIndexOp::create(b, buffer));
-    return LLVM::IntToPtrOp::create(b, ptrType, ValueRange{address});
-  };
+  // cortex-m55: the row loop carries pointers to the row's values, deltas
+  // and first group minimum (the group loop advances the last); the gather
+  // base x + base is a pointer too. For n > 0, do { ... k += G } while
+  // (k != n rounded up).
+  Pointers ptrs{e};
   auto mveRows = [&]() -> Value {
-    Value xPtr = pointerTo(m.x);
-    SmallVector<Value> inits{m.y, viewOf(values), viewOf(deltas),
-                             pointerTo(minimums)};
+    Value xPtr = ptrs.to(m.x);
+    SmallVector<Value> inits{m.y, ptrs.to(values), ptrs.to(deltas),
+                             ptrs.to(minimums)};
     return forLoop(
         b, c0, e.index(m.rows), c1, inits,
         [&](Value r, ValueRange in) -> SmallVector<Value> {
@@ -143,7 +109,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
           Value n = rows.entries(r);
           Value acc0 = tensor::ExtractOp::create(b, yt, r);
           auto nonEmpty = scf::IfOp::create(
-              b, TypeRange{acc0.getType(), ptrType},
+              b, TypeRange{acc0.getType(), ptrs.type()},
               arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
               /*withElseRegion=*/true);
           {
@@ -157,8 +123,9 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                 e.index(-lanes));
             Value n32 = arith::IndexCastOp::create(b, i32, n);
             Value base0 =
-                offsetBy(xPtr, arith::SubIOp::create(b, c0, row.step));
-            SmallVector<Type> types{idx, acc0.getType(), ptrType, ptrType};
+                ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, row.step));
+            SmallVector<Type> types{idx, acc0.getType(), ptrs.type(),
+                                    ptrs.type()};
             SmallVector<Location> locs(types.size(), b.getLoc());
             auto loop = scf::WhileOp::create(
                 b, types, ValueRange{c0, acc0, base0, mins});
@@ -167,25 +134,20 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                   base = before->getArgument(2), group = before->getArgument(3);
             Value mask = LLVM::GetActiveLaneMaskOp::create(
                 b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
-            Value d = e.read(byteVec, dels, {k}, mask);
+            Value d = ptrs.read(byteVec, ptrs.advance(dels, i8, k), mask);
             Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, d));
-            Value code = arith::IndexCastOp::create(
-                b, idx, LLVM::LoadOp::create(b, i8, group));
-            Value newBase = offsetBy(offsetBy(base, row.step), code);
-            Value lanePtrs = LLVM::GEPOp::create(
-                b, VectorType::get({lanes}, ptrType), i8, newBase,
-                ValueRange{offsets});
-            Value xv = LLVM::masked_gather::create(
-                b, xVec, lanePtrs, mask, ValueRange{e.zero(xVec)},
-                b.getI32IntegerAttr(1));
-            Value v = e.read(vVec, vals, {k}, mask);
+            Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, group));
+            Value newBase =
+                ptrs.advance(ptrs.advance(base, i8, row.step), i8, code);
+            Value xv = ptrs.gather(xVec, newBase, offsets, mask);
+            Value v = ptrs.read(vVec, ptrs.advance(vals, i8, k), mask);
             Value sum = e.dot(acc, v, xv, mask);
             Value next = arith::AddIOp::create(b, k, cG);
             scf::ConditionOp::create(
                 b,
                 arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next,
                                       rounded),
-                ValueRange{next, sum, newBase, offsetBy(group, c1)});
+                ValueRange{next, sum, newBase, ptrs.advance(group, i8, c1)});
             Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
             scf::YieldOp::create(b, after->getArguments());
             b.setInsertionPointAfter(loop);
@@ -195,7 +157,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
             scf::YieldOp::create(b, ValueRange{acc0, mins});
           }
           return {tensor::InsertOp::create(b, nonEmpty.getResult(0), yt, r),
-                  advance(vals, n), advance(dels, n), nonEmpty.getResult(1)};
+                  ptrs.advance(vals, i8, n), ptrs.advance(dels, i8, n),
+                  nonEmpty.getResult(1)};
         })[0];
   };
 

@@ -134,6 +134,28 @@ struct Emitter {
   mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);
 };
 
+/// Raw pointers into read-only storage buffers (Pointers.cpp), for kernels
+/// whose loops carry their read positions. Offsets are GEPs without
+/// inbounds: a gather base may point before its buffer while every lane it
+/// reads is inside.
+struct Pointers {
+  Emitter &e;
+  /// `!llvm.ptr`.
+  mlir::Type type() const;
+  /// The address of `tensor`'s first element (a read-only buffer).
+  mlir::Value to(mlir::Value tensor);
+  /// ptr + count elements of `elem` (count: index or i32).
+  mlir::Value advance(mlir::Value ptr, mlir::Type elem, mlir::Value count);
+  /// The scalar of type `elem` at ptr.
+  mlir::Value load(mlir::Type elem, mlir::Value ptr);
+  /// A vector at ptr; with a mask, masked-off lanes read zero.
+  mlir::Value read(mlir::VectorType type, mlir::Value ptr,
+                   mlir::Value mask = {});
+  /// Lanes ptr[offsets[l]] (i32 offsets) under `mask`, masked-off lanes zero.
+  mlir::Value gather(mlir::VectorType type, mlir::Value ptr,
+                     mlir::Value offsets, mlir::Value mask);
+};
+
 /// Row geometry shared by the dCSR lowerings (docs/formats.md): row r
 /// stores n = nnz/rows + row_offsets[r] entries in ceil(n/G) groups, with
 /// the slope s = (cols + n/2) / n.

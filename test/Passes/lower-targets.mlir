@@ -141,31 +141,31 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 
 // -----
 
-// dCSR with byte deltas. cortex-m55: the row loop carries byte views of the
-// values and deltas and a pointer to the row's first group minimum; for a
-// non-empty row, a do-while over the row's entries with
+// dCSR with byte deltas. cortex-m55: the row loop carries pointers
+// (Pointers.cpp) to the row's values, deltas and first group minimum; for
+// a non-empty row, a do-while over the row's entries with
 // llvm.get.active.lane.mask(k, n) (dlstp/letp after LLVM), the deltas read
 // under the mask and added to the ramp, the group minimum added to the
-// gather base pointer (x + base, a GEP without inbounds), a masked gather
-// and a predicated reduction per group.
-// rv32imc: scalar entries, column = base + s*l + delta. rv32gcv: groups in
-// an scf.for with create_mask, lane accumulators, one reduction per row.
+// gather base pointer (x + base), a masked gather and a predicated
+// reduction per group. rv32imc: scalar entries, column = base + s*l +
+// delta. rv32gcv: groups in an scf.for with create_mask, lane accumulators,
+// one reduction per row.
 
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 // M55-LABEL: func.func @dcsr_bytes
 // M55: %[[X:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
-// M55: scf.for {{.*}} -> (tensor<2xi32>, memref<?xi8>, memref<?xi8>, !llvm.ptr)
+// M55: scf.for {{.*}} -> (tensor<2xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr)
 // M55: scf.if
 // M55: llvm.getelementptr %[[X]]
 // M55: scf.while
 // M55: %[[M:.*]] = llvm.intr.get.active.lane.mask %{{.*}}, %{{.*}} : i32, i32 to vector<16xi1>
-// M55: %[[D:.*]] = vector.transfer_read %{{.*}}[%{{.*}}], %{{.*}}, %[[M]] {in_bounds = [true]} : memref<?xi8>, vector<16xi8>
+// M55: %[[D:.*]] = llvm.intr.masked.load %{{.*}}, %[[M]], %{{.*}} {alignment = 1 : i32} : (!llvm.ptr, vector<16xi1>, vector<16xi8>) -> vector<16xi8>
 // M55: arith.addi %{{.*}}, %[[D]] : vector<16xi8>
 // M55: llvm.load %{{.*}} : !llvm.ptr -> i8
 // M55: llvm.intr.masked.gather %{{.*}}, %[[M]]
+// M55: llvm.intr.masked.load %{{.*}}, %[[M]]
 // M55: vector.reduction <add>
 // M55: scf.condition
-// M55: memref.view
 // M55-NOT: vector.create_mask
 // M55-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @dcsr_bytes

@@ -25,14 +25,15 @@
 // multiply-accumulates: on MVE with one widening reduction per group
 // (`vmlava`), on other vector targets lane by lane into accumulators that
 // are reduced once per row (rv32gcv 256x256 90 %: 36,304 -> 32,514
-// instructions). The slope
-// s = (cols + n/2) / n and the row's entry count n = nnz/rows +
-// row_offsets[r] are recomputed per row, as the format intends (on MVE
-// only for a non-empty row: 32,098 -> 30,835 instructions at 90 %). The map
-// bits are tested with scf.if (an extension mask is read only when its bit
-// is set, so a matrix without any mask never touches the empty buffer);
-// bits 6 and 7 are rare and tested only when the map has one of them.
-//
+// instructions). The slope s = (cols + n/2) / n and the row's entry count
+// n = nnz/rows + row_offsets[r] are recomputed per row, as the format
+// intends (on MVE only for a non-empty row). The map bits are tested with
+// scf.if (an extension mask is read only when its bit is set, so a matrix
+// without any mask never touches the empty buffer); bits 6 and 7 are rare
+// and tested only when the map has one of them. On MVE every read position
+// is a pointer the loops carry (lowerDCSRMVE): 256x256 90 % 28,249 ->
+// 25,597 instructions.
+
 // The gather uses the 8-bit offsets (zero-extended) from x + base, like the
 // paper's kernel (MVE: one `vldrb.u8` gather with u8 offsets). `base` may be
 // negative although every active lane's column is in range: the gather's
@@ -228,230 +229,350 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
       })[0];
 }
 
+namespace {
+/// The vector decode of a group's extension bits (docs/formats.md): for
+/// each set bit p of the group's 4-bit map, the next stored lane mask,
+/// bitcast to a lane predicate (for G = 16 an MVE mve_pred16_t: `vmsr p0`),
+/// ORs bit 4+p into the lanes it names. The read position of the next mask
+/// is an index into extension_masks, or a pointer (Pointers.cpp) when
+/// `ptrs` is set.
+struct ExtensionBits {
+  Emitter &e;
+  Value masks;
+  Pointers *ptrs;
+  int64_t lanes;
+
+  Value constI32(int64_t v) {
+    return arith::ConstantIntOp::create(e.b, e.b.getI32Type(), v);
+  }
+  Value splatI8(int64_t v) {
+    auto i8 = e.b.getI8Type();
+    return vector::BroadcastOp::create(
+        e.b, VectorType::get({lanes}, i8),
+        arith::ConstantOp::create(e.b, i8, e.b.getIntegerAttr(i8, v)));
+  }
+  /// Map bit p set: OR bit 4+p into the lanes of the next mask.
+  std::pair<Value, Value> extend(Value map, int64_t p, Value delta, Value at) {
+    ImplicitLocOpBuilder &b = e.b;
+    auto maskType = cast<RankedTensorType>(masks.getType());
+    Type maskElem = maskType.getElementType();
+    int64_t maskBits = maskElem.getIntOrFloatBitWidth();
+    auto predType = VectorType::get({maskBits}, b.getI1Type());
+    Value set = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, map, constI32(1 << p)), constI32(0));
+    auto ifOp = scf::IfOp::create(b, TypeRange{delta.getType(), at.getType()},
+                                  set, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    // The stored lane mask is the lane predicate itself: bitcast, no compare.
+    Value word = ptrs ? ptrs->load(maskElem, at)
+                      : tensor::ExtractOp::create(b, masks, at).getResult();
+    Value next = ptrs ? ptrs->advance(at, maskElem, e.index(1))
+                      : arith::AddIOp::create(b, at, e.index(1)).getResult();
+    Value pred = vector::BitCastOp::create(
+        b, predType,
+        vector::BroadcastOp::create(b, VectorType::get({1}, maskElem), word));
+    if (maskBits != lanes)
+      pred = vector::ExtractStridedSliceOp::create(
+          b, pred, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
+          ArrayRef<int64_t>{1});
+    Value withBit = arith::OrIOp::create(
+        b, delta, splatI8(static_cast<int8_t>(16 << p)));
+    scf::YieldOp::create(
+        b, ValueRange{arith::SelectOp::create(b, pred, withBit, delta), next});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{delta, at});
+    return {ifOp.getResult(0), ifOp.getResult(1)};
+  }
+  /// Bits 4 and 5 are common, 6 and 7 rare: the rare pair is tested only
+  /// when the map has any of them.
+  std::pair<Value, Value> extendAll(Value map, Value delta, Value at) {
+    ImplicitLocOpBuilder &b = e.b;
+    std::tie(delta, at) = extend(map, 0, delta, at);
+    std::tie(delta, at) = extend(map, 1, delta, at);
+    Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, map,
+                                       constI32(4));
+    auto ifOp = scf::IfOp::create(b, TypeRange{delta.getType(), at.getType()},
+                                  high, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value d = delta, i = at;
+    std::tie(d, i) = extend(map, 2, d, i);
+    std::tie(d, i) = extend(map, 3, d, i);
+    scf::YieldOp::create(b, ValueRange{d, i});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{delta, at});
+    return {ifOp.getResult(0), ifOp.getResult(1)};
+  }
+};
+} // namespace
+
+/// cortex-m55: every storage read position is a pointer (Pointers.cpp) that
+/// the loops carry: the row's values, the group minimums, the nibble pair,
+/// its map byte and the next extension mask, and the gather base x + base.
+/// With base + index, the 14 GPRs did not hold the bases: they were
+/// reloaded from the stack in every row and group. A row's groups run only
+/// for n > 0 (no slope division for an empty row); each group's lane mask
+/// is get.active.lane.mask(0, entries left) (`vctp.8`), and one `vmlava`
+/// per group reduces its products.
+static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+                          int64_t lanes) {
+  Emitter e{b, m.accType};
+  Pointers ptrs{e};
+  Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
+        maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
+        nnzBuf = m.buffers[6];
+  bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
+  ExtensionBits ext{e, masks, &ptrs, lanes};
+  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  auto idx = b.getIndexType();
+  auto byteVec = VectorType::get({lanes}, i8);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  auto vVec = VectorType::get(
+      {lanes}, cast<ShapedType>(values.getType()).getElementType());
+  auto xVec =
+      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
+  Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
+  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
+  Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
+  Value xPtr = ptrs.to(m.x);
+  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+
+  // Carried by the row loop (after y) and the group loop (after the sum):
+  // minimum, nibble pair, map byte and mask pointers, the odd group's
+  // deltas and its map | 16 after an even group (0 before one: the parity
+  // and the map in one register; pairs may span rows).
+  enum { kMin, kNibble, kMap, kMask, kOdd, kOddMap, kCarried };
+  SmallVector<Value> inits{m.y,
+                           ptrs.to(values),
+                           ptrs.to(minimums),
+                           ptrs.to(nibbles),
+                           ptrs.to(maps),
+                           ptrs.to(masks),
+                           e.zero(byteVec),
+                           ext.constI32(0)};
+  return forLoop(
+      b, c0, e.index(m.rows), c1, inits,
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0], vals = in[1];
+        ValueRange carried = in.drop_front(2);
+        Value n = rows.entries(r);
+        Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        SmallVector<Value> rowState{acc0};
+        rowState.append(carried.begin(), carried.end());
+        auto nonEmpty = scf::IfOp::create(
+            b, ValueRange(rowState).getTypes(),
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
+            /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(nonEmpty.thenBlock());
+          Value slope = rows.slope(n, n);
+          Value step = arith::MulIOp::create(b, slope, cG);
+          Value rampS = rows.rampTimes(rampVec, slope);
+          // base + code + step at every group: the row's first group then
+          // lands on its absolute minimum.
+          SmallVector<Value> groupInits(rowState);
+          groupInits.push_back(
+              ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, step)));
+          SmallVector<Value> out = forLoop(
+              b, c0, rows.groups(n), c1, groupInits,
+              [&](Value j, ValueRange a) -> SmallVector<Value> {
+                Value acc = a[0], base = a.back();
+                ValueRange g = a.slice(1, kCarried);
+                // An even group reads its pair's nibble block and map byte
+                // (upper nibbles) and keeps the lower ones for the odd group.
+                Value isEven = arith::CmpIOp::create(
+                    b, arith::CmpIPredicate::eq, g[kOddMap], ext.constI32(0));
+                auto pairIf = scf::IfOp::create(
+                    b,
+                    TypeRange{byteVec, byteVec, i32, i32, ptrs.type(),
+                              ptrs.type()},
+                    isEven, /*withElseRegion=*/true);
+                {
+                  OpBuilder::InsertionGuard guard(b);
+                  b.setInsertionPointToStart(pairIf.thenBlock());
+                  Value block = ptrs.read(byteVec, g[kNibble]);
+                  Value mapByte = arith::ExtUIOp::create(
+                      b, i32, ptrs.load(i8, g[kMap]));
+                  scf::YieldOp::create(
+                      b,
+                      ValueRange{
+                          arith::ShRUIOp::create(b, block, four),
+                          arith::AndIOp::create(b, block, fifteen),
+                          arith::ShRUIOp::create(b, mapByte, ext.constI32(4)),
+                          arith::OrIOp::create(
+                              b,
+                              arith::AndIOp::create(b, mapByte,
+                                                    ext.constI32(15)),
+                              ext.constI32(16)),
+                          ptrs.advance(g[kNibble], i8, cG),
+                          ptrs.advance(g[kMap], i8, c1)});
+                  b.setInsertionPointToStart(pairIf.elseBlock());
+                  scf::YieldOp::create(
+                      b, ValueRange{g[kOdd], g[kOdd],
+                                    arith::AndIOp::create(b, g[kOddMap],
+                                                          ext.constI32(15)),
+                                    ext.constI32(0), g[kNibble], g[kMap]});
+                }
+                Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
+                Value maskAt = g[kMask];
+                if (hasMasks)
+                  std::tie(delta, maskAt) = ext.extendAll(map, delta, maskAt);
+                Value code =
+                    arith::IndexCastOp::create(b, idx, ptrs.load(i8, g[kMin]));
+                Value newBase =
+                    ptrs.advance(ptrs.advance(base, i8, step), i8, code);
+                Value offsets =
+                    e.widenIndices(arith::AddIOp::create(b, rampS, delta));
+                Value jG = arith::MulIOp::create(b, j, cG);
+                // The group loop runs only while entries are left, so
+                // get.active.lane.mask(0, left) needs no clamp.
+                Value mask = LLVM::GetActiveLaneMaskOp::create(
+                    b, maskType, ext.constI32(0),
+                    arith::IndexCastOp::create(
+                        b, i32, arith::SubIOp::create(b, n, jG)));
+                Value v = ptrs.read(vVec, ptrs.advance(vals, i8, jG), mask);
+                Value xv = ptrs.gather(xVec, newBase, offsets, mask);
+                SmallVector<Value> next{e.dot(acc, v, xv)};
+                next.resize(1 + kCarried);
+                next[1 + kMin] = ptrs.advance(g[kMin], i8, c1);
+                next[1 + kNibble] = pairIf.getResult(4);
+                next[1 + kMap] = pairIf.getResult(5);
+                next[1 + kMask] = maskAt;
+                next[1 + kOdd] = pairIf.getResult(1);
+                next[1 + kOddMap] = pairIf.getResult(3);
+                next.push_back(newBase);
+                return next;
+              });
+          out.pop_back();
+          scf::YieldOp::create(b, out);
+          b.setInsertionPointToStart(nonEmpty.elseBlock());
+          scf::YieldOp::create(b, rowState);
+        }
+        SmallVector<Value> next{
+            tensor::InsertOp::create(b, nonEmpty.getResult(0), yt, r),
+            ptrs.advance(vals, i8, n)};
+        next.append(std::next(nonEmpty.result_begin()), nonEmpty.result_end());
+        return next;
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                                              const MatvecOperands &m,
                                              const LowerOptions &opts) {
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly())
     return lowerDCSRScalar(b, m, dcsr.getGroup());
+  if (opts.mve())
+    return lowerDCSRMVE(b, m, dcsr.getGroup());
+  // Other vector targets (RVV): products in lane accumulators, one
+  // reduction per row.
   Emitter e{b, m.accType};
-  bool reducePerGroup = opts.mve();
   Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
         maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
         nnzBuf = m.buffers[6];
   int64_t lanes = dcsr.getGroup();
-  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
+  ExtensionBits ext{e, masks, /*ptrs=*/nullptr, lanes};
+  auto i32 = b.getI32Type();
   auto idx = b.getIndexType();
-  auto byteVec = VectorType::get({lanes}, i8);
+  auto byteVec = VectorType::get({lanes}, b.getI8Type());
   auto maskType = VectorType::get({lanes}, b.getI1Type());
-  Type vElem = cast<ShapedType>(values.getType()).getElementType();
-  Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
-  auto vVec = VectorType::get({lanes}, vElem);
-  auto xVec = VectorType::get({lanes}, xElem);
-  Value zeroX = e.zero(xVec);
-
-  auto constI8 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, i8, b.getIntegerAttr(i8, v)).getResult();
-  };
-  auto constI32 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, i32, v).getResult();
-  };
-  auto splat = [&](VectorType t, Value v) {
-    return vector::BroadcastOp::create(b, t, v).getResult();
-  };
+  auto vVec = VectorType::get(
+      {lanes}, cast<ShapedType>(values.getType()).getElementType());
+  auto xVec =
+      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
   Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
-  Value fifteen = splat(byteVec, constI8(15)), four = splat(byteVec, constI8(4));
-  // Extension masks: one bit per lane, uint16 for G = 16, uint8 otherwise.
-  auto maskTensor = cast<RankedTensorType>(masks.getType());
-  bool hasMasks = maskTensor.getDimSize(0) != 0;
-  Type maskElem = maskTensor.getElementType();
-  int64_t maskBits = maskElem.getIntOrFloatBitWidth();
-  auto maskWordType = VectorType::get({1}, maskElem);
-  auto predType = VectorType::get({maskBits}, b.getI1Type());
-
-  // Map bit p set: OR bit 4+p into the lanes of the next extension mask.
-  auto extend = [&](Value map, int64_t p, Value delta,
-                    Value mi) -> std::pair<Value, Value> {
-    Value set = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ne,
-        arith::AndIOp::create(b, map, constI32(1 << p)), constI32(0));
-    auto ifOp = scf::IfOp::create(b, TypeRange{byteVec, idx}, set,
-                                  /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    // The stored lane mask is the lane predicate itself (for G = 16 an MVE
-    // mve_pred16_t): bitcast, no compare.
-    Value word = tensor::ExtractOp::create(b, masks, mi);
-    Value pred = vector::BitCastOp::create(
-        b, predType, vector::BroadcastOp::create(b, maskWordType, word));
-    if (predType.getNumElements() != lanes)
-      pred = vector::ExtractStridedSliceOp::create(
-          b, pred, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
-          ArrayRef<int64_t>{1});
-    Value withBit = arith::OrIOp::create(
-        b, delta, splat(byteVec, constI8(static_cast<int8_t>(16 << p))));
-    scf::YieldOp::create(
-        b, ValueRange{arith::SelectOp::create(b, pred, withBit, delta),
-                      arith::AddIOp::create(b, mi, e.index(1))});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, ValueRange{delta, mi});
-    return {ifOp.getResult(0), ifOp.getResult(1)};
-  };
-  // Bits 4 and 5 are common, 6 and 7 rare: test the rare pair only when
-  // the map has any of them.
-  auto extendAll = [&](Value map, Value delta,
-                       Value mi) -> std::pair<Value, Value> {
-    std::tie(delta, mi) = extend(map, 0, delta, mi);
-    std::tie(delta, mi) = extend(map, 1, delta, mi);
-    Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, map,
-                                       constI32(4));
-    auto ifOp = scf::IfOp::create(b, TypeRange{byteVec, idx}, high,
-                                  /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value d = delta, i = mi;
-    std::tie(d, i) = extend(map, 2, d, i);
-    std::tie(d, i) = extend(map, 3, d, i);
-    scf::YieldOp::create(b, ValueRange{d, i});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, ValueRange{delta, mi});
-    return {ifOp.getResult(0), ifOp.getResult(1)};
-  };
-
+  Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
 
   // Row loop carries y, the global group index g, the next extension mask,
   // the row's first value, and the odd group's deltas and map of the
   // current nibble pair (pairs may span rows).
-  SmallVector<Value> res = forLoop(
+  return forLoop(
       b, c0, e.index(m.rows), c1,
-      {m.y, c0, c0, c0, e.zero(byteVec), constI32(0)},
+      {m.y, c0, c0, c0, e.zero(byteVec), ext.constI32(0)},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
         Value yt = in[0], rowStart = in[3];
         Value n = rows.entries(r);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
-        // The row's groups; `divisor` is n, or n clamped to 1 where the row
-        // may be empty (no groups, its slope unused).
-        auto rowGroups = [&](Value divisor) -> SmallVector<Value> {
-          Value slope = rows.slope(n, divisor);
-          Value step = arith::MulIOp::create(b, slope, cG);
-          Value groups = rows.groups(n);
-          Value rampS = rows.rampTimes(rampVec, slope);
-          // MVE reduces every group with one `vmlava`; other vector targets
-          // sum the products in lane accumulators and reduce once per row.
-          Value lanes0 = reducePerGroup
-                             ? acc0
-                             : e.zero(VectorType::get({lanes}, m.accType));
-          // base + code + step at every group: the row's first group then
-          // lands on its absolute minimum.
-          Value base0 = arith::SubIOp::create(b, c0, step);
+        // An empty row has no groups; its slope (divisor clamped) is unused.
+        Value slope = rows.slope(n, arith::MaxUIOp::create(b, n, c1));
+        Value step = arith::MulIOp::create(b, slope, cG);
+        Value rampS = rows.rampTimes(rampVec, slope);
+        // base + code + step at every group: the row's first group then
+        // lands on its absolute minimum.
+        Value base0 = arith::SubIOp::create(b, c0, step);
 
-          // Group loop: acc, g, mask index, base, odd deltas, odd map.
-          return forLoop(
-              b, c0, groups, c1, {lanes0, in[1], in[2], base0, in[4], in[5]},
-              [&](Value j, ValueRange a) -> SmallVector<Value> {
-                Value acc = a[0], g = a[1], mi = a[2], base = a[3];
-                // An even group reads its pair's nibble block and map byte
-                // (upper nibbles) and keeps the lower ones for the odd group.
-                // a[5] is the odd group's map | 16 after an even group, 0
-                // before one: the parity and the map in one register.
-                Value isEven = arith::CmpIOp::create(
-                    b, arith::CmpIPredicate::eq, a[5], constI32(0));
-                auto pairIf = scf::IfOp::create(
-                    b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
-                    /*withElseRegion=*/true);
-                {
-                  OpBuilder::InsertionGuard guard(b);
-                  b.setInsertionPointToStart(pairIf.thenBlock());
-                  Value pair = arith::ShRUIOp::create(b, g, c1);
-                  Value block = e.read(byteVec, nibbles,
-                                       {arith::MulIOp::create(b, pair, cG)});
-                  Value mapByte = arith::ExtUIOp::create(
-                      b, i32, tensor::ExtractOp::create(b, maps, pair));
-                  scf::YieldOp::create(
-                      b, ValueRange{arith::ShRUIOp::create(b, block, four),
-                                    arith::AndIOp::create(b, block, fifteen),
-                                    arith::ShRUIOp::create(b, mapByte, constI32(4)),
-                                    arith::OrIOp::create(
-                                        b, arith::AndIOp::create(b, mapByte, constI32(15)),
-                                        constI32(16))});
-                  b.setInsertionPointToStart(pairIf.elseBlock());
-                  scf::YieldOp::create(
-                      b, ValueRange{a[4], a[4],
-                                    arith::AndIOp::create(b, a[5], constI32(15)),
-                                    constI32(0)});
-                }
-                Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
-                if (hasMasks)
-                  std::tie(delta, mi) = extendAll(map, delta, mi);
-                Value code = arith::IndexCastOp::create(
-                    b, idx, tensor::ExtractOp::create(b, minimums, g));
-                Value newBase = arith::AddIOp::create(
-                    b, base, arith::AddIOp::create(b, code, step));
-                Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, delta));
-                Value jG = arith::MulIOp::create(b, j, cG);
-                Value left = arith::SubIOp::create(b, n, jG);
-                // MVE: the group loop runs only while entries are left, so
-                // get.active.lane.mask(0, left) needs no clamp (`vctp.8`).
-                Value mask =
-                    opts.mve()
-                        ? LLVM::GetActiveLaneMaskOp::create(
-                              b, maskType, constI32(0),
-                              arith::IndexCastOp::create(b, i32, left))
-                              .getResult()
-                        : vector::CreateMaskOp::create(b, maskType,
-                                                       ValueRange{left})
-                              .getResult();
-                Value at = arith::AddIOp::create(b, rowStart, jG);
-                Value sum;
-                if (reducePerGroup) {
-                  Value vals = e.read(vVec, values, {at}, mask);
-                  Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
-                                                      offsets, mask, zeroX);
-                  sum = e.dot(acc, vals, xv);
-                } else {
-                  // Masked-off lanes undefined, their accumulators kept (RVV:
-                  // masked loads without a zero copy, a masked vwmacc).
-                  Value vals = e.readUndefTail(vVec, values, {at}, mask);
-                  Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
-                                                      offsets, mask,
-                                                      e.poison(xVec));
-                  sum = e.macLanesMasked(acc, vals, xv, mask);
-                }
-                return {sum, arith::AddIOp::create(b, g, c1), mi,
-                        newBase, pairIf.getResult(1), pairIf.getResult(3)};
-              });
-        };
-        SmallVector<Value> grp;
-        if (opts.mve()) {
-          // The row set-up only for a non-empty row: no clamp, no slope
-          // division or ramp for an empty one.
-          SmallVector<Value> carried{acc0, in[1], in[2], in[4], in[5]};
-          auto nonEmpty = scf::IfOp::create(
-              b, ValueRange(carried).getTypes(),
-              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
-              /*withElseRegion=*/true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(nonEmpty.thenBlock());
-          SmallVector<Value> res = rowGroups(n);
-          scf::YieldOp::create(
-              b, ValueRange{res[0], res[1], res[2], res[4], res[5]});
-          b.setInsertionPointToStart(nonEmpty.elseBlock());
-          scf::YieldOp::create(b, carried);
-          b.setInsertionPointAfter(nonEmpty);
-          ValueRange out = nonEmpty.getResults();
-          grp = {out[0], out[1], out[2], Value(), out[3], out[4]};
-        } else {
-          grp = rowGroups(arith::MaxUIOp::create(b, n, c1));
-        }
-        Value acc = reducePerGroup
-                        ? grp[0]
-                        : vector::ReductionOp::create(
-                              b, vector::CombiningKind::ADD, grp[0], acc0)
-                              .getResult();
+        // Group loop: lane sums, g, mask index, base, odd deltas, odd map.
+        SmallVector<Value> grp = forLoop(
+            b, c0, rows.groups(n), c1,
+            {e.zero(VectorType::get({lanes}, m.accType)), in[1], in[2], base0,
+             in[4], in[5]},
+            [&](Value j, ValueRange a) -> SmallVector<Value> {
+              Value acc = a[0], g = a[1], mi = a[2], base = a[3];
+              // An even group reads its pair's nibble block and map byte
+              // (upper nibbles) and keeps the lower ones for the odd group.
+              // a[5] is the odd group's map | 16 after an even group, 0
+              // before one: the parity and the map in one register.
+              Value isEven = arith::CmpIOp::create(
+                  b, arith::CmpIPredicate::eq, a[5], ext.constI32(0));
+              auto pairIf = scf::IfOp::create(
+                  b, TypeRange{byteVec, byteVec, i32, i32}, isEven,
+                  /*withElseRegion=*/true);
+              {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPointToStart(pairIf.thenBlock());
+                Value pair = arith::ShRUIOp::create(b, g, c1);
+                Value block = e.read(byteVec, nibbles,
+                                     {arith::MulIOp::create(b, pair, cG)});
+                Value mapByte = arith::ExtUIOp::create(
+                    b, i32, tensor::ExtractOp::create(b, maps, pair));
+                scf::YieldOp::create(
+                    b, ValueRange{arith::ShRUIOp::create(b, block, four),
+                                  arith::AndIOp::create(b, block, fifteen),
+                                  arith::ShRUIOp::create(b, mapByte,
+                                                         ext.constI32(4)),
+                                  arith::OrIOp::create(
+                                      b,
+                                      arith::AndIOp::create(b, mapByte,
+                                                            ext.constI32(15)),
+                                      ext.constI32(16))});
+                b.setInsertionPointToStart(pairIf.elseBlock());
+                scf::YieldOp::create(
+                    b, ValueRange{a[4], a[4],
+                                  arith::AndIOp::create(b, a[5],
+                                                        ext.constI32(15)),
+                                  ext.constI32(0)});
+              }
+              Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
+              if (hasMasks)
+                std::tie(delta, mi) = ext.extendAll(map, delta, mi);
+              Value code = arith::IndexCastOp::create(
+                  b, idx, tensor::ExtractOp::create(b, minimums, g));
+              Value newBase = arith::AddIOp::create(
+                  b, base, arith::AddIOp::create(b, code, step));
+              Value offsets =
+                  e.widenIndices(arith::AddIOp::create(b, rampS, delta));
+              Value jG = arith::MulIOp::create(b, j, cG);
+              Value mask = vector::CreateMaskOp::create(
+                  b, maskType, ValueRange{arith::SubIOp::create(b, n, jG)});
+              // Masked-off lanes undefined, their accumulators kept (RVV:
+              // masked loads without a zero copy, a masked vwmacc).
+              Value v = e.readUndefTail(
+                  vVec, values, {arith::AddIOp::create(b, rowStart, jG)}, mask);
+              Value xv = vector::GatherOp::create(b, xVec, m.x, newBase,
+                                                  offsets, mask, e.poison(xVec));
+              return {e.macLanesMasked(acc, v, xv, mask),
+                      arith::AddIOp::create(b, g, c1), mi, newBase,
+                      pairIf.getResult(1), pairIf.getResult(3)};
+            });
+        Value acc = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                                grp[0], acc0);
         return {tensor::InsertOp::create(b, acc, yt, r), grp[1], grp[2],
                 arith::AddIOp::create(b, rowStart, n), grp[4], grp[5]};
-      });
-  return res[0];
+      })[0];
 }

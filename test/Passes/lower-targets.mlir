@@ -197,9 +197,28 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // masks of map bits 4/5 (6/7) are interleaved into one i32 (Morton spread:
 // lane l at bits 2l, 2l+1), shifted right by two per lane; two copies of the
 // lane loop, with and without bits 6/7.
+// cortex-m55: the row and group loops carry pointers (values, minimums,
+// nibble pair, map byte, extension masks; the gather base x + base in the
+// group loop); an even group loads its pair's 16 nibble bytes and map byte
+// and advances both pointers, each set map bit loads a 16-bit lane mask
+// (the predicate, by bitcast) and advances the mask pointer.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
-// RV32IMC-LABEL: func.func @dcsr_scalar
+// M55-LABEL: func.func @dcsr_4bit
+// M55: scf.for {{.*}} -> (tensor<2xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32)
+// M55: scf.if
+// M55: scf.for {{.*}} -> (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, !llvm.ptr)
+// M55: llvm.load %{{.*}} : !llvm.ptr -> vector<16xi8>
+// M55: llvm.getelementptr %{{.*}}[16] : (!llvm.ptr) -> !llvm.ptr, i8
+// M55: %[[W:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i16
+// M55: llvm.getelementptr %{{.*}}[1] : (!llvm.ptr) -> !llvm.ptr, i16
+// M55: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
+// M55: llvm.intr.get.active.lane.mask
+// M55: llvm.intr.masked.load
+// M55: llvm.intr.masked.gather
+// M55: vector.reduction <add>
+// M55-NOT: sparse_enc
+// RV32IMC-LABEL: func.func @dcsr_4bit
 // RV32IMC: scf.for
 // RV32IMC: scf.for
 // RV32IMC: tensor.extract %arg3[%{{.*}}] : tensor<1xi8>
@@ -212,7 +231,7 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
 // RV32IMC: scf.for {{.*}} -> (i32, index, i32, i32)
 // RV32IMC-NOT: vector.
-func.func @dcsr_scalar(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+func.func @dcsr_4bit(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
   %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
   return %r : tensor<2xi32>

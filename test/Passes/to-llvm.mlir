@@ -56,7 +56,8 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
   return %r : tensor<64xi32>
 }
 
-// The dCSR gather starts at x + base with base possibly negative: its
+// The dCSR gather starts at x + base with base possibly negative: on the
+// M55 x + base is a raw pointer (passes/lower/Pointers.cpp) whose
 // getelementptr must not be inbounds.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
@@ -64,8 +65,10 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 // CHECK: %[[PTRS:.*]] = llvm.getelementptr %[[XB:.*]][%{{.*}}] : (!llvm.ptr, vector<16xi32>) -> vector<16x!llvm.ptr>, i8
 // CHECK-NEXT: llvm.intr.masked.gather %[[PTRS]]
 // GEP-LABEL: llvm.func @dcsr
-// GEP: %[[XB:.*]] = llvm.getelementptr %arg7[%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
-// GEP: llvm.getelementptr %[[XB]][%{{.*}}] : (!llvm.ptr, vector<16xi32>)
+// GEP: %[[XI:.*]] = llvm.ptrtoint %arg7 : !llvm.ptr to i32
+// GEP: %[[X:.*]] = llvm.inttoptr %[[XI]] : i32 to !llvm.ptr
+// GEP: llvm.getelementptr %[[X]][%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
+// GEP: llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr, vector<16xi32>)
 
 // MVE-LABEL: dcsr:
 // MVE-DAG: vshr.u8 q{{[0-9]}}, q{{[0-9]}}, #4

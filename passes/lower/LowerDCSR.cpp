@@ -465,10 +465,10 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly())
     return lowerDCSRScalar(b, m, dcsr.getGroup());
-  if (opts.mve())
+  if (opts.mve() && isMVEInt8Kernel(m, dcsr.getGroup()))
     return lowerDCSRMVE(b, m, dcsr.getGroup());
-  // Other vector targets (RVV): products in lane accumulators, one
-  // reduction per row.
+  // Other vector targets (RVV), and MVE with other than int8 elements:
+  // products in lane accumulators, one reduction per row.
   Emitter e{b, m.accType};
   Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
         maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],

@@ -189,7 +189,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
         })[0];
   };
 
-  // Other vector targets: lane accumulators, one reduction per row.
+  // Other vector targets, and MVE with other than int8 elements: lane
+  // accumulators, one reduction per row.
   auto vectorRow = [&](const Row &row, Value groups, Value rampS,
                        Value acc0) -> Value {
     Value accLanes = forLoop(
@@ -214,7 +215,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                        acc0);
   };
 
-  if (opts.mve())
+  if (opts.mve() && isMVEInt8Kernel(m, lanes))
     return mveRows();
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(

@@ -134,6 +134,16 @@ struct Emitter {
   mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);
 };
 
+/// True when the dCSR kernels for MVE apply: 16 int8 lanes of weights and
+/// activations (vldrb gathers with 8-bit offsets, vmlava.s8). Other element
+/// types take the generic vector code.
+inline bool isMVEInt8Kernel(const MatvecOperands &m, int64_t lanes) {
+  auto isI8 = [](mlir::Value v) {
+    return mlir::cast<mlir::ShapedType>(v.getType()).getElementType().isInteger(8);
+  };
+  return lanes == 16 && isI8(m.buffers[0]) && isI8(m.x);
+}
+
 /// Raw pointers into read-only storage buffers (Pointers.cpp), for kernels
 /// whose loops carry their read positions. Offsets are GEPs without
 /// inbounds: a gather base may point before its buffer while every lane it

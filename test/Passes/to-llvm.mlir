@@ -186,3 +186,29 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
   %r = linalg.matvec ins(%w, %x : tensor<32x256xi8, #GS16>, tensor<256xi8>) outs(%y : tensor<32xi32>) -> tensor<32xi32>
   return %r : tensor<32xi32>
 }
+
+// -----
+
+// dCSR with float32 weights (G = 4) on Cortex-M55: not the int8 pointer
+// kernels (16 x int8 lanes) but the generic vector code, with f32 products.
+
+#DCSRF = #sparse_enc.dcsr<group = 4>
+#DCSRF8 = #sparse_enc.dcsr<group = 4, delta_bits = 8>
+// CHECK-LABEL: llvm.func @dcsr_f32
+// CHECK-NOT: llvm.inttoptr
+// CHECK: llvm.intr.masked.gather
+// CHECK: llvm.fmul %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK-LABEL: llvm.func @dcsr_bytes_f32
+// CHECK-NOT: llvm.inttoptr
+// CHECK: llvm.intr.masked.gather
+// CHECK: llvm.fmul %{{.*}}, %{{.*}} : vector<4xf32>
+func.func @dcsr_f32(%x: tensor<20xf32>, %y: tensor<3xf32>) -> tensor<3xf32> {
+  %w = arith.constant dense<[[0.0, 1.5, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 0.0, 4.0, 0.0, 0.0, 5.0, 0.0, 0.0, 6.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<3x20xf32, #DCSRF>
+  %r = linalg.matvec ins(%w, %x : tensor<3x20xf32, #DCSRF>, tensor<20xf32>) outs(%y : tensor<3xf32>) -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+func.func @dcsr_bytes_f32(%x: tensor<20xf32>, %y: tensor<3xf32>) -> tensor<3xf32> {
+  %w = arith.constant dense<[[0.0, 1.5, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [3.0, 0.0, 0.0, 4.0, 0.0, 0.0, 5.0, 0.0, 0.0, 6.0, 0.0, 7.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<3x20xf32, #DCSRF8>
+  %r = linalg.matvec ins(%w, %x : tensor<3x20xf32, #DCSRF8>, tensor<20xf32>) outs(%y : tensor<3xf32>) -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}

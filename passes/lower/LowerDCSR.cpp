@@ -51,6 +51,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mcusparse::lower;
 
@@ -273,10 +275,13 @@ struct ExtensionBits {
     Value pred = vector::BitCastOp::create(
         b, predType,
         vector::BroadcastOp::create(b, VectorType::get({1}, maskElem), word));
-    if (maskBits != lanes)
-      pred = vector::ExtractStridedSliceOp::create(
-          b, pred, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{lanes},
-          ArrayRef<int64_t>{1});
+    if (maskBits != lanes) {
+      // The first `lanes` bits (G = 4: an 8-bit mask word). A shuffle, not
+      // extract_strided_slice: convert-to-llvm lowers it directly.
+      SmallVector<int64_t> first(lanes);
+      std::iota(first.begin(), first.end(), 0);
+      pred = vector::ShuffleOp::create(b, pred, pred, first);
+    }
     Value withBit = arith::OrIOp::create(
         b, delta, splatI8(static_cast<int8_t>(16 << p)));
     scf::YieldOp::create(

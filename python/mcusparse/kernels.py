@@ -2,6 +2,9 @@
 
     k = mcusparse.kernels.spmv(W, format="csr", target="cortex-m55")
     y, stats = k.run(x)          # y == W.astype(int32) @ x.astype(int32)
+
+W and x are int8 (y int32), or float32 (y float32, the products summed in
+the kernel's order: compare with a tolerance).
     stats.instructions, stats.weight_bytes_read, stats.flash_bytes, stats.text_bytes
     stats.modeled_cycles         # k.run(x, wait_states=4): mcusparse.cyclemodel ("model")
 
@@ -103,11 +106,14 @@ def _encoding(spec: formats.FormatSpec, nnz: int = 0) -> Optional[str]:
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:
-    """The MLIR module of the kernel: storage buffers, x and y as arguments."""
+    """The MLIR module of the kernel: storage buffers, x and y as arguments
+    (int8 W and x with int32 y, or float32 throughout, after the values)."""
     spec = formats.parse_format(fmt)
     enc = _encoding(spec, nnz=int(buffers["values"].size) if spec.name == "csr" else 0)
-    x_t, y_t = f"tensor<{cols}xi8>", f"tensor<{rows}xi32>"
-    w_t = f"tensor<{rows}x{cols}xi8" + (f", {enc}>" if enc else ">")
+    is_float = buffers["values"].dtype == np.float32
+    elem, acc = ("f32", "f32") if is_float else ("i8", "i32")
+    x_t, y_t = f"tensor<{cols}x{elem}>", f"tensor<{rows}x{acc}>"
+    w_t = f"tensor<{rows}x{cols}x{elem}" + (f", {enc}>" if enc else ">")
     if enc is None:
         args = [f"%values: {w_t}"]
         body = ""
@@ -196,15 +202,19 @@ class SpmvKernel:
     def __init__(self, W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
                  *, runtime: str = "direct", timeout: float = 60.0):
         W = np.asarray(W)
-        if W.ndim != 2 or W.dtype != np.int8:
-            raise ValueError(f"W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
+        if W.ndim != 2 or W.dtype not in (np.int8, np.float32):
+            raise ValueError(f"W must be a 2-D int8 or float32 matrix, got {W.dtype} {W.shape}")
         self.W = W
+        self.is_float = W.dtype == np.float32
         self.rows, self.cols = W.shape
         self.timeout = timeout
         self.runtime = str(runtime).strip().lower()
         if self.runtime not in ("direct", "iree"):
             raise ValueError(f"runtime must be 'direct' or 'iree', got {runtime!r}")
         is_peer = isinstance(format, str) and format.strip().lower() == "sparsifier"
+        if self.is_float and (is_peer or self.runtime == "iree"):
+            raise ValueError("float32 kernels run with runtime='direct' and our formats "
+                             "(the sparsifier peer and the IREE dispatch are int8 only)")
         if self.runtime == "iree":
             from mcusparse.iree import get_iree_target
             self.target = get_iree_target(target).name
@@ -237,20 +247,26 @@ class SpmvKernel:
         lines = ["#include <stdint.h>\n", '#include "bench.h"\n']
         for n, a in self.buffers.items():
             lines.append(_c_array(f"w_{n}", a, weights=True))
-        lines.append(_c_array("mcusparse_x", x.astype(np.int8), weights=False))
-        lines.append(f"int32_t mcusparse_y[{self.rows}];\n")
+        lines.append(_c_array("mcusparse_x", x, weights=False))
+        lines.append(f"{self._y_c_type} mcusparse_y[{self.rows}];\n")
         return "".join(lines)
+
+    @property
+    def _y_c_type(self) -> str:
+        return "float" if self.is_float else "int32_t"
 
     def _config_h(self) -> str:
         names = [f"w_{n}" for n in self.buffers]
         decls = "".join(f"extern const {_C_TYPES[a.dtype]} w_{n}[];\n"
                         for n, a in self.buffers.items())
-        params = ", ".join(["const void *"] * len(names) + ["const int8_t *", "int32_t *"])
+        x_t, y_t = ("float", "float") if self.is_float else ("int8_t", "int32_t")
+        params = ", ".join(["const void *"] * len(names) + [f"const {x_t} *", f"{y_t} *"])
         return ("#include <stdint.h>\n"
                 f"#define MCUSPARSE_ROWS {self.rows}\n{decls}"
-                "extern int8_t mcusparse_x[];\nextern int32_t mcusparse_y[];\n"
+                + ("#define MCUSPARSE_Y_FLOAT 1\n" if self.is_float else "")
+                + f"extern {x_t} mcusparse_x[];\nextern {y_t} mcusparse_y[];\n"
                 "/* The lowered kernel returns y (the bufferized result). */\n"
-                f"int32_t *kernel({params});\n"
+                f"{y_t} *kernel({params});\n"
                 f"#define MCUSPARSE_CALL() kernel({', '.join(names)}, mcusparse_x, mcusparse_y)\n")
 
     def build(self, x: np.ndarray) -> Path:
@@ -282,14 +298,14 @@ class SpmvKernel:
         x = np.asarray(x)
         if x.shape != (self.cols,):
             raise ValueError(f"x must have shape ({self.cols},), got {x.shape}")
-        if x.dtype != np.int8:
-            raise ValueError(f"x must be int8, got {x.dtype}")
+        if x.dtype != self.W.dtype:
+            raise ValueError(f"x must be {self.W.dtype} like W, got {x.dtype}")
         if self.runtime == "iree":
             return self._run_iree(x, wait_states)
         elf = self.build(x)
         res = _qemu.run(self.target, elf, timeout=self.timeout,
                         program=f"{self.name} ({self.format} kernel)")
-        y = _parse_y(res.stdout_text, self.rows, self.target, self.name)
+        y = _parse_y(res.stdout_text, self.rows, self.target, self.name, self.is_float)
         text = self.text_bytes(elf)
         weights = int(self.encoded.total_bytes)
         model = {}
@@ -334,12 +350,15 @@ class SpmvKernel:
         return y, stats
 
 
-def _parse_y(text: str, rows: int, target: str, name: str) -> np.ndarray:
+def _parse_y(text: str, rows: int, target: str, name: str,
+             is_float: bool = False) -> np.ndarray:
     for line in text.splitlines():
         if line.startswith("y:"):
             vals = line[2:].split()
             if len(vals) != rows:
                 break
+            if is_float:    # the harness prints float32 bit patterns
+                return np.array([int(v) for v in vals], dtype=np.uint32).view(np.float32)
             return np.array([int(v) for v in vals], dtype=np.int32)
     raise KernelError(f"{target}: {name}: the program printed no result of {rows} values; "
                       f"output:\n{text[-2000:]}")
@@ -347,7 +366,7 @@ def _parse_y(text: str, rows: int, target: str, name: str) -> np.ndarray:
 
 def spmv(W: np.ndarray, format: str = "csr", target: str = "cortex-m55",
          **kwargs) -> SpmvKernel:
-    """Compile y = W x (int8 W and x, int32 y) in `format` for `target`.
+    """Compile y = W x (int8 W and x, int32 y; or float32) in `format` for `target`.
 
     Keyword arguments: runtime ("direct" or "iree"), timeout (seconds per run)."""
     return SpmvKernel(W, format=format, target=target, **kwargs)

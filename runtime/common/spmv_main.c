@@ -10,6 +10,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bench.h"
 #include "spmv_config.h"
@@ -20,8 +21,16 @@ int main(void)
     MCUSPARSE_CALL();
     mcusparse_bench_end();
     printf("y:");
-    for (int i = 0; i < MCUSPARSE_ROWS; i++)
+    for (int i = 0; i < MCUSPARSE_ROWS; i++) {
+#ifdef MCUSPARSE_Y_FLOAT
+        /* float32 y as bit patterns: the host reads the exact values. */
+        uint32_t bits;
+        memcpy(&bits, &mcusparse_y[i], sizeof bits);
+        printf(" %lu", (unsigned long)bits);
+#else
         printf(" %ld", (long)mcusparse_y[i]);
+#endif
+    }
     printf("\n");
     return 0;
 }

@@ -2,7 +2,7 @@
 
 Every format x target runs against numpy over random shapes, including
 empty rows, an all-zero matrix and column counts that are not multiples of
-the vector width. Needs what scripts/setup-emulators.sh installs.
+the vector width; the float32 forms too. Needs what scripts/setup-emulators.sh installs.
 """
 import shutil
 import zlib
@@ -124,6 +124,45 @@ def test_target_specific_shapes(fmt, shape, target):
         W[0, :130] = 0
         W[0, 126:] = rng.integers(1, 128, size=130, dtype=np.int8)
     check(W, fmt, target, rng)
+
+
+# float32 weights and activations: the f32 forms (dCSR G = 4, GS and N:M
+# over f32 lanes); the products are summed in the kernel's order, so y is
+# compared with a float64 reference within float32 rounding.
+F32_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:4:8", "nm:1:4", "nm:2:8", "gs:4", "gs:16")
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+@pytest.mark.parametrize("fmt", F32_FORMATS)
+def test_float32(fmt, target):
+    rng = np.random.default_rng(zlib.crc32(f"f32 {fmt} {target}".encode()))
+    rows, cols = shape_for(fmt, (21, 37))
+    W = rng.standard_normal((rows, cols)).astype(np.float32)
+    if fmt.startswith("nm:"):
+        _, n, m = fmt.split(":")
+        W = prune.nm(W, int(n), int(m))
+    elif fmt != "dense":
+        W = prune.magnitude(W, 0.8)
+    W[1] = 0
+    x = rng.standard_normal(cols).astype(np.float32)
+    k = kernels.spmv(W, format=fmt, target=target)
+    y, stats = k.run(x)
+    assert y.dtype == np.float32 and stats.instructions > 0
+    ref = W.astype(np.float64) @ x.astype(np.float64)
+    bound = 1e-5 * (np.abs(W).astype(np.float64) @ np.abs(x).astype(np.float64)) + 1e-30
+    assert np.all(np.abs(y - ref) <= bound), f"{fmt} on {target}: {y} vs {ref}"
+    assert y[1] == 0
+
+
+def test_float32_errors():
+    W = np.eye(16, dtype=np.float32)
+    k = kernels.spmv(W, "csr", "cortex-m55")
+    with pytest.raises(ValueError, match="float32 like W"):
+        k.run(np.ones(16, dtype=np.int8))
+    with pytest.raises(ValueError, match="int8 only"):
+        kernels.spmv(W, "sparsifier", "cortex-m55")
+    with pytest.raises(ValueError, match="int8 or float32"):
+        kernels.spmv(W.astype(np.float64), "csr", "cortex-m55")
 
 
 def test_weight_traffic_and_cache():

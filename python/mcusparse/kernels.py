@@ -9,7 +9,9 @@ the kernel's order: compare with a tolerance).
     stats.modeled_cycles         # k.run(x, wait_states=4): mcusparse.cyclemodel ("model")
 
 format="sparsifier" compiles the same matrix with upstream MLIR's
---sparsifier as CSR instead (mcusparse.sparsifier), as a peer.
+--sparsifier as CSR instead (mcusparse.sparsifier), as a peer, through the
+same opt+llc / clang route as ours; "sparsifier:llc" compiles it with llc
+alone (cortex-m55), the build behind shared/MEASURE.md's anchor.
 
 runtime="iree" runs the same lowered kernel as a custom dispatch of an IREE
 module instead of calling it from our harness (mcusparse.iree.dispatch): on
@@ -211,7 +213,8 @@ class SpmvKernel:
         self.runtime = str(runtime).strip().lower()
         if self.runtime not in ("direct", "iree"):
             raise ValueError(f"runtime must be 'direct' or 'iree', got {runtime!r}")
-        is_peer = isinstance(format, str) and format.strip().lower() == "sparsifier"
+        peer = format.strip().lower() if isinstance(format, str) else ""
+        is_peer = peer in ("sparsifier", "sparsifier:llc")
         if self.is_float and (is_peer or self.runtime == "iree"):
             raise ValueError("float32 kernels run with runtime='direct' and our formats "
                              "(the sparsifier peer and the IREE dispatch are int8 only)")
@@ -230,10 +233,14 @@ class SpmvKernel:
             # The upstream --sparsifier CSR peer (mcusparse.sparsifier).
             from mcusparse import sparsifier as _sp
             self.encoded = _sp.encode(W)
-            self.format = self.encoded.fmt
+            self.format = peer
             self.buffers = dict(self.encoded.arrays)
             self.mlir = _sp.kernel_mlir(self.rows, self.cols, self.buffers)
-            self.object, self.kernel_key = _sp.compile_kernel_object(self.mlir, lowering)
+            try:
+                self.object, self.kernel_key = _sp.compile_kernel_object(
+                    self.mlir, lowering, middle_end=peer == "sparsifier")
+            except _tc.ToolchainError as err:
+                raise ValueError(f"format {peer!r}: {err}") from None
         else:
             self.encoded = formats.encode(W, format)
             self.format = self.encoded.fmt

@@ -40,10 +40,13 @@ import numpy as np
 from mcusparse.targets import get_target
 from mcusparse.targets import toolchain as _tc
 
-__all__ = ["FORMAT", "CSR_ENCODING", "PIPELINE", "SparsifierEncoded", "encode",
+__all__ = ["FORMAT", "LLC_ONLY_FORMAT", "CSR_ENCODING", "PIPELINE", "SparsifierEncoded", "encode",
            "kernel_mlir", "compile_kernel_object"]
 
 FORMAT = "sparsifier"
+# The same kernel compiled by llc alone (no opt): the build behind the
+# "0.18-0.23x of dense" anchor in shared/MEASURE.md; opt+llc targets only.
+LLC_ONLY_FORMAT = "sparsifier:llc"
 CSR_ENCODING = "#sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j : compressed) }>"
 
 # `mlir-opt --sparsifier="enable-runtime-library=false" --dump-pass-pipeline`
@@ -125,13 +128,17 @@ def kernel_mlir(rows: int, cols: int, buffers: Dict[str, np.ndarray]) -> str:
             "}\n}\n")
 
 
-def compile_kernel_object(mlir_text: str, target: str) -> Tuple[Path, str]:
-    """Lower with the sparsifier's passes and compile for `target` (cached by content)."""
+def compile_kernel_object(mlir_text: str, target: str,
+                          middle_end: bool = True) -> Tuple[Path, str]:
+    """Lower with the sparsifier's passes and compile for `target` (cached by
+    content). `middle_end=False` (format "sparsifier:llc") compiles the LLVM
+    IR with llc alone, as the anchor in shared/MEASURE.md was built."""
     from mcusparse import kernels, pipeline
 
     t = get_target(target)
     key = kernels._hash("sparsifier-kernel", mlir_text, t.name, PIPELINE,
-                        _tc.ir_commands(t, Path("k.ll"), Path("k.o"), tmpdir=Path(".")))
+                        _tc.ir_commands(t, Path("k.ll"), Path("k.o"), tmpdir=Path("."),
+                                        middle_end=middle_end))
     out = _tc.build_root() / "kernels" / f"sparsifier-{t.name}-{key}"
     obj = out / "kernel.o"
     if obj.is_file():
@@ -154,7 +161,8 @@ def compile_kernel_object(mlir_text: str, target: str) -> Tuple[Path, str]:
     if proc.returncode:
         raise kernels.KernelError(f"{t.name}: mlir-translate failed:\n{proc.stderr}")
     tmp_obj = out / f"kernel.tmp{id(out)}.o"
-    for cmd in _tc.ir_commands(t, out / "kernel.ll", tmp_obj, tmpdir=out):
+    for cmd in _tc.ir_commands(t, out / "kernel.ll", tmp_obj, tmpdir=out,
+                               middle_end=middle_end):
         _tc._run(cmd, f"{t.name}: compiling the sparsifier kernel's LLVM IR")
     tmp_obj.rename(obj)
     return obj, key

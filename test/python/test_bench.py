@@ -112,3 +112,6 @@ def test_plan_formats():
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), wide)
     assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "dcsr:16:8", "gs:16",
                                            "sparsifier"]
+    # The llc-only sparsifier build exists for the opt+llc targets (the M55).
+    units = table.plan(["cortex-m55"], list(table.DEFAULT_FORMATS), wide)
+    assert [f for f, _ in units[0][2]][-2:] == ["sparsifier", "sparsifier:llc"]

@@ -62,6 +62,20 @@ def test_correct_on_target(target):
         assert st.modeled_cycles > 0
 
 
+def test_llc_only_build():
+    """"sparsifier:llc": the same kernel through llc alone (MEASURE.md's anchor
+    build), on the opt+llc route only; correct, and slower than opt+llc."""
+    W, x = _matrix(7, 32, 64)
+    ref = W.astype(np.int32) @ x.astype(np.int32)
+    y, st = kernels.spmv(W, format="sparsifier:llc", target="cortex-m55").run(x)
+    np.testing.assert_array_equal(y, ref)
+    assert st.format == "sparsifier:llc"
+    _, opt = kernels.spmv(W, format="sparsifier", target="cortex-m55").run(x)
+    assert st.instructions > opt.instructions
+    with pytest.raises(ValueError, match="llc-only build needs the opt.llc route"):
+        kernels.spmv(W, format="sparsifier:llc", target="rv32imc")
+
+
 def test_all_zero_matrix():
     W = np.zeros((5, 9), np.int8)
     x = np.arange(9, dtype=np.int8)

@@ -88,7 +88,8 @@ def register(subparsers) -> None:
                              "baseline)")
     sp.add_argument("--target", default="cortex-m55")
     sp.add_argument("--format", default="csr",
-                    help="dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V or sparsifier")
+                    help="dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V, sparsifier or "
+                         "sparsifier:llc (the peer built by llc alone; cortex-m55)")
     sp.add_argument("--rows", type=int, default=256)
     sp.add_argument("--cols", type=int, default=256)
     sp.add_argument("--sparsity", type=float, default=0.9,

@@ -34,13 +34,17 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from mcusparse.bench import spmv as _spmv
+from mcusparse.targets import get_target
 
 __all__ = ["Workload", "standard_workloads", "plan", "run_table", "write_markdown",
            "write_plot", "DEFAULT_TARGETS", "DEFAULT_FORMATS"]
 
 DEFAULT_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv")
 # "nm" stands for the workload's own N:M pattern (run on N:M workloads only).
-DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", "sparsifier")
+# "sparsifier:llc" (the peer built by llc alone, MEASURE.md's anchor) runs on
+# the opt+llc targets only.
+DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", "sparsifier",
+                   "sparsifier:llc")
 SIZES = ((256, 256), (512, 1024))
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95)
 NM_PATTERNS = ((2, 4), (1, 4), (1, 8), (1, 16))
@@ -101,8 +105,10 @@ def plan(targets: Sequence[str], formats: Sequence[str],
     """Units of work: one (target, workload) with its formats (they share the dense run)."""
     units = []
     for t in targets:
+        llc_route = get_target(t).ir_route == "llc"
         for w in workloads:
-            fs = _formats_for(w, formats)
+            fs = [(f, p) for f, p in _formats_for(w, formats)
+                  if f != "sparsifier:llc" or llc_route]
             if fs:
                 units.append((t, w, fs))
     return units

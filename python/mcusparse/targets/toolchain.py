@@ -130,12 +130,13 @@ def c_command(target: Target, src: Path, obj: Path, *, compiler: str = "gcc",
 
 
 def ir_commands(target: Target, src: Path, obj: Path, *, ir_opt: str = "-O3",
-                tmpdir: Path) -> List[List[str]]:
+                tmpdir: Path, middle_end: bool = True) -> List[List[str]]:
     """Commands that compile an LLVM IR file (.ll or .bc) to an object.
 
     opt+llc route (Cortex-M55, host): the middle end runs first (loop vectoriser,
     hardware loops / tail predication on M55 need it), `-force-attribute=nounwind`
-    keeps EHABI unwind references out of bare-metal objects.
+    keeps EHABI unwind references out of bare-metal objects. `middle_end=False`
+    is llc alone (the build of MEASURE.md's sparsifier anchor).
     clang route (RISC-V): zig's clang 22 runs its -O pipeline and the RISC-V back end.
     """
     if target.ir_route == "llc":
@@ -149,8 +150,12 @@ def ir_commands(target: Target, src: Path, obj: Path, *, ir_opt: str = "-O3",
         if target.bare_metal:
             opt_cmd.insert(2, "-force-attribute=nounwind")
         llc_cmd = [llvm_tool("llc"), ir_opt, *mach, *target.llc_flags, "-function-sections",
-                   "-data-sections", "-filetype=obj", str(opted), "-o", str(obj)]
-        return [opt_cmd, llc_cmd]
+                   "-data-sections", "-filetype=obj", str(opted if middle_end else src),
+                   "-o", str(obj)]
+        return [opt_cmd, llc_cmd] if middle_end else [llc_cmd]
+    if not middle_end:
+        raise ToolchainError(f"{target.name}: an llc-only build needs the opt+llc route "
+                             "(cortex-m55, host)")
     if target.ir_route == "clang":
         return [[*zig_cc(), *target.clang_flags, "-fno-sanitize=all", ir_opt,
                  "-ffunction-sections", "-fdata-sections", "-Wno-override-module",

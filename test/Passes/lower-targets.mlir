@@ -141,7 +141,8 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 
 // -----
 
-// dCSR with byte deltas. cortex-m55: the row loop carries pointers
+// dCSR with byte deltas. cortex-m55: the row loop, two rows per iteration
+// (5 rows: a pair loop and the last row after it), carries pointers
 // (Pointers.cpp) to the row's values, deltas and first group minimum; for
 // a non-empty row, a do-while over the row's entries with
 // llvm.get.active.lane.mask(k, n) (dlstp/letp after LLVM), the deltas read
@@ -154,7 +155,7 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 // M55-LABEL: func.func @dcsr_bytes
 // M55: %[[X:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
-// M55: scf.for {{.*}} -> (tensor<2xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+// M55: scf.for %{{.*}} = %c0 to %c4 step %c2 iter_args({{.*}}) -> (tensor<5xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr)
 // M55: scf.if
 // M55: llvm.getelementptr %[[X]]
 // M55: scf.while
@@ -166,6 +167,8 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // M55: llvm.intr.masked.load %{{.*}}, %[[M]]
 // M55: vector.reduction <add>
 // M55: scf.condition
+// M55: scf.if
+// M55: scf.while
 // M55-NOT: vector.create_mask
 // M55-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @dcsr_bytes
@@ -184,10 +187,10 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // RVV: scf.yield
 // RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // RVV-NOT: sparse_enc
-func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
-  %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
-  %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
-  return %r : tensor<2xi32>
+func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<5xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<5xi32>) -> tensor<5xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<5xi16>, tensor<1xi32>) -> tensor<5x40xi8, #DCSR8>
+  %r = linalg.matvec ins(%w, %x : tensor<5x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<5xi32>) -> tensor<5xi32>
+  return %r : tensor<5xi32>
 }
 
 // -----

@@ -10,7 +10,9 @@
 // On cortex-m55 the row loop takes the shape of LLVM's tail-predicated loops
 // (tailPredicatedRow): the loop becomes `dlstp`/`letp`, and a step of 8
 // entries with 16-bit indices is 5 instructions (`vldrh`, `vldrb.s16`
-// gather, `vldrb.s16`, `vmlava.s16`, `letp`) instead of 10.
+// gather, `vldrb.s16`, `vmlava.s16`, `letp`) instead of 10. The row loop
+// reads row_ptr through a pointer it advances (Pointers.cpp): csr 256x256
+// 90 % 8,871 -> 8,359 instructions, modeled cycles lower too.
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,6 +182,25 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
 
   // row_ptr[r+1] is carried into the next row as its begin: one load per row.
   Value first = e.extractIndex(rowPtr, e.index(0));
+  if (opts.mve()) {
+    // MVE: row_ptr read through a pointer the row loop advances (ldrh with
+    // post-increment), so the row index only addresses y.
+    Pointers ptrs{e};
+    auto ptrElem = cast<ShapedType>(rowPtr.getType()).getElementType();
+    Value rp0 = ptrs.advance(ptrs.to(rowPtr), ptrElem, e.index(1));
+    return forLoop(
+        b, e.index(0), e.index(m.rows), e.index(1), {m.y, first, rp0},
+        [&](Value r, ValueRange in) -> SmallVector<Value> {
+          Value yt = in[0], begin = in[1], rp = in[2];
+          Value end = arith::IndexCastOp::create(
+              b, b.getIndexType(),
+              arith::ExtUIOp::create(b, b.getI32Type(), ptrs.load(ptrElem, rp)));
+          Value acc0 = tensor::ExtractOp::create(b, yt, r);
+          Value acc = tailPredicatedRow(b, e, m, vl, begin, end, acc0);
+          return {tensor::InsertOp::create(b, acc, yt, r), end,
+                  ptrs.advance(rp, ptrElem, e.index(1))};
+        })[0];
+  }
   return forLoop(
       b, e.index(0), e.index(m.rows), e.index(1), {m.y, first},
       [&](Value r, ValueRange in) -> SmallVector<Value> {

@@ -192,9 +192,11 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
         b, e.index(0), e.index(m.rows), e.index(1), {m.y, first, rp0},
         [&](Value r, ValueRange in) -> SmallVector<Value> {
           Value yt = in[0], begin = in[1], rp = in[2];
-          Value end = arith::IndexCastOp::create(
-              b, b.getIndexType(),
-              arith::ExtUIOp::create(b, b.getI32Type(), ptrs.load(ptrElem, rp)));
+          // Row pointers are unsigned: u16, or u32 past 65,535 entries.
+          Value word = ptrs.load(ptrElem, rp);
+          if (ptrElem.getIntOrFloatBitWidth() < 32)
+            word = arith::ExtUIOp::create(b, b.getI32Type(), word);
+          Value end = arith::IndexCastUIOp::create(b, b.getIndexType(), word);
           Value acc0 = tensor::ExtractOp::create(b, yt, r);
           Value acc = tailPredicatedRow(b, e, m, vl, begin, end, acc0);
           return {tensor::InsertOp::create(b, acc, yt, r), end,

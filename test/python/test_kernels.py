@@ -165,6 +165,16 @@ def test_float32_errors():
         kernels.spmv(W.astype(np.float64), "csr", "cortex-m55")
 
 
+@pytest.mark.parametrize("target", MCU_TARGETS)
+def test_csr_with_32_bit_row_pointers(target):
+    """More than 65,535 entries: row_ptr is uint32 (the M55 row loop reads it
+    through a pointer, found by the 512x1024 50 % benchmark)."""
+    rng = np.random.default_rng(zlib.crc32(f"csr32 {target}".encode()))
+    W = matrix(rng, 80, 1000, "csr", sparsity=0.15)
+    assert np.count_nonzero(W) > 65535
+    check(W, "csr", target, rng)
+
+
 def test_weight_traffic_and_cache():
     rng = np.random.default_rng(7)
     W = matrix(rng, 64, 64, "csr", sparsity=0.9)

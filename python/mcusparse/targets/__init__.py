@@ -78,7 +78,9 @@ CORTEX_M55 = Target(
     llvm_triple="thumbv8.1m.main-none-unknown-eabihf",
     llvm_cpu="cortex-m55",
     llvm_attrs="+mve.fp",
-    llc_flags=("-float-abi=hard", "-relocation-model=static"),
+    # -align-loops=2: no padding `nop` before a loop, which a row's loop
+    # executes on every entry (dCSR and CSR rows run 1-2 iterations).
+    llc_flags=("-float-abi=hard", "-relocation-model=static", "-align-loops=2"),
     # Keep loop exit values in the registers the loop already updated (a
     # dCSR row's next group pointer) instead of recomputing them from the
     # trip count: on 14 GPRs the recomputation's operands get spilled.

@@ -7,8 +7,8 @@ misjudges them. This module compiles that one matmul exactly as
 `sparse-enc-model-to-llvm` compiles it inside a model (zero-filled
 accumulator, weight tagged as layer 0 with its layout), runs it on the
 emulator on random int8 activations, checks the result against numpy and
-returns its modeled cycles. Results are cached by content under
-build/layer-costs/.
+returns its modeled cycles. Results are cached by content (the layer, the
+compiler build and the target's IR commands) under build/layer-costs/.
 """
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ def layer_mlir(W: np.ndarray, pixels: int, encoding: Optional[str]) -> str:
             f"  return %y : {y_t}\n}}\n")
 
 
+def _compiler(target: str) -> str:
+    """What the cost depends on besides the layer: the C++ passes in use and
+    the target's IR commands (a rebuilt compiler or new flags re-measure)."""
+    from mcusparse import kernels
+    from mcusparse.targets import get_target
+    from mcusparse.targets import toolchain as _tc
+    cmds = _tc.ir_commands(get_target(target), Path("k.ll"), Path("k.o"), tmpdir=Path("."))
+    return f"{kernels._compiler_id()} {cmds}"
+
+
 def _cache_file() -> Path:
     from mcusparse.targets import toolchain as _tc
     return _tc.build_root() / "layer-costs" / "costs.json"
@@ -62,7 +72,8 @@ def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
         scale, pixels = pixels / MAX_PIXELS, MAX_PIXELS
     encoding = None if fmt == "dense" else encoding_of(fmt, W)
     text = layer_mlir(W, pixels, encoding)
-    key = hashlib.sha256(f"{target} {wait_states} {seed} v1\n{text}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{target} {wait_states} {seed} v1 {_compiler(target)}\n{text}"
+                         .encode()).hexdigest()[:20]
     cache = _cache_file()
     try:
         known = json.loads(cache.read_text())

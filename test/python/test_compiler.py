@@ -153,3 +153,14 @@ def test_placement_limits():
         compiler.placement("cortex-m55", 5 << 20, 0)
     with pytest.raises(compiler.CompileError, match="arena needs"):
         compiler.placement("cortex-m55", 0, 3 << 20)
+
+
+def test_layer_costs_depend_on_the_compiler(monkeypatch):
+    """format="auto" caches measured layer costs; a rebuilt compiler or other
+    target flags must not reuse them."""
+    from mcusparse import kernels
+    from mcusparse.compiler import layer_cost
+    before = layer_cost._compiler("cortex-m55")
+    assert "-align-loops=2" in before and "-replexitval=never" in before
+    monkeypatch.setattr(kernels, "_compiler_id", lambda: "another-build")
+    assert layer_cost._compiler("cortex-m55") != before

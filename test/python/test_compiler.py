@@ -164,21 +164,3 @@ def test_layer_costs_depend_on_the_compiler(monkeypatch):
     assert "-align-loops=2" in before and "-replexitval=never" in before
     monkeypatch.setattr(kernels, "_compiler_id", lambda: "another-build")
     assert layer_cost._compiler("cortex-m55") != before
-
-
-def test_auto_keeps_dense_within_the_margin(monkeypatch):
-    """auto leaves dense only for a layout at least AUTO_MARGIN cheaper (costs
-    are measured per layer; the model is one function)."""
-    from mcusparse.compiler import layouts
-    from mcusparse.frontend.model import LayerInfo
-    W = np.zeros((16, 32), np.int8)
-    W[:, ::4] = 3
-    layer = LayerInfo(0, "fc", "FULLY_CONNECTED", W.shape, W.shape, W.size, W.size,
-                      0.75, "i8", W)
-    monkeypatch.setattr(layouts, "candidates", lambda W, t: ["dense", "csr"])
-    for csr_cost, want in ((990, "dense"), (970, "csr")):
-        monkeypatch.setattr(layouts, "_measure",
-                            lambda W, f, t, ws, c=csr_cost: 1000 if f == "dense" else c)
-        choice = layouts._choose_one(0, layer, "cortex-m55", "auto", 4)
-        assert choice.format == want, (csr_cost, choice)
-        assert choice.costs == {"dense": 1000, "csr": csr_cost}

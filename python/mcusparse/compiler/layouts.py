@@ -117,14 +117,6 @@ def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
     return choices
 
 
-# A layout replaces dense only when its measured cost is at least this much
-# lower: costs are measured on the layer alone, while in the model all
-# layers share one function whose register allocation and scheduling move
-# by about that much (dense_m on cortex-m55: a layout 1 % cheaper alone made
-# the model 0.6 % slower).
-AUTO_MARGIN = 0.02
-
-
 def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
             costs: Optional[Dict[str, int]] = None) -> LayerChoice:
     W = layer.weight
@@ -175,8 +167,5 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
     if not costs:
         return _choice(pos, layer, "dense", "no candidate measured correct")
     best = min(costs, key=lambda f: (costs[f], f != "dense"))
-    if best != "dense" and "dense" in costs and costs[best] > (1 - AUTO_MARGIN) * costs["dense"]:
-        return _choice(pos, layer, "dense", f"auto: {best} within {AUTO_MARGIN:.0%} of dense",
-                       costs)
     return _choice(pos, layer, best, f"auto: lowest modeled cycles at {wait_states} "
                    "wait states", costs)

@@ -2,11 +2,11 @@
 
     k = mcusparse.kernels.spmv(W, format="csr", target="cortex-m55")
     y, stats = k.run(x)          # y == W.astype(int32) @ x.astype(int32)
+    stats.instructions, stats.weight_bytes_read, stats.flash_bytes, stats.text_bytes
+    stats.modeled_cycles         # k.run(x, wait_states=4): mcusparse.cyclemodel ("model")
 
 W and x are int8 (y int32), or float32 (y float32, the products summed in
 the kernel's order: compare with a tolerance).
-    stats.instructions, stats.weight_bytes_read, stats.flash_bytes, stats.text_bytes
-    stats.modeled_cycles         # k.run(x, wait_states=4): mcusparse.cyclemodel ("model")
 
 format="sparsifier" compiles the same matrix with upstream MLIR's
 --sparsifier as CSR instead (mcusparse.sparsifier), as a peer, through the

@@ -101,7 +101,7 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 // cortex-m55 CSR: each row is a do-while loop over n rounded up to the
 // vector length with an exact exit and llvm.get.active.lane.mask(k, n) (the
 // shape LLVM's MVE tail predication turns into dlstp/letp; row_ptr read
-// through a pointer the row loop advances); int8 x int8 in
+// through a pointer the row loop advances, two rows per iteration); int8 x int8 in
 // 8 lanes accumulates with a predicated vmlava.s16 on sign-extended lanes.
 // rv32imc: scalar, four entries per iteration, then the row's last n % 4.
 // rv32gcv: vector-length entries per step (register groups: the pass's
@@ -110,7 +110,7 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 
 #CSR = #sparse_enc.csr<>
 // M55-LABEL: func.func @csr
-// M55: scf.for {{.*}} -> (tensor<{{.*}}xi32>, index, !llvm.ptr)
+// M55: scf.for %{{.*}} = %c0 to %c64 step %c2 {{.*}} -> (tensor<{{.*}}xi32>, index, !llvm.ptr)
 // M55: llvm.load %{{.*}} : !llvm.ptr -> i16
 // M55: arith.andi %{{.*}}, %c-8 : index
 // M55: scf.if

@@ -9,6 +9,18 @@
 using namespace mlir;
 using namespace mcusparse::lower;
 
+DCSRGroupTypes::DCSRGroupTypes(Emitter &e, const MatvecOperands &m,
+                               int64_t lanes) {
+  auto elementOf = [](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType();
+  };
+  bytes = VectorType::get({lanes}, e.b.getI8Type());
+  mask = VectorType::get({lanes}, e.b.getI1Type());
+  values = VectorType::get({lanes}, elementOf(m.buffers[0]));
+  x = VectorType::get({lanes}, elementOf(m.x));
+  ramp = e.laneConstants(bytes, [](int64_t l) { return l; });
+}
+
 DCSRRows::DCSRRows(Emitter &e, Value nnzBuf, Value rowOffsets, int64_t rows,
                    int64_t cols, int64_t group)
     : e(e), rowOffsets(rowOffsets), cols(cols), group(group) {

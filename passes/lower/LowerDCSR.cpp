@@ -332,14 +332,11 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   ExtensionBits ext{e, masks, &ptrs, lanes};
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
   auto idx = b.getIndexType();
-  auto byteVec = VectorType::get({lanes}, i8);
-  auto maskType = VectorType::get({lanes}, b.getI1Type());
-  auto vVec = VectorType::get(
-      {lanes}, cast<ShapedType>(values.getType()).getElementType());
-  auto xVec =
-      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
+  DCSRGroupTypes group(e, m, lanes);
+  VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
+             xVec = group.x;
+  Value rampVec = group.ramp;
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
-  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   Value xPtr = ptrs.to(m.x);
   DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
@@ -483,13 +480,10 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   ExtensionBits ext{e, masks, /*ptrs=*/nullptr, lanes};
   auto i32 = b.getI32Type();
   auto idx = b.getIndexType();
-  auto byteVec = VectorType::get({lanes}, b.getI8Type());
-  auto maskType = VectorType::get({lanes}, b.getI1Type());
-  auto vVec = VectorType::get(
-      {lanes}, cast<ShapedType>(values.getType()).getElementType());
-  auto xVec =
-      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
-  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
+  DCSRGroupTypes group(e, m, lanes);
+  VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
+             xVec = group.x;
+  Value rampVec = group.ramp;
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);

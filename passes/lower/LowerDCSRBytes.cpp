@@ -62,14 +62,11 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   const int64_t lanes = dcsr.getGroup();
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
   auto idx = b.getIndexType();
-  auto byteVec = VectorType::get({lanes}, i8);
-  auto maskType = VectorType::get({lanes}, b.getI1Type());
-  auto vVec = VectorType::get(
-      {lanes}, cast<ShapedType>(values.getType()).getElementType());
-  auto xVec =
-      VectorType::get({lanes}, cast<ShapedType>(m.x.getType()).getElementType());
+  DCSRGroupTypes group(e, m, lanes);
+  VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
+             xVec = group.x;
+  Value rampVec = group.ramp;
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
-  Value rampVec = e.laneConstants(byteVec, [](int64_t l) { return l; });
 
   // base + code + G*s: the gather base of group g.
   auto nextBase = [&](Value base, Value g, const Row &row) -> Value {

@@ -166,6 +166,14 @@ struct Pointers {
                      mlir::Value offsets, mlir::Value mask);
 };
 
+/// The vectors of one dCSR group of G lanes: 8-bit offsets, lane mask,
+/// values and activations, and the ramp 0..G-1 in 8-bit lanes.
+struct DCSRGroupTypes {
+  DCSRGroupTypes(Emitter &e, const MatvecOperands &m, int64_t lanes);
+  mlir::VectorType bytes, mask, values, x;
+  mlir::Value ramp;
+};
+
 /// Row geometry shared by the dCSR lowerings (docs/formats.md): row r
 /// stores n = nnz/rows + row_offsets[r] entries in ceil(n/G) groups, with
 /// the slope s = (cols + n/2) / n.

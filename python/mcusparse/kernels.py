@@ -255,18 +255,19 @@ class SpmvKernel:
         for n, a in self.buffers.items():
             lines.append(_c_array(f"w_{n}", a, weights=True))
         lines.append(_c_array("mcusparse_x", x, weights=False))
-        lines.append(f"{self._y_c_type} mcusparse_y[{self.rows}];\n")
+        lines.append(f"{self._c_types[1]} mcusparse_y[{self.rows}];\n")
         return "".join(lines)
 
     @property
-    def _y_c_type(self) -> str:
-        return "float" if self.is_float else "int32_t"
+    def _c_types(self) -> Tuple[str, str]:
+        """C element types of x and y."""
+        return ("float", "float") if self.is_float else ("int8_t", "int32_t")
 
     def _config_h(self) -> str:
         names = [f"w_{n}" for n in self.buffers]
         decls = "".join(f"extern const {_C_TYPES[a.dtype]} w_{n}[];\n"
                         for n, a in self.buffers.items())
-        x_t, y_t = ("float", "float") if self.is_float else ("int8_t", "int32_t")
+        x_t, y_t = self._c_types
         params = ", ".join(["const void *"] * len(names) + [f"const {x_t} *", f"{y_t} *"])
         return ("#include <stdint.h>\n"
                 f"#define MCUSPARSE_ROWS {self.rows}\n{decls}"

@@ -49,6 +49,7 @@ class SpmmKernel:
         self.text_bytes = int(sum(v for k, v in sections.items() if k.startswith(".text")))
 
     def run(self, X: np.ndarray, wait_states: int = 4):
+        from mcusparse import cyclemodel
         from mcusparse.compiler import program
         X = np.asarray(X)
         if X.shape != (self.W.shape[1], self.batch) or X.dtype != np.int8:
@@ -66,7 +67,8 @@ class SpmmKernel:
             flash_bytes=self.weight_bytes + self.text_bytes, text_bytes=self.text_bytes,
             weight_bytes=self.weight_bytes, target=self.target, format=self.format,
             modeled_cycles=res.modeled_cycles(wait_states), wait_states=wait_states,
-            core_cycles=res.core_cycles, weight_transactions=res.weight_transactions)
+            core_cycles=res.core_cycles, weight_transactions=res.weight_transactions,
+            cycle_model=cyclemodel.model_name(self.target) if res.core_cycles >= 0 else "")
         return res.outputs[0].T.copy(), stats
 
     def __del__(self):

@@ -1,4 +1,4 @@
-"""`mcusparse bench spmv --json` and `mcusparse bench table` on a tiny set."""
+"""`mcusparse bench spmv|spmm --json` and `mcusparse bench table` on a tiny set."""
 import json
 import shutil
 import subprocess
@@ -56,6 +56,39 @@ def test_bench_spmv_json():
     assert row["modeled_cycles_ws4"] - row["modeled_cycles_ws0"] == 4 * row["weight_transactions"]
 
 
+def test_bench_spmm_json():
+    proc = _cli("bench", "spmm", "--target", "rv32imc", "--format", "dcsr:16:8", "--rows", "24",
+                "--cols", "40", "--batch", "3", "--sparsity", "0.8", "--seed", "5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)
+    for key in REQUIRED:
+        assert key in row, key
+    assert row["batch"] == 3 and row["correct"] is True and row["error"] is None
+    assert row["speedup"] == pytest.approx(row["dense_instructions"] / row["instructions"],
+                                           rel=1e-3)
+    assert row["instructions_per_mac"] == pytest.approx(row["instructions"] / (24 * 40 * 3),
+                                                        abs=1e-4)
+
+
+def test_spmm_wrong_result_is_an_error_row(monkeypatch):
+    real = spmv.kernels.spmm
+
+    class Broken:
+        def __init__(self, k):
+            self.k = k
+
+        def run(self, X, wait_states=4):
+            Y, st = self.k.run(X, wait_states=wait_states)
+            Y[0, 1] += 1
+            return Y, st
+
+    monkeypatch.setattr(spmv.kernels, "spmm",
+                        lambda W, format, target, **kw: Broken(real(W, format, target, **kw))
+                        if format == "csr" else real(W, format, target, **kw))
+    row = spmv.bench_spmm("cortex-m55", "csr", 8, 16, 0.5, batch=2, seed=99)
+    assert row["correct"] is False and "1 of 16 outputs" in row["error"]
+
+
 def test_bench_spmv_readable_line():
     proc = _cli("bench", "spmv", "--target", "rv32imc", "--format", "nm:1:8", "--rows", "16",
                 "--cols", "32")
@@ -83,32 +116,41 @@ def test_wrong_result_is_an_error_row(monkeypatch):
 
 def test_bench_table_tiny(tmp_path):
     out = tmp_path / "bench"
-    proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats", "dense,csr,nm",
-                "--sizes", "16x32", "--sparsities", "0.9", "--nm", "1:8", "--no-paper",
-                "--out", str(out), "--quiet")
+    proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats",
+                "dense,csr,nm,sparsifier", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
+                "1:8", "--batches", "4", "--no-paper", "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    md, js, png = (out / "spmv_table.md", out / "spmv_table.json", out / "spmv_speedup.png")
-    assert md.is_file() and js.is_file() and png.is_file()
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md, js = out / "spmv_table.md", out / "spmv_table.json"
+    pngs = out / "spmv_speedup.png", out / "spmm_speedup.png"
+    assert md.is_file() and js.is_file()
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(js.read_text())
     fmts = sorted((r["workload"], r["format"]) for r in data["rows"])
+    # The sparsifier peer is an SpMV kernel: not run on the SpMM workload.
     assert fmts == [("16x32 1:8", "csr"), ("16x32 1:8", "dense"), ("16x32 1:8", "nm:1:8"),
-                    ("16x32 90%", "csr"), ("16x32 90%", "dense")]
+                    ("16x32 1:8", "sparsifier"), ("16x32 90%", "csr"), ("16x32 90%", "dense"),
+                    ("16x32 90%", "sparsifier"), ("16x32 90% x4 cols", "csr"),
+                    ("16x32 90% x4 cols", "dense")]
     assert all(r["correct"] for r in data["rows"]) and data["meta"]["errors"] == 0
+    assert [r["batch"] for r in data["rows"] if "cols" in r["workload"]] == [4, 4]
     assert "| 16x32 1:8 | nm:1:8 |" in md.read_text()
+    assert "| 16x32 90% x4 cols | csr |" in md.read_text()
 
 
 def test_plan_formats():
-    ws = table.standard_workloads(sizes=[(256, 256)], sparsities=[0.9], nm_patterns=[(1, 8)])
+    ws = table.standard_workloads(sizes=[(256, 256)], sparsities=[0.9], nm_patterns=[(1, 8)],
+                                  batches=[16])
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), ws)
     got = {u[1].label: [f for f, _ in u[2]] for u in units}
     assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16",
                                 "sparsifier"]
     assert got["256x256 1:8"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:8",
                                   "sparsifier"]
+    assert got["256x256 90% x16 cols"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16"]
     # 8-bit column indices reach 256 columns only.
     wide = table.standard_workloads(sizes=[(512, 1024)], sparsities=[0.9], nm_patterns=[],
-                                    paper=False)
+                                    paper=False, batches=[])
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), wide)
     assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "dcsr:16:8", "gs:16",
                                            "sparsifier"]

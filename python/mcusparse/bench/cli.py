@@ -1,4 +1,4 @@
-"""`mcusparse bench ...`: SpMV benchmarks against our dense kernel (docs/benchmarks.md)."""
+"""`mcusparse bench ...`: SpMV and SpMM benchmarks against our dense kernel (docs/benchmarks.md)."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +35,16 @@ def _spmv(args: argparse.Namespace) -> int:
     return 0 if row["correct"] else 2
 
 
+def _spmm(args: argparse.Namespace) -> int:
+    from mcusparse.bench import spmv
+    row = spmv.bench_spmm(args.target, args.format, args.rows, args.cols, args.sparsity,
+                          args.batch, args.seed, wait_states=args.wait_states,
+                          timeout=args.timeout)
+    print(json.dumps(row, indent=None if args.compact else 1) if args.json
+          else spmv.format_row(row))
+    return 0 if row["correct"] else 2
+
+
 def _table(args: argparse.Namespace) -> int:
     from mcusparse.bench import table
     workloads = table.standard_workloads(
@@ -42,13 +52,16 @@ def _table(args: argparse.Namespace) -> int:
         sparsities=[float(s) for s in _csv(args.sparsities)] if args.sparsities is not None
         else table.SPARSITIES,
         nm_patterns=_nm(args.nm) if args.nm is not None else table.NM_PATTERNS,
-        paper=not args.no_paper)
+        paper=not args.no_paper,
+        batches=[int(b) for b in _csv(args.batches)] if args.batches is not None
+        else table.BATCHES)
     rows, meta = table.run_table(targets=_csv(args.targets), formats=_csv(args.formats),
                                  workloads=workloads, out_dir=args.out, jobs=args.jobs,
                                  progress=not args.quiet, plot=not args.no_plot)
     print(f"{meta['kernels']} kernels, {meta['errors']} errors, {meta['duration_s']} s; "
           f"wrote {args.out}/spmv_table.md, spmv_table.json"
-          + ("" if args.no_plot else ", spmv_speedup.png"))
+          + ("" if args.no_plot else ", spmv_speedup.png"
+             + (", spmm_speedup.png" if any(r.get("batch", 1) > 1 for r in rows) else "")))
     for r in rows:
         if r.get("error"):
             print(f"error: {r['target']} {r['format']} {r.get('workload', '')}: "
@@ -78,29 +91,39 @@ def _models(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
+def _kernel_arguments(parser: argparse.ArgumentParser, formats_help: str) -> None:
+    """The options `bench spmv` and `bench spmm` share."""
+    parser.add_argument("--target", default="cortex-m55")
+    parser.add_argument("--format", default="csr", help=formats_help)
+    parser.add_argument("--rows", type=int, default=256)
+    parser.add_argument("--cols", type=int, default=256)
+    parser.add_argument("--sparsity", type=float, default=0.9,
+                        help="fraction of zeros (ignored by nm:N:M, which fixes it)")
+    parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--wait-states", type=int, default=4,
+                        help="for `modeled_cycles` (0 and 4 are always reported too)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="emulator time limit (s)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--compact", action="store_true", help="JSON on one line")
+
+
 def register(subparsers) -> None:
     """Add the `bench` command group to the top-level parser's sub-parsers."""
-    group = subparsers.add_parser("bench", help="SpMV benchmarks: instructions, weight traffic, "
-                                  "modeled cycles, flash, against dense")
+    group = subparsers.add_parser("bench", help="SpMV and SpMM benchmarks: instructions, weight "
+                                  "traffic, modeled cycles, flash, against dense")
     commands = group.add_subparsers(dest="bench_command", required=True)
 
     sp = commands.add_parser("spmv", help="one matrix, one format, one target (and its dense "
                              "baseline)")
-    sp.add_argument("--target", default="cortex-m55")
-    sp.add_argument("--format", default="csr",
-                    help="dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V, sparsifier or "
-                         "sparsifier:llc (the peer built by llc alone; cortex-m55)")
-    sp.add_argument("--rows", type=int, default=256)
-    sp.add_argument("--cols", type=int, default=256)
-    sp.add_argument("--sparsity", type=float, default=0.9,
-                    help="fraction of zeros (ignored by nm:N:M, which fixes it)")
-    sp.add_argument("--seed", type=int, default=23)
-    sp.add_argument("--wait-states", type=int, default=4,
-                    help="for `modeled_cycles` (0 and 4 are always reported too)")
-    sp.add_argument("--timeout", type=float, default=120.0, help="emulator time limit (s)")
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
-    sp.add_argument("--compact", action="store_true", help="JSON on one line")
+    _kernel_arguments(sp, "dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V, sparsifier or "
+                          "sparsifier:llc (the peer built by llc alone; cortex-m55)")
     sp.set_defaults(func=_spmv)
+
+    mm = commands.add_parser("spmm", help="W times X with --batch columns: one matrix, one "
+                             "format, one target (and its dense baseline)")
+    _kernel_arguments(mm, "dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M or gs:V")
+    mm.add_argument("--batch", type=int, default=16, help="input columns of X")
+    mm.set_defaults(func=_spmm)
 
     from mcusparse.bench import table as _t
     tb = commands.add_parser("table", help="the standard workloads of MEASURE.md: markdown, "
@@ -112,6 +135,8 @@ def register(subparsers) -> None:
     tb.add_argument("--sparsities", default=None, help="e.g. 0.9,0.95 (default 0.5..0.95)")
     tb.add_argument("--nm", default=None, help="N:M patterns, e.g. 1:8,1:16 ('' for none)")
     tb.add_argument("--no-paper", action="store_true", help="skip the 64x64 @ 80 %% case")
+    tb.add_argument("--batches", default=None,
+                    help="SpMM input columns, e.g. 16,64 (the default; '' for no SpMM)")
     tb.add_argument("--out", default="build/bench", help="output directory")
     tb.add_argument("--jobs", type=int, default=1, help="worker processes")
     tb.add_argument("--quiet", action="store_true", help="no progress bar")

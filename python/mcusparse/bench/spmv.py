@@ -1,7 +1,12 @@
-"""One SpMV benchmark row: a format against our dense kernel, same matrix, same run.
+"""One SpMV or SpMM benchmark row: a format against our dense kernel, same matrix, same run.
 
     row = bench_spmv("cortex-m55", "dcsr", rows=256, cols=256, sparsity=0.9, seed=23)
     row["speedup"], row["traffic_bound"], row["modeled_cycles_ws4"], row["correct"]
+    row = bench_spmm("cortex-m55", "csr", rows=256, cols=256, sparsity=0.9, batch=16)
+
+SpMM (shared/MEASURE.md: the same matrices times 16 and 64 input columns)
+runs `kernels.spmm`, the product compiled the way a network layer is, with
+X (cols x batch) drawn like x; the row has the same fields plus `batch`.
 
 The matrix: a seeded random int8 matrix, pruned for the format
 (`prune.nm` for "nm:N:M" (the sparsity argument is then ignored: N:M fixes
@@ -25,7 +30,7 @@ import numpy as np
 
 from mcusparse import kernels, prune
 
-__all__ = ["make_matrix", "make_x", "bench_spmv", "run_kernel", "WAIT_STATES"]
+__all__ = ["make_matrix", "make_x", "bench_spmv", "bench_spmm", "run_kernel", "WAIT_STATES"]
 
 WAIT_STATES = (0, 4)          # modeled cycles are reported at these settings
 
@@ -75,8 +80,10 @@ def make_matrix(fmt: str, rows: int, cols: int, sparsity: float, seed: int,
     return prune.magnitude(W, sparsity)
 
 
-def make_x(cols: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed + 1).integers(-128, 128, size=cols, dtype=np.int8)
+def make_x(cols: int, seed: int, batch: Optional[int] = None) -> np.ndarray:
+    """x (cols,), or X (cols, batch) for SpMM."""
+    size = cols if batch is None else (cols, batch)
+    return np.random.default_rng(seed + 1).integers(-128, 128, size=size, dtype=np.int8)
 
 
 def _digest(*arrays: np.ndarray) -> str:
@@ -92,8 +99,11 @@ _DENSE_CACHE: Dict[Tuple[str, str], dict] = {}
 
 def run_kernel(W: np.ndarray, x: np.ndarray, fmt: str, target: str,
                timeout: float = 120.0) -> dict:
-    """Compile and run one kernel; its counts, and whether y equals numpy."""
-    k = kernels.spmv(W, format=fmt, target=target, timeout=timeout)
+    """Compile and run one kernel (SpMM when x is 2-D); its counts, and whether y equals numpy."""
+    if x.ndim == 2:
+        k = kernels.spmm(W, format=fmt, target=target, batch=x.shape[1], timeout=timeout)
+    else:
+        k = kernels.spmv(W, format=fmt, target=target, timeout=timeout)
     y, st = k.run(x, wait_states=WAIT_STATES[-1])
     ref = W.astype(np.int32) @ x.astype(np.int32)
     bad = int(np.count_nonzero(y != ref))
@@ -121,14 +131,31 @@ def _ratio(a, b) -> Optional[float]:
 def bench_spmv(target: str, fmt: str, rows: int, cols: int, sparsity: float, seed: int = 23,
                *, pattern: Optional[str] = None, wait_states: int = 4,
                timeout: float = 120.0, W: Optional[np.ndarray] = None) -> dict:
-    """One benchmark row (a dict, JSON-ready). Errors become rows with `error` set."""
+    """One SpMV row (a dict, JSON-ready). Errors become rows with `error` set."""
+    return _bench(target, fmt, rows, cols, sparsity, seed, None, pattern, wait_states,
+                  timeout, W)
+
+
+def bench_spmm(target: str, fmt: str, rows: int, cols: int, sparsity: float, batch: int = 16,
+               seed: int = 23, *, pattern: Optional[str] = None, wait_states: int = 4,
+               timeout: float = 120.0, W: Optional[np.ndarray] = None) -> dict:
+    """One SpMM row: W (rows x cols) times X (cols x batch); the SpMV row's fields + `batch`."""
+    return _bench(target, fmt, rows, cols, sparsity, seed, batch, pattern, wait_states,
+                  timeout, W)
+
+
+def _bench(target: str, fmt: str, rows: int, cols: int, sparsity: float, seed: int,
+           batch: Optional[int], pattern: Optional[str], wait_states: int, timeout: float,
+           W: Optional[np.ndarray]) -> dict:
     row = dict(target=target, format=fmt, rows=rows, cols=cols, sparsity=sparsity, seed=seed,
                pattern=pattern or _default_pattern(fmt), paper_generator=is_paper_case(
                    rows, cols, sparsity, seed), correct=False, error=None)
+    if batch is not None:
+        row["batch"] = batch
     try:
         if W is None:
             W = make_matrix(fmt, rows, cols, sparsity, seed, pattern)
-        x = make_x(cols, seed)
+        x = make_x(cols, seed, batch)
         row["nnz"] = int(np.count_nonzero(W))
         row["actual_sparsity"] = round(1.0 - row["nnz"] / W.size, 4)
         dense = _dense(W, x, target, timeout)
@@ -145,7 +172,7 @@ def bench_spmv(target: str, fmt: str, rows: int, cols: int, sparsity: float, see
         speedup=_ratio(dense["instructions"], res["instructions"]),
         traffic_bound=_ratio(dense["weight_bytes_read"], res["weight_bytes_read"]),
         flash_ratio=_ratio(dense["flash_bytes"], res["flash_bytes"]),
-        instructions_per_mac=round(res["instructions"] / (rows * cols), 4),
+        instructions_per_mac=round(res["instructions"] / (rows * cols * (batch or 1)), 4),
         modeled_cycles=res["core_cycles"] + wait_states * res["weight_transactions"],
         wait_states=wait_states,
         dense_modeled_cycles=dense["core_cycles"] + wait_states * dense["weight_transactions"])
@@ -159,7 +186,8 @@ def bench_spmv(target: str, fmt: str, rows: int, cols: int, sparsity: float, see
     if not row["correct"]:
         which = [n for n, r in (("format", res), ("dense", dense)) if not r["correct"]]
         row["error"] = (f"wrong result ({' and '.join(which)} kernel): "
-                        f"{res['wrong_outputs'] or dense['wrong_outputs']} of {rows} outputs "
+                        f"{res['wrong_outputs'] or dense['wrong_outputs']} of "
+                        f"{rows * (batch or 1)} outputs "
                         "differ from numpy")
     return row
 
@@ -172,7 +200,8 @@ def _default_pattern(fmt: str) -> str:
 
 def format_row(row: dict) -> str:
     """One readable line."""
-    head = (f"{row['target']} {row['format']} {row['rows']}x{row['cols']} "
+    times = f" times {row['batch']} columns" if row.get("batch") else ""
+    head = (f"{row['target']} {row['format']} {row['rows']}x{row['cols']}{times} "
             f"@{row.get('actual_sparsity', row['sparsity']):.1%} ({row['pattern']})")
     if row.get("error"):
         return f"{head}: ERROR {row['error']}"

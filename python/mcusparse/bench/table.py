@@ -1,10 +1,11 @@
-"""The standard SpMV workloads of shared/MEASURE.md on every target and format.
+"""The standard SpMV and SpMM workloads of shared/MEASURE.md on every target and format.
 
     rows, meta = run_table(targets=["cortex-m55", "rv32imc"], out_dir="build/bench")
 
 writes <out_dir>/spmv_table.md (markdown), spmv_table.json (every row with
-every field of bench.spmv.bench_spmv, plus run metadata) and
-spmv_speedup.png (speedup over dense vs sparsity, per format and target).
+every field of bench.spmv.bench_spmv / bench_spmm, plus run metadata),
+spmv_speedup.png (SpMV speedup over dense vs sparsity, per format and
+target) and spmm_speedup.png (the same for SpMM).
 
 Workloads (int8 weights and activations, int32 accumulation, seed 23):
 
@@ -14,7 +15,10 @@ Workloads (int8 weights and activations, int32 accumulation, seed 23):
   same sparsity);
 * 256 x 256 and 512 x 1024 pruned to N:M 2:4, 1:4, 1:8 and 1:16, stored in
   their N:M format and, for comparison, in CSR, dCSR and the sparsifier's
-  CSR.
+  CSR;
+* SpMM: the unstructured matrices times 16 and 64 input columns
+  (`kernels.spmm`, compiled like a network layer). The sparsifier peer is
+  an SpMV kernel and is not run there.
 
 Every row is checked against numpy (format and dense kernel); a wrong
 result or a failure is an error row, shown as such.
@@ -48,6 +52,7 @@ DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", 
 SIZES = ((256, 256), (512, 1024))
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95)
 NM_PATTERNS = ((2, 4), (1, 4), (1, 8), (1, 16))
+BATCHES = (16, 64)            # SpMM input columns
 SEED = 23
 
 
@@ -58,21 +63,27 @@ class Workload:
     sparsity: float
     pattern: str            # "magnitude" or "nm:N:M"
     seed: int = SEED
+    batch: int = 1          # input columns: 1 is SpMV, more is SpMM
 
     @property
     def label(self) -> str:
         what = f"{self.sparsity:.0%}" if self.pattern == "magnitude" else self.pattern[3:]
-        return f"{self.rows}x{self.cols} {what}"
+        times = f" x{self.batch} cols" if self.batch > 1 else ""
+        return f"{self.rows}x{self.cols} {what}{times}"
 
 
 def standard_workloads(sizes: Sequence[Tuple[int, int]] = SIZES,
                        sparsities: Sequence[float] = SPARSITIES,
                        nm_patterns: Sequence[Tuple[int, int]] = NM_PATTERNS,
-                       paper: bool = True, seed: int = SEED) -> List[Workload]:
+                       paper: bool = True, seed: int = SEED,
+                       batches: Sequence[int] = BATCHES) -> List[Workload]:
     out = [Workload(64, 64, 0.8, "magnitude", 23)] if paper else []
     for r, c in sizes:
         out += [Workload(r, c, s, "magnitude", seed) for s in sparsities]
         out += [Workload(r, c, 1 - n / m, f"nm:{n}:{m}", seed) for n, m in nm_patterns]
+    for b in batches:
+        for r, c in sizes:
+            out += [Workload(r, c, s, "magnitude", seed, b) for s in sparsities]
     return out
 
 
@@ -83,6 +94,8 @@ def _formats_for(w: Workload, formats: Sequence[str]) -> List[Tuple[str, Optiona
         f = f.strip().lower()
         if f == "csr:8" and w.cols > 256:
             continue                        # 8-bit column indices reach 256 columns
+        if w.batch > 1 and f.startswith("sparsifier"):
+            continue                        # the peer is an SpMV kernel
         if w.pattern == "magnitude":
             if f == "nm" or f.startswith("nm:"):
                 continue
@@ -118,8 +131,12 @@ def _run_unit(unit) -> List[dict]:
     target, w, fmts = unit
     rows = []
     for fmt, pattern in fmts:
-        row = _spmv.bench_spmv(target, fmt, w.rows, w.cols, w.sparsity, w.seed,
-                               pattern=pattern)
+        if w.batch > 1:
+            row = _spmv.bench_spmm(target, fmt, w.rows, w.cols, w.sparsity, w.batch, w.seed,
+                                   pattern=pattern)
+        else:
+            row = _spmv.bench_spmv(target, fmt, w.rows, w.cols, w.sparsity, w.seed,
+                                   pattern=pattern)
         row["workload"] = w.label
         rows.append(row)
     return rows
@@ -192,6 +209,7 @@ def run_table(targets: Sequence[str] = DEFAULT_TARGETS,
                 except Exception as err:     # noqa: BLE001  (a crashed worker)
                     results[i] = [dict(target=u[0], format=f, workload=u[1].label,
                                        rows=u[1].rows, cols=u[1].cols, sparsity=u[1].sparsity,
+                                       batch=u[1].batch,
                                        pattern=p or "", correct=False,
                                        error=f"{type(err).__name__}: {err}") for f, p in u[2]]
                 bar.update(len(u[2]), f"{u[0]} {u[1].label}")
@@ -216,7 +234,10 @@ def run_table(targets: Sequence[str] = DEFAULT_TARGETS,
     (out / "spmv_table.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1) + "\n")
     (out / "spmv_table.md").write_text(write_markdown(rows, meta))
     if plot:
-        write_plot(rows, out / "spmv_speedup.png")
+        write_plot([r for r in rows if r.get("batch", 1) == 1], out / "spmv_speedup.png")
+        spmm = [r for r in rows if r.get("batch", 1) > 1]
+        if spmm:
+            write_plot(spmm, out / "spmm_speedup.png", "SpMM")
     return rows, meta
 
 
@@ -233,7 +254,7 @@ _FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5
 
 
 def _sort_key(r: dict):
-    return (r.get("rows", 0), r.get("cols", 0), r.get("pattern") != "magnitude"
+    return (r.get("batch", 1), r.get("rows", 0), r.get("cols", 0), r.get("pattern") != "magnitude"
             and not str(r.get("pattern", "")).startswith("gs"),
             r.get("sparsity", 0), _FMT_ORDER.get(str(r.get("format")).split(":")[0], 9),
             str(r.get("format")))
@@ -241,13 +262,14 @@ def _sort_key(r: dict):
 
 def write_markdown(rows: Sequence[dict], meta: dict) -> str:
     lines = [
-        "# SpMV benchmark (mcusparse bench table)",
+        "# SpMV and SpMM benchmark (mcusparse bench table)",
         "",
         f"Run {meta.get('date')} at commit `{str(meta.get('commit'))[:12]}`"
         f"{' (uncommitted changes)' if meta.get('dirty') else ''}, "
         f"{meta.get('duration_s')} s, {meta.get('kernels')} kernels, "
         f"{meta.get('errors')} errors. Method: shared/MEASURE.md; "
-        "int8 x int8 -> int32, seed 23; every output checked against numpy.",
+        "int8 x int8 -> int32, seed 23; every output checked against numpy. "
+        "Workloads `... xN cols` are SpMM with N input columns.",
         "",
         "Columns: `instr` executed instructions between the markers; `x dense` dense "
         "instructions / these (same matrix, same run); `w bytes` bytes loaded from the weight "
@@ -287,8 +309,9 @@ def write_markdown(rows: Sequence[dict], meta: dict) -> str:
 
 
 # ----------------------------------------------------------------------------- plot
-def write_plot(rows: Sequence[dict], path: "str | Path") -> Path:
-    """Speedup (instructions) vs sparsity, one panel per target, one colour per format."""
+def write_plot(rows: Sequence[dict], path: "str | Path", kind: str = "SpMV") -> Path:
+    """Speedup (instructions) vs sparsity, one panel per target, one colour per format
+    (SpMM: one marker per number of input columns)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -301,7 +324,7 @@ def write_plot(rows: Sequence[dict], path: "str | Path") -> Path:
     palette = plt.get_cmap("tab10").colors
     styles = {(256, 256): ("-", "o"), (512, 1024): ("--", "s"), (64, 64): ("", "*")}
     for ax, target in zip(axes[0], targets):
-        series: Dict[Tuple[str, Tuple[int, int]], List[Tuple[float, float]]] = {}
+        series: Dict[Tuple[str, Tuple[int, int], int], List[Tuple[float, float]]] = {}
         for r in ok:
             if r["target"] != target or r["format"] == "dense":
                 continue
@@ -310,15 +333,18 @@ def write_plot(rows: Sequence[dict], path: "str | Path") -> Path:
             if pat.startswith("nm:") and not fmt.startswith("nm:"):
                 continue                       # CSR etc. of N:M matrices: table only
             name = "nm:N:M" if fmt.startswith("nm:") else fmt
-            series.setdefault((name, (r["rows"], r["cols"])), []).append(
+            series.setdefault((name, (r["rows"], r["cols"]), r.get("batch", 1)), []).append(
                 (r["actual_sparsity"], r["speedup"]))
-        for (name, shape), pts in sorted(series.items()):
+        for (name, shape, batch), pts in sorted(series.items()):
             pts.sort()
             if name not in colours:
                 colours[name] = palette[len(colours) % len(palette)]
             ls, mk = styles.get(shape, (":", "^"))
+            mk = {1: mk, 16: "o", 64: "D"}.get(batch, "^")
+            times = f" x{batch} cols" if batch > 1 else ""
             ax.plot([p[0] * 100 for p in pts], [p[1] for p in pts], linestyle=ls or "none",
-                    marker=mk, color=colours[name], label=f"{name} {shape[0]}x{shape[1]}",
+                    marker=mk, color=colours[name],
+                    label=f"{name} {shape[0]}x{shape[1]}{times}",
                     markersize=9 if mk == "*" else 5)
         ax.axhline(1.0, color="grey", linewidth=0.8)
         ax.set_yscale("log")
@@ -326,7 +352,7 @@ def write_plot(rows: Sequence[dict], path: "str | Path") -> Path:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
         ax.yaxis.set_minor_formatter(FuncFormatter(
             lambda v, _: f"{v:g}" if f"{v:g}"[0] in "235" else ""))
-        ax.set_title(target)
+        ax.set_title(target if kind == "SpMV" else f"{target}, {kind}")
         ax.set_xlabel("sparsity (%)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("speedup over dense (instructions)")

@@ -118,7 +118,8 @@ def test_bench_table_tiny(tmp_path):
     out = tmp_path / "bench"
     proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats",
                 "dense,csr,nm,sparsifier", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
-                "1:8", "--batches", "4", "--no-paper", "--out", str(out), "--quiet")
+                "1:8", "--batches", "4", "--no-paper", "--no-layers", "--out", str(out),
+                "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     md, js = out / "spmv_table.md", out / "spmv_table.json"
     pngs = out / "spmv_speedup.png", out / "spmm_speedup.png"
@@ -140,7 +141,7 @@ def test_bench_table_tiny(tmp_path):
 
 def test_plan_formats():
     ws = table.standard_workloads(sizes=[(256, 256)], sparsities=[0.9], nm_patterns=[(1, 8)],
-                                  batches=[16])
+                                  batches=[16], layers=False)
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), ws)
     got = {u[1].label: [f for f, _ in u[2]] for u in units}
     assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16",
@@ -150,10 +151,30 @@ def test_plan_formats():
     assert got["256x256 90% x16 cols"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16"]
     # 8-bit column indices reach 256 columns only.
     wide = table.standard_workloads(sizes=[(512, 1024)], sparsities=[0.9], nm_patterns=[],
-                                    paper=False, batches=[])
+                                    paper=False, batches=[], layers=False)
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), wide)
     assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "dcsr:16:8", "gs:16",
                                            "sparsifier"]
     # The llc-only sparsifier build exists for the opt+llc targets (the M55).
     units = table.plan(["cortex-m55"], list(table.DEFAULT_FORMATS), wide)
     assert [f for f, _ in units[0][2]][-2:] == ["sparsifier", "sparsifier:llc"]
+
+
+def test_layer_workloads_use_the_model_weights():
+    from mcusparse.bench import layers
+    from mcusparse.models import bundled
+    ws = layers.layer_workloads(bundled("digits_sparse90.tflite").parent,
+                                names=["digits_sparse90"])
+    assert [(w.rows, w.cols, w.batch) for w in ws] == [(128, 256, 1), (64, 128, 1), (10, 64, 1)]
+    assert all(w.pattern == "layer" and w.sparsity >= 0.5 for w in ws)
+    small = ws[-1]
+    W = layers.layer_matrix(small.source)
+    assert W.shape == (10, 64) and W.dtype == np.int8
+    assert small.label == f"digits_sparse90 layer {small.source.rpartition('#')[2]} 10x64"
+    # A layer runs with its own weight (not a generated matrix) and no N:M re-pruning.
+    fmts = table._formats_for(small, ["dense", "csr", "nm", "sparsifier"])
+    assert fmts == [("dense", "layer"), ("csr", "layer"), ("sparsifier", "layer")]
+    rows = table._run_unit(("rv32imc", small, fmts))
+    assert [r["correct"] for r in rows] == [True, True, True]
+    assert {r["nnz"] for r in rows} == {int(np.count_nonzero(W))}
+    assert all(r["pattern"] == "layer" for r in rows)

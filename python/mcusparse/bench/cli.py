@@ -54,7 +54,7 @@ def _table(args: argparse.Namespace) -> int:
         nm_patterns=_nm(args.nm) if args.nm is not None else table.NM_PATTERNS,
         paper=not args.no_paper,
         batches=[int(b) for b in _csv(args.batches)] if args.batches is not None
-        else table.BATCHES)
+        else table.BATCHES, layers=not args.no_layers)
     rows, meta = table.run_table(targets=_csv(args.targets), formats=_csv(args.formats),
                                  workloads=workloads, out_dir=args.out, jobs=args.jobs,
                                  progress=not args.quiet, plot=not args.no_plot)
@@ -137,6 +137,8 @@ def register(subparsers) -> None:
     tb.add_argument("--no-paper", action="store_true", help="skip the 64x64 @ 80 %% case")
     tb.add_argument("--batches", default=None,
                     help="SpMM input columns, e.g. 16,64 (the default; '' for no SpMM)")
+    tb.add_argument("--no-layers", action="store_true",
+                    help="skip the layers of the shared models (bench/layers.py)")
     tb.add_argument("--out", default="build/bench", help="output directory")
     tb.add_argument("--jobs", type=int, default=1, help="worker processes")
     tb.add_argument("--quiet", action="store_true", help="no progress bar")

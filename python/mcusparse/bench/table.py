@@ -18,7 +18,10 @@ Workloads (int8 weights and activations, int32 accumulation, seed 23):
   CSR;
 * SpMM: the unstructured matrices times 16 and 64 input columns
   (`kernels.spmm`, compiled like a network layer). The sparsifier peer is
-  an SpMV kernel and is not run there.
+  an SpMV kernel and is not run there;
+* the 1x1 convolutions and fully connected layers of the pruned DS-CNN S/M
+  and MobileNetV2 (bench/layers.py), with their own weights, when
+  ../shared/models has them (not plotted: table only).
 
 Every row is checked against numpy (format and dense kernel); a wrong
 result or a failure is an error row, shown as such.
@@ -61,14 +64,20 @@ class Workload:
     rows: int
     cols: int
     sparsity: float
-    pattern: str            # "magnitude" or "nm:N:M"
+    pattern: str            # "magnitude", "nm:N:M" or "layer" (a model's weight)
     seed: int = SEED
     batch: int = 1          # input columns: 1 is SpMV, more is SpMM
+    source: str = ""        # "layer": "<model.tflite>#<layer index>"
 
     @property
     def label(self) -> str:
-        what = f"{self.sparsity:.0%}" if self.pattern == "magnitude" else self.pattern[3:]
         times = f" x{self.batch} cols" if self.batch > 1 else ""
+        if self.pattern == "layer":           # a 1x1 convolution's columns are its pixels
+            model, _, index = Path(self.source).name.rpartition("#")
+            pixels = f" x{self.batch} px" if self.batch > 1 else ""
+            return (f"{model.removesuffix('.tflite')} layer {index} "
+                    f"{self.rows}x{self.cols}{pixels}")
+        what = f"{self.sparsity:.0%}" if self.pattern == "magnitude" else self.pattern[3:]
         return f"{self.rows}x{self.cols} {what}{times}"
 
 
@@ -76,7 +85,7 @@ def standard_workloads(sizes: Sequence[Tuple[int, int]] = SIZES,
                        sparsities: Sequence[float] = SPARSITIES,
                        nm_patterns: Sequence[Tuple[int, int]] = NM_PATTERNS,
                        paper: bool = True, seed: int = SEED,
-                       batches: Sequence[int] = BATCHES) -> List[Workload]:
+                       batches: Sequence[int] = BATCHES, layers: bool = True) -> List[Workload]:
     out = [Workload(64, 64, 0.8, "magnitude", 23)] if paper else []
     for r, c in sizes:
         out += [Workload(r, c, s, "magnitude", seed) for s in sparsities]
@@ -84,6 +93,9 @@ def standard_workloads(sizes: Sequence[Tuple[int, int]] = SIZES,
     for b in batches:
         for r, c in sizes:
             out += [Workload(r, c, s, "magnitude", seed, b) for s in sparsities]
+    if layers:
+        from mcusparse.bench.layers import layer_workloads
+        out += layer_workloads(seed=seed)
     return out
 
 
@@ -96,10 +108,10 @@ def _formats_for(w: Workload, formats: Sequence[str]) -> List[Tuple[str, Optiona
             continue                        # 8-bit column indices reach 256 columns
         if w.batch > 1 and f.startswith("sparsifier"):
             continue                        # the peer is an SpMV kernel
-        if w.pattern == "magnitude":
+        if w.pattern in ("magnitude", "layer"):
             if f == "nm" or f.startswith("nm:"):
-                continue
-            out.append((f, None))           # default pruning for the format
+                continue                    # N:M would re-prune the matrix
+            out.append((f, None if w.pattern == "magnitude" else "layer"))
         else:
             if f == "nm":
                 out.append((w.pattern, w.pattern))
@@ -129,14 +141,18 @@ def plan(targets: Sequence[str], formats: Sequence[str],
 
 def _run_unit(unit) -> List[dict]:
     target, w, fmts = unit
+    W = None
+    if w.source:
+        from mcusparse.bench.layers import layer_matrix
+        W = layer_matrix(w.source)
     rows = []
     for fmt, pattern in fmts:
         if w.batch > 1:
             row = _spmv.bench_spmm(target, fmt, w.rows, w.cols, w.sparsity, w.batch, w.seed,
-                                   pattern=pattern)
+                                   pattern=pattern, W=W)
         else:
             row = _spmv.bench_spmv(target, fmt, w.rows, w.cols, w.sparsity, w.seed,
-                                   pattern=pattern)
+                                   pattern=pattern, W=W)
         row["workload"] = w.label
         rows.append(row)
     return rows
@@ -234,8 +250,9 @@ def run_table(targets: Sequence[str] = DEFAULT_TARGETS,
     (out / "spmv_table.json").write_text(json.dumps(dict(meta=meta, rows=rows), indent=1) + "\n")
     (out / "spmv_table.md").write_text(write_markdown(rows, meta))
     if plot:
-        write_plot([r for r in rows if r.get("batch", 1) == 1], out / "spmv_speedup.png")
-        spmm = [r for r in rows if r.get("batch", 1) > 1]
+        generated = [r for r in rows if r.get("pattern") != "layer"]
+        write_plot([r for r in generated if r.get("batch", 1) == 1], out / "spmv_speedup.png")
+        spmm = [r for r in generated if r.get("batch", 1) > 1]
         if spmm:
             write_plot(spmm, out / "spmm_speedup.png", "SpMM")
     return rows, meta
@@ -254,7 +271,7 @@ _FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5
 
 
 def _sort_key(r: dict):
-    return (r.get("batch", 1), r.get("rows", 0), r.get("cols", 0), r.get("pattern") != "magnitude"
+    return (r.get("pattern") == "layer", r.get("batch", 1), r.get("rows", 0), r.get("cols", 0), r.get("pattern") != "magnitude"
             and not str(r.get("pattern", "")).startswith("gs"),
             r.get("sparsity", 0), _FMT_ORDER.get(str(r.get("format")).split(":")[0], 9),
             str(r.get("format")))

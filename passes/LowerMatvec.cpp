@@ -45,13 +45,14 @@ struct LowerMatvecPass
     getOperation().walk([&](Operation *op) {
       if (auto matvec = dyn_cast<linalg::MatvecOp>(op))
         ops.push_back(matvec);
-      // Layer matmuls over an encoded weight (kept whole by
-      // sparse-enc-matmul-to-matvec); other matmuls are not ours.
+      // Layer matmuls over an encoded weight or marked batched (kept whole
+      // by sparse-enc-matmul-to-matvec); other matmuls are not ours.
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op))
         if (matmul.getNumDpsInputs() == 2)
           if (auto wt = dyn_cast<RankedTensorType>(
                   matmul.getDpsInputs()[1].getType()))
-            if (wt.getEncoding() && hasSparseEncoding(wt))
+            if ((wt.getEncoding() && hasSparseEncoding(wt)) ||
+                (!wt.getEncoding() && matmul->hasAttr(kBatchedMatmulAttr)))
               matmuls.push_back(matmul);
     });
     LowerOptions opts;
@@ -130,16 +131,19 @@ struct LowerMatvecPass
                                  xType.getElementType(), m.accType)))
       return failure();
     Attribute encoding = m.weightType.getEncoding();
-    if (!isa<CSRAttr>(encoding))
+    if (encoding && !isa<CSRAttr>(encoding))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
              << getFormatName(encoding)
              << " is not implemented (only csr has a batched kernel; run "
                 "sparse-enc-matmul-to-matvec)";
     ImplicitLocOpBuilder b(op.getLoc(), op);
     AssembleOp assemble;
-    if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
+    if (!encoding)
+      m.buffers.push_back(w);
+    else if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
       return failure();
-    FailureOr<Value> result = lowerCSRMatmul(b, m, opts);
+    FailureOr<Value> result = encoding ? lowerCSRMatmul(b, m, opts)
+                                       : lowerDenseMatmul(b, m, opts);
     if (failed(result))
       return failure();
     op->getResult(0).replaceAllUsesWith(*result);

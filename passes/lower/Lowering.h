@@ -30,8 +30,9 @@ inline constexpr llvm::StringLiteral kAlignedWordAttr =
     "sparse_enc.aligned_word";
 
 /// Marks a layer `linalg.matmul` that sparse-enc-matmul-to-matvec kept whole
-/// because its weight gets a layout with a pixel-batched kernel (CSR on
-/// cortex-m55); sparse-enc-attach-layouts accepts it as a weight user.
+/// because its weight has a batched kernel on the target (cortex-m55: CSR
+/// pixel-batched, dense register-blocked); sparse-enc-attach-layouts
+/// accepts it as a weight user.
 inline constexpr llvm::StringLiteral kBatchedMatmulAttr =
     "sparse_enc.batched";
 
@@ -242,6 +243,10 @@ mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,
                                             const LowerOptions &opts);
+/// Register-blocked dense matmul (LowerDenseMatmul.cpp).
+mlir::FailureOr<mlir::Value> lowerDenseMatmul(mlir::ImplicitLocOpBuilder &b,
+                                              const MatmulOperands &m,
+                                              const LowerOptions &opts);
 
 } // namespace mcusparse::lower
 

@@ -31,14 +31,15 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
   return mcusparse::lower::isTransposedWeightMatmul(op);
 }
 
-/// The layer keeps its matmul for the pixel-batched kernel
-/// (passes/lower/LowerSpMM.cpp): CSR weights on cortex-m55, integer
+/// The layer keeps its matmul for a batched kernel on cortex-m55: CSR
+/// weights (pixel-batched, passes/lower/LowerSpMM.cpp) and dense ones
+/// (register-blocked, passes/lower/LowerDenseMatmul.cpp), for integer
 /// weights and activations with a wider-or-equal integer accumulator.
 bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
                       llvm::StringRef target) {
+  Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
   if (target != "cortex-m55" ||
-      !isa_and_nonnull<mcusparse::sparse_enc::CSRAttr>(
-          weight->getAttr(mcusparse::kLayoutAttr)))
+      (layout && !isa<mcusparse::sparse_enc::CSRAttr>(layout)))
     return false;
   auto elem = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();

@@ -97,9 +97,9 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 
 // -----
 
-// sparse-enc-matmul-to-matvec keeps a CSR int8 layer whole on cortex-m55
-// (marked sparse_enc.batched) and attach-layouts accepts it; other targets
-// split it into matvecs as before. A dense layer is split on every target.
+// sparse-enc-matmul-to-matvec keeps a CSR or dense int8 layer whole on
+// cortex-m55 (marked sparse_enc.batched) and attach-layouts accepts it; other
+// targets split both into matvecs.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -108,12 +108,14 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 // CHECK-LABEL: func.func @layers
 // KEEP-LABEL: func.func @layers
 // KEEP: %[[WS:.*]] = arith.constant {mcusparse.layer = 0 : i64} dense<{{.*}}> : tensor<4x8xi8, #sparse_enc.csr<>>
+// KEEP: %[[WD:.*]] = arith.constant {mcusparse.layer = 1 : i64} dense<1> : tensor<4x8xi8>
 // KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %[[WS]] : tensor<6x8xi8>, tensor<4x8xi8, #sparse_enc.csr<>>)
-// KEEP: scf.for
-// KEEP: linalg.matvec ins(%{{.*}}, %{{.*}} : tensor<4x8xi8>, tensor<8xi8>)
+// KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %[[WD]] : tensor<6x8xi8>, tensor<4x8xi8>)
+// KEEP-NOT: linalg.matvec
 // SPLIT-LABEL: func.func @layers
 // SPLIT-NOT: linalg.matmul
 // SPLIT-NOT: sparse_enc.batched
+// SPLIT-COUNT-2: linalg.matvec
 // LLVM-LABEL: llvm.func @layers
 // LLVM-NOT: sparse_enc
 // LLVM-NOT: linalg
@@ -126,4 +128,49 @@ func.func @layers(%x: tensor<6x8xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, 
   %s = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %wd : tensor<6x8xi8>, tensor<4x8xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
   return %r, %s : tensor<6x4xi32>, tensor<6x4xi32>
+}
+
+// -----
+
+// Register-blocked dense layer matmul: blocks of 3 pixels x 2 rows share
+// every vector load (5 reads and 6 widening dot products per 16 columns);
+// 7 pixels and 5 rows leave a tail pixel and a tail row, 40 columns a
+// masked step of 8. Y is a fresh fill: the accumulators start from its
+// value and Y is never read.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @dense_matmul
+// CHECK-SAME: (%[[X:.*]]: tensor<7x40xi8>, %[[W:.*]]: tensor<5x40xi8>)
+// CHECK-DAG: %[[TAIL:.*]] = arith.constant dense<[true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i32
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<7x5xi32>
+// CHECK: scf.for %[[P:.*]] = %c0 to %c6 step %c3 iter_args(%{{.*}} = %[[E]])
+// CHECK: scf.for %[[O:.*]] = %c0 to %c4 step %c2 iter_args(
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (i32, i32, i32, i32, i32, i32)
+// CHECK-COUNT-3: vector.transfer_read %[[X]]
+// CHECK-COUNT-2: vector.transfer_read %[[W]]
+// CHECK-COUNT-6: vector.reduction <add>
+// CHECK: scf.yield
+// CHECK: vector.transfer_read %[[X]][%[[P]], %c32], %{{.*}}, %[[TAIL]]
+// CHECK-COUNT-6: tensor.insert
+// The tail row of the 3-pixel blocks (3 accumulators), then the tail pixel:
+// its 2-row blocks and its tail row (single-trip loops fold away).
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32, i32)
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c2
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32)
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32)
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: tensor.extract %
+// CHECK: return
+func.func @dense_matmul(%x: tensor<7x40xi8>, %w: tensor<5x40xi8>) -> tensor<7x5xi32> {
+  %e = tensor.empty() : tensor<7x5xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<7x40xi8>, tensor<5x40xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  return %r : tensor<7x5xi32>
 }

@@ -8,7 +8,12 @@ from mcusparse import kernels, prune
 @pytest.mark.parametrize("target,fmt,shape,batch", [
     ("cortex-m55", "csr", (64, 72), 16),       # pixel-batched kernel, full blocks
     ("cortex-m55", "csr", (37, 50), 21),       # masked tail block, odd shapes
+    # register-blocked dense: 3-pixel x 2-row blocks, then tail pixels, tail
+    # rows and a masked column step; exact blocks; a single pixel and row
     ("cortex-m55", "dense", (16, 40), 5),
+    ("cortex-m55", "dense", (17, 50), 7),
+    ("cortex-m55", "dense", (4, 32), 6),
+    ("cortex-m55", "dense", (1, 3), 1),
     ("cortex-m55", "gs:16", (32, 300), 3),     # one matvec per column
     ("rv32imc", "csr", (20, 33), 7),
     ("rv32gcv", "dense", (8, 24), 4),

@@ -1,0 +1,133 @@
+//===- LowerDenseMatmul.cpp - register-blocked dense layer matmul ----------===//
+//
+// Y[P, O] += X[P, K] x W[O, K]^T with a dense W, the convolution of a layer
+// (im2col X). One matvec per pixel (LowerDense.cpp) reads all of W again for
+// every pixel; here a block of R rows of W and Q pixels shares every vector
+// load:
+//
+//   for each block of Q pixels p0, for each block of R rows o0:
+//     acc[q][r] = Y[p0 + q, o0 + r]          (or the fill value)
+//     for each step of vl columns c:
+//       x_q = X[p0 + q, c : c + vl], w_r = W[o0 + r, c : c + vl]
+//       acc[q][r] += sum(sext(w_r) * sext(x_q))
+//     Y[p0 + q, o0 + r] = acc[q][r]
+//
+// per step R + Q vector loads and R * Q widening dot products (MVE: vldrb
+// and vmladava.s8; the accumulators are scalar registers). The column tail
+// (K % vl) is one masked step with a compile-time mask; leftover pixels and
+// rows run the same code with Q = 1 or R = 1. When Y's init is a
+// linalg.fill of a scalar, the accumulators start from that scalar and Y is
+// never read.
+//
+// cortex-m55 only (sparse-enc-matmul-to-matvec marks the matmul); the
+// block shape is measured (docs/kernels.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+namespace {
+/// Rows of W and pixels of X per block: R * Q scalar accumulators and
+/// R + Q read pointers must fit the 14 usable GPRs of the M55.
+constexpr int64_t kRows = 2;
+constexpr int64_t kPixels = 3;
+} // namespace
+
+FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
+                                                    const MatmulOperands &m,
+                                                    const LowerOptions &opts) {
+  Emitter e{b, m.accType};
+  Value w = m.buffers[0];
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  int64_t vl = opts.vectorLength;
+  int64_t full = K / vl * vl, tail = K - full;
+  Type wElem = m.weightType.getElementType();
+  Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
+  auto wVec = VectorType::get({vl}, wElem), xVec = VectorType::get({vl}, xElem);
+
+  // Accumulators start from the fill value when Y is a fresh fill.
+  Value y = m.y, fillValue;
+  if (auto fill = y.getDefiningOp<linalg::FillOp>())
+    if (fill.hasPureTensorSemantics() &&
+        fill.getDpsInputs()[0].getType() == m.accType) {
+      fillValue = fill.getDpsInputs()[0];
+      y = fill.getDpsInits()[0];
+    }
+
+  // Pixels [p0, p0 + nq) x rows [o0, o0 + nr) of Y.
+  auto emitBlock = [&](Value yt, Value p0, Value o0, int64_t nq,
+                       int64_t nr) -> Value {
+    auto plus = [&](Value v, int64_t k) {
+      return k ? arith::AddIOp::create(b, v, e.index(k)).getResult() : v;
+    };
+    SmallVector<Value> pix, rows, accs;
+    for (int64_t q = 0; q < nq; ++q)
+      pix.push_back(plus(p0, q));
+    for (int64_t r = 0; r < nr; ++r)
+      rows.push_back(plus(o0, r));
+    for (int64_t q = 0; q < nq; ++q)
+      for (int64_t r = 0; r < nr; ++r)
+        accs.push_back(fillValue ? fillValue
+                                 : tensor::ExtractOp::create(
+                                       b, yt, ValueRange{pix[q], rows[r]})
+                                       .getResult());
+    auto step = [&](Value c, ValueRange in, Value mask) {
+      SmallVector<Value> xs, ws, out;
+      for (int64_t q = 0; q < nq; ++q)
+        xs.push_back(e.read(xVec, m.x, {pix[q], c}, mask));
+      for (int64_t r = 0; r < nr; ++r)
+        ws.push_back(e.read(wVec, w, {rows[r], c}, mask));
+      for (int64_t q = 0; q < nq; ++q)
+        for (int64_t r = 0; r < nr; ++r)
+          out.push_back(e.dot(in[q * nr + r], ws[r], xs[q]));
+      return out;
+    };
+    if (full > 0)
+      accs = forLoop(b, e.index(0), e.index(full), e.index(vl), accs,
+                     [&](Value c, ValueRange in) { return step(c, in, {}); });
+    if (tail > 0)
+      accs = step(e.index(full), accs, e.prefixMask(vl, tail));
+    for (int64_t q = 0; q < nq; ++q)
+      for (int64_t r = 0; r < nr; ++r)
+        yt = tensor::InsertOp::create(b, accs[q * nr + r], yt,
+                                      ValueRange{pix[q], rows[r]});
+    return yt;
+  };
+
+  // All rows of Y for pixels [p0, p0 + nq): blocks of kRows, then the rest.
+  auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
+    int64_t grouped = O / kRows * kRows;
+    if (grouped > 0)
+      yt = forLoop(b, e.index(0), e.index(grouped), e.index(kRows), {yt},
+                   [&](Value o0, ValueRange in) -> SmallVector<Value> {
+                     return {emitBlock(in[0], p0, o0, nq, kRows)};
+                   })[0];
+    if (grouped < O)
+      yt = forLoop(b, e.index(grouped), e.index(O), e.index(1), {yt},
+                   [&](Value o0, ValueRange in) -> SmallVector<Value> {
+                     return {emitBlock(in[0], p0, o0, nq, 1)};
+                   })[0];
+    return yt;
+  };
+
+  int64_t grouped = P / kPixels * kPixels;
+  if (grouped > 0)
+    y = forLoop(b, e.index(0), e.index(grouped), e.index(kPixels), {y},
+                [&](Value p0, ValueRange in) -> SmallVector<Value> {
+                  return {emitPixels(in[0], p0, kPixels)};
+                })[0];
+  if (grouped < P)
+    y = forLoop(b, e.index(grouped), e.index(P), e.index(1), {y},
+                [&](Value p0, ValueRange in) -> SmallVector<Value> {
+                  return {emitPixels(in[0], p0, 1)};
+                })[0];
+  return y;
+}

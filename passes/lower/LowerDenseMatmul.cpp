@@ -14,8 +14,9 @@
 //
 // per step R + Q vector loads and R * Q widening dot products (MVE: vldrb
 // and vmladava.s8; the accumulators are scalar registers). The column tail
-// (K % vl) is one masked step with a compile-time mask; leftover pixels and
-// rows run the same code with Q = 1 or R = 1. When Y's init is a
+// (K % vl) is one masked step with a compile-time mask; the last P % Q
+// pixels are one smaller block (a single pixel with R = denseRows, like the
+// matvec kernel), leftover rows R = 1. When Y's init is a
 // linalg.fill of a scalar, the accumulators start from that scalar and Y is
 // never read.
 //
@@ -102,13 +103,15 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
     return yt;
   };
 
-  // All rows of Y for pixels [p0, p0 + nq): blocks of kRows, then the rest.
+  // All rows of Y for pixels [p0, p0 + nq): blocks of R rows, then the
+  // rest. A single pixel is a matvec: R = denseRows, as in LowerDense.cpp.
   auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
-    int64_t grouped = O / kRows * kRows;
+    int64_t R = nq == 1 ? std::max<int64_t>(1, opts.denseRows) : kRows;
+    int64_t grouped = O / R * R;
     if (grouped > 0)
-      yt = forLoop(b, e.index(0), e.index(grouped), e.index(kRows), {yt},
+      yt = forLoop(b, e.index(0), e.index(grouped), e.index(R), {yt},
                    [&](Value o0, ValueRange in) -> SmallVector<Value> {
-                     return {emitBlock(in[0], p0, o0, nq, kRows)};
+                     return {emitBlock(in[0], p0, o0, nq, R)};
                    })[0];
     if (grouped < O)
       yt = forLoop(b, e.index(grouped), e.index(O), e.index(1), {yt},
@@ -124,10 +127,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
                 [&](Value p0, ValueRange in) -> SmallVector<Value> {
                   return {emitPixels(in[0], p0, kPixels)};
                 })[0];
-  if (grouped < P)
-    y = forLoop(b, e.index(grouped), e.index(P), e.index(1), {y},
-                [&](Value p0, ValueRange in) -> SmallVector<Value> {
-                  return {emitPixels(in[0], p0, 1)};
-                })[0];
+  if (grouped < P)        // the last 1 or 2 pixels: one block
+    y = emitPixels(y, e.index(grouped), P - grouped);
   return y;
 }

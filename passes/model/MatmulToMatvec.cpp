@@ -32,14 +32,18 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
 }
 
 /// The layer keeps its matmul for a batched kernel on cortex-m55: CSR
-/// weights (pixel-batched, passes/lower/LowerSpMM.cpp) and dense ones
-/// (register-blocked, passes/lower/LowerDenseMatmul.cpp), for integer
-/// weights and activations with a wider-or-equal integer accumulator.
+/// weights (pixel-batched, passes/lower/LowerSpMM.cpp) and dense ones over
+/// more than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp;
+/// one pixel is the matvec kernel), for integer weights and activations
+/// with a wider-or-equal integer accumulator.
 bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
                       llvm::StringRef target) {
   Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
+  auto xType = cast<ShapedType>(op.getDpsInputs()[0].getType());
+  bool onePixel = xType.hasStaticShape() && xType.getDimSize(0) == 1;
   if (target != "cortex-m55" ||
-      (layout && !isa<mcusparse::sparse_enc::CSRAttr>(layout)))
+      (layout && !isa<mcusparse::sparse_enc::CSRAttr>(layout)) ||
+      (!layout && onePixel))
     return false;
   auto elem = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();

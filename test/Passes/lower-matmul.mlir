@@ -135,7 +135,7 @@ func.func @layers(%x: tensor<6x8xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, 
 // Register-blocked dense layer matmul: blocks of 3 pixels x 2 rows share
 // every vector load (5 reads and 6 widening dot products per 16 columns);
 // 7 pixels and 5 rows leave a tail pixel and a tail row, 40 columns a
-// masked step of 8. Y is a fresh fill: the accumulators start from its
+// masked step of 8 (vector-length 16, dense-rows 4: the pass defaults). Y is a fresh fill: the accumulators start from its
 // value and Y is never read.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
@@ -156,11 +156,10 @@ func.func @layers(%x: tensor<6x8xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, 
 // CHECK: scf.yield
 // CHECK: vector.transfer_read %[[X]][%[[P]], %c32], %{{.*}}, %[[TAIL]]
 // CHECK-COUNT-6: tensor.insert
-// The tail row of the 3-pixel blocks (3 accumulators), then the tail pixel:
-// its 2-row blocks and its tail row (single-trip loops fold away).
+// The tail row of the 3-pixel blocks (3 accumulators), then the tail pixel
+// as a matvec: a block of 4 rows and its tail row (single-trip loops fold).
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32, i32)
-// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c2
-// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32)
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32, i32, i32)
 // CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32)
 // CHECK-NOT: linalg.matmul
 // CHECK-NOT: linalg.fill

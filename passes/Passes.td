@@ -84,8 +84,13 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
     `vector.scatter` on the tensor (MVE: `vldrb.s32` gathers and `vmla.s32`
     by the scalar weight, 13 instructions per entry and 16 pixels). DS-CNN S
     1x1 layers (64x64, 90 % sparse, 125 pixels): about 58,000 instructions a
-    layer against 92,000 for the dense matvec loop. Matmuls over a dense
-    weight are left alone; over another layout they are an error.
+    layer against 92,000 for a dense matvec loop. A layer matmul over a
+    dense weight marked `sparse_enc.batched` (cortex-m55, more than one
+    pixel) gets a register-blocked kernel (passes/lower/LowerDenseMatmul.cpp):
+    blocks of 3 pixels x 2 rows share every vector load, per 16 columns 5
+    loads and 6 widening dot products into scalar accumulators (MVE:
+    `vldrb` + `vmlava.s8`), the last 1-2 pixels one smaller block. Other
+    dense matmuls are left alone; over another layout they are an error.
 
     The storage buffers are read through `sparse_enc.buffer`, which folds to
     the operands of the `sparse_enc.assemble` that built the weight (from
@@ -201,13 +206,15 @@ def SparseEncMatmulToMatvec
     X into row p of the result (`tensor.extract_slice` / `insert_slice`,
     in place after bufferization). Other matmuls are left alone.
 
-    With `target=cortex-m55`, a layer whose chosen layout (the
+    With `target=cortex-m55`, a layer with integer weights and activations
+    and a wider-or-equal integer accumulator whose chosen layout (the
     `sparse_enc.layout` attribute still on the weight) is `#sparse_enc.csr`,
-    with integer weights and activations and a wider-or-equal integer
-    accumulator, stays a `linalg.matmul`, marked `sparse_enc.batched`:
-    `sparse-enc-lower-matvec` lowers it with the pixel-batched CSR kernel,
-    which pays the row decode once per 16 pixels. Other targets (and no
-    target) split every layer matmul as above.
+    or which has no layout (dense) and more than one pixel, stays a
+    `linalg.matmul`, marked `sparse_enc.batched`: `sparse-enc-lower-matvec`
+    lowers it with the pixel-batched CSR kernel (the row decode paid once
+    per 16 pixels) or the register-blocked dense kernel (each weight load
+    shared by 3 pixels). Other targets (and no target) split every layer
+    matmul as above.
 
     Before:
     ```mlir

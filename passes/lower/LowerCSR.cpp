@@ -36,74 +36,91 @@ using namespace mcusparse::lower;
 // get.active.lane.mask(0, left), which the pass does not match), and the
 // product is selected under the mask before the reduction (MVE tail
 // predication accepts only predicated reductions).
-static Value tailPredicatedRow(ImplicitLocOpBuilder &b, Emitter &e,
-                               const MatvecOperands &m, int64_t vl,
-                               Value begin, Value end, Value acc0) {
-  Value values = m.buffers[0], colIdx = m.buffers[1];
+SmallVector<Value> mcusparse::lower::csrRowsMVE(
+    ImplicitLocOpBuilder &b, Emitter &e, Value values, Value colIdx, Value x,
+    ValueRange xBases, int64_t vl, Value begin, Value end, ValueRange accs0) {
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
   auto maskType = VectorType::get({vl}, b.getI1Type());
-  Value zeroX = e.zero(vecOf(m.x));
+  Value zeroX = e.zero(vecOf(x));
   auto i32 = b.getI32Type();
   Value n = arith::SubIOp::create(b, end, begin);
   Value rounded = arith::AndIOp::create(
       b, arith::AddIOp::create(b, n, e.index(vl - 1)), e.index(-vl));
   Value n32 = arith::IndexCastOp::create(b, i32, n);
   auto i8 = b.getI8Type();
-  bool int8x8 = vl == 8 && m.accType == i32 &&
+  bool int8x8 = vl == 8 && e.accType == i32 &&
                 vecOf(values).getElementType() == i8 &&
-                vecOf(m.x).getElementType() == i8;
-  auto step = [&](Value k, Value acc) {
+                vecOf(x).getElementType() == i8;
+  auto step = [&](Value k, ValueRange accs) {
     Value mask = LLVM::GetActiveLaneMaskOp::create(
         b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
     Value at = arith::AddIOp::create(b, begin, k);
     Value v = e.read(vecOf(values), values, {at}, mask);
     Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {at}, mask));
-    Value xv = vector::GatherOp::create(b, cast<VectorType>(zeroX.getType()),
-                                        m.x, e.index(0), cols, mask, zeroX);
-    if (!int8x8)
-      return e.dot(acc, v, xv, mask);
-    // int8 x int8 in 8 lanes: sign-extend both to 16 bits (a `vldrb.s16`
-    // gather and load) and accumulate with a predicated `vmlava.s16`;
-    // generic IR widens the gathered bytes with a separate `vmovlb.s8`.
-    auto i16x8 = VectorType::get({8}, b.getI16Type());
-    auto flag = [&](int32_t c) {
-      return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(c)).getResult();
-    };
-    return LLVM::CallIntrinsicOp::create(
-               b, i32, b.getStringAttr("llvm.arm.mve.vmldava.predicated"),
-               ValueRange{flag(0), flag(0), flag(0), acc,
-                          arith::ExtSIOp::create(b, i16x8, v),
-                          arith::ExtSIOp::create(b, i16x8, xv), mask})
-        .getResult(0);
+    SmallVector<Value> out;
+    for (auto [acc, base] : llvm::zip(accs, xBases)) {
+      Value xv = vector::GatherOp::create(b, cast<VectorType>(zeroX.getType()),
+                                          x, base, cols, mask, zeroX);
+      if (!int8x8) {
+        out.push_back(e.dot(acc, v, xv, mask));
+        continue;
+      }
+      // int8 x int8 in 8 lanes: sign-extend both to 16 bits (a `vldrb.s16`
+      // gather and load) and accumulate with a predicated `vmlava.s16`;
+      // generic IR widens the gathered bytes with a separate `vmovlb.s8`.
+      auto i16x8 = VectorType::get({8}, b.getI16Type());
+      auto flag = [&](int32_t c) {
+        return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(c))
+            .getResult();
+      };
+      out.push_back(
+          LLVM::CallIntrinsicOp::create(
+              b, i32, b.getStringAttr("llvm.arm.mve.vmldava.predicated"),
+              ValueRange{flag(0), flag(0), flag(0), acc,
+                         arith::ExtSIOp::create(b, i16x8, v),
+                         arith::ExtSIOp::create(b, i16x8, xv), mask})
+              .getResult(0));
+    }
+    return out;
   };
-  // do { acc = step(k, acc); k += vl; } while (k != rounded), for n > 0.
+  // do { accs = step(k, accs); k += vl; } while (k != rounded), for n > 0.
+  TypeRange accTypes = ValueRange(accs0).getTypes();
   auto nonEmpty = scf::IfOp::create(
-      b, TypeRange{acc0.getType()},
+      b, accTypes,
       arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, e.index(0)),
       /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(nonEmpty.thenBlock());
   Type idx = b.getIndexType();
-  auto loop = scf::WhileOp::create(b, TypeRange{idx, acc0.getType()},
-                                   ValueRange{e.index(0), acc0});
-  Block *before = b.createBlock(&loop.getBefore(), {}, {idx, acc0.getType()},
-                                {b.getLoc(), b.getLoc()});
+  SmallVector<Type> types{idx};
+  types.append(accTypes.begin(), accTypes.end());
+  SmallVector<Value> inits{e.index(0)};
+  inits.append(accs0.begin(), accs0.end());
+  SmallVector<Location> locs(types.size(), b.getLoc());
+  auto loop = scf::WhileOp::create(b, types, inits);
+  Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
   Value k = before->getArgument(0);
-  Value acc = step(k, before->getArgument(1));
-  Value next = arith::AddIOp::create(b, k, e.index(vl));
+  SmallVector<Value> next{arith::AddIOp::create(b, k, e.index(vl))};
+  llvm::append_range(next, step(k, before->getArguments().drop_front()));
   scf::ConditionOp::create(
-      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
-      ValueRange{next, acc});
-  Block *after = b.createBlock(&loop.getAfter(), {}, {idx, acc0.getType()},
-                               {b.getLoc(), b.getLoc()});
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next[0], rounded),
+      next);
+  Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
   scf::YieldOp::create(b, after->getArguments());
   b.setInsertionPointAfter(loop);
-  scf::YieldOp::create(b, ValueRange{loop.getResult(1)});
+  scf::YieldOp::create(b, loop.getResults().drop_front());
   b.setInsertionPointToStart(nonEmpty.elseBlock());
-  scf::YieldOp::create(b, ValueRange{acc0});
-  return nonEmpty.getResult(0);
+  scf::YieldOp::create(b, accs0);
+  return SmallVector<Value>(nonEmpty.getResults());
+}
+
+static Value tailPredicatedRow(ImplicitLocOpBuilder &b, Emitter &e,
+                               const MatvecOperands &m, int64_t vl,
+                               Value begin, Value end, Value acc0) {
+  return csrRowsMVE(b, e, m.buffers[0], m.buffers[1], m.x, {e.index(0)}, vl,
+                    begin, end, {acc0})[0];
 }
 
 // rv32imc has no vector unit: vector steps would be scalarised lane by lane

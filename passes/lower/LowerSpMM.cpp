@@ -29,6 +29,7 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -48,11 +49,99 @@ constexpr int64_t kVectors = 4;
 /// moved by (u - u % D) * 4 * K (one scalar add per entry instead of a q
 /// register).
 constexpr int64_t kOffsetVectors = 2;
+/// cortex-m55 (lowerCSRMatmulRowsMVE): pixels per pass over W, each with a
+/// gather base and a scalar accumulator in GPRs.
+constexpr int64_t kRowPixels = 4;
+/// Average entries per row from which the row-gather kernel is faster.
+constexpr int64_t kRowEntries = 12;
 } // namespace
+
+/// cortex-m55, int8: per block of kRowPixels pixels, each row of W once
+/// against the block's rows of X (csrRowsMVE, LowerCSR.cpp): a step loads
+/// the row's values and column indices once (16 entries with 8-bit indices,
+/// 8 with 16-bit ones), then per pixel one gather of X at p * K + column and
+/// one predicated `vmlava` into a scalar accumulator; `dlstp`/`letp`.
+static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
+                                   const MatmulOperands &m,
+                                   const LowerOptions &opts) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
+  int64_t vl = std::min<int64_t>(std::max<int64_t>(1, opts.vectorLength),
+                                 128 / idxBits);
+  auto collapse = [&](Value t) {
+    return tensor::CollapseShapeOp::create(
+               b, t, SmallVector<ReassociationIndices>{{0, 1}})
+        .getResult();
+  };
+  Value y = m.y, fillValue;
+  if (auto fill = y.getDefiningOp<linalg::FillOp>())
+    if (fill.hasPureTensorSemantics() &&
+        fill.getDpsInputs()[0].getType() == m.accType) {
+      fillValue = fill.getDpsInputs()[0];
+      y = fill.getDpsInits()[0];
+    }
+  Value x1 = collapse(m.x), y1 = collapse(y);
+
+  // Pixels [p0, p0 + nq), every row of W.
+  auto emitBlock = [&](Value yt, Value p0, int64_t nq) -> Value {
+    SmallVector<Value> xBases, yBases;
+    for (int64_t q = 0; q < nq; ++q) {
+      Value p = arith::AddIOp::create(b, p0, e.index(q));
+      xBases.push_back(arith::MulIOp::create(b, p, e.index(K)));
+      yBases.push_back(arith::MulIOp::create(b, p, e.index(O)));
+    }
+    Value first = e.extractIndex(rowPtr, e.index(0));
+    return forLoop(
+        b, e.index(0), e.index(O), e.index(1), {yt, first},
+        [&](Value r, ValueRange in) -> SmallVector<Value> {
+          Value yr = in[0], begin = in[1];
+          Value end =
+              e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
+          SmallVector<Value> at, accs;
+          for (int64_t q = 0; q < nq; ++q) {
+            at.push_back(arith::AddIOp::create(b, yBases[q], r));
+            accs.push_back(fillValue ? fillValue
+                                     : tensor::ExtractOp::create(b, yr, at[q])
+                                           .getResult());
+          }
+          accs = csrRowsMVE(b, e, values, colIdx, x1, xBases, vl, begin, end,
+                            accs);
+          for (int64_t q = 0; q < nq; ++q)
+            yr = tensor::InsertOp::create(b, accs[q], yr, at[q]);
+          return {yr, end};
+        })[0];
+  };
+
+  int64_t full = P / kRowPixels * kRowPixels;
+  if (full > 0)
+    y1 = forLoop(b, e.index(0), e.index(full), e.index(kRowPixels), {y1},
+                 [&](Value p0, ValueRange in) -> SmallVector<Value> {
+                   return {emitBlock(in[0], p0, kRowPixels)};
+                 })[0];
+  if (full < P)
+    y1 = emitBlock(y1, e.index(full), P - full);
+  return tensor::ExpandShapeOp::create(
+             b, cast<RankedTensorType>(m.y.getType()), y1,
+             SmallVector<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
 
 FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
                                                   const MatmulOperands &m,
                                                   const LowerOptions &opts) {
+  // Rows of at least kRowEntries entries on average (nnz is the length of
+  // the values buffer) take the row-gather kernel; shorter rows pay its
+  // per-row set-up for 4 pixels only, and the pixel-batched kernel below
+  // spreads it over 16 (measured crossover: 10-13 entries per row,
+  // docs/kernels.md).
+  auto isI8 = [](Type t) { return t.isInteger(8); };
+  int64_t nnz = cast<ShapedType>(m.buffers[0].getType()).getDimSize(0);
+  if (opts.mve() && isI8(m.weightType.getElementType()) &&
+      isI8(cast<ShapedType>(m.x.getType()).getElementType()) &&
+      m.accType.isInteger(32) && nnz >= kRowEntries * m.rows)
+    return lowerCSRMatmulRowsMVE(b, m, opts);
   Emitter e{b, m.accType};
   Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
   int64_t U = kVectors, D = kOffsetVectors;

@@ -239,6 +239,16 @@ mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
                                      const MatvecOperands &m,
                                      const LowerOptions &opts);
 
+/// MVE: the entries [begin, end) of one CSR row against several activation
+/// vectors, x[xBases[q] + column] (LowerCSR.cpp, "tail-predicated rows"):
+/// one load of the row's values and column indices per step, one gather and
+/// one predicated `vmlava` per vector. Returns accs0[q] + the row's sums.
+llvm::SmallVector<mlir::Value>
+csrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e, mlir::Value values,
+           mlir::Value colIdx, mlir::Value x, mlir::ValueRange xBases,
+           int64_t vl, mlir::Value begin, mlir::Value end,
+           mlir::ValueRange accs0);
+
 /// Pixel-batched CSR matmul (LowerSpMM.cpp).
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,

@@ -1,4 +1,5 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec, canonicalize)' | FileCheck %s
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=MVE
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SPLIT
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=LLVM
@@ -178,4 +179,47 @@ func.func @dense_matmul(%x: tensor<7x40xi8>, %w: tensor<5x40xi8>) -> tensor<7x5x
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
       ins(%x, %w : tensor<7x40xi8>, tensor<5x40xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
   return %r : tensor<7x5xi32>
+}
+
+// -----
+
+// cortex-m55, a CSR layer with at least 12 entries per row on average (here
+// 13): the row-gather kernel. Blocks of 4 pixels (9 pixels: two blocks, then
+// a block of 1); per row of W one tail-predicated loop over its entries
+// loads values and 8-bit column indices once and gathers X for each pixel
+// of the block at p * K + column. The fill value starts the accumulators;
+// Y is neither read nor scattered. (With fewer entries per row the same
+// matmul takes the pixel-batched kernel above.)
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#CSR8 = #sparse_enc.csr<crd_bits = 8>
+
+// MVE-LABEL: func.func @csr_matmul_rows
+// MVE-SAME: (%[[V:.*]]: tensor<26xi8>, %[[CI:.*]]: tensor<26xi8>, %[[RP:.*]]: tensor<3xi16>, %[[X:.*]]: tensor<9x40xi8>)
+// MVE: %[[X1:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1]] : tensor<9x40xi8> into tensor<360xi8>
+// MVE: scf.for %[[P0:.*]] = %c0 to %c8 step %c4 iter_args(
+// MVE: %[[B0:.*]] = arith.muli %[[P0]], %c40 : index
+// MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(
+// MVE: scf.while ({{.*}}) : (index, i32, i32, i32, i32) -> (index, i32, i32, i32, i32)
+// MVE: %[[M:.*]] = llvm.intr.get.active.lane.mask
+// MVE: vector.transfer_read %[[V]][%{{.*}}], %{{.*}}, %[[M]]
+// MVE: vector.transfer_read %[[CI]][%{{.*}}], %{{.*}}, %[[M]]
+// MVE: vector.gather %[[X1]][%[[B0]]] [%{{.*}}], %[[M]]
+// MVE-COUNT-3: vector.gather %[[X1]]
+// MVE: scf.condition
+// The last pixel: one accumulator.
+// MVE: scf.while ({{.*}}) : (index, i32) -> (index, i32)
+// MVE: tensor.expand_shape
+// MVE-NOT: vector.scatter
+// MVE-NOT: linalg.matmul
+func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3xi16>, %x: tensor<9x40xi8>) -> tensor<9x2xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<26xi8>, tensor<26xi8>, tensor<3xi16>) -> tensor<2x40xi8, #CSR8>
+  %e = tensor.empty() : tensor<9x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<9x2xi32>) -> tensor<9x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<9x40xi8>, tensor<2x40xi8, #CSR8>) outs(%f : tensor<9x2xi32>) -> tensor<9x2xi32>
+  return %r : tensor<9x2xi32>
 }

@@ -8,6 +8,9 @@ from mcusparse import kernels, prune
 @pytest.mark.parametrize("target,fmt,shape,batch", [
     ("cortex-m55", "csr", (64, 72), 16),       # pixel-batched kernel, full blocks
     ("cortex-m55", "csr", (37, 50), 21),       # masked tail block, odd shapes
+    # >= 12 entries per row: the row-gather kernel (4-pixel blocks + tail)
+    ("cortex-m55", "csr:8", (40, 200), 7),
+    ("cortex-m55", "csr", (30, 300), 6),
     # register-blocked dense: 3-pixel x 2-row blocks, then tail pixels, tail
     # rows and a masked column step; exact blocks; a single pixel and row.
     ("cortex-m55", "dense", (16, 40), 5),

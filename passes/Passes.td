@@ -84,7 +84,11 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
     `vector.scatter` on the tensor (MVE: `vldrb.s32` gathers and `vmla.s32`
     by the scalar weight, 13 instructions per entry and 16 pixels). DS-CNN S
     1x1 layers (64x64, 90 % sparse, 125 pixels): about 58,000 instructions a
-    layer against 92,000 for a dense matvec loop. A layer matmul over a
+    layer against 92,000 for a dense matvec loop. On cortex-m55, int8 rows of
+    at least 12 entries on average take a row-gather kernel instead: per
+    block of 4 pixels and row of W, a tail-predicated loop loads the row's
+    values and column indices once per step and gathers X for each pixel
+    (`vldrb` gather with 8- or 16-bit offsets, predicated `vmlava`). A layer matmul over a
     dense weight marked `sparse_enc.batched` (cortex-m55, more than one
     pixel) gets a register-blocked kernel (passes/lower/LowerDenseMatmul.cpp):
     blocks of 3 pixels x 2 rows share every vector load, per 16 columns 5

@@ -164,3 +164,23 @@ def test_layer_costs_depend_on_the_compiler(monkeypatch):
     assert "-align-loops=2" in before and "-replexitval=never" in before
     monkeypatch.setattr(kernels, "_compiler_id", lambda: "another-build")
     assert layer_cost._compiler("cortex-m55") != before
+
+
+def test_auto_measures_dense_convolutions_as_compiled(monkeypatch):
+    """On cortex-m55 a dense convolution runs the register-blocked kernel, so
+    `auto` must cost dense (like CSR) on the whole layer, not as matvecs."""
+    from mcusparse.compiler import layer_cost, layouts
+    from mcusparse.frontend.model import LayerInfo
+    rng = np.random.default_rng(2)
+    W = rng.integers(-128, 128, (32, 48)).astype(np.int8)
+    W[W == 0] = 1                                  # unpruned
+    layer = LayerInfo(index=0, name="conv", op="CONV_2D", weight_shape=(32, 1, 1, 48),
+                      matrix_shape=(32, 48), macs=32 * 48 * 20, weight_bytes=W.size,
+                      sparsity=0.0, weight=W)
+    whole = []
+    real = layer_cost.measure_conv_layer
+    monkeypatch.setattr(layer_cost, "measure_conv_layer",
+                        lambda W, px, f, *a, **k: whole.append(f) or real(W, px, f, *a, **k))
+    choice = layouts._choose_one(0, layer, "cortex-m55", "auto", 4)
+    assert "dense" in whole and "csr" in whole
+    assert choice.format == "dense"

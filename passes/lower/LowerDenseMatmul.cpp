@@ -75,14 +75,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
         .getResult(0);
   };
 
-  // Accumulators start from the fill value when Y is a fresh fill.
-  Value y = m.y, fillValue;
-  if (auto fill = y.getDefiningOp<linalg::FillOp>())
-    if (fill.hasPureTensorSemantics() &&
-        fill.getDpsInputs()[0].getType() == m.accType) {
-      fillValue = fill.getDpsInputs()[0];
-      y = fill.getDpsInits()[0];
-    }
+  auto [y, fillValue] = matmulInit(m);
 
   // Pixels [p0, p0 + nq) x rows [o0, o0 + nr) of Y.
   auto emitBlock = [&](Value yt, Value p0, Value o0, int64_t nq,

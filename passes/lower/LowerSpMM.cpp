@@ -56,6 +56,21 @@ constexpr int64_t kRowPixels = 4;
 constexpr int64_t kRowEntries = 12;
 } // namespace
 
+/// A [P, n] tensor viewed 1-D.
+static Value collapseRows(ImplicitLocOpBuilder &b, Value t) {
+  return tensor::CollapseShapeOp::create(
+             b, t, SmallVector<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
+
+MatmulInit mcusparse::lower::matmulInit(const MatmulOperands &m) {
+  if (auto fill = m.y.getDefiningOp<linalg::FillOp>())
+    if (fill.hasPureTensorSemantics() &&
+        fill.getDpsInputs()[0].getType() == m.accType)
+      return {fill.getDpsInits()[0], fill.getDpsInputs()[0]};
+  return {m.y, Value()};
+}
+
 /// cortex-m55, int8: per block of kRowPixels pixels, each row of W once
 /// against the block's rows of X (csrRowsMVE, LowerCSR.cpp): a step loads
 /// the row's values and column indices once (16 entries with 8-bit indices,
@@ -70,18 +85,8 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
   int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
   int64_t vl = std::min<int64_t>(std::max<int64_t>(1, opts.vectorLength),
                                  128 / idxBits);
-  auto collapse = [&](Value t) {
-    return tensor::CollapseShapeOp::create(
-               b, t, SmallVector<ReassociationIndices>{{0, 1}})
-        .getResult();
-  };
-  Value y = m.y, fillValue;
-  if (auto fill = y.getDefiningOp<linalg::FillOp>())
-    if (fill.hasPureTensorSemantics() &&
-        fill.getDpsInputs()[0].getType() == m.accType) {
-      fillValue = fill.getDpsInputs()[0];
-      y = fill.getDpsInits()[0];
-    }
+  auto collapse = [&](Value t) { return collapseRows(b, t); };
+  auto [y, fillValue] = matmulInit(m);
   Value x1 = collapse(m.x), y1 = collapse(y);
 
   // Pixels [p0, p0 + nq), every row of W.
@@ -163,20 +168,9 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
                b, offVec, DenseElementsAttr::get(offVec, ArrayRef(v)))
         .getResult();
   };
-  auto collapse = [&](Value t) {
-    return tensor::CollapseShapeOp::create(
-               b, t, SmallVector<ReassociationIndices>{{0, 1}})
-        .getResult();
-  };
+  auto collapse = [&](Value t) { return collapseRows(b, t); };
 
-  // Accumulators start from the fill value when Y is a fresh fill.
-  Value y = m.y, fillValue;
-  if (auto fill = y.getDefiningOp<linalg::FillOp>())
-    if (fill.hasPureTensorSemantics() &&
-        fill.getDpsInputs()[0].getType() == m.accType) {
-      fillValue = fill.getDpsInputs()[0];
-      y = fill.getDpsInits()[0];
-    }
+  auto [y, fillValue] = matmulInit(m);
   Value x1 = collapse(m.x), y1 = collapse(y);
   SmallVector<Value> xOff, yOff;
   for (int64_t u = 0; u < D; ++u)

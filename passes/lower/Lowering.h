@@ -249,6 +249,15 @@ csrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e, mlir::Value values,
            int64_t vl, mlir::Value begin, mlir::Value end,
            mlir::ValueRange accs0);
 
+/// Y's init as the matmul kernels start from it: for a fresh `linalg.fill`
+/// of a scalar of the accumulator type, the fill's destination and that
+/// scalar (accumulators start from it; Y is never read), otherwise Y and a
+/// null value (LowerSpMM.cpp).
+struct MatmulInit {
+  mlir::Value y, fillValue;
+};
+MatmulInit matmulInit(const MatmulOperands &m);
+
 /// Pixel-batched CSR matmul (LowerSpMM.cpp).
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,

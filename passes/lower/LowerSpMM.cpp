@@ -1,4 +1,4 @@
-//===- LowerSpMM.cpp - pixel-batched #sparse_enc.csr layer matmul ---------===//
+//===- LowerSpMM.cpp - batched #sparse_enc.csr layer matmul ---------------===//
 //
 // Y[P, O] += X[P, K] x W[O, K]^T with W in CSR, the convolution of a layer
 // (im2col X). A matvec per pixel pays the row decode (row_ptr, col_idx,
@@ -23,6 +23,13 @@
 //
 // Generic vector code: any target lowers it, but only cortex-m55 gets it
 // from sparse-enc-matmul-to-matvec (rv32 targets keep the matvec loop).
+//
+// cortex-m55 with int8 rows of at least kRowEntries entries on average
+// takes the row-gather kernel instead (lowerCSRMatmulRowsMVE): per block of
+// 4 pixels, each row's entries once, 16 at a time, against the 4 pixels'
+// rows of X (one gather and `vmlava` per pixel). Its per-row set-up is
+// spread over 4 pixels only, so short rows stay with the kernel above
+// (crossover measured in docs/kernels.md).
 //
 //===----------------------------------------------------------------------===//
 

@@ -82,9 +82,10 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
     `vector.gather` of X (viewed 1-D by `tensor.collapse_shape`) at
     (p0 + 4u + lane) * K + c, and the accumulators go back with
     `vector.scatter` on the tensor (MVE: `vldrb.s32` gathers and `vmla.s32`
-    by the scalar weight, 13 instructions per entry and 16 pixels). DS-CNN S
-    1x1 layers (64x64, 90 % sparse, 125 pixels): about 58,000 instructions a
-    layer against 92,000 for a dense matvec loop. On cortex-m55, int8 rows of
+    by the scalar weight, 13 instructions per entry and 16 pixels). A DS-CNN S
+    1x1 layer (64x64, 90 % sparse, 125 pixels): 65,627 instructions against
+    389,594 for dense matvecs per pixel and 67,266 for the register-blocked
+    dense kernel (docs/benchmarks.md). On cortex-m55, int8 rows of
     at least 12 entries on average take a row-gather kernel instead: per
     block of 4 pixels and row of W, a tail-predicated loop loads the row's
     values and column indices once per step and gathers X for each pixel

@@ -3,6 +3,7 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -104,6 +105,20 @@ Value Emitter::dot(Value acc, Value w, Value x, Value mask) {
   Value prod = multiply(b, w, x, accType);
   prod = arith::SelectOp::create(b, mask, prod, zero(prod.getType()));
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
+}
+
+Value Emitter::mveDot(Value acc, Value w, Value x, Value mask) {
+  // (unsigned, subtract, exchange) = 0.
+  Value zero = LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(0));
+  SmallVector<Value> args{zero, zero, zero, acc, w, x};
+  if (mask)
+    args.push_back(mask);
+  return LLVM::CallIntrinsicOp::create(
+             b, accType,
+             b.getStringAttr(mask ? "llvm.arm.mve.vmldava.predicated"
+                                  : "llvm.arm.mve.vmldava"),
+             args)
+      .getResult(0);
 }
 
 Value Emitter::mulAdd(Value acc, Value w, Value x) {

@@ -71,17 +71,8 @@ SmallVector<Value> mcusparse::lower::csrRowsMVE(
       // gather and load) and accumulate with a predicated `vmlava.s16`;
       // generic IR widens the gathered bytes with a separate `vmovlb.s8`.
       auto i16x8 = VectorType::get({8}, b.getI16Type());
-      auto flag = [&](int32_t c) {
-        return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(c))
-            .getResult();
-      };
-      out.push_back(
-          LLVM::CallIntrinsicOp::create(
-              b, i32, b.getStringAttr("llvm.arm.mve.vmldava.predicated"),
-              ValueRange{flag(0), flag(0), flag(0), acc,
-                         arith::ExtSIOp::create(b, i16x8, v),
-                         arith::ExtSIOp::create(b, i16x8, xv), mask})
-              .getResult(0));
+      out.push_back(e.mveDot(acc, arith::ExtSIOp::create(b, i16x8, v),
+                             arith::ExtSIOp::create(b, i16x8, xv), mask));
     }
     return out;
   };

@@ -33,7 +33,6 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -62,17 +61,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
   bool mveInt8 = opts.mve() && wElem.isInteger(8) && xElem.isInteger(8) &&
                  m.accType.isInteger(32) && vl == 16;
   auto dot = [&](Value acc, Value wv, Value xv) -> Value {
-    if (!mveInt8)
-      return e.dot(acc, wv, xv);
-    auto flag = [&](int32_t c) {
-      return LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(c))
-          .getResult();
-    };
-    // (unsigned, subtract, exchange) = 0: acc + sum(sext(w) * sext(x)).
-    return LLVM::CallIntrinsicOp::create(
-               b, m.accType, b.getStringAttr("llvm.arm.mve.vmldava"),
-               ValueRange{flag(0), flag(0), flag(0), acc, wv, xv})
-        .getResult(0);
+    return mveInt8 ? e.mveDot(acc, wv, xv) : e.dot(acc, wv, xv);
   };
 
   auto [y, fillValue] = matmulInit(m);
@@ -135,13 +124,6 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
     return yt;
   };
 
-  int64_t grouped = P / kPixels * kPixels;
-  if (grouped > 0)
-    y = forLoop(b, e.index(0), e.index(grouped), e.index(kPixels), {y},
-                [&](Value p0, ValueRange in) -> SmallVector<Value> {
-                  return {emitPixels(in[0], p0, kPixels)};
-                })[0];
-  if (grouped < P)        // the last 1 or 2 pixels: one block
-    y = emitPixels(y, e.index(grouped), P - grouped);
-  return y;
+  // The last 1 or 2 pixels are one block.
+  return forPixelBlocks(b, e, P, kPixels, y, emitPixels);
 }

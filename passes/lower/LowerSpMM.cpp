@@ -70,6 +70,35 @@ static Value collapseRows(ImplicitLocOpBuilder &b, Value t) {
       .getResult();
 }
 
+/// For every row r of a CSR weight with O rows: yt = body(r, row_ptr[r],
+/// row_ptr[r + 1], yt); row_ptr[r + 1] is carried as the next row's begin.
+static Value forEachRow(
+    ImplicitLocOpBuilder &b, Emitter &e, Value rowPtr, int64_t rows, Value yt,
+    llvm::function_ref<Value(Value, Value, Value, Value)> body) {
+  Value first = e.extractIndex(rowPtr, e.index(0));
+  return forLoop(
+      b, e.index(0), e.index(rows), e.index(1), {yt, first},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value end =
+            e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
+        return {body(r, in[1], end, in[0]), end};
+      })[0];
+}
+
+Value mcusparse::lower::forPixelBlocks(
+    ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block,
+    Value y, llvm::function_ref<Value(Value, Value, int64_t)> emit) {
+  int64_t full = pixels / block * block;
+  if (full > 0)
+    y = forLoop(b, e.index(0), e.index(full), e.index(block), {y},
+                [&](Value p0, ValueRange in) -> SmallVector<Value> {
+                  return {emit(in[0], p0, block)};
+                })[0];
+  if (full < pixels)
+    y = emit(y, e.index(full), pixels - full);
+  return y;
+}
+
 MatmulInit mcusparse::lower::matmulInit(const MatmulOperands &m) {
   if (auto fill = m.y.getDefiningOp<linalg::FillOp>())
     if (fill.hasPureTensorSemantics() &&
@@ -104,13 +133,8 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
       xBases.push_back(arith::MulIOp::create(b, p, e.index(K)));
       yBases.push_back(arith::MulIOp::create(b, p, e.index(O)));
     }
-    Value first = e.extractIndex(rowPtr, e.index(0));
-    return forLoop(
-        b, e.index(0), e.index(O), e.index(1), {yt, first},
-        [&](Value r, ValueRange in) -> SmallVector<Value> {
-          Value yr = in[0], begin = in[1];
-          Value end =
-              e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
+    return forEachRow(
+        b, e, rowPtr, O, yt, [&](Value r, Value begin, Value end, Value yr) {
           SmallVector<Value> at, accs;
           for (int64_t q = 0; q < nq; ++q) {
             at.push_back(arith::AddIOp::create(b, yBases[q], r));
@@ -122,18 +146,11 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
                             accs);
           for (int64_t q = 0; q < nq; ++q)
             yr = tensor::InsertOp::create(b, accs[q], yr, at[q]);
-          return {yr, end};
-        })[0];
+          return yr;
+        });
   };
 
-  int64_t full = P / kRowPixels * kRowPixels;
-  if (full > 0)
-    y1 = forLoop(b, e.index(0), e.index(full), e.index(kRowPixels), {y1},
-                 [&](Value p0, ValueRange in) -> SmallVector<Value> {
-                   return {emitBlock(in[0], p0, kRowPixels)};
-                 })[0];
-  if (full < P)
-    y1 = emitBlock(y1, e.index(full), P - full);
+  y1 = forPixelBlocks(b, e, P, kRowPixels, y1, emitBlock);
   return tensor::ExpandShapeOp::create(
              b, cast<RankedTensorType>(m.y.getType()), y1,
              SmallVector<ReassociationIndices>{{0, 1}})
@@ -194,13 +211,8 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
     int64_t nu = masks.size();
     Value xBase = arith::MulIOp::create(b, p0, e.index(K));
     Value yBase = arith::MulIOp::create(b, p0, e.index(O));
-    Value first = e.extractIndex(rowPtr, e.index(0));
-    return forLoop(
-        b, e.index(0), e.index(O), e.index(1), {yt, first},
-        [&](Value r, ValueRange in) -> SmallVector<Value> {
-          Value yr = in[0], begin = in[1];
-          Value end =
-              e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
+    return forEachRow(
+        b, e, rowPtr, O, yt, [&](Value r, Value begin, Value end, Value yr) {
           Value yAt = arith::AddIOp::create(b, yBase, r);
           SmallVector<Value> accs;
           for (int64_t u = 0; u < nu; ++u)
@@ -237,8 +249,8 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
             yr = vector::ScatterOp::create(b, yr.getType(), yr, yAt, yOff[u],
                                            masks[u], accs[u])
                      ->getResult(0);
-          return {yr, end};
-        })[0];
+          return yr;
+        });
   };
 
   int64_t full = P / block * block, tail = P - full;

@@ -120,6 +120,11 @@ struct Emitter {
   /// (a predicated `vmlava` on MVE).
   mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x,
                   mlir::Value mask);
+  /// MVE: acc + sum(sext(w) * sext(x)) as `llvm.arm.mve.vmldava` (with a
+  /// mask: the `.predicated` form), i.e. `vmlava.s8` / `vmlava.s16`. Generic
+  /// IR loses that instruction when LLVM shares a sext between products.
+  mlir::Value mveDot(mlir::Value acc, mlir::Value w, mlir::Value x,
+                     mlir::Value mask = {});
   /// Scalar acc + w * x, w and x widened to accType (sign-extended).
   mlir::Value mulAdd(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// acc + w * x lane by lane, acc a vector of accType.
@@ -257,6 +262,14 @@ struct MatmulInit {
   mlir::Value y, fillValue;
 };
 MatmulInit matmulInit(const MatmulOperands &m);
+
+/// y through blocks of `block` pixels from 0, then one block of the
+/// P % block pixels left: emit(y, first pixel, pixels in the block)
+/// (LowerSpMM.cpp).
+mlir::Value forPixelBlocks(
+    mlir::ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block,
+    mlir::Value y,
+    llvm::function_ref<mlir::Value(mlir::Value, mlir::Value, int64_t)> emit);
 
 /// Pixel-batched CSR matmul (LowerSpMM.cpp).
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,

@@ -26,20 +26,16 @@ def _nm(text: str):
     return out
 
 
-def _spmv(args: argparse.Namespace) -> int:
+def _row(args: argparse.Namespace) -> int:
+    """`bench spmv` and `bench spmm` (the latter has --batch)."""
     from mcusparse.bench import spmv
-    row = spmv.bench_spmv(args.target, args.format, args.rows, args.cols, args.sparsity,
-                          args.seed, wait_states=args.wait_states, timeout=args.timeout)
-    print(json.dumps(row, indent=None if args.compact else 1) if args.json
-          else spmv.format_row(row))
-    return 0 if row["correct"] else 2
-
-
-def _spmm(args: argparse.Namespace) -> int:
-    from mcusparse.bench import spmv
-    row = spmv.bench_spmm(args.target, args.format, args.rows, args.cols, args.sparsity,
-                          args.batch, args.seed, wait_states=args.wait_states,
-                          timeout=args.timeout)
+    options = dict(wait_states=args.wait_states, timeout=args.timeout)
+    if getattr(args, "batch", None) is None:
+        row = spmv.bench_spmv(args.target, args.format, args.rows, args.cols, args.sparsity,
+                              args.seed, **options)
+    else:
+        row = spmv.bench_spmm(args.target, args.format, args.rows, args.cols, args.sparsity,
+                              args.batch, args.seed, **options)
     print(json.dumps(row, indent=None if args.compact else 1) if args.json
           else spmv.format_row(row))
     return 0 if row["correct"] else 2
@@ -117,13 +113,13 @@ def register(subparsers) -> None:
                              "baseline)")
     _kernel_arguments(sp, "dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V, sparsifier or "
                           "sparsifier:llc (the peer built by llc alone; cortex-m55)")
-    sp.set_defaults(func=_spmv)
+    sp.set_defaults(func=_row)
 
     mm = commands.add_parser("spmm", help="W times X with --batch columns: one matrix, one "
                              "format, one target (and its dense baseline)")
     _kernel_arguments(mm, "dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M or gs:V")
     mm.add_argument("--batch", type=int, default=16, help="input columns of X")
-    mm.set_defaults(func=_spmm)
+    mm.set_defaults(func=_row)
 
     from mcusparse.bench import table as _t
     tb = commands.add_parser("table", help="the standard workloads of MEASURE.md: markdown, "

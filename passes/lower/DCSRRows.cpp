@@ -21,10 +21,17 @@ DCSRGroupTypes::DCSRGroupTypes(Emitter &e, const MatvecOperands &m,
   ramp = e.laneConstants(bytes, [](int64_t l) { return l; });
 }
 
-DCSRRows::DCSRRows(Emitter &e, Value nnzBuf, Value rowOffsets, int64_t rows,
-                   int64_t cols, int64_t group)
+DCSRRows::DCSRRows(Emitter &e, Value values, Value nnzBuf, Value rowOffsets,
+                   int64_t rows, int64_t cols, int64_t group)
     : e(e), rowOffsets(rowOffsets), cols(cols), group(group) {
-  // nnz / rows, the integer division of the encoder.
+  // nnz / rows, the integer division of the encoder. A constant frees the
+  // register it would take in every row (cortex-m55 dcsr 256x256 90 %:
+  // 3 instructions per row, a reload from the stack among them).
+  auto valuesType = cast<ShapedType>(values.getType());
+  if (valuesType.hasStaticShape()) {
+    average = e.index(valuesType.getDimSize(0) / rows);
+    return;
+  }
   Value nnz = arith::IndexCastOp::create(
       e.b, e.b.getIndexType(), tensor::ExtractOp::create(e.b, nnzBuf, e.index(0)));
   average = arith::DivSIOp::create(e.b, nnz, e.index(rows));

@@ -146,7 +146,7 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
     return out[0];
   };
 
-  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   // Row loop: y, first entry, first group, next extension mask.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0},
@@ -339,7 +339,7 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   Value xPtr = ptrs.to(m.x);
-  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
 
   // Carried by the row loop (after y) and the group loop (after the sum):
   // minimum, nibble pair, map byte and mask pointers, the odd group's
@@ -485,7 +485,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
              xVec = group.x;
   Value rampVec = group.ramp;
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
-  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
 
   // Row loop carries y, the global group index g, the next extension mask,

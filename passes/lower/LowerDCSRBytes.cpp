@@ -85,7 +85,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
 
   // s = (cols + n/2) / n, G*s and the ramp s*l. `divisor` is n, or n
   // clamped to 1 where the row may be empty (its slope is then unused).
-  DCSRRows rows(e, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
   auto setSlope = [&](Row &row, Value divisor) {
     row.slope = rows.slope(row.n, divisor);
     row.step = arith::MulIOp::create(b, row.slope, cG);

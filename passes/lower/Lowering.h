@@ -185,8 +185,10 @@ struct DCSRGroupTypes {
 /// the slope s = (cols + n/2) / n.
 class DCSRRows {
 public:
-  DCSRRows(Emitter &e, mlir::Value nnzBuf, mlir::Value rowOffsets,
-           int64_t rows, int64_t cols, int64_t group);
+  /// `values` holds exactly nnz entries (the format's invariant, which the
+  /// decoder checks): with a static length the average is a constant.
+  DCSRRows(Emitter &e, mlir::Value values, mlir::Value nnzBuf,
+           mlir::Value rowOffsets, int64_t rows, int64_t cols, int64_t group);
   mlir::Value entries(mlir::Value r) const;
   /// `divisor` is n, or n clamped to 1 where the row may be empty (its
   /// slope is then unused).

@@ -313,14 +313,18 @@ struct ExtensionBits {
 };
 } // namespace
 
-/// cortex-m55: every storage read position is a pointer (Pointers.cpp) that
-/// the loops carry: the row's values, the group minimums, the nibble pair,
-/// its map byte and the next extension mask, and the gather base x + base.
-/// With base + index, the 14 GPRs did not hold the bases: they were
-/// reloaded from the stack in every row and group. A row's groups run only
-/// for n > 0 (no slope division for an empty row); each group's lane mask
-/// is get.active.lane.mask(0, entries left) (`vctp.8`), and one `vmlava`
-/// per group reduces its products.
+/// cortex-m55: the groups of all rows run in one loop (scf.while): a row's
+/// set-up runs only when the entries of the previous one are used up, at
+/// the end of a group (`subs` + branch), so groups and rows share one loop
+/// end and one set of registers (256x256 90 %: 24,797 -> 22,026 instructions
+/// against a row loop around a group loop). An outer loop only steps over
+/// empty rows (no slope division for them). Every storage read position is
+/// a pointer (Pointers.cpp) the loop carries: the values, the group
+/// minimums, the nibble pair, its map byte and the next extension mask, and
+/// the gather base x + base. Each group's lane mask is
+/// get.active.lane.mask(0, entries left) (`vctp.8`), and one `vmlava` per
+/// group reduces its products. The values pointer moves G per group and
+/// steps back by the last group's padding at the row's end.
 static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                           int64_t lanes) {
   Emitter e{b, m.accType};
@@ -330,23 +334,33 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
         nnzBuf = m.buffers[6];
   bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
   ExtensionBits ext{e, masks, &ptrs, lanes};
-  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  auto i8 = b.getI8Type(), i32 = b.getI32Type(), i1 = b.getI1Type();
   auto idx = b.getIndexType();
   DCSRGroupTypes group(e, m, lanes);
   VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
              xVec = group.x;
-  Value rampVec = group.ramp;
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
+  Value rowCount = e.index(m.rows);
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   Value xPtr = ptrs.to(m.x);
-  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, values, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
 
-  // Carried by the row loop (after y) and the group loop (after the sum):
-  // minimum, nibble pair, map byte and mask pointers, the odd group's
-  // deltas and its map | 16 after an even group (0 before one: the parity
-  // and the map in one register; pairs may span rows).
-  enum { kMin, kNibble, kMap, kMask, kOdd, kOddMap, kCarried };
+  // The loop state: y, the next row to set up, the current row's entries
+  // left, its sum, gather base, G*s and ramp*s, then the read positions,
+  // and the odd group's deltas and its map | 16 after an even group (0
+  // before one: the parity and the map in one register; pairs may span
+  // rows).
+  enum {
+    kY, kNextRow, kLeft, kAcc, kBase, kStep, kRampS,
+    kValues, kMin, kNibble, kMap, kMask, kOdd, kOddMap
+  };
   SmallVector<Value> inits{m.y,
+                           c0,
+                           c0,
+                           e.zero(m.accType),
+                           xPtr,
+                           c0,
+                           e.zero(byteVec),
                            ptrs.to(values),
                            ptrs.to(minimums),
                            ptrs.to(nibbles),
@@ -354,111 +368,175 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                            ptrs.to(masks),
                            e.zero(byteVec),
                            ext.constI32(0)};
-  return forLoop(
-      b, c0, e.index(m.rows), c1, inits,
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0], vals = in[1];
-        ValueRange carried = in.drop_front(2);
-        Value n = rows.entries(r);
-        Value acc0 = tensor::ExtractOp::create(b, yt, r);
-        SmallVector<Value> rowState{acc0};
-        rowState.append(carried.begin(), carried.end());
-        auto nonEmpty = scf::IfOp::create(
-            b, ValueRange(rowState).getTypes(),
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
-            /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(nonEmpty.thenBlock());
+  SmallVector<Type> types(ValueRange(inits).getTypes());
+  SmallVector<Location> locs(types.size(), b.getLoc());
+  auto ifOp = [&](TypeRange results, Value cond, auto thenFn, auto elseFn) {
+    auto op = scf::IfOp::create(b, results, cond, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    scf::YieldOp::create(b, thenFn());
+    b.setInsertionPointToStart(op.elseBlock());
+    scf::YieldOp::create(b, elseFn());
+    return SmallVector<Value>(op.getResults());
+  };
+  auto below = [&](Value r) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rowCount);
+  };
+
+  // A row is used up (entries left <= 0): store its sum in y and set up
+  // row nextRow when it exists and has entries (`more`). `started`: a row
+  // was set up before (false only before the first row).
+  auto nextRow = [&](SmallVector<Value> s, Value started)
+      -> std::pair<SmallVector<Value>, Value> {
+    Value current = arith::SubIOp::create(b, s[kNextRow], c1);
+    auto store = [&]() -> SmallVector<Value> {
+      return {tensor::InsertOp::create(b, s[kAcc], s[kY], current)};
+    };
+    s[kY] = started ? ifOp(TypeRange{m.y.getType()}, started, store,
+                           [&]() -> SmallVector<Value> { return {s[kY]}; })[0]
+                    : store()[0];
+    // The last group read -left padding values.
+    s[kValues] = ptrs.advance(s[kValues], i8, s[kLeft]);
+    s[kLeft] = c0;
+    Value r = s[kNextRow];
+    Value n = ifOp(
+        TypeRange{idx}, below(r),
+        [&]() -> SmallVector<Value> { return {rows.entries(r)}; },
+        [&]() -> SmallVector<Value> { return {c0}; })[0];
+    Value more = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0);
+    SmallVector<Value> out = ifOp(
+        types, more,
+        [&]() -> SmallVector<Value> {
+          SmallVector<Value> u(s);
           Value slope = rows.slope(n, n);
-          Value step = arith::MulIOp::create(b, slope, cG);
-          Value rampS = rows.rampTimes(rampVec, slope);
-          // base + code + step at every group: the row's first group then
+          u[kStep] = arith::MulIOp::create(b, slope, cG);
+          u[kRampS] = rows.rampTimes(group.ramp, slope);
+          // base + code + G*s at every group: the row's first group then
           // lands on its absolute minimum.
-          SmallVector<Value> groupInits(rowState);
-          groupInits.push_back(
-              ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, step)));
-          SmallVector<Value> out = forLoop(
-              b, c0, rows.groups(n), c1, groupInits,
-              [&](Value j, ValueRange a) -> SmallVector<Value> {
-                Value acc = a[0], base = a.back();
-                ValueRange g = a.slice(1, kCarried);
-                // An even group reads its pair's nibble block and map byte
-                // (upper nibbles) and keeps the lower ones for the odd group.
-                Value isEven = arith::CmpIOp::create(
-                    b, arith::CmpIPredicate::eq, g[kOddMap], ext.constI32(0));
-                auto pairIf = scf::IfOp::create(
-                    b,
-                    TypeRange{byteVec, byteVec, i32, i32, ptrs.type(),
-                              ptrs.type()},
-                    isEven, /*withElseRegion=*/true);
-                {
-                  OpBuilder::InsertionGuard guard(b);
-                  b.setInsertionPointToStart(pairIf.thenBlock());
-                  Value block = ptrs.read(byteVec, g[kNibble]);
-                  Value mapByte = arith::ExtUIOp::create(
-                      b, i32, ptrs.load(i8, g[kMap]));
-                  scf::YieldOp::create(
-                      b,
-                      ValueRange{
-                          arith::ShRUIOp::create(b, block, four),
-                          arith::AndIOp::create(b, block, fifteen),
-                          arith::ShRUIOp::create(b, mapByte, ext.constI32(4)),
-                          arith::OrIOp::create(
-                              b,
-                              arith::AndIOp::create(b, mapByte,
-                                                    ext.constI32(15)),
-                              ext.constI32(16)),
-                          ptrs.advance(g[kNibble], i8, cG),
-                          ptrs.advance(g[kMap], i8, c1)});
-                  b.setInsertionPointToStart(pairIf.elseBlock());
-                  scf::YieldOp::create(
-                      b, ValueRange{g[kOdd], g[kOdd],
-                                    arith::AndIOp::create(b, g[kOddMap],
-                                                          ext.constI32(15)),
-                                    ext.constI32(0), g[kNibble], g[kMap]});
-                }
-                Value delta = pairIf.getResult(0), map = pairIf.getResult(2);
-                Value maskAt = g[kMask];
-                if (hasMasks)
-                  std::tie(delta, maskAt) = ext.extendAll(map, delta, maskAt);
-                Value code =
-                    arith::IndexCastOp::create(b, idx, ptrs.load(i8, g[kMin]));
-                Value newBase =
-                    ptrs.advance(ptrs.advance(base, i8, step), i8, code);
-                Value offsets =
-                    e.widenIndices(arith::AddIOp::create(b, rampS, delta));
-                Value jG = arith::MulIOp::create(b, j, cG);
-                // The group loop runs only while entries are left, so
-                // get.active.lane.mask(0, left) needs no clamp.
-                Value mask = LLVM::GetActiveLaneMaskOp::create(
-                    b, maskType, ext.constI32(0),
-                    arith::IndexCastOp::create(
-                        b, i32, arith::SubIOp::create(b, n, jG)));
-                Value v = ptrs.read(vVec, ptrs.advance(vals, i8, jG), mask);
-                Value xv = ptrs.gather(xVec, newBase, offsets, mask);
-                SmallVector<Value> next{e.dot(acc, v, xv)};
-                next.resize(1 + kCarried);
-                next[1 + kMin] = ptrs.advance(g[kMin], i8, c1);
-                next[1 + kNibble] = pairIf.getResult(4);
-                next[1 + kMap] = pairIf.getResult(5);
-                next[1 + kMask] = maskAt;
-                next[1 + kOdd] = pairIf.getResult(1);
-                next[1 + kOddMap] = pairIf.getResult(3);
-                next.push_back(newBase);
-                return next;
-              });
-          out.pop_back();
-          scf::YieldOp::create(b, out);
-          b.setInsertionPointToStart(nonEmpty.elseBlock());
-          scf::YieldOp::create(b, rowState);
-        }
-        SmallVector<Value> next{
-            tensor::InsertOp::create(b, nonEmpty.getResult(0), yt, r),
-            ptrs.advance(vals, i8, n)};
-        next.append(std::next(nonEmpty.result_begin()), nonEmpty.result_end());
-        return next;
-      })[0];
+          u[kBase] =
+              ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, u[kStep]));
+          u[kNextRow] = arith::AddIOp::create(b, r, c1);
+          u[kLeft] = n;
+          u[kAcc] = tensor::ExtractOp::create(b, s[kY], r);
+          return u;
+        },
+        [&]() -> SmallVector<Value> { return s; });
+    return {out, more};
+  };
+
+  // One group of the current row (entries left > 0).
+  auto groupStep = [&](ValueRange a) -> SmallVector<Value> {
+    // An even group reads its pair's nibble block and map byte (upper
+    // nibbles) and keeps the lower ones for the odd group.
+    Value isEven = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                         a[kOddMap], ext.constI32(0));
+    SmallVector<Value> pair = ifOp(
+        TypeRange{byteVec, byteVec, i32, i32, ptrs.type(), ptrs.type()},
+        isEven,
+        [&]() -> SmallVector<Value> {
+          Value block = ptrs.read(byteVec, a[kNibble]);
+          Value mapByte = arith::ExtUIOp::create(b, i32, ptrs.load(i8, a[kMap]));
+          return {arith::ShRUIOp::create(b, block, four),
+                  arith::AndIOp::create(b, block, fifteen),
+                  arith::ShRUIOp::create(b, mapByte, ext.constI32(4)),
+                  arith::OrIOp::create(
+                      b, arith::AndIOp::create(b, mapByte, ext.constI32(15)),
+                      ext.constI32(16)),
+                  ptrs.advance(a[kNibble], i8, cG),
+                  ptrs.advance(a[kMap], i8, c1)};
+        },
+        [&]() -> SmallVector<Value> {
+          return {a[kOdd], a[kOdd],
+                  arith::AndIOp::create(b, a[kOddMap], ext.constI32(15)),
+                  ext.constI32(0), a[kNibble], a[kMap]};
+        });
+    Value delta = pair[0], maskAt = a[kMask];
+    if (hasMasks)
+      std::tie(delta, maskAt) = ext.extendAll(pair[2], delta, maskAt);
+    Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, a[kMin]));
+    Value base = ptrs.advance(ptrs.advance(a[kBase], i8, a[kStep]), i8, code);
+    Value offsets = e.widenIndices(arith::AddIOp::create(b, a[kRampS], delta));
+    // get.active.lane.mask(0, left): left > 0 here, no clamp needed.
+    Value mask = LLVM::GetActiveLaneMaskOp::create(
+        b, maskType, ext.constI32(0),
+        arith::IndexCastOp::create(b, i32, a[kLeft]));
+    Value v = ptrs.read(vVec, a[kValues], mask);
+    Value xv = ptrs.gather(xVec, base, offsets, mask);
+    SmallVector<Value> next(a);
+    next[kAcc] = e.dot(a[kAcc], v, xv);
+    next[kBase] = base;
+    next[kValues] = ptrs.advance(a[kValues], i8, cG);
+    next[kMin] = ptrs.advance(a[kMin], i8, c1);
+    next[kNibble] = pair[4];
+    next[kMap] = pair[5];
+    next[kMask] = maskAt;
+    next[kOdd] = pair[1];
+    next[kOddMap] = pair[3];
+    next[kLeft] = arith::SubIOp::create(b, a[kLeft], cG);
+    return next;
+  };
+
+  // Groups; when a row is used up, the next row's set-up before the next
+  // group (one back edge: a second one, straight from the group, would make
+  // LLVM split the loop into a row loop around a group loop again). Leaves
+  // at an empty row and after the last row.
+  auto groupLoop = [&](ValueRange inits) -> SmallVector<Value> {
+    auto loop = scf::WhileOp::create(b, types, inits);
+    OpBuilder::InsertionGuard guard(b);
+    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+    SmallVector<Value> in(before->getArguments());
+    SmallVector<Type> withMore(types);
+    withMore.push_back(i1);
+    SmallVector<Value> out = ifOp(
+        withMore,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::sle, in[kLeft], c0),
+        [&]() -> SmallVector<Value> {
+          auto [s, more] = nextRow(in, /*started=*/{});
+          s.push_back(more);
+          return s;
+        },
+        [&]() -> SmallVector<Value> {
+          SmallVector<Value> s(in);
+          s.push_back(arith::ConstantIntOp::create(b, i1, 1));
+          return s;
+        });
+    Value more = out.pop_back_val();
+    scf::ConditionOp::create(b, more, out);
+    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+    scf::YieldOp::create(b, groupStep(after->getArguments()));
+    return SmallVector<Value>(loop.getResults());
+  };
+
+  // Rows: set up the next one, run groups until an empty row or the end,
+  // step over that empty row r (its sum is y[r] itself, which the next
+  // set-up stores back unchanged).
+  auto outer = scf::WhileOp::create(b, types, inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *before = b.createBlock(&outer.getBefore(), {}, types, locs);
+    scf::ConditionOp::create(b, below(before->getArgument(kNextRow)),
+                             before->getArguments());
+    Block *after = b.createBlock(&outer.getAfter(), {}, types, locs);
+    SmallVector<Value> in(after->getArguments());
+    auto [s, more] = nextRow(
+        in, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
+                                  in[kNextRow], c0));
+    s = ifOp(
+        types, more, [&]() { return groupLoop(s); },
+        [&]() -> SmallVector<Value> { return s; });
+    Value r = s[kNextRow];
+    SmallVector<Value> skipped = ifOp(
+        TypeRange{m.accType, idx}, below(r),
+        [&]() -> SmallVector<Value> {
+          return {tensor::ExtractOp::create(b, s[kY], r),
+                  arith::AddIOp::create(b, r, c1)};
+        },
+        [&]() -> SmallVector<Value> { return {s[kAcc], r}; });
+    s[kAcc] = skipped[0];
+    s[kNextRow] = skipped[1];
+    scf::YieldOp::create(b, s);
+  }
+  return outer.getResult(kY);
 }
 
 FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,

@@ -203,17 +203,25 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // masks of map bits 4/5 (6/7) are interleaved into one i32 (Morton spread:
 // lane l at bits 2l, 2l+1), shifted right by two per lane; two copies of the
 // lane loop, with and without bits 6/7.
-// cortex-m55: the row and group loops carry pointers (values, minimums,
-// nibble pair, map byte, extension masks; the gather base x + base in the
-// group loop); an even group loads its pair's 16 nibble bytes and map byte
-// and advances both pointers, each set map bit loads a 16-bit lane mask
-// (the predicate, by bitcast) and advances the mask pointer.
+// cortex-m55: one loop over the groups of all rows (an outer loop only
+// steps over empty rows); it carries y, the next row, the entries left, the
+// sum, the gather base, G*s, ramp*s and pointers (values, minimums, nibble
+// pair, map byte, extension masks). When a row is used up (entries left
+// <= 0) the next row is set up before the next group: its sum stored, the
+// values pointer stepped back by the padding. An even group loads its
+// pair's 16 nibble bytes and map byte and advances both pointers, each set
+// map bit loads a 16-bit lane mask (the predicate, by bitcast) and advances
+// the mask pointer.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
-// M55: scf.for {{.*}} -> (tensor<2xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32)
-// M55: scf.if
-// M55: scf.for {{.*}} -> (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, !llvm.ptr)
+// M55: scf.while {{.*}} -> (tensor<2xi32>, index, index, i32, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32)
+// M55: scf.while
+// M55: %[[LEFT:.*]] = arith.cmpi sle
+// M55: scf.if %[[LEFT]] -> (tensor<2xi32>, index, index, i32, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, i1)
+// M55: tensor.insert
+// M55: scf.condition
+// M55-NOT: scf.for
 // M55: llvm.load %{{.*}} : !llvm.ptr -> vector<16xi8>
 // M55: llvm.getelementptr %{{.*}}[16] : (!llvm.ptr) -> !llvm.ptr, i8
 // M55: %[[W:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i16

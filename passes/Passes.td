@@ -65,7 +65,9 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
       extension mask bitcast to a lane predicate (`vector.bitcast
       vector<1xi16> to vector<16xi1>`, MVE `vmsr p0`) that ORs in its bit,
       plus the ramp s*lane in 8-bit lanes; then one gather at x[base] with
-      those offsets under a `create_mask` of the group's active lanes;
+      those offsets under a `create_mask` of the group's active lanes (on
+      cortex-m55 one loop runs the groups of all rows and sets up the next
+      row when one is used up);
     - `#sparse_enc.gs<lanes>`: per group of `lanes` rows, every step gathers
       `lanes` activations and accumulates lane-wise into `lanes` outputs (no
       horizontal reduction); one vector update of y per group.

@@ -11,7 +11,9 @@ the kernel's order: compare with a tolerance).
 format="sparsifier" compiles the same matrix with upstream MLIR's
 --sparsifier as CSR instead (mcusparse.sparsifier), as a peer, through the
 same opt+llc / clang route as ours; "sparsifier:llc" compiles it with llc
-alone (cortex-m55), the build behind shared/MEASURE.md's anchor.
+alone (cortex-m55), the build behind shared/MEASURE.md's anchor;
+"structured:N:M" compiles an N:M matrix as upstream's structured[N, M]
+level through the same --sparsifier route (the N:M peer).
 
 runtime="iree" runs the same lowered kernel as a custom dispatch of an IREE
 module instead of calling it from our harness (mcusparse.iree.dispatch): on
@@ -214,7 +216,8 @@ class SpmvKernel:
         if self.runtime not in ("direct", "iree"):
             raise ValueError(f"runtime must be 'direct' or 'iree', got {runtime!r}")
         peer = format.strip().lower() if isinstance(format, str) else ""
-        is_peer = peer in ("sparsifier", "sparsifier:llc")
+        from mcusparse import sparsifier as _sp
+        is_peer = peer in (_sp.FORMAT, _sp.LLC_ONLY_FORMAT) or peer.startswith(_sp.STRUCTURED)
         if self.is_float and (is_peer or self.runtime == "iree"):
             raise ValueError("float32 kernels run with runtime='direct' and our formats "
                              "(the sparsifier peer and the IREE dispatch are int8 only)")
@@ -222,7 +225,7 @@ class SpmvKernel:
             from mcusparse.iree import get_iree_target
             self.target = get_iree_target(target).name
             if is_peer:
-                raise ValueError("format 'sparsifier' (the upstream peer) runs only with "
+                raise ValueError(f"format {peer!r} (an upstream peer) runs only with "
                                  "runtime='direct'")
         else:
             self.target = get_target(target).name
@@ -230,15 +233,14 @@ class SpmvKernel:
         # MCU targets the target's own (32-bit index).
         lowering = self.target if self.target in MCU_TARGETS else "host"
         if is_peer:
-            # The upstream --sparsifier CSR peer (mcusparse.sparsifier).
-            from mcusparse import sparsifier as _sp
-            self.encoded = _sp.encode(W)
+            # The upstream --sparsifier peers (mcusparse.sparsifier).
+            self.encoded = _sp.encode(W, peer)
             self.format = peer
             self.buffers = dict(self.encoded.arrays)
-            self.mlir = _sp.kernel_mlir(self.rows, self.cols, self.buffers)
+            self.mlir = _sp.kernel_mlir(self.rows, self.cols, self.buffers, peer)
             try:
                 self.object, self.kernel_key = _sp.compile_kernel_object(
-                    self.mlir, lowering, middle_end=peer == "sparsifier")
+                    self.mlir, lowering, middle_end=peer != _sp.LLC_ONLY_FORMAT)
             except _tc.ToolchainError as err:
                 raise ValueError(f"format {peer!r}: {err}") from None
         else:

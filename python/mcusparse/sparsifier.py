@@ -18,6 +18,16 @@ so the buffers come from the harness exactly like our formats' buffers do
 (they live in `.weights`, where the plugin counts their traffic) and the
 same harness, counters and cycle model apply.
 
+For N:M matrices the peer is upstream's own N:M level (format
+"structured:N:M", shared/MEASURE.md's "structured[n,m] for N:M"):
+
+    #sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j floordiv M : dense,
+                                              j mod M : structured[N, M]), crdWidth = 8 }>
+
+assembled from its coordinates (the offset in the block, one byte each: the
+narrowest upstream stores) and values, N of each per block of M; a block
+with fewer than N nonzeros stores explicit zeros at free offsets.
+
 Lowering: the passes the stock `--sparsifier{enable-runtime-library=false}`
 runs (`mlir-opt --sparsifier --dump-pass-pipeline`, LLVM 22) up to
 `lower-affine`, on a module carrying `#dlti.dl_spec<index = 32 : i64>`, then
@@ -40,14 +50,34 @@ import numpy as np
 from mcusparse.targets import get_target
 from mcusparse.targets import toolchain as _tc
 
-__all__ = ["FORMAT", "LLC_ONLY_FORMAT", "CSR_ENCODING", "PIPELINE", "SparsifierEncoded", "encode",
-           "kernel_mlir", "compile_kernel_object"]
+__all__ = ["FORMAT", "LLC_ONLY_FORMAT", "STRUCTURED", "CSR_ENCODING", "PIPELINE",
+           "SparsifierEncoded", "StructuredEncoded", "encode", "parse_structured",
+           "structured_encoding", "kernel_mlir", "compile_kernel_object"]
 
 FORMAT = "sparsifier"
 # The same kernel compiled by llc alone (no opt): the build behind the
 # "0.18-0.23x of dense" anchor in shared/MEASURE.md; opt+llc targets only.
 LLC_ONLY_FORMAT = "sparsifier:llc"
 CSR_ENCODING = "#sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j : compressed) }>"
+# "structured:N:M": upstream's structured[N, M] level for N:M matrices.
+STRUCTURED = "structured"
+
+
+def structured_encoding(n: int, m: int) -> str:
+    return ("#sparse_tensor.encoding<{ map = (i, j) -> (i : dense, j floordiv "
+            f"{m} : dense, j mod {m} : structured[{n}, {m}]), crdWidth = 8 }}>")
+
+
+def parse_structured(fmt: str) -> Tuple[int, int]:
+    """(N, M) of "structured:N:M" (ValueError naming the problem otherwise)."""
+    parts = fmt.strip().lower().split(":")
+    try:
+        n, m = int(parts[1]), int(parts[2])
+        if len(parts) != 3 or not 0 < n <= m:
+            raise ValueError
+    except (IndexError, ValueError):
+        raise ValueError(f"format {fmt!r}: expected 'structured:N:M' with 0 < N <= M") from None
+    return n, m
 
 # `mlir-opt --sparsifier="enable-runtime-library=false" --dump-pass-pipeline`
 # (LLVM 22.1.8) up to lower-affine, then the DLTI-aware conversion.
@@ -106,23 +136,78 @@ class SparsifierEncoded:
         return W
 
 
-def encode(W: np.ndarray) -> SparsifierEncoded:
+class StructuredEncoded:
+    """Upstream structured[N, M] buffers of an N:M matrix: per block of M
+    columns N (offset, value) pairs in offset order."""
+
+    def __init__(self, W: np.ndarray, n: int, m: int):
+        W = np.asarray(W)
+        if W.ndim != 2 or W.dtype != np.int8:
+            raise ValueError(f"W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
+        rows, cols = W.shape
+        if cols % m:
+            raise ValueError(f"structured:{n}:{m}: {cols} columns are not a multiple of {m}")
+        blocks = W.reshape(rows, cols // m, m)
+        counts = np.count_nonzero(blocks, axis=2)
+        if counts.max(initial=0) > n:
+            r, b = np.argwhere(counts > n)[0]
+            raise ValueError(f"structured:{n}:{m}: row {r}, columns {b * m}..{b * m + m - 1} "
+                             f"hold {counts[r, b]} nonzeros (at most {n} per block of {m})")
+        # The N kept offsets of a block: its nonzeros first, then free
+        # offsets (explicit zeros), in offset order.
+        order = np.argsort(blocks == 0, axis=2, kind="stable")[:, :, :n]
+        offsets = np.sort(order, axis=2)
+        values = np.take_along_axis(blocks, offsets, axis=2)
+        self.nm = (n, m)
+        self.fmt = f"{STRUCTURED}:{n}:{m}"
+        self.shape = W.shape
+        self.dtype = W.dtype
+        self.arrays: Dict[str, np.ndarray] = {
+            "coordinates": offsets.reshape(-1).astype(np.uint8),
+            "values": values.reshape(-1).astype(np.int8)}
+
+    @property
+    def total_bytes(self) -> int:
+        return int(sum(a.nbytes for a in self.arrays.values()))
+
+    def decode(self) -> np.ndarray:
+        n, m = self.nm
+        rows, cols = self.shape
+        crd = self.arrays["coordinates"].reshape(rows, cols // m, n).astype(np.intp)
+        W = np.zeros((rows, cols // m, m), np.int8)
+        np.put_along_axis(W, crd, self.arrays["values"].reshape(rows, cols // m, n), axis=2)
+        return W.reshape(rows, cols)
+
+
+def encode(W: np.ndarray, fmt: str = FORMAT):
+    """The peer's buffers: CSR for "sparsifier", structured[N, M] for "structured:N:M"."""
+    if fmt.strip().lower().startswith(STRUCTURED):
+        return StructuredEncoded(W, *parse_structured(fmt))
     return SparsifierEncoded(W)
 
 
-def kernel_mlir(rows: int, cols: int, buffers: Dict[str, np.ndarray]) -> str:
-    """The kernel module: upstream CSR assembled from the harness's buffers."""
-    pos_t = f"tensor<{buffers['positions'].size}xindex>"
-    crd_t = f"tensor<{buffers['coordinates'].size}xindex>"
+def kernel_mlir(rows: int, cols: int, buffers: Dict[str, np.ndarray],
+                fmt: str = FORMAT) -> str:
+    """The kernel module: the upstream encoding assembled from the harness's buffers."""
+    if fmt.strip().lower().startswith(STRUCTURED):
+        encoding = structured_encoding(*parse_structured(fmt))
+        levels = {"coordinates": "i8"}
+    else:
+        encoding = CSR_ENCODING
+        levels = {"positions": "index", "coordinates": "index"}
+    types = {name: f"tensor<{buffers[name].size}x{elem}>" for name, elem in levels.items()}
     val_t = f"tensor<{buffers['values'].size}xi8>"
     x_t, y_t = f"tensor<{cols}xi8>", f"tensor<{rows}xi32>"
-    w_t = f"tensor<{rows}x{cols}xi8, #CSR>"
-    return (f"#CSR = {CSR_ENCODING}\n"
+    w_t = f"tensor<{rows}x{cols}xi8, #ENC>"
+    args = "".join(f"%{name}: {t}, " for name, t in types.items())
+    level_args = ", ".join(f"%{name}" for name in types)
+    level_types = ", ".join(types.values())
+    return (f"#ENC = {encoding}\n"
             f"module attributes {{dlti.dl_spec = #dlti.dl_spec<index = {INDEX_BITS} : i64>}} {{\n"
-            f"func.func @kernel(%positions: {pos_t}, %coordinates: {crd_t}, %values: {val_t},\n"
+            f"func.func @kernel({args}%values: {val_t},\n"
             f"                  %x: {x_t}, %y: {y_t}) -> {y_t} attributes {{llvm.bareptr}} {{\n"
-            f"  %w = sparse_tensor.assemble (%positions, %coordinates), %values : "
-            f"({pos_t}, {crd_t}), {val_t} to {w_t}\n"
+            f"  %w = sparse_tensor.assemble ({level_args}), %values : "
+            f"({level_types}), {val_t} to {w_t}\n"
             f"  %r = linalg.matvec ins(%w, %x : {w_t}, {x_t}) outs(%y : {y_t}) -> {y_t}\n"
             f"  return %r : {y_t}\n"
             "}\n}\n")

@@ -117,7 +117,7 @@ def test_wrong_result_is_an_error_row(monkeypatch):
 def test_bench_table_tiny(tmp_path):
     out = tmp_path / "bench"
     proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats",
-                "dense,csr,nm,sparsifier", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
+                "dense,csr,nm,sparsifier,structured", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
                 "1:8", "--batches", "4", "--no-paper", "--no-layers", "--out", str(out),
                 "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -128,9 +128,11 @@ def test_bench_table_tiny(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(js.read_text())
     fmts = sorted((r["workload"], r["format"]) for r in data["rows"])
-    # The sparsifier peer is an SpMV kernel: not run on the SpMM workload.
+    # The sparsifier peers are SpMV kernels: not run on the SpMM workload;
+    # upstream's structured[N, M] only on the N:M workload.
     assert fmts == [("16x32 1:8", "csr"), ("16x32 1:8", "dense"), ("16x32 1:8", "nm:1:8"),
-                    ("16x32 1:8", "sparsifier"), ("16x32 90%", "csr"), ("16x32 90%", "dense"),
+                    ("16x32 1:8", "sparsifier"), ("16x32 1:8", "structured:1:8"),
+                    ("16x32 90%", "csr"), ("16x32 90%", "dense"),
                     ("16x32 90%", "sparsifier"), ("16x32 90% x4 cols", "csr"),
                     ("16x32 90% x4 cols", "dense")]
     assert all(r["correct"] for r in data["rows"]) and data["meta"]["errors"] == 0
@@ -147,7 +149,7 @@ def test_plan_formats():
     assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16",
                                 "sparsifier"]
     assert got["256x256 1:8"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:8",
-                                  "sparsifier"]
+                                  "sparsifier", "structured:1:8"]
     assert got["256x256 90% x16 cols"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16"]
     # 8-bit column indices reach 256 columns only.
     wide = table.standard_workloads(sizes=[(512, 1024)], sparsities=[0.9], nm_patterns=[],
@@ -172,7 +174,7 @@ def test_layer_workloads_use_the_model_weights():
     assert W.shape == (10, 64) and W.dtype == np.int8
     assert small.label == f"digits_sparse90 layer {small.source.rpartition('#')[2]} 10x64"
     # A layer runs with its own weight (not a generated matrix) and no N:M re-pruning.
-    fmts = table._formats_for(small, ["dense", "csr", "nm", "sparsifier"])
+    fmts = table._formats_for(small, ["dense", "csr", "nm", "sparsifier", "structured"])
     assert fmts == [("dense", "layer"), ("csr", "layer"), ("sparsifier", "layer")]
     rows = table._run_unit(("rv32imc", small, fmts))
     assert [r["correct"] for r in rows] == [True, True, True]

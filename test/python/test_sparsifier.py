@@ -1,4 +1,5 @@
-"""The upstream --sparsifier CSR peer: correct against numpy, 32-bit loops."""
+"""The upstream --sparsifier peers (CSR, and structured[N, M] for N:M): correct
+against numpy, 32-bit loops, clear errors."""
 import shutil
 
 import numpy as np
@@ -81,3 +82,44 @@ def test_all_zero_matrix():
     x = np.arange(9, dtype=np.int8)
     y, _ = kernels.spmv(W, format="sparsifier", target="cortex-m55").run(x)
     np.testing.assert_array_equal(y, np.zeros(5, np.int32))
+
+
+def _nm_matrix(seed, rows, cols, n, m):
+    rng = np.random.default_rng(seed)
+    W = prune.nm(rng.integers(-128, 128, (rows, cols), dtype=np.int8), n, m)
+    W[0, :m] = 0                             # a block with fewer than N nonzeros
+    W[min(2, rows - 1)] = 0                  # an empty row
+    return W, rng.integers(-128, 128, cols, dtype=np.int8)
+
+
+def test_structured_encode_roundtrip():
+    W, _ = _nm_matrix(3, 6, 32, 2, 8)
+    enc = sparsifier.encode(W, "structured:2:8")
+    crd, val = enc.arrays["coordinates"], enc.arrays["values"]
+    assert crd.dtype == np.uint8 and val.dtype == np.int8
+    assert crd.size == val.size == 6 * 32 // 8 * 2          # N per block, padded
+    assert (np.diff(crd.reshape(-1, 2), axis=1) > 0).all()   # offset order, distinct
+    np.testing.assert_array_equal(enc.decode(), W)
+    text = sparsifier.kernel_mlir(6, 32, enc.arrays, "structured:2:8")
+    assert "j mod 8 : structured[2, 8]" in text and "crdWidth = 8" in text
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+def test_structured_correct_on_target(target):
+    for seed, (n, m), (rows, cols) in ((8, (2, 4), (9, 24)), (9, (1, 8), (7, 64)),
+                                       (10, (3, 8), (5, 40)), (11, (1, 16), (4, 48))):
+        W, x = _nm_matrix(seed, rows, cols, n, m)
+        k = kernels.spmv(W, format=f"structured:{n}:{m}", target=target)
+        y, st = k.run(x)
+        np.testing.assert_array_equal(y, W.astype(np.int32) @ x.astype(np.int32))
+        assert st.format == f"structured:{n}:{m}"
+        assert st.weight_bytes_read > 0 and st.flash_bytes == st.text_bytes + k.encoded.total_bytes
+
+
+def test_structured_errors():
+    with pytest.raises(ValueError, match=r"row 0, columns 0..3 hold 4 nonzeros \(at most 1 per block of 4\)"):
+        kernels.spmv(np.ones((2, 8), np.int8), format="structured:1:4", target="cortex-m55")
+    with pytest.raises(ValueError, match="6 columns are not a multiple of 4"):
+        kernels.spmv(np.zeros((2, 6), np.int8), format="structured:1:4", target="cortex-m55")
+    with pytest.raises(ValueError, match="expected 'structured:N:M'"):
+        kernels.spmv(np.zeros((2, 8), np.int8), format="structured:4:2", target="cortex-m55")

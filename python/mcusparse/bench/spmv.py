@@ -37,7 +37,7 @@ WAIT_STATES = (0, 4)          # modeled cycles are reported at these settings
 
 def _pattern(fmt: str) -> Tuple[str, tuple]:
     f = fmt.strip().lower()
-    if f.startswith("nm:"):
+    if f.startswith(("nm:", "structured:")):     # ours, and upstream's N:M peer
         _, n, m = f.split(":")
         return "nm", (int(n), int(m))
     if f.startswith("gs:"):

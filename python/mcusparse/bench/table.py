@@ -14,8 +14,9 @@ Workloads (int8 weights and activations, int32 accumulation, seed 23):
   (magnitude pruning; gs:V uses prune.gs, the load-balanced variant, at the
   same sparsity);
 * 256 x 256 and 512 x 1024 pruned to N:M 2:4, 1:4, 1:8 and 1:16, stored in
-  their N:M format and, for comparison, in CSR, dCSR and the sparsifier's
-  CSR;
+  their N:M format and, for comparison, in CSR, dCSR, the sparsifier's CSR
+  and upstream's structured[N, M] through the sparsifier ("structured":
+  the N:M peer of shared/MEASURE.md);
 * SpMM: the unstructured matrices times 16 and 64 input columns
   (`kernels.spmm`, compiled like a network layer). The sparsifier peer is
   an SpMV kernel and is not run there;
@@ -47,11 +48,12 @@ __all__ = ["Workload", "standard_workloads", "plan", "run_table", "write_markdow
            "write_plot", "DEFAULT_TARGETS", "DEFAULT_FORMATS"]
 
 DEFAULT_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv")
-# "nm" stands for the workload's own N:M pattern (run on N:M workloads only).
+# "nm" stands for the workload's own N:M pattern and "structured" for the same
+# pattern as upstream's structured[N, M] (both on N:M workloads only).
 # "sparsifier:llc" (the peer built by llc alone, MEASURE.md's anchor) runs on
 # the opt+llc targets only.
 DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", "sparsifier",
-                   "sparsifier:llc")
+                   "sparsifier:llc", "structured")
 SIZES = ((256, 256), (512, 1024))
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95)
 NM_PATTERNS = ((2, 4), (1, 4), (1, 8), (1, 16))
@@ -106,15 +108,20 @@ def _formats_for(w: Workload, formats: Sequence[str]) -> List[Tuple[str, Optiona
         f = f.strip().lower()
         if f == "csr:8" and w.cols > 256:
             continue                        # 8-bit column indices reach 256 columns
-        if w.batch > 1 and f.startswith("sparsifier"):
-            continue                        # the peer is an SpMV kernel
+        if w.batch > 1 and f.startswith(("sparsifier", "structured")):
+            continue                        # the peers are SpMV kernels
         if w.pattern in ("magnitude", "layer"):
-            if f == "nm" or f.startswith("nm:"):
+            if f in ("nm", "structured") or f.startswith(("nm:", "structured:")):
                 continue                    # N:M would re-prune the matrix
             out.append((f, None if w.pattern == "magnitude" else "layer"))
         else:
             if f == "nm":
                 out.append((w.pattern, w.pattern))
+            elif f == "structured":
+                out.append(("structured" + w.pattern[2:], w.pattern))
+            elif f.startswith("structured:"):
+                if f[len("structured"):] == w.pattern[2:]:
+                    out.append((f, w.pattern))
             elif f.startswith("nm:"):
                 if f == w.pattern:
                     out.append((f, f))
@@ -267,7 +274,7 @@ def _x(v) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
-_FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5}
+_FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5, "structured": 6}
 
 
 def _sort_key(r: dict):

@@ -369,6 +369,84 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
       })[0];
 }
 
+/// cortex-m55, int8, m = 8 (3-bit fields, 10 to a word, 2 padding bits) and
+/// n dividing 16: one row at a time, 16 fields per step in byte lanes. Field
+/// f of a row starts in byte B = 4*(f/10) + 3*(f%10)/8 of the row's words at
+/// bit H = 3*(f%10)%8 and, for f%10 = 2 or 5, ends in byte B + 1. A step
+/// gathers its fields' bytes B and (for the straddling ones) B + 1 with two
+/// `vldrb.u8` gathers at constant 8-bit offsets from the row's first byte,
+/// shifts them per lane (`vshl.u8` by constant vectors: lo >> H, hi <<
+/// 8 - H; a lane without a second byte reads B again and shifts it by 7,
+/// which leaves the 3 kept bits alone), ORs and masks with 7. Then as for
+/// 2- and 4-bit fields: add the lane's block start (l/n)*8, gather x with
+/// those 8-bit offsets from x + (16s/n)*8, one contiguous value load and
+/// one `vmlava`. Rows of at most 256 fields (16 steps; byte offsets below
+/// 256) are unrolled; the last partial step has constant lane masks.
+static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
+                                   const MatvecOperands &m, int64_t n) {
+  constexpr int64_t lanes = 16, blockLen = 8;
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], offsets = m.buffers[1];
+  NMGeometry g(m.cols, n, blockLen);
+  auto byteVec = VectorType::get({lanes}, b.getI8Type());
+  auto bytes = [&](llvm::function_ref<int64_t(int64_t)> fn) {
+    return e.laneConstants(byteVec, fn);
+  };
+  Value seven = bytes([](int64_t) { return 7; });
+  Value blockStart = bytes([&](int64_t l) { return l / n * blockLen; });
+  const int64_t steps = (g.fields + lanes - 1) / lanes;
+  const int64_t rowBytes = g.words * 4;
+
+  // acc + the 16 fields from field 16*s of the row whose words start at
+  // byte `wordRow` and values at `valueRow`.
+  auto step = [&](Value acc, int64_t s, Value wordRow, Value valueRow) {
+    int64_t count = std::min(lanes, g.fields - s * lanes);
+    auto field = [&](int64_t l) { return std::min(s * lanes + l, g.fields - 1); };
+    auto byteOf = [](int64_t f) { return 4 * (f / 10) + 3 * (f % 10) / 8; };
+    auto bitOf = [](int64_t f) { return 3 * (f % 10) % 8; };
+    auto straddles = [&](int64_t f) { return bitOf(f) > 5; };
+    Value lowAt = e.widenIndices(bytes([&](int64_t l) { return byteOf(field(l)); }));
+    Value highAt = e.widenIndices(bytes([&](int64_t l) {
+      int64_t f = field(l);
+      return byteOf(f) + (straddles(f) ? 1 : 0);
+    }));
+    Value all = e.allTrue(lanes), zero = e.zero(byteVec);
+    Value lo = vector::GatherOp::create(b, byteVec, offsets, wordRow, lowAt, all, zero);
+    Value hi = vector::GatherOp::create(b, byteVec, offsets, wordRow, highAt, all, zero);
+    Value lowShift = bytes([&](int64_t l) { return bitOf(field(l)); });
+    Value highShift = bytes([&](int64_t l) {
+      int64_t f = field(l);
+      return straddles(f) ? 8 - bitOf(f) : 7;
+    });
+    Value fields = arith::AndIOp::create(
+        b,
+        arith::OrIOp::create(b, arith::ShRUIOp::create(b, lo, lowShift),
+                             arith::ShLIOp::create(b, hi, highShift)),
+        seven);
+    Value cols = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
+    Value mask = count < lanes ? e.prefixMask(lanes, count) : Value();
+    Value xv = vector::GatherOp::create(
+        b, byteVec, m.x, e.index(s * lanes / n * blockLen), cols,
+        mask ? mask : all, zero);
+    Value v = e.read(byteVec, values,
+                     {arith::AddIOp::create(b, valueRow, e.index(s * lanes))},
+                     mask);
+    return e.dot(acc, v, xv);
+  };
+
+  return forLoop(
+      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0];
+        Value acc = tensor::ExtractOp::create(b, yt, r);
+        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
+        Value wordRow = arith::MulIOp::create(b, r, e.index(rowBytes));
+        for (int64_t s = 0; s < steps; ++s)
+          acc = step(acc, s, wordRow, valueRow);
+        return {tensor::InsertOp::create(b, acc, yt, r)};
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {
@@ -387,6 +465,9 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   if (opts.mve() && int8 && (nm.getM() == 4 || nm.getM() == 16) &&
       16 % nm.getN() == 0)
     return lowerNMByteFields(b, m, nm.getN(), nm.getM());
+  if (opts.mve() && int8 && nm.getM() == 8 && 16 % nm.getN() == 0 &&
+      m.cols / 8 * nm.getN() <= 256)
+    return lowerNMThreeBitFields(b, m, nm.getN());
   if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8)
     return lowerNMRows(b, m, nm.getN(), nm.getM(),
                        /*lanes=*/opts.target == "rv32gcv" ? 32 : 4);

@@ -20,8 +20,10 @@
 // 13.1x, cortex-m55 0.54x / 1.25x, where the word-per-step kernel reached
 // 0.59x / 1.54x and 0.13x / 0.66x. On cortex-m55 fields of 2 or 4 bits
 // with n dividing 16 take 16 fields per step in byte lanes instead
-// (lowerNMByteFields): nm:1:16 4.37x, nm:1:4 1.12x, nm:2:4 0.44x. The
-// word-per-step kernel remains for float weights and generic targets.
+// (lowerNMByteFields): nm:1:16 4.37x, nm:1:4 1.12x, nm:2:4 0.44x; 3-bit
+// fields (m = 8) likewise, gathered from a stack copy of the row's offset
+// bytes (lowerNMThreeBitFields): nm:1:8 0.54x -> 1.54x. The word-per-step
+// kernel remains for float weights and generic targets.
 //
 // Scalar targets (rv32imc, option target=rv32imc): no vectors at all. Each
 // word is loaded once (4-byte aligned `lw`) and its fields are peeled with a
@@ -39,6 +41,7 @@
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
@@ -372,9 +375,13 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
 /// cortex-m55, int8, m = 8 (3-bit fields, 10 to a word, 2 padding bits) and
 /// n dividing 16: one row at a time, 16 fields per step in byte lanes. Field
 /// f of a row starts in byte B = 4*(f/10) + 3*(f%10)/8 of the row's words at
-/// bit H = 3*(f%10)%8 and, for f%10 = 2 or 5, ends in byte B + 1. A step
+/// bit H = 3*(f%10)%8 and, for f%10 = 2 or 5, ends in byte B + 1. Each row's
+/// offset bytes are first copied to a stack buffer (16 per contiguous
+/// load): the gathers below read every byte twice or more, and from the
+/// stack that costs no weight traffic (256x256 nm:1:8: 16,384 -> 4,096
+/// offset bytes read from the weights). A step
 /// gathers its fields' bytes B and (for the straddling ones) B + 1 with two
-/// `vldrb.u8` gathers at constant 8-bit offsets from the row's first byte,
+/// `vldrb.u8` gathers at constant 8-bit offsets from the buffer,
 /// shifts them per lane (`vshl.u8` by constant vectors: lo >> H, hi <<
 /// 8 - H; a lane without a second byte reads B again and shifts it by 7,
 /// which leaves the 3 kept bits alone), ORs and masks with 7. Then as for
@@ -396,10 +403,13 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
   Value blockStart = bytes([&](int64_t l) { return l / n * blockLen; });
   const int64_t steps = (g.fields + lanes - 1) / lanes;
   const int64_t rowBytes = g.words * 4;
+  const int64_t chunks = (rowBytes + lanes - 1) / lanes;
+  Value staged = memref::AllocaOp::create(
+      b, MemRefType::get({chunks * lanes}, b.getI8Type()));
 
   // acc + the 16 fields from field 16*s of the row whose words start at
   // byte `wordRow` and values at `valueRow`.
-  auto step = [&](Value acc, int64_t s, Value wordRow, Value valueRow) {
+  auto step = [&](Value acc, int64_t s, Value valueRow) {
     int64_t count = std::min(lanes, g.fields - s * lanes);
     auto field = [&](int64_t l) { return std::min(s * lanes + l, g.fields - 1); };
     auto byteOf = [](int64_t f) { return 4 * (f / 10) + 3 * (f % 10) / 8; };
@@ -411,8 +421,9 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
       return byteOf(f) + (straddles(f) ? 1 : 0);
     }));
     Value all = e.allTrue(lanes), zero = e.zero(byteVec);
-    Value lo = vector::GatherOp::create(b, byteVec, offsets, wordRow, lowAt, all, zero);
-    Value hi = vector::GatherOp::create(b, byteVec, offsets, wordRow, highAt, all, zero);
+    Value c0 = e.index(0);
+    Value lo = vector::GatherOp::create(b, byteVec, staged, c0, lowAt, all, zero);
+    Value hi = vector::GatherOp::create(b, byteVec, staged, c0, highAt, all, zero);
     Value lowShift = bytes([&](int64_t l) { return bitOf(field(l)); });
     Value highShift = bytes([&](int64_t l) {
       int64_t f = field(l);
@@ -441,8 +452,16 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
         Value acc = tensor::ExtractOp::create(b, yt, r);
         Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
         Value wordRow = arith::MulIOp::create(b, r, e.index(rowBytes));
+        for (int64_t c = 0; c < chunks; ++c) {
+          int64_t count = std::min(lanes, rowBytes - c * lanes);
+          Value chunk = e.read(
+              byteVec, offsets,
+              {arith::AddIOp::create(b, wordRow, e.index(c * lanes))},
+              count < lanes ? e.prefixMask(lanes, count) : Value());
+          vector::StoreOp::create(b, chunk, staged, ValueRange{e.index(c * lanes)});
+        }
         for (int64_t s = 0; s < steps; ++s)
-          acc = step(acc, s, wordRow, valueRow);
+          acc = step(acc, s, valueRow);
         return {tensor::InsertOp::create(b, acc, yt, r)};
       })[0];
 }
@@ -460,7 +479,9 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   // Lanes measured on 256x256 nm:1:8 / 1:16 (x dense): rv32gcv 32 rows
   // (LMUL 8) 4.04x / 13.1x, 16: 2.42x / 6.58x; cortex-m55 4 rows (one q
   // register of i32) 0.54x / 1.25x, 8: 0.16x / 0.33x (spills), against
-  // 0.13x / 0.66x for the word-per-step kernel.
+  // 0.13x / 0.66x for the word-per-step kernel. cortex-m55 takes the byte-
+  // lane kernels above where they apply; rows of m = 8 with more than 256
+  // fields (byte offsets past 255) and n = 3, 5, 6, 7 stay row-parallel.
   bool int8 = isI8(m.buffers[0]) && isI8(m.x) && m.accType.isInteger(32);
   if (opts.mve() && int8 && (nm.getM() == 4 || nm.getM() == 16) &&
       16 % nm.getN() == 0)

@@ -104,15 +104,31 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
   return %r : tensor<2xi32>
 }
 
-// N:M with 3-bit fields on cortex-m55: rows in parallel lanes, offset words
-// gathered byte by byte (masked gathers), no reduction. The generic kernel
-// (host) loads each offset word with 4-byte alignment (one `lw` on RISC-V).
+// N:M with 3-bit fields on cortex-m55: 16 fields per step in byte lanes.
+// The offset bytes holding each field's bits are gathered twice with
+// constant 8-bit offsets (the byte a field starts in, and the next one for
+// a field that straddles two bytes), shifted per lane by constant vectors
+// (vshl.u8 by a q register), ORed and masked with 7; the block starts are
+// ORed in; one gather of x with 8-bit offsets, a contiguous value load and
+// vmlava per step (256 columns at 1:8: 2 steps per row). The generic
+// kernel (host) loads each offset word with 4-byte alignment (one `lw` on
+// RISC-V).
 
 #NM8 = #sparse_enc.nm<n = 1, m = 8>
 // CHECK-LABEL: llvm.func @nm
-// CHECK: llvm.intr.masked.gather
-// CHECK-NOT: llvm.intr.vector.reduce.add
+// CHECK-COUNT-6: llvm.intr.masked.gather
+// CHECK-NOT: llvm.intr.masked.gather
 // CHECK-NOT: sparse_enc
+// MVE-LABEL: nm:
+// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE: vshl.u8 q{{[0-9]}}, q{{[0-9]}}, q{{[0-9]}}
+// MVE: vorr
+// MVE: vand
+// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE: vmlava.s8
+// MVE: vmlava.s8
+// MVE-NOT: vmlava
+// MVE: le lr
 // HOST-LABEL: llvm.func @nm
 // HOST: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr -> vector<4xi8>
 func.func @nm(%v: tensor<64xi8>, %o: tensor<32xi8>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {

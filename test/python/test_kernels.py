@@ -106,6 +106,12 @@ def test_dcsr_escape_path(fmt, target):
     # cortex-m55 N:M with 2-/4-bit fields: 16 fields per step, rows of one
     # partial step (24 fields), of several steps plus a partial one (100).
     ("nm:1:16", (5, 384)), ("nm:1:4", (4, 400)), ("nm:2:16", (3, 800)),
+    # cortex-m55 N:M with 3-bit fields: one partial step (5 fields, 2 bytes),
+    # 2 steps plus a partial one (34 fields: 13 bytes), 16 steps (256
+    # fields, 104 bytes staged in 7 chunks), n = 2 and 4; 257 fields keep
+    # the row-parallel kernel.
+    ("nm:1:8", (4, 40)), ("nm:1:8", (5, 272)), ("nm:2:8", (3, 1024)),
+    ("nm:4:8", (3, 96)), ("nm:1:8", (2, 2056)),
     # cortex-m55 gs:16 (vmullb/vmullt, transposed accumulators) with 16-bit
     # column indices (cols > 256); padded groups: test_random_shapes.
     ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),

@@ -117,7 +117,7 @@ def test_wrong_result_is_an_error_row(monkeypatch):
 def test_bench_table_tiny(tmp_path):
     out = tmp_path / "bench"
     proc = _cli("bench", "table", "--targets", "cortex-m55", "--formats",
-                "dense,csr,nm,sparsifier,structured", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
+                "dense,csr,nm,sparsifier,structured,iree", "--sizes", "16x32", "--sparsities", "0.9", "--nm",
                 "1:8", "--batches", "4", "--no-paper", "--no-layers", "--out", str(out),
                 "--quiet")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -128,11 +128,12 @@ def test_bench_table_tiny(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(js.read_text())
     fmts = sorted((r["workload"], r["format"]) for r in data["rows"])
-    # The sparsifier peers are SpMV kernels: not run on the SpMM workload;
-    # upstream's structured[N, M] only on the N:M workload.
+    # The peers are SpMV kernels: not run on the SpMM workload; upstream's
+    # structured[N, M] only on the N:M workload, IREE's dense code only on
+    # the magnitude-pruned one.
     assert fmts == [("16x32 1:8", "csr"), ("16x32 1:8", "dense"), ("16x32 1:8", "nm:1:8"),
                     ("16x32 1:8", "sparsifier"), ("16x32 1:8", "structured:1:8"),
-                    ("16x32 90%", "csr"), ("16x32 90%", "dense"),
+                    ("16x32 90%", "csr"), ("16x32 90%", "dense"), ("16x32 90%", "iree"),
                     ("16x32 90%", "sparsifier"), ("16x32 90% x4 cols", "csr"),
                     ("16x32 90% x4 cols", "dense")]
     assert all(r["correct"] for r in data["rows"]) and data["meta"]["errors"] == 0
@@ -147,7 +148,7 @@ def test_plan_formats():
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), ws)
     got = {u[1].label: [f for f, _ in u[2]] for u in units}
     assert got["64x64 80%"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16",
-                                "sparsifier"]
+                                "sparsifier", "iree"]
     assert got["256x256 1:8"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:8",
                                   "sparsifier", "structured:1:8"]
     assert got["256x256 90% x16 cols"] == ["dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "gs:16"]
@@ -156,10 +157,10 @@ def test_plan_formats():
                                     paper=False, batches=[], layers=False)
     units = table.plan(["rv32imc"], list(table.DEFAULT_FORMATS), wide)
     assert [f for f, _ in units[0][2]] == ["dense", "csr", "dcsr", "dcsr:16:8", "gs:16",
-                                           "sparsifier"]
+                                           "sparsifier", "iree"]
     # The llc-only sparsifier build exists for the opt+llc targets (the M55).
     units = table.plan(["cortex-m55"], list(table.DEFAULT_FORMATS), wide)
-    assert [f for f, _ in units[0][2]][-2:] == ["sparsifier", "sparsifier:llc"]
+    assert [f for f, _ in units[0][2]][-3:] == ["sparsifier", "sparsifier:llc", "iree"]
 
 
 def test_layer_workloads_use_the_model_weights():
@@ -176,6 +177,7 @@ def test_layer_workloads_use_the_model_weights():
     # A layer runs with its own weight (not a generated matrix) and no N:M re-pruning.
     fmts = table._formats_for(small, ["dense", "csr", "nm", "sparsifier", "structured"])
     assert fmts == [("dense", "layer"), ("csr", "layer"), ("sparsifier", "layer")]
+    assert table._formats_for(small, ["iree"]) == [("iree", "layer")]
     rows = table._run_unit(("rv32imc", small, fmts))
     assert [r["correct"] for r in rows] == [True, True, True]
     assert {r["nnz"] for r in rows} == {int(np.count_nonzero(W))}

@@ -112,8 +112,8 @@ def register(subparsers) -> None:
     sp = commands.add_parser("spmv", help="one matrix, one format, one target (and its dense "
                              "baseline)")
     _kernel_arguments(sp, "dense, csr, csr:8, dcsr, dcsr:16:8, nm:N:M, gs:V, sparsifier, "
-                          "sparsifier:llc (the peer built by llc alone; cortex-m55) or "
-                          "structured:N:M (upstream's N:M peer)")
+                          "sparsifier:llc (the peer built by llc alone; cortex-m55), "
+                          "structured:N:M (upstream's N:M peer) or iree (IREE's dense code)")
     sp.set_defaults(func=_row)
 
     mm = commands.add_parser("spmm", help="W times X with --batch columns: one matrix, one "
@@ -128,7 +128,8 @@ def register(subparsers) -> None:
     tb.add_argument("--targets", default=",".join(_t.DEFAULT_TARGETS))
     tb.add_argument("--formats", default=",".join(_t.DEFAULT_FORMATS),
                     help="comma-separated; 'nm' = each N:M workload's own pattern, "
-                    "'structured' = the same as upstream structured[N, M]")
+                    "'structured' = the same as upstream structured[N, M], 'iree' = IREE's "
+                    "dense code")
     tb.add_argument("--sizes", default=None, help="e.g. 256x256,512x1024 (default both)")
     tb.add_argument("--sparsities", default=None, help="e.g. 0.9,0.95 (default 0.5..0.95)")
     tb.add_argument("--nm", default=None, help="N:M patterns, e.g. 1:8,1:16 ('' for none)")

@@ -18,6 +18,11 @@ it), `prune.gs` for "gs:V", `prune.magnitude` for everything else). The
 
 The dense kernel runs on the same (pruned) matrix and the same x, so both
 outputs are checked against numpy and the ratio compares like with like.
+
+Format "iree" is a peer, not a layout: IREE's own code generation for the
+same dense layer (`mcusparse.iree.IreeMatvec`, W in `.weights`, the same
+plugin and cycle model), shared/MEASURE.md's "IREE's dense code for the
+same layer"; SpMV only.
 A wrong output is an error row (`correct` false, `error` says why), never
 a number to report.
 """
@@ -30,9 +35,11 @@ import numpy as np
 
 from mcusparse import kernels, prune
 
-__all__ = ["make_matrix", "make_x", "bench_spmv", "bench_spmm", "run_kernel", "WAIT_STATES"]
+__all__ = ["make_matrix", "make_x", "bench_spmv", "bench_spmm", "run_kernel", "WAIT_STATES",
+           "IREE_FORMAT"]
 
 WAIT_STATES = (0, 4)          # modeled cycles are reported at these settings
+IREE_FORMAT = "iree"          # the peer: IREE's dense code for the same layer
 
 
 def _pattern(fmt: str) -> Tuple[str, tuple]:
@@ -100,6 +107,8 @@ _DENSE_CACHE: Dict[Tuple[str, str], dict] = {}
 def run_kernel(W: np.ndarray, x: np.ndarray, fmt: str, target: str,
                timeout: float = 120.0) -> dict:
     """Compile and run one kernel (SpMM when x is 2-D); its counts, and whether y equals numpy."""
+    if fmt.strip().lower() == IREE_FORMAT:
+        return _run_iree(W, x, target, timeout)
     if x.ndim == 2:
         k = kernels.spmm(W, format=fmt, target=target, batch=x.shape[1], timeout=timeout)
     else:
@@ -114,6 +123,24 @@ def run_kernel(W: np.ndarray, x: np.ndarray, fmt: str, target: str,
                correct=bad == 0, wrong_outputs=bad)
     for ws in WAIT_STATES:
         out[f"modeled_cycles_ws{ws}"] = st.modeled_cycles_at(ws)
+    return out
+
+
+def _run_iree(W: np.ndarray, x: np.ndarray, target: str, timeout: float) -> dict:
+    """The IREE peer: W x by IREE's code generation (dense), counted like ours."""
+    from mcusparse import cyclemodel, iree
+    if x.ndim != 1:
+        raise ValueError("format 'iree' (IREE's dense code, a peer) is an SpMV kernel")
+    y, st = iree.IreeMatvec(W, target, timeout=timeout).run(x)
+    est = cyclemodel.estimate(target, st.elf, st.blocks, st.weight_bytes_read)
+    bad = int(np.count_nonzero(y != W.astype(np.int32) @ x.astype(np.int32)))
+    out = dict(instructions=st.instructions, weight_bytes_read=st.weight_bytes_read,
+               flash_bytes=st.flash_bytes, text_bytes=st.text_bytes,
+               weight_bytes=st.weight_bytes, core_cycles=est.core_cycles,
+               weight_transactions=est.weight_transactions, cycle_model=est.model,
+               correct=bad == 0, wrong_outputs=bad)
+    for ws in WAIT_STATES:
+        out[f"modeled_cycles_ws{ws}"] = est.modeled_cycles(ws)
     return out
 
 

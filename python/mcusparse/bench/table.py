@@ -17,6 +17,8 @@ Workloads (int8 weights and activations, int32 accumulation, seed 23):
   their N:M format and, for comparison, in CSR, dCSR, the sparsifier's CSR
   and upstream's structured[N, M] through the sparsifier ("structured":
   the N:M peer of shared/MEASURE.md);
+* on every SpMV workload with a magnitude-pruned or a model's matrix, IREE's
+  own code for the same dense layer ("iree", the third peer of MEASURE.md);
 * SpMM: the unstructured matrices times 16 and 64 input columns
   (`kernels.spmm`, compiled like a network layer). The sparsifier peer is
   an SpMV kernel and is not run there;
@@ -51,9 +53,10 @@ DEFAULT_TARGETS = ("cortex-m55", "rv32imc", "rv32gcv")
 # "nm" stands for the workload's own N:M pattern and "structured" for the same
 # pattern as upstream's structured[N, M] (both on N:M workloads only).
 # "sparsifier:llc" (the peer built by llc alone, MEASURE.md's anchor) runs on
-# the opt+llc targets only.
+# the opt+llc targets only. "iree" (IREE's dense code for the layer) runs on
+# the SpMV workloads with magnitude-pruned or model matrices.
 DEFAULT_FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm", "gs:16", "sparsifier",
-                   "sparsifier:llc", "structured")
+                   "sparsifier:llc", "structured", "iree")
 SIZES = ((256, 256), (512, 1024))
 SPARSITIES = (0.5, 0.7, 0.8, 0.9, 0.95)
 NM_PATTERNS = ((2, 4), (1, 4), (1, 8), (1, 16))
@@ -108,8 +111,10 @@ def _formats_for(w: Workload, formats: Sequence[str]) -> List[Tuple[str, Optiona
         f = f.strip().lower()
         if f == "csr:8" and w.cols > 256:
             continue                        # 8-bit column indices reach 256 columns
-        if w.batch > 1 and f.startswith(("sparsifier", "structured")):
+        if w.batch > 1 and f.startswith(("sparsifier", "structured", "iree")):
             continue                        # the peers are SpMV kernels
+        if f == "iree" and w.pattern not in ("magnitude", "layer"):
+            continue                        # dense code: the magnitude rows have the shape
         if w.pattern in ("magnitude", "layer"):
             if f in ("nm", "structured") or f.startswith(("nm:", "structured:")):
                 continue                    # N:M would re-prune the matrix
@@ -274,7 +279,8 @@ def _x(v) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
-_FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5, "structured": 6}
+_FMT_ORDER = {"dense": 0, "csr": 1, "dcsr": 2, "gs": 4, "nm": 3, "sparsifier": 5, "structured": 6,
+              "iree": 7}
 
 
 def _sort_key(r: dict):

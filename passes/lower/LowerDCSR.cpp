@@ -314,12 +314,13 @@ struct ExtensionBits {
 };
 } // namespace
 
-/// cortex-m55: the groups of all rows run in one loop (scf.while): a row's
-/// set-up runs only when the entries of the previous one are used up, at
-/// the end of a group (`subs` + branch), so groups and rows share one loop
-/// end and one set of registers (256x256 90 %: 24,797 -> 21,757 instructions
-/// against a row loop around a group loop). An outer loop only steps over
-/// empty rows (no slope division for them). Every storage read position is
+/// cortex-m55: the groups of all rows run in one loop (scf.while): before
+/// each group one compare and branch test whether the row is used up
+/// (entries left <= 0), and only then do its sum get stored and the next
+/// row set up, so groups and rows share one loop end and one set of
+/// registers (256x256 90 %: 24,797 -> 21,757 instructions against a row
+/// loop around a group loop). An outer loop only steps over empty rows (no
+/// slope division for them). Every storage read position is
 /// a pointer (Pointers.cpp) the loop carries: the values, the group
 /// minimums, the nibble pair, its map byte and the next extension mask, and
 /// the gather base x + base. Each group's lane mask is

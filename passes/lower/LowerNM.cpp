@@ -63,6 +63,22 @@ struct NMGeometry {
 };
 } // namespace
 
+/// For every row r: y[r] = body(y[r], index of the row's first field in
+/// values, byte of its first offset word) (one row at a time kernels).
+static Value forEachNMRow(
+    ImplicitLocOpBuilder &b, Emitter &e, const MatvecOperands &m,
+    const NMGeometry &g, llvm::function_ref<Value(Value, Value, Value)> body) {
+  return forLoop(
+      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0];
+        Value acc = tensor::ExtractOp::create(b, yt, r);
+        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
+        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
+        return {tensor::InsertOp::create(b, body(acc, valueRow, wordRow), yt, r)};
+      })[0];
+}
+
 static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                            int64_t n, int64_t blockLen) {
   Emitter e{b, m.accType};
@@ -353,23 +369,17 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
     return e.dot(acc, v, xv);
   };
 
-  return forLoop(
-      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
-        Value acc = tensor::ExtractOp::create(b, yt, r);
-        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
-        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
-        acc = forLoop(b, e.index(0), e.index(fullSteps), e.index(1), {acc},
-                      [&](Value s, ValueRange a) -> SmallVector<Value> {
-                        return {step(a[0], s, wordRow, valueRow, {}, {})};
-                      })[0];
-        if (rest > 0)
-          acc = step(acc, e.index(fullSteps), wordRow, valueRow,
-                     e.prefixMask(srcLanes, (rest + perByte - 1) / perByte),
-                     e.prefixMask(lanes, rest));
-        return {tensor::InsertOp::create(b, acc, yt, r)};
-      })[0];
+  return forEachNMRow(b, e, m, g, [&](Value acc, Value valueRow, Value wordRow) {
+    acc = forLoop(b, e.index(0), e.index(fullSteps), e.index(1), {acc},
+                  [&](Value s, ValueRange a) -> SmallVector<Value> {
+                    return {step(a[0], s, wordRow, valueRow, {}, {})};
+                  })[0];
+    if (rest > 0)
+      acc = step(acc, e.index(fullSteps), wordRow, valueRow,
+                 e.prefixMask(srcLanes, (rest + perByte - 1) / perByte),
+                 e.prefixMask(lanes, rest));
+    return acc;
+  });
 }
 
 /// cortex-m55, int8, m = 8 (3-bit fields, 10 to a word, 2 padding bits) and
@@ -445,25 +455,19 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
     return e.dot(acc, v, xv);
   };
 
-  return forLoop(
-      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
-        Value acc = tensor::ExtractOp::create(b, yt, r);
-        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
-        Value wordRow = arith::MulIOp::create(b, r, e.index(rowBytes));
-        for (int64_t c = 0; c < chunks; ++c) {
-          int64_t count = std::min(lanes, rowBytes - c * lanes);
-          Value chunk = e.read(
-              byteVec, offsets,
-              {arith::AddIOp::create(b, wordRow, e.index(c * lanes))},
-              count < lanes ? e.prefixMask(lanes, count) : Value());
-          vector::StoreOp::create(b, chunk, staged, ValueRange{e.index(c * lanes)});
-        }
-        for (int64_t s = 0; s < steps; ++s)
-          acc = step(acc, s, valueRow);
-        return {tensor::InsertOp::create(b, acc, yt, r)};
-      })[0];
+  return forEachNMRow(b, e, m, g, [&](Value acc, Value valueRow, Value wordRow) {
+    for (int64_t c = 0; c < chunks; ++c) {
+      int64_t count = std::min(lanes, rowBytes - c * lanes);
+      Value chunk = e.read(
+          byteVec, offsets,
+          {arith::AddIOp::create(b, wordRow, e.index(c * lanes))},
+          count < lanes ? e.prefixMask(lanes, count) : Value());
+      vector::StoreOp::create(b, chunk, staged, ValueRange{e.index(c * lanes)});
+    }
+    for (int64_t s = 0; s < steps; ++s)
+      acc = step(acc, s, valueRow);
+    return acc;
+  });
 }
 
 FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
@@ -496,8 +500,8 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   Value values = m.buffers[0], offsets = m.buffers[1];
   int64_t n = nm.getN(), blockLen = nm.getM();
   NMGeometry g(m.cols, n, blockLen);
-  int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
-          words = g.words, fullWords = g.fullWords, rest = g.rest;
+  int64_t bits = g.bits, perWord = g.perWord, fullWords = g.fullWords,
+          rest = g.rest;
   bool loopWords = perWord % n == 0;
 
   auto i32 = b.getI32Type();
@@ -539,13 +543,8 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
     return constVec([&](int64_t l) { return (k * perWord + l) / n * blockLen; });
   };
 
-  return forLoop(
-      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
-        Value acc = tensor::ExtractOp::create(b, yt, r);
-        Value valueRow = arith::MulIOp::create(b, r, e.index(fields));
-        Value wordRow = arith::MulIOp::create(b, r, e.index(words * 4));
+  return forEachNMRow(
+      b, e, m, g, [&](Value acc, Value valueRow, Value wordRow) -> Value {
         auto at = [&](Value row, Value k, int64_t scale) {
           return arith::AddIOp::create(
                      b, row, arith::MulIOp::create(b, k, e.index(scale)))
@@ -577,6 +576,6 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                          at(valueRow, e.index(fullWords), perWord),
                          constBase(fullWords), mask, e.index(0));
         }
-        return {tensor::InsertOp::create(b, acc, yt, r)};
-      })[0];
+        return acc;
+      });
 }

@@ -114,15 +114,20 @@ def run_kernel(W: np.ndarray, x: np.ndarray, fmt: str, target: str,
     else:
         k = kernels.spmv(W, format=fmt, target=target, timeout=timeout)
     y, st = k.run(x, wait_states=WAIT_STATES[-1])
-    ref = W.astype(np.int32) @ x.astype(np.int32)
-    bad = int(np.count_nonzero(y != ref))
+    return _counts(W, x, y, st, st.core_cycles, st.weight_transactions, st.cycle_model)
+
+
+def _counts(W: np.ndarray, x: np.ndarray, y: np.ndarray, st, core_cycles: int,
+            weight_transactions: int, cycle_model: str) -> dict:
+    """A run's counts (from its stats `st` and cycle estimate), and whether y equals numpy."""
+    bad = int(np.count_nonzero(y != W.astype(np.int32) @ x.astype(np.int32)))
     out = dict(instructions=st.instructions, weight_bytes_read=st.weight_bytes_read,
                flash_bytes=st.flash_bytes, text_bytes=st.text_bytes,
-               weight_bytes=st.weight_bytes, core_cycles=st.core_cycles,
-               weight_transactions=st.weight_transactions, cycle_model=st.cycle_model,
+               weight_bytes=st.weight_bytes, core_cycles=core_cycles,
+               weight_transactions=weight_transactions, cycle_model=cycle_model,
                correct=bad == 0, wrong_outputs=bad)
     for ws in WAIT_STATES:
-        out[f"modeled_cycles_ws{ws}"] = st.modeled_cycles_at(ws)
+        out[f"modeled_cycles_ws{ws}"] = core_cycles + ws * weight_transactions
     return out
 
 
@@ -133,15 +138,7 @@ def _run_iree(W: np.ndarray, x: np.ndarray, target: str, timeout: float) -> dict
         raise ValueError("format 'iree' (IREE's dense code, a peer) is an SpMV kernel")
     y, st = iree.IreeMatvec(W, target, timeout=timeout).run(x)
     est = cyclemodel.estimate(target, st.elf, st.blocks, st.weight_bytes_read)
-    bad = int(np.count_nonzero(y != W.astype(np.int32) @ x.astype(np.int32)))
-    out = dict(instructions=st.instructions, weight_bytes_read=st.weight_bytes_read,
-               flash_bytes=st.flash_bytes, text_bytes=st.text_bytes,
-               weight_bytes=st.weight_bytes, core_cycles=est.core_cycles,
-               weight_transactions=est.weight_transactions, cycle_model=est.model,
-               correct=bad == 0, wrong_outputs=bad)
-    for ws in WAIT_STATES:
-        out[f"modeled_cycles_ws{ws}"] = est.modeled_cycles(ws)
-    return out
+    return _counts(W, x, y, st, est.core_cycles, est.weight_transactions, est.model)
 
 
 def _dense(W: np.ndarray, x: np.ndarray, target: str, timeout: float) -> dict:

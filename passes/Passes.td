@@ -372,6 +372,49 @@ def SparseEncLowerStridedCopies
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def SparseEncFixedPointToMVE
+    : Pass<"sparse-enc-fixed-point-to-mve", "mlir::ModuleOp"> {
+  let summary = "TFLite requantisation idioms on vector<4xi32> as MVE vqrdmulh / vrshl";
+  let description = [{
+    The front ends write TFLite's MultiplyByQuantizedMultiplier in 32-bit
+    arith ops (so that the host path needs only upstream passes); on
+    vector<4xi32>, after `sparse-enc-vectorize-elementwise`, LLVM expands
+    its 64-bit product lane by lane (about 75 instructions per four outputs
+    on cortex-m55). This pass finds the two idioms as the front end writes
+    them and replaces them by MVE instructions with the same rounding:
+    SaturatingRoundingDoublingHighMul by `vqrdmulh.s32` (equal for every
+    input; for a = b = INT32_MIN it saturates as TFLite does where the
+    32-bit idiom wraps), RoundingDivideByPOT by a saturating add of
+    `(x & -e) >> 31` (-1 for negative x) and a rounding shift `vrshl.s32`
+    by -e (halves away from zero, as TFLite). Other code is left unchanged.
+    For cortex-m55, after `sparse-enc-vectorize-elementwise`.
+
+    Before (SaturatingRoundingDoublingHighMul):
+    ```mlir
+    %lo, %hi = arith.mulsi_extended %a, %b : vector<4xi32>
+    %s = arith.addi %lo, %c2p30 : vector<4xi32>
+    %c = arith.cmpi ult, %s, %lo : vector<4xi32>
+    %ci = arith.extui %c : vector<4xi1> to vector<4xi32>
+    %h = arith.addi %hi, %ci : vector<4xi32>
+    %d = arith.shli %h, %c1 : vector<4xi32>
+    %t = arith.shrui %s, %c31 : vector<4xi32>
+    %r = arith.ori %d, %t : vector<4xi32>
+    ```
+    After:
+    ```mlir
+    %r = llvm.call_intrinsic "llvm.arm.mve.vqrdmulh"(%a, %b) : (vector<4xi32>, vector<4xi32>) -> vector<4xi32>
+    ```
+    RoundingDivideByPOT(x, e) becomes
+    ```mlir
+    %n = arith.subi %zero, %e : vector<4xi32>
+    %f = arith.shrsi (arith.andi %x, %n), %c31 : vector<4xi32>
+    %y = llvm.intr.sadd.sat(%x, %f) : (vector<4xi32>, vector<4xi32>) -> vector<4xi32>
+    %r = llvm.call_intrinsic "llvm.arm.mve.vshl.vector"(%y, %n, %c0, %c1, %c0) : (...) -> vector<4xi32>
+    ```
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def SparseEncFenceIntToFloat
     : Pass<"sparse-enc-fence-int-to-float", "mlir::ModuleOp"> {
   let summary = "Fence every llvm.sitofp / uitofp result (works around an llc crash)";

@@ -88,9 +88,13 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
           ? "{arena-section=.sram_bss arena-fast-bytes=393216}"
           : "";
   // Elementwise steps (requantisation) as 4 x 32-bit vector loops where the
-  // target has 128-bit integer vectors.
+  // target has 128-bit integer vectors, TFLite's fixed-point rounding as MVE
+  // vqrdmulh / vrshl.
   std::string vectorizeElementwise =
-      target == "cortex-m55" ? "sparse-enc-vectorize-elementwise{lanes=4}, " : "";
+      target == "cortex-m55"
+          ? "sparse-enc-vectorize-elementwise{lanes=4}, "
+            "sparse-enc-fixed-point-to-mve, "
+          : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target +
           "}, sparse-enc-matmul-to-matvec{target=" + target +
           "}, sparse-enc-attach-layouts, "

@@ -108,6 +108,31 @@ def test_onnx_qlinear_model_on_cortex_m55(tmp_path):
     np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
+def test_requantisation_ties_bit_exact(tmp_path, target):
+    """A 1x1 convolution whose per-channel multipliers (1/2, 1/4, 3/8, 1/8, 3/4, 1/16)
+    put every odd accumulator on a rounding tie of SaturatingRoundingDoublingHighMul and
+    of RoundingDivideByPOT, over every int8 input: cortex-m55 runs them as vqrdmulh /
+    vrshl (sparse-enc-fixed-point-to-mve), rv32imc as the front end's 32-bit arith."""
+    from models.tflite_builder import INT8, INT32, TFLiteBuilder
+    scales = [0.5, 0.25, 0.375, 0.125, 0.75, 0.0625]
+    b = TFLiteBuilder()
+    x = b.tensor("x", [1, 16, 16, 1], INT8, scale=1.0, zp=0)
+    w = b.tensor("w", [6, 1, 1, 1], INT8, data=np.ones((6, 1, 1, 1), np.int8),
+                 scale=scales, zp=[0] * 6)
+    bias = b.tensor("b", [6], INT32, data=np.array([0, 1, -1, 3, 0, -5], np.int32))
+    y = b.tensor("y", [1, 16, 16, 6], INT8, scale=1.0, zp=0)
+    b.op("CONV_2D", [x, w, bias], [y], "Conv2DOptions", Padding=1, StrideW=1, StrideH=1)
+    path = tmp_path / "ties.tflite"
+    path.write_bytes(b.build([x], [y]))
+    cm = mcusparse.compile(path, target=target, format="dense", out_dir=tmp_path / "out",
+                           progress=False)
+    xs = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16, 1)
+    got, want = cm.run(xs).outputs[0], Reference(path)(xs)[0]
+    np.testing.assert_array_equal(got, want)
+    assert np.unique(want[..., 0]).size > 100  # the outputs do span the range
+
+
 # --- errors: a clear message, exit status 1, nothing written -----------------------------
 
 def test_errors_are_clear_and_write_nothing(tmp_path, capsys):

@@ -1,0 +1,238 @@
+//===- FixedPointToMVE.cpp - TFLite requantisation idioms as MVE ops -------===//
+//
+// The front ends write TFLite's MultiplyByQuantizedMultiplier in 32-bit arith
+// ops (python/mcusparse/frontend/emit.py: `mbqm`, `rdbp`) so that the host
+// path needs only upstream passes. After sparse-enc-vectorize-elementwise
+// those ops run on vector<4xi32>, where LLVM expands the 64-bit product of
+// arith.mulsi_extended lane by lane: about 75 instructions per four
+// requantised outputs on cortex-m55. MVE has both halves of the idiom as
+// instructions, with TFLite's rounding:
+//
+//   SaturatingRoundingDoublingHighMul(a, b) = vqrdmulh.s32 a, b
+//     floor((a*b + 2^30) / 2^31), saturated: the same value as gemmlowp's
+//     (a*b + (a*b >= 0 ? 2^30 : 1 - 2^30)) / 2^31 truncated, for every a, b
+//     (for a = b = INT32_MIN both give INT32_MAX, where the 32-bit idiom
+//     wraps; TFLite's positive multipliers never reach it);
+//   RoundingDivideByPOT(x, e) = vrshl.s32 (x +sat fixup), -e
+//     with fixup = ((x & -e) >> 31), -1 for negative x when e > 0: a
+//     rounding shift rounds halves up, the fixup makes negative halves round
+//     away from zero as TFLite does (CMSIS-NN's MVE requantisation does the
+//     same).
+//
+// This pass finds the two idioms, exactly as emit.py writes them (constants
+// folded or not, operands of commutative ops in either order), on
+// vector<4xi32> and replaces each by those intrinsics. Anything else is left
+// as it is: a missed match costs speed, never a different result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mcusparse {
+#define GEN_PASS_DEF_SPARSEENCFIXEDPOINTTOMVE
+#include "passes/Passes.h.inc"
+} // namespace mcusparse
+
+using namespace mlir;
+
+namespace {
+
+bool isVector4xI32(Type t) {
+  auto v = dyn_cast<VectorType>(t);
+  return v && v.getRank() == 1 && v.getDimSize(0) == 4 && !v.isScalable() &&
+         v.getElementType().isInteger(32);
+}
+
+/// `v` is a splat constant; its value.
+std::optional<int64_t> splatValue(Value v) {
+  APInt value;
+  if (matchPattern(v, m_ConstantInt(&value)))
+    return value.getSExtValue();
+  return std::nullopt;
+}
+
+bool isSplat(Value v, int64_t want) {
+  std::optional<int64_t> got = splatValue(v);
+  return got && *got == want;
+}
+
+/// `op` is a binary op of type OpTy whose operands, in some order, satisfy
+/// `first` and `second`.
+template <typename OpTy, typename F, typename G>
+OpTy matchCommuted(Value v, F first, G second) {
+  auto op = v.getDefiningOp<OpTy>();
+  if (!op)
+    return nullptr;
+  Value a = op->getOperand(0), b = op->getOperand(1);
+  if ((first(a) && second(b)) || (first(b) && second(a)))
+    return op;
+  return nullptr;
+}
+
+/// `v` = zext(cmpi pred, lhs, rhs).
+arith::CmpIOp zextOfCompare(Value v, arith::CmpIPredicate pred) {
+  auto ext = v.getDefiningOp<arith::ExtUIOp>();
+  if (!ext)
+    return nullptr;
+  auto cmp = ext.getIn().getDefiningOp<arith::CmpIOp>();
+  return cmp && cmp.getPredicate() == pred ? cmp : nullptr;
+}
+
+Value callIntrinsic(PatternRewriter &rewriter, Location loc, Type type,
+                    StringRef name, ValueRange args) {
+  return LLVM::CallIntrinsicOp::create(rewriter, loc, type,
+                                       rewriter.getStringAttr(name), args)
+      .getResult(0);
+}
+
+/// emit.py's SaturatingRoundingDoublingHighMul:
+///   lo, hi = mulsi_extended a, b;  s = lo + 2^30
+///   (hi + zext(s <u lo)) << 1 | s >>u 31
+/// The multiplication, when `v` is that.
+arith::MulSIExtendedOp matchDoublingHighMul(Value v) {
+  auto root = v.getDefiningOp<arith::OrIOp>();
+  if (!root)
+    return nullptr;
+  for (int i = 0; i < 2; ++i) {
+    auto shl = root->getOperand(i).getDefiningOp<arith::ShLIOp>();
+    auto top = root->getOperand(1 - i).getDefiningOp<arith::ShRUIOp>();
+    if (!shl || !top || !isSplat(shl.getRhs(), 1) || !isSplat(top.getRhs(), 31))
+      continue;
+    Value s = top.getLhs();
+    auto add = shl.getLhs().getDefiningOp<arith::AddIOp>();
+    if (!add)
+      continue;
+    for (int j = 0; j < 2; ++j) {
+      auto high = dyn_cast<OpResult>(add->getOperand(j));
+      auto mul = high ? dyn_cast<arith::MulSIExtendedOp>(high.getOwner())
+                      : nullptr;
+      if (!mul || high.getResultNumber() != 1)
+        continue;
+      Value low = mul.getLow();
+      arith::CmpIOp carry =
+          zextOfCompare(add->getOperand(1 - j), arith::CmpIPredicate::ult);
+      bool sumOfLow =
+          matchCommuted<arith::AddIOp>(
+              s, [&](Value x) { return x == low; },
+              [](Value x) { return isSplat(x, int64_t(1) << 30); }) != nullptr;
+      if (carry && carry.getLhs() == s && carry.getRhs() == low && sumOfLow)
+        return mul;
+    }
+  }
+  return nullptr;
+}
+
+struct DoublingHighMulToVqrdmulh : OpRewritePattern<arith::OrIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::OrIOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isVector4xI32(op.getType()))
+      return failure();
+    arith::MulSIExtendedOp mul = matchDoublingHighMul(op.getResult());
+    if (!mul)
+      return failure();
+    rewriter.replaceOp(op, callIntrinsic(rewriter, op.getLoc(), op.getType(),
+                                         "llvm.arm.mve.vqrdmulh",
+                                         {mul.getLhs(), mul.getRhs()}));
+    return success();
+  }
+};
+
+/// emit.py's RoundingDivideByPOT(x, e):
+///   mask = (1 << e) - 1;  thr = (mask >> 1) + zext(x < 0)
+///   (x >> e) + zext((x & mask) > thr)
+/// with mask and thr constants when e is.
+struct DivideByPOTToVrshl : OpRewritePattern<arith::AddIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::AddIOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isVector4xI32(op.getType()))
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      auto shr = op->getOperand(i).getDefiningOp<arith::ShRSIOp>();
+      if (!shr)
+        continue;
+      Value x = shr.getLhs(), e = shr.getRhs();
+      arith::CmpIOp above =
+          zextOfCompare(op->getOperand(1 - i), arith::CmpIPredicate::sgt);
+      if (!above || !isRemainder(above.getLhs(), x, e) ||
+          !isThreshold(above.getRhs(), x, e))
+        continue;
+      Location loc = op.getLoc();
+      Type type = op.getType();
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, type, rewriter.getZeroAttr(type));
+      Value shift = arith::SubIOp::create(rewriter, loc, zero, e);
+      Value fixup = arith::ShRSIOp::create(
+          rewriter, loc, arith::AndIOp::create(rewriter, loc, x, shift),
+          arith::ConstantOp::create(
+              rewriter, loc, type,
+              DenseElementsAttr::get(cast<ShapedType>(type),
+                                     rewriter.getI32IntegerAttr(31)
+                                         .getValue())));
+      Value fixed = LLVM::SAddSat::create(rewriter, loc, x, fixup);
+      auto i32 = rewriter.getI32Type();
+      auto flag = [&](int64_t v) {
+        return LLVM::ConstantOp::create(rewriter, loc, i32,
+                                        rewriter.getI32IntegerAttr(v));
+      };
+      // vshl.vector(a, shifts, saturate = 0, round = 1, unsigned = 0).
+      rewriter.replaceOp(op, callIntrinsic(rewriter, loc, type,
+                                           "llvm.arm.mve.vshl.vector",
+                                           {fixed, shift, flag(0), flag(1),
+                                            flag(0)}));
+      return success();
+    }
+    return failure();
+  }
+
+private:
+  /// (1 << e) - 1, as ops or as a constant.
+  static bool isMask(Value v, Value e) {
+    if (std::optional<int64_t> ce = splatValue(e))
+      return *ce >= 0 && *ce < 32 && isSplat(v, (int64_t(1) << *ce) - 1);
+    auto sub = v.getDefiningOp<arith::SubIOp>();
+    if (!sub || !isSplat(sub.getRhs(), 1))
+      return false;
+    auto shl = sub.getLhs().getDefiningOp<arith::ShLIOp>();
+    return shl && isSplat(shl.getLhs(), 1) && shl.getRhs() == e;
+  }
+  /// x & mask.
+  static bool isRemainder(Value v, Value x, Value e) {
+    return matchCommuted<arith::AndIOp>(
+               v, [&](Value a) { return a == x; },
+               [&](Value m) { return isMask(m, e); }) != nullptr;
+  }
+  /// (mask >> 1) + zext(x < 0).
+  static bool isThreshold(Value v, Value x, Value e) {
+    auto isHalf = [&](Value h) {
+      if (std::optional<int64_t> ce = splatValue(e))
+        return *ce >= 0 && *ce < 32 &&
+               isSplat(h, ((int64_t(1) << *ce) - 1) >> 1);
+      auto shr = h.getDefiningOp<arith::ShRSIOp>();
+      return shr && isSplat(shr.getRhs(), 1) && isMask(shr.getLhs(), e);
+    };
+    auto isNegative = [&](Value n) {
+      arith::CmpIOp cmp = zextOfCompare(n, arith::CmpIPredicate::slt);
+      return cmp && cmp.getLhs() == x && isSplat(cmp.getRhs(), 0);
+    };
+    return matchCommuted<arith::AddIOp>(v, isHalf, isNegative) != nullptr;
+  }
+};
+
+struct FixedPointToMVEPass
+    : public mcusparse::impl::SparseEncFixedPointToMVEBase<FixedPointToMVEPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<DoublingHighMulToVqrdmulh, DivideByPOTToVrshl>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace

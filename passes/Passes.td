@@ -407,7 +407,8 @@ def SparseEncFixedPointToMVE
     RoundingDivideByPOT(x, e) becomes
     ```mlir
     %n = arith.subi %zero, %e : vector<4xi32>
-    %f = arith.shrsi (arith.andi %x, %n), %c31 : vector<4xi32>
+    %a = arith.andi %x, %n : vector<4xi32>
+    %f = arith.shrsi %a, %c31 : vector<4xi32>
     %y = llvm.intr.sadd.sat(%x, %f) : (vector<4xi32>, vector<4xi32>) -> vector<4xi32>
     %r = llvm.call_intrinsic "llvm.arm.mve.vshl.vector"(%y, %n, %c0, %c1, %c0) : (...) -> vector<4xi32>
     ```

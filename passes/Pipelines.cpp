@@ -92,7 +92,8 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
   // vqrdmulh / vrshl.
   std::string vectorizeElementwise =
       target == "cortex-m55"
-          ? "sparse-enc-vectorize-elementwise{lanes=4}, "
+          ? "sparse-enc-vectorize-depthwise, "
+            "sparse-enc-vectorize-elementwise{lanes=4}, "
             "sparse-enc-fixed-point-to-mve, "
           : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target +

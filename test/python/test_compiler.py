@@ -133,6 +133,38 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
     assert np.unique(want[..., 0]).size > 100  # the outputs do span the range
 
 
+@pytest.mark.parametrize("channels,mult,stride,dil,k", [
+    (16, 1, 1, 1, 3),   # sparse-enc-vectorize-depthwise: 4 blocks of 4 channels
+    (8, 1, 2, 1, 3),    # stride 2
+    (4, 1, 1, 2, 2),    # dilation 2, 2x2 taps
+    (12, 1, 1, 1, 5),   # 25 taps
+    (6, 1, 1, 1, 3),    # 6 channels: left to the loops
+    (4, 2, 1, 1, 3),    # channel multiplier 2: left to the loops
+])
+def test_depthwise_bit_exact_on_cortex_m55(tmp_path, channels, mult, stride, dil, k):
+    from models.tflite_builder import INT8, INT32, SAME, TFLiteBuilder
+    rng = np.random.default_rng(channels * 7 + stride + dil + k)
+    b = TFLiteBuilder()
+    h, w, cm = 11, 9, channels * mult
+    oh, ow = -(-h // stride), -(-w // stride)
+    x = b.tensor("x", [1, h, w, channels], INT8, scale=0.05, zp=-3)
+    wt = b.tensor("w", [1, k, k, cm], INT8, data=rng.integers(-127, 128, (1, k, k, cm))
+                  .astype(np.int8), scale=rng.uniform(0.002, 0.02, cm), zp=[0] * cm, qdim=3)
+    bias = b.tensor("b", [cm], INT32, data=rng.integers(-800, 800, cm).astype(np.int32))
+    y = b.tensor("y", [1, oh, ow, cm], INT8, scale=0.1, zp=4)
+    b.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], "DepthwiseConv2DOptions", Padding=SAME,
+         StrideW=stride, StrideH=stride, DepthMultiplier=mult, DilationWFactor=dil,
+         DilationHFactor=dil)
+    path = tmp_path / "dw.tflite"
+    path.write_bytes(b.build([x], [y]))
+    cm_ = mcusparse.compile(path, target="cortex-m55", format="dense", out_dir=tmp_path / "out",
+                            progress=False)
+    ref = Reference(path)
+    for _ in range(2):
+        xs = rng.integers(-128, 128, (1, h, w, channels)).astype(np.int8)
+        np.testing.assert_array_equal(cm_.run(xs).outputs[0], ref(xs)[0])
+
+
 # --- errors: a clear message, exit status 1, nothing written -----------------------------
 
 def test_errors_are_clear_and_write_nothing(tmp_path, capsys):

@@ -1,0 +1,133 @@
+// RUN: sparse-opt %s --split-input-file --sparse-enc-vectorize-depthwise | FileCheck %s
+
+// A 3x3 depthwise convolution as the front end writes it (emit.py
+// `depthwise`): 8 channels, stride 1, on memrefs after bufferization.
+
+// CHECK-LABEL: func.func @dw3x3
+// CHECK-SAME: (%[[X:.*]]: memref<1x6x5x8xi8>, %[[W:.*]]: memref<8x1x3x3xi8>, %[[OUT:.*]]: memref<1x4x3x8x1xi32>)
+// CHECK: %[[STAGED:.*]] = memref.alloca() : memref<9x4xi32>
+// CHECK: %[[ACC:.*]] = memref.collapse_shape %[[OUT]] {{\[}}[0], [1], [2], [3, 4]]
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:   memref.load %[[W]]
+// CHECK:   vector.from_elements
+// CHECK:   vector.store %{{.*}}, %[[STAGED]]
+// CHECK:   scf.for %[[N:.*]] =
+// CHECK:     scf.for %[[OH:.*]] =
+// CHECK:       scf.for %[[OW:.*]] =
+// CHECK:         %[[S0:.*]] = vector.load %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x3x8xi32>, vector<4xi32>
+// CHECK:         %[[XV:.*]] = vector.load %[[X]][%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x5x8xi8>, vector<4xi8>
+// CHECK:         %[[XE:.*]] = arith.extsi %[[XV]] : vector<4xi8> to vector<4xi32>
+// CHECK:         %[[WV:.*]] = vector.load %[[STAGED]][%{{.*}}, %{{.*}}] : memref<9x4xi32>, vector<4xi32>
+// CHECK:         %[[P:.*]] = arith.muli %[[XE]], %[[WV]] : vector<4xi32>
+// CHECK:         arith.addi %[[S0]], %[[P]] : vector<4xi32>
+// CHECK-COUNT-8: arith.muli %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK:         vector.store %{{.*}}, %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x3x8xi32>, vector<4xi32>
+// CHECK-NOT: linalg.generic
+func.func @dw3x3(%x: memref<1x6x5x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x4x3x8x1xi32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x6x5x8xi8>, memref<8x1x3x3xi8>) outs(%out : memref<1x4x3x8x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+// Stride 2, dilation 2 (rows and columns): the input row of a tap is
+// oh * 2 + kh * 2.
+
+// CHECK-LABEL: func.func @strided_dilated
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: scf.for %[[C:.*]] =
+// CHECK: scf.for %[[N:.*]] =
+// CHECK: scf.for %[[OH:.*]] =
+// CHECK: scf.for %[[OW:.*]] =
+// CHECK: %[[ROW0:.*]] = arith.muli %[[OH]], %[[C2]] : index
+// CHECK: %[[COL0:.*]] = arith.muli %[[OW]], %[[C2]] : index
+// CHECK-NOT: linalg.generic
+func.func @strided_dilated(%x: memref<1x9x9x4xi8>, %w: memref<4x1x2x2xi8>, %out: memref<1x3x3x4x1xi32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 2 + d5 * 2, d2 * 2 + d6 * 2, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x9x9x4xi8>, memref<4x1x2x2xi8>) outs(%out : memref<1x3x3x4x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %be, %ae : i32
+    %s = arith.addi %p, %o : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+// Left alone: 6 channels (not a multiple of 4), a channel multiplier of 2,
+// and f32.
+
+// CHECK-LABEL: func.func @six_channels
+// CHECK: linalg.generic
+// CHECK-NOT: memref.alloca
+func.func @six_channels(%x: memref<1x5x5x6xi8>, %w: memref<6x1x3x3xi8>, %out: memref<1x3x3x6x1xi32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 + d5, d2 + d6, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x5x5x6xi8>, memref<6x1x3x3xi8>) outs(%out : memref<1x3x3x6x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @multiplier_two
+// CHECK: linalg.generic
+func.func @multiplier_two(%x: memref<1x5x5x4xi8>, %w: memref<4x2x3x3xi8>, %out: memref<1x3x3x4x2xi32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 + d5, d2 + d6, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x5x5x4xi8>, memref<4x2x3x3xi8>) outs(%out : memref<1x3x3x4x2xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @float
+// CHECK: linalg.generic
+func.func @float(%x: memref<1x5x5x4xf32>, %w: memref<4x1x3x3xf32>, %out: memref<1x3x3x4x1xf32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 + d5, d2 + d6, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x5x5x4xf32>, memref<4x1x3x3xf32>) outs(%out : memref<1x3x3x4x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

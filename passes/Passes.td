@@ -389,7 +389,7 @@ def SparseEncVectorizeDepthwise
     pixel one `vector.load` of the accumulator, per tap (unrolled) a
     `vector.load` of 4 input bytes (sign-extended) and of the staged
     weights and a multiply-add, and one `vector.store`: `vldrb.s32`,
-    `vldrw.u32` and `vmla.i32` per tap on MVE. Other generics are left
+    `vldrw.u32`, `vmul.i32` and `vadd.i32` per tap on MVE. Other generics are left
     unchanged. For cortex-m55, on memrefs, before
     `convert-linalg-to-loops`.
 

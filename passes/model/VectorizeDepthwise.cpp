@@ -17,8 +17,10 @@
 //                            * staged[kh*KW + kw]      (every tap, unrolled)
 //                     init[n, oh, ow, c:c+4] = acc
 //
-// which MVE runs as `vldrb.s32` + `vldrw.u32` + `vmla.i32` per tap (about
-// 32 instructions per four outputs of a 3x3 kernel). Other depthwise forms
+// which MVE runs as `vldrb.s32` + `vldrw.u32` + `vmul.i32` + `vadd.i32` per
+// tap (MVE has no vector-by-vector integer multiply-accumulate): about 48
+// instructions per four outputs of DS-CNN S's 3x3 kernels, and the weights
+// are read once per channel block instead of at every pixel. Other depthwise forms
 // are left to convert-linalg-to-loops.
 //
 //===----------------------------------------------------------------------===//

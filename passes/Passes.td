@@ -409,7 +409,8 @@ def SparseEncVectorizeDepthwise
     ```
   }];
   let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "mlir::LLVM::LLVMDialect"];
 }
 
 def SparseEncFixedPointToMVE

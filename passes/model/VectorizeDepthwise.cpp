@@ -29,6 +29,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -107,6 +108,15 @@ bool isInt8MulAdd(linalg::GenericOp op) {
   Value a = extOf(mul.getLhs()), b = extOf(mul.getRhs());
   Value x = body->getArgument(0), w = body->getArgument(1);
   return (a == x && b == w) || (a == w && b == x);
+}
+
+// `#llvm.loop_annotation<unroll = <disable = true>>`, which reaches LLVM IR as
+// llvm.loop.unroll.disable when set on an scf.for as `loop_annotation`.
+LLVM::LoopAnnotationAttr noUnroll(MLIRContext *ctx) {
+  auto unroll = LLVM::LoopUnrollAttr::get(ctx, BoolAttr::get(ctx, true), {}, {},
+                                          {}, {}, {}, {});
+  return LLVM::LoopAnnotationAttr::get(ctx, {}, {}, {}, unroll, {}, {}, {}, {},
+                                       {}, {}, {}, {}, {}, {}, {});
 }
 
 struct Depthwise {
@@ -223,9 +233,16 @@ struct VectorizeDepthwisePass
     auto loopOver = [&](int64_t size) {
       auto loop = scf::ForOp::create(b, loc, c0, index(size), c1);
       b.setInsertionPointToStart(loop.getBody());
-      return loop.getInductionVar();
+      return loop;
     };
-    Value n = loopOver(d.n), oh = loopOver(d.oh), ow = loopOver(d.ow);
+    Value n = loopOver(d.n).getInductionVar(),
+          oh = loopOver(d.oh).getInductionVar();
+    // Not unrolled: a pixel already has KH*KW taps in straight-line code, and
+    // unrolled pixels need a pointer per tap each (MVE load offsets reach
+    // 127 bytes), which LLVM spills.
+    scf::ForOp pixels = loopOver(d.ow);
+    pixels->setAttr("loop_annotation", noUnroll(b.getContext()));
+    Value ow = pixels.getInductionVar();
     Value sum = vector::LoadOp::create(b, loc, vec32, acc,
                                        ValueRange{n, oh, ow, c});
     auto scaled = [&](Value v, int64_t k) {

@@ -1,5 +1,8 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-vectorize-depthwise | FileCheck %s
 
+// CHECK: #[[UNROLL:.*]] = #llvm.loop_unroll<disable = true>
+// CHECK: #{{.*}} = #llvm.loop_annotation<unroll = #[[UNROLL]]>
+
 // A 3x3 depthwise convolution as the front end writes it (emit.py
 // `depthwise`): 8 channels, stride 1, on memrefs after bufferization.
 
@@ -22,6 +25,8 @@
 // CHECK:         arith.addi %[[S0]], %[[P]] : vector<4xi32>
 // CHECK-COUNT-8: arith.muli %{{.*}}, %{{.*}} : vector<4xi32>
 // CHECK:         vector.store %{{.*}}, %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x3x8xi32>, vector<4xi32>
+// The pixel loop is kept rolled (unrolled pixels need a pointer per tap).
+// CHECK-NEXT:    } {loop_annotation = #[[NO_UNROLL:.*]]}
 // CHECK-NOT: linalg.generic
 func.func @dw3x3(%x: memref<1x6x5x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x4x3x8x1xi32>) {
   linalg.generic {indexing_maps = [

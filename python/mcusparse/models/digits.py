@@ -36,7 +36,10 @@ fraction of each pruned layer is the target, to the rounding of
 
 writes models/digits_{dense,sparse80,sparse90}.tflite, models/digits_test.npz
 (the held-out test images and labels) and models/README.md. Training is
-deterministic for a seed (numpy's Generator, single-threaded BLAS).
+deterministic for a seed on one machine (numpy's Generator, single-threaded
+BLAS); numpy's float32 matmul kernels round differently on other CPUs (AVX2
+against AVX-512), so a regenerated model may differ in some weights there,
+with the same structure and zeros per layer.
 """
 from __future__ import annotations
 
@@ -476,7 +479,9 @@ def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int]) 
         "They are the project's default and test models; nothing here depends on",
         "files outside the repository.",
         "",
-        "Regenerate (deterministic: the same seed gives the same bytes):",
+        "Regenerate (the same seed gives the same bytes on the same kind of CPU; "
+        "elsewhere numpy's float32 matmul may round differently and some weights "
+        "differ, with the same structure and zeros per layer):",
         "",
         "```sh",
         f".venv/bin/python -m mcusparse.models.digits --out models/ --seed {seed}",

@@ -389,7 +389,9 @@ def SparseEncVectorizeDepthwise
     pixel one `vector.load` of the accumulator, per tap (unrolled) a
     `vector.load` of 4 input bytes (sign-extended) and of the staged
     weights and a multiply-add, and one `vector.store`: `vldrb.s32`,
-    `vldrw.u32`, `vmul.i32` and `vadd.i32` per tap on MVE. Other generics are left
+    `vldrw.u32`, `vmul.i32` and `vadd.i32` per tap on MVE. A pixel loop of
+    more than 4 pixels carries `llvm.loop.unroll.disable` (unrolled, it needs
+    a pointer per tap and pixel, which LLVM spills). Other generics are left
     unchanged. For cortex-m55, on memrefs, before
     `convert-linalg-to-loops`.
 

@@ -76,6 +76,28 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 
 // -----
 
+// GS with 8 lanes on cortex-m55: values and gathered activations
+// sign-extended to int16, vmullb/vmullt.s16 into two vector<4xi32>
+// accumulators (even and odd rows), interleaved once per group.
+
+#GS8 = #sparse_enc.gs<lanes = 8>
+// M55-LABEL: func.func @gs8
+// M55: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>)
+// M55: vector.gather %{{.*}} : tensor<256xi8>, vector<8xi32>, vector<8xi1>, vector<8xi8> into vector<8xi8>
+// M55: arith.extsi %{{.*}} : vector<8xi8> to vector<8xi16>
+// M55-COUNT-2: llvm.call_intrinsic "llvm.arm.mve.vmull"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (vector<8xi16>, vector<8xi16>, i32, i32) -> vector<4xi32>
+// M55: vector.interleave %{{.*}}, %{{.*}} : vector<4xi32> -> vector<8xi32>
+// M55-NOT: sparse_enc
+// RV32IMC-LABEL: func.func @gs8
+// RV32IMC-NOT: llvm.call_intrinsic
+func.func @gs8(%v: tensor<256xi8>, %c: tensor<256xi8>, %n: tensor<3xi16>, %x: tensor<256xi8>, %y: tensor<20xi32>) -> tensor<20xi32> {
+  %w = sparse_enc.assemble (%v, %c, %n) : (tensor<256xi8>, tensor<256xi8>, tensor<3xi16>) -> tensor<20x256xi8, #GS8>
+  %r = linalg.matvec ins(%w, %x : tensor<20x256xi8, #GS8>, tensor<256xi8>) outs(%y : tensor<20xi32>) -> tensor<20xi32>
+  return %r : tensor<20xi32>
+}
+
+// -----
+
 // GS with 16 lanes and 16-bit column indices (more than 256 columns) on
 // cortex-m55: each half of the group (rows 0-7, 8-15) gathers 8 activations
 // sign-extended to int16, and vmullb/vmullt.s16 give the int32 products of

@@ -205,6 +205,31 @@ func.func @gs16(%v: tensor<512xi8>, %c: tensor<512xi8>, %n: tensor<2xi16>, %x: t
 
 // -----
 
+// GS with 8 lanes on Cortex-M55: 8 column indices widened to 16-bit lanes,
+// an 8-lane gather sign-extended to int16, vmullb.s16 / vmullt.s16 straight
+// into two int32 accumulators: 8 instructions per 8 nonzeros.
+
+#GS8 = #sparse_enc.gs<lanes = 8>
+// CHECK-LABEL: llvm.func @gs8
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK-NOT: sparse_enc
+// MVE-LABEL: gs8:
+// MVE: vldrb.u16 [[IDX:q[0-9]]], [r{{[0-9]+}}], #8
+// MVE-NEXT: vldrb.s16 [[XV:q[0-9]]], [r{{[0-9]+}}, [[IDX]]]
+// MVE-NEXT: vldrb.s16 [[WV:q[0-9]]], [r{{[0-9]+}}], #8
+// MVE-NEXT: vmullb.s16
+// MVE-NEXT: vmullt.s16
+// MVE-NEXT: vadd.i32
+// MVE-NEXT: vadd.i32
+// MVE-NEXT: le lr
+func.func @gs8(%v: tensor<256xi8>, %c: tensor<256xi8>, %n: tensor<3xi16>, %x: tensor<256xi8>, %y: tensor<20xi32>) -> tensor<20xi32> {
+  %w = sparse_enc.assemble (%v, %c, %n) : (tensor<256xi8>, tensor<256xi8>, tensor<3xi16>) -> tensor<20x256xi8, #GS8>
+  %r = linalg.matvec ins(%w, %x : tensor<20x256xi8, #GS8>, tensor<256xi8>) outs(%y : tensor<20xi32>) -> tensor<20xi32>
+  return %r : tensor<20xi32>
+}
+
+// -----
+
 // dCSR with float32 weights (G = 4) on Cortex-M55: not the int8 pointer
 // kernels (16 x int8 lanes) but the generic vector code, with f32 products.
 

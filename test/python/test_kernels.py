@@ -15,7 +15,7 @@ from mcusparse.targets import MCU_TARGETS, EmulatorTimeout, get_target
 from mcusparse.targets.qemu import plugin_path
 
 FORMATS = ("dense", "csr", "csr:8", "dcsr", "dcsr:16:8", "nm:1:4", "nm:2:4", "nm:2:8", "nm:3:8",
-           "nm:1:16", "nm:4:16", "gs:16", "gs:4")
+           "nm:1:16", "nm:4:16", "gs:16", "gs:8", "gs:4")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,6 +115,9 @@ def test_dcsr_escape_path(fmt, target):
     # cortex-m55 gs:16 (vmullb/vmullt, transposed accumulators) with 16-bit
     # column indices (cols > 256); padded groups: test_random_shapes.
     ("gs:16", (32, 300)), ("gs:16", (16, 64)), ("gs:16", (37, 300)), ("gs:16", (64, 576)),
+    # cortex-m55 gs:8 (vmullb/vmullt.s16, even and odd rows): 8-bit and
+    # 16-bit column indices, a padded last group.
+    ("gs:8", (16, 256)), ("gs:8", (13, 300)), ("gs:8", (24, 1000)),
     # dCSR nibble blocks carried from even to odd groups across rows; byte
     # deltas in rows of several groups (M55: tail-predicated rows).
     ("dcsr", (33, 200)), ("dcsr:16:8", (6, 1024)),

@@ -197,6 +197,16 @@ def test_refuses_to_overwrite_other_directories(tmp_path):
     assert [p.name for p in keep.iterdir()] == ["mine.txt"]
 
 
+def test_refuses_to_overwrite_a_file_before_any_work(tmp_path):
+    """`-o model.tflite` (the input itself) is refused at once."""
+    model = tmp_path / "model.tflite"
+    model.write_bytes(DIGITS.read_bytes())
+    with pytest.raises(compiler.CompileError, match="is not a directory"):
+        mcusparse.compile(model, target="cortex-m55", format="auto", out_dir=model,
+                          progress=False, log=lambda msg: pytest.fail(f"work started: {msg}"))
+    assert model.read_bytes() == DIGITS.read_bytes()
+
+
 def test_wrong_input_shape_is_an_error(tmp_path):
     cm = mcusparse.compile(DIGITS, target="cortex-m55", format="dense", out_dir=tmp_path / "o",
                            progress=False)

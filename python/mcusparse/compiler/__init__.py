@@ -187,6 +187,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     model_path = Path(model_path)
     out = Path(out_dir) if out_dir is not None else Path("build") / "models" / \
         f"{model_path.stem}-{target}-{format.replace(':', '_')}"
+    _check_output(out)
     say(f"importing {model_path}")
     imported = import_model(model_path)
     say(f"choosing layouts for {len(imported.layers)} layers ({format})")
@@ -213,9 +214,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         report["placement"] = where
         _write(work / "report.json", json.dumps(report, indent=1) + "\n")
         if out.exists():
-            if not (out / "report.json").exists() and any(out.iterdir()):
-                raise CompileError(f"{out} exists and is not a compiled-model directory; "
-                                   "not overwriting it")
+            _check_output(out)
             shutil.rmtree(out)
         os.replace(work, out)
     finally:
@@ -223,6 +222,18 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             shutil.rmtree(work, ignore_errors=True)
     say(f"wrote {out}/ (model.o, model.h, report.json, stage MLIR)")
     return CompiledModel(out, target, report)
+
+
+def _check_output(out: Path) -> None:
+    """Only an absent path, an empty directory or an earlier compiled-model
+    directory may become the output (checked before the work and again
+    before the output is replaced)."""
+    if out.exists() and not out.is_dir():
+        raise CompileError(f"{out} exists and is not a directory (the output is a directory: "
+                           "model.o, model.h, report.json); not overwriting it")
+    if out.is_dir() and not (out / "report.json").exists() and any(out.iterdir()):
+        raise CompileError(f"{out} exists and is not a compiled-model directory; "
+                           "not overwriting it")
 
 
 def lower_to_object(text: str, target: str, work: Path, name: str) -> str:

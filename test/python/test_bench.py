@@ -182,3 +182,10 @@ def test_layer_workloads_use_the_model_weights():
     assert [r["correct"] for r in rows] == [True, True, True]
     assert {r["nnz"] for r in rows} == {int(np.count_nonzero(W))}
     assert all(r["pattern"] == "layer" for r in rows)
+
+
+@pytest.mark.parametrize("rows,cols,sparsity,words", [
+    (0, 8, 0.5, "at least 1, got 0x8"), (8, 8, 1.5, "sparsity must be a number in [0, 1]")])
+def test_bad_workload_is_an_error_row(rows, cols, sparsity, words):
+    row = spmv.bench_spmv("cortex-m55", "csr", rows, cols, sparsity, seed=1)
+    assert row["correct"] is False and words in row["error"]

@@ -58,6 +58,8 @@ def is_paper_case(rows: int, cols: int, sparsity: float, seed: int) -> bool:
 
 def base_matrix(rows: int, cols: int, sparsity: float, seed: int) -> np.ndarray:
     """The unpruned matrix (for the paper's case: already 80 % zeros)."""
+    if rows < 1 or cols < 1:
+        raise ValueError(f"rows and cols must be at least 1, got {rows}x{cols}")
     if is_paper_case(rows, cols, sparsity, seed):
         state = np.random.get_state()
         try:

@@ -374,7 +374,7 @@ def SparseEncLowerStridedCopies
 
 def SparseEncVectorizeDepthwise
     : Pass<"sparse-enc-vectorize-depthwise", "mlir::ModuleOp"> {
-  let summary = "int8 depthwise convolution generics as 4-channel vector MAC loops";
+  let summary = "int8 depthwise convolution generics as 8- or 4-channel vector MAC loops";
   let description = [{
     The front ends write a depthwise convolution as a `linalg.generic` over
     (n, oh, ow, c, m, kh, kw) reading x[n, oh*sh + kh*dh, ow*sw + kw*dw, c]
@@ -383,31 +383,39 @@ def SparseEncVectorizeDepthwise
     accumulator after every tap (about 65 instructions per four outputs of
     a 3x3 kernel on cortex-m55). For int8 x int8 -> i32 bodies
     (acc + sext(x) * sext(w)) on static memrefs with channel multiplier 1 and
-    a multiple of 4 channels, this pass writes instead: per block of 4
-    channels, the block's KH*KW weight vectors sign-extended into a stack
-    buffer (`memref.alloca` in the entry block), then for every output
-    pixel one `vector.load` of the accumulator, per tap (unrolled) a
-    `vector.load` of 4 input bytes (sign-extended) and of the staged
-    weights and a multiply-add, and one `vector.store`: `vldrb.s32`,
-    `vldrw.u32`, `vmul.i32` and `vadd.i32` per tap on MVE. A pixel loop of
-    more than 4 pixels carries `llvm.loop.unroll.disable` (unrolled, it needs
-    a pointer per tap and pixel, which LLVM spills). Other generics are left
-    unchanged. For cortex-m55, on memrefs, before
-    `convert-linalg-to-loops`.
+    a multiple of 4 channels, this pass writes instead: per block of 8
+    channels (4 when 8 does not divide them), the block's KH*KW weight
+    vectors sign-extended into a stack buffer (`memref.alloca` in the entry
+    block), then for every output pixel one `vector.load` of the
+    accumulator, per tap (unrolled) a `vector.load` of the input bytes
+    (sign-extended) and of the staged weights and a multiply-add, and one
+    `vector.store`. With 8 channels the lanes are int16 and the sums are
+    split into even and odd channels (`vector.deinterleave` /
+    `vector.interleave`, MVE `vld2`/`vst2`); the products are
+    `llvm.arm.mve.vmull` (`vmullb.s16` / `vmullt.s16`, int32 results), so
+    the pass is for cortex-m55 only. With 4 channels: `vldrb.s32`,
+    `vmul.i32` and `vadd.i32` per tap. A pixel loop of more than 4 pixels
+    carries `llvm.loop.unroll.disable` (unrolled, it needs a pointer per
+    tap and pixel, which LLVM spills). Other generics are left unchanged.
+    On memrefs, before `convert-linalg-to-loops`.
 
     After (3x3, 64 channels, one output pixel shown):
     ```mlir
-    scf.for %c = %c0 to %c64 step %c4 {
-      ... vector.store %w_tap_t, %staged[%t, %c0] : memref<9x4xi32>, vector<4xi32>
+    scf.for %c = %c0 to %c64 step %c8 {
+      ... vector.store %w_tap_t, %staged[%t, %c0] : memref<9x8xi16>, vector<8xi16>
       scf.for %n ... scf.for %oh ... scf.for %ow ... {
-        %acc = vector.load %out[%n, %oh, %ow, %c] : memref<1x25x5x64xi32>, vector<4xi32>
-        %x = vector.load %in[%n, %row, %col, %c] : memref<1x27x7x64xi8>, vector<4xi8>
-        %xe = arith.extsi %x : vector<4xi8> to vector<4xi32>
-        %w = vector.load %staged[%t, %c0] : memref<9x4xi32>, vector<4xi32>
-        %p = arith.muli %xe, %w : vector<4xi32>
-        %s = arith.addi %acc, %p : vector<4xi32>
+        %acc = vector.load %out[%n, %oh, %ow, %c] : memref<1x25x5x64xi32>, vector<8xi32>
+        %even, %odd = vector.deinterleave %acc : vector<8xi32> -> vector<4xi32>
+        %x = vector.load %in[%n, %row, %col, %c] : memref<1x27x7x64xi8>, vector<8xi8>
+        %xe = arith.extsi %x : vector<8xi8> to vector<8xi16>
+        %w = vector.load %staged[%t, %c0] : memref<9x8xi16>, vector<8xi16>
+        %pb = llvm.call_intrinsic "llvm.arm.mve.vmull"(%xe, %w, %c0_i32, %c0_i32) : (vector<8xi16>, vector<8xi16>, i32, i32) -> vector<4xi32>
+        %e = arith.addi %even, %pb : vector<4xi32>
+        %pt = llvm.call_intrinsic "llvm.arm.mve.vmull"(%xe, %w, %c0_i32, %c1_i32) : (vector<8xi16>, vector<8xi16>, i32, i32) -> vector<4xi32>
+        %o = arith.addi %odd, %pt : vector<4xi32>
         ...
-        vector.store %s, %out[%n, %oh, %ow, %c] : memref<1x25x5x64xi32>, vector<4xi32>
+        %s = vector.interleave %e8, %o8 : vector<4xi32> -> vector<8xi32>
+        vector.store %s, %out[%n, %oh, %ow, %c] : memref<1x25x5x64xi32>, vector<8xi32>
     ```
   }];
   let dependentDialects = ["mlir::vector::VectorDialect", "mlir::scf::SCFDialect",

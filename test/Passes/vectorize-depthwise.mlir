@@ -5,27 +5,34 @@
 
 // A 3x3 depthwise convolution as the front end writes it (emit.py
 // `depthwise`): 8 channels, stride 1, 4x5 outputs, on memrefs after
-// bufferization.
+// bufferization. 8 channels: one block in int16 lanes, the tap's products of
+// the even and odd channels by llvm.arm.mve.vmull (vmullb/vmullt.s16)
+// into the deinterleaved sums.
 
 // CHECK-LABEL: func.func @dw3x3
 // CHECK-SAME: (%[[X:.*]]: memref<1x6x7x8xi8>, %[[W:.*]]: memref<8x1x3x3xi8>, %[[OUT:.*]]: memref<1x4x5x8x1xi32>)
-// CHECK: %[[STAGED:.*]] = memref.alloca() : memref<9x4xi32>
+// CHECK: %[[STAGED:.*]] = memref.alloca() : memref<9x8xi16>
 // CHECK: %[[ACC:.*]] = memref.collapse_shape %[[OUT]] {{\[}}[0], [1], [2], [3, 4]]
-// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %c8 {
 // CHECK:   memref.load %[[W]]
-// CHECK:   vector.from_elements
+// CHECK:   arith.extsi %{{.*}} : i8 to i16
+// CHECK:   vector.from_elements {{.*}} : vector<8xi16>
 // CHECK:   vector.store %{{.*}}, %[[STAGED]]
 // CHECK:   scf.for %[[N:.*]] =
 // CHECK:     scf.for %[[OH:.*]] =
 // CHECK:       scf.for %[[OW:.*]] =
-// CHECK:         %[[S0:.*]] = vector.load %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x8xi32>, vector<4xi32>
-// CHECK:         %[[XV:.*]] = vector.load %[[X]][%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x8xi8>, vector<4xi8>
-// CHECK:         %[[XE:.*]] = arith.extsi %[[XV]] : vector<4xi8> to vector<4xi32>
-// CHECK:         %[[WV:.*]] = vector.load %[[STAGED]][%{{.*}}, %{{.*}}] : memref<9x4xi32>, vector<4xi32>
-// CHECK:         %[[P:.*]] = arith.muli %[[XE]], %[[WV]] : vector<4xi32>
-// CHECK:         arith.addi %[[S0]], %[[P]] : vector<4xi32>
-// CHECK-COUNT-8: arith.muli %{{.*}}, %{{.*}} : vector<4xi32>
-// CHECK:         vector.store %{{.*}}, %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x8xi32>, vector<4xi32>
+// CHECK:         %[[S0:.*]] = vector.load %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x8xi32>, vector<8xi32>
+// CHECK:         %[[EVEN:.*]], %[[ODD:.*]] = vector.deinterleave %[[S0]] : vector<8xi32> -> vector<4xi32>
+// CHECK:         %[[XV:.*]] = vector.load %[[X]][%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x8xi8>, vector<8xi8>
+// CHECK:         %[[XE:.*]] = arith.extsi %[[XV]] : vector<8xi8> to vector<8xi16>
+// CHECK:         %[[WV:.*]] = vector.load %[[STAGED]][%{{.*}}, %{{.*}}] : memref<9x8xi16>, vector<8xi16>
+// CHECK:         %[[PB:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmull"(%[[XE]], %[[WV]], %{{.*}}, %{{.*}}) : (vector<8xi16>, vector<8xi16>, i32, i32) -> vector<4xi32>
+// CHECK:         arith.addi %[[EVEN]], %[[PB]] : vector<4xi32>
+// CHECK:         %[[PT:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmull"(%[[XE]], %[[WV]], %{{.*}}, %{{.*}})
+// CHECK:         arith.addi %[[ODD]], %[[PT]] : vector<4xi32>
+// CHECK-COUNT-16: llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK:         %[[SUM:.*]] = vector.interleave %{{.*}}, %{{.*}} : vector<4xi32> -> vector<8xi32>
+// CHECK:         vector.store %[[SUM]], %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x8xi32>, vector<8xi32>
 // Five output columns: the pixel loop is kept rolled (unrolled pixels need a
 // pointer per tap; four or fewer are left to LLVM).
 // CHECK-NEXT:    } {loop_annotation = #[[NO_UNROLL:.*]]}
@@ -37,6 +44,47 @@ func.func @dw3x3(%x: memref<1x6x7x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x
       affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
       ins(%x, %w : memref<1x6x7x8xi8>, memref<8x1x3x3xi8>) outs(%out : memref<1x4x5x8x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+// 12 channels (a multiple of 4, not of 8): blocks of 4 channels in int32
+// lanes, a multiply and an add per tap.
+
+// CHECK-LABEL: func.func @twelve_channels
+// CHECK-SAME: (%[[X:.*]]: memref<1x6x7x12xi8>, %[[W:.*]]: memref<12x1x3x3xi8>, %[[OUT:.*]]: memref<1x4x5x12x1xi32>)
+// CHECK: %[[STAGED:.*]] = memref.alloca() : memref<9x4xi32>
+// CHECK: %[[ACC:.*]] = memref.collapse_shape %[[OUT]]
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %c4 {
+// CHECK:   vector.from_elements {{.*}} : vector<4xi32>
+// CHECK:   scf.for %[[N:.*]] =
+// CHECK:     scf.for %[[OH:.*]] =
+// CHECK:       scf.for %[[OW:.*]] =
+// CHECK:         %[[S0:.*]] = vector.load %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x12xi32>, vector<4xi32>
+// CHECK:         %[[XV:.*]] = vector.load %[[X]][%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x12xi8>, vector<4xi8>
+// CHECK:         %[[XE:.*]] = arith.extsi %[[XV]] : vector<4xi8> to vector<4xi32>
+// CHECK:         %[[WV:.*]] = vector.load %[[STAGED]][%{{.*}}, %{{.*}}] : memref<9x4xi32>, vector<4xi32>
+// CHECK:         %[[P:.*]] = arith.muli %[[XE]], %[[WV]] : vector<4xi32>
+// CHECK:         arith.addi %[[S0]], %[[P]] : vector<4xi32>
+// CHECK-COUNT-8: arith.muli %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK:         vector.store %{{.*}}, %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x12xi32>, vector<4xi32>
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK-NOT: linalg.generic
+func.func @twelve_channels(%x: memref<1x6x7x12xi8>, %w: memref<12x1x3x3xi8>, %out: memref<1x4x5x12x1xi32>) {
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x6x7x12xi8>, memref<12x1x3x3xi8>) outs(%out : memref<1x4x5x12x1xi32>) {
   ^bb0(%a: i8, %b: i8, %o: i32):
     %ae = arith.extsi %a : i8 to i32
     %be = arith.extsi %b : i8 to i32

@@ -384,7 +384,8 @@ def SparseEncVectorizeDepthwise
     a 3x3 kernel on cortex-m55). For int8 x int8 -> i32 bodies
     (acc + sext(x) * sext(w)) on static memrefs with channel multiplier 1 and
     a multiple of 4 channels, this pass writes instead: per block of 8
-    channels (4 when 8 does not divide them), the block's KH*KW weight
+    channels (the last 4 as a block of 4 when 8 does not divide them), the
+    block's KH*KW weight
     vectors sign-extended into a stack buffer (`memref.alloca` in the entry
     block), then for every output pixel one `vector.load` of the
     accumulator, per tap (unrolled) a `vector.load` of the input bytes

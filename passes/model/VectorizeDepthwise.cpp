@@ -9,7 +9,8 @@
 // on cortex-m55, 40 % of DS-CNN S. This pass writes it (int8 x int8 -> i32,
 // channel multiplier 1, channels a multiple of 4) as
 //
-//   for each block of 8 channels (4 when 8 does not divide the channels):
+//   for each block of 8 channels (the last 4 as a block of 4 when 8 does
+//   not divide the channels):
 //     stage the block's KH*KW weight vectors, sign-extended to i16 (i32),
 //     in a stack buffer (scalar loads, once per block)
 //     for n, oh, ow:  acc = init[n, oh, ow, c:c+8]
@@ -202,50 +203,31 @@ struct VectorizeDepthwisePass
       rewrite(op, d);
   }
 
-  void rewrite(linalg::GenericOp op, const Depthwise &d) {
+  /// Channels [from, to) in blocks of `lanes` (8: int16 lanes, one
+  /// `vldrb.s16` per tap's inputs and `vmullb.s16` / `vmullt.s16`
+  /// (llvm.arm.mve.vmull) for the int32 products of its even and odd
+  /// channels, exact for int8 x int8; 4: int32 lanes, multiply and add).
+  template <typename EntryFn, typename IndexFn>
+  void emitBlocks(OpBuilder &b, EntryFn &entry, IndexFn &index,
+                  linalg::GenericOp op, const Depthwise &d, Value acc,
+                  int64_t lanes, int64_t from, int64_t to) {
     Location loc = op.getLoc();
-    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
-          out = op.getDpsInits()[0];
-    auto i32 = IntegerType::get(op.getContext(), 32);
-    int64_t taps = d.kh * d.kw;
-    // Blocks of 8 channels when they divide the channels: int16 lanes, so
-    // that one `vldrb.s16` loads a tap's 8 inputs and `vmullb.s16` /
-    // `vmullt.s16` (llvm.arm.mve.vmull) multiply its even and odd channels
-    // straight into int32 (int8 x int8 fits int16 exactly). Otherwise 4
-    // channels in int32 lanes.
-    int64_t lanes = d.channels % 8 == 0 ? 8 : kLanes;
-    auto i16 = IntegerType::get(op.getContext(), 16);
-    Type stagedElem = lanes == 8 ? Type(i16) : Type(i32);
+    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
+    MLIRContext *ctx = op.getContext();
+    auto i32 = IntegerType::get(ctx, 32);
+    Type stagedElem = lanes == 8 ? Type(IntegerType::get(ctx, 16)) : Type(i32);
     auto stagedVec = VectorType::get({lanes}, stagedElem);
-    auto xVec8 = VectorType::get({lanes}, IntegerType::get(op.getContext(), 8));
+    auto xVec = VectorType::get({lanes}, IntegerType::get(ctx, 8));
     auto accVec = VectorType::get({lanes}, i32);
-
-    // The staged weights: a static stack buffer in the function's entry
-    // block (an alloca inside a loop would grow the stack every iteration).
-    auto func = op->getParentOfType<func::FuncOp>();
-    OpBuilder entry = OpBuilder::atBlockBegin(&func.getBody().front());
+    int64_t taps = d.kh * d.kw;
+    OpBuilder atTop = entry();
     Value staged = memref::AllocaOp::create(
-        entry, loc, MemRefType::get({taps, lanes}, stagedElem));
-    OpBuilder b(op);
-
-    // Index constants, created once at the top of the entry block (before
-    // the loops, wherever `op` is).
-    OpBuilder constants(staged.getDefiningOp());
-    llvm::DenseMap<int64_t, Value> indexConstants;
-    auto index = [&](int64_t v) {
-      Value &c = indexConstants[v];
-      if (!c)
-        c = arith::ConstantIndexOp::create(constants, loc, v);
-      return c;
-    };
+        atTop, loc, MemRefType::get({taps, lanes}, stagedElem));
     Value c0 = index(0), c1 = index(1);
-    // acc[n, oh, ow, c, 1] as [n, oh, ow, c]: channels contiguous.
-    Value acc = memref::CollapseShapeOp::create(
-        b, loc, out, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
 
-
-    auto block = scf::ForOp::create(b, loc, c0, index(d.channels),
+    auto block = scf::ForOp::create(b, loc, index(from), index(to),
                                     index(lanes));
+    OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(block.getBody());
     Value c = block.getInductionVar();
     for (int64_t t = 0; t < taps; ++t) {
@@ -275,9 +257,10 @@ struct VectorizeDepthwisePass
     // by the unroll, MobileNetV2's 4-pixel rows gain.
     scf::ForOp pixels = loopOver(d.ow);
     if (d.ow > 4)
-      pixels->setAttr("loop_annotation", noUnroll(b.getContext()));
+      pixels->setAttr("loop_annotation", noUnroll(ctx));
     Value ow = pixels.getInductionVar();
-    Value sum = vector::LoadOp::create(b, loc, accVec, acc, ValueRange{n, oh, ow, c});
+    Value sum =
+        vector::LoadOp::create(b, loc, accVec, acc, ValueRange{n, oh, ow, c});
     // 8 lanes: the sums of the even and of the odd channels (`vld20/21`).
     SmallVector<Value> sums{sum};
     if (lanes == 8) {
@@ -295,7 +278,7 @@ struct VectorizeDepthwisePass
                                         index((t % d.kw) * d.dilationW));
       Value xv = arith::ExtSIOp::create(
           b, loc, stagedVec,
-          vector::LoadOp::create(b, loc, xVec8, x, ValueRange{n, row, col, c}));
+          vector::LoadOp::create(b, loc, xVec, x, ValueRange{n, row, col, c}));
       Value wv = vector::LoadOp::create(b, loc, stagedVec, staged,
                                         ValueRange{index(t), c0});
       if (lanes == 8) {
@@ -307,11 +290,41 @@ struct VectorizeDepthwisePass
                                         arith::MulIOp::create(b, loc, xv, wv));
       }
     }
-    if (lanes == 8)
-      sum = vector::InterleaveOp::create(b, loc, sums[0], sums[1]);
-    else
-      sum = sums[0];
+    sum = lanes == 8 ? vector::InterleaveOp::create(b, loc, sums[0], sums[1])
+                           .getResult()
+                     : sums[0];
     vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
+  }
+
+  void rewrite(linalg::GenericOp op, const Depthwise &d) {
+    Location loc = op.getLoc();
+    Value out = op.getDpsInits()[0];
+    // Index constants and the staged-weight buffers go to the top of the
+    // entry block (an alloca inside a loop would grow the stack every
+    // iteration; constants there dominate the loops wherever `op` is).
+    // Each is created at the very top, ahead of everything created before.
+    Block *top = &op->getParentOfType<func::FuncOp>().getBody().front();
+    auto entry = [top] { return OpBuilder::atBlockBegin(top); };
+    llvm::DenseMap<int64_t, Value> indexConstants;
+    auto index = [&](int64_t v) {
+      Value &c = indexConstants[v];
+      if (!c) {
+        OpBuilder at = entry();
+        c = arith::ConstantIndexOp::create(at, loc, v);
+      }
+      return c;
+    };
+    OpBuilder b(op);
+    // acc[n, oh, ow, c, 1] as [n, oh, ow, c]: channels contiguous.
+    Value acc = memref::CollapseShapeOp::create(
+        b, loc, out, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+    // Blocks of 8 channels in int16 lanes as far as they go, the last 4
+    // channels (when 8 does not divide them) as a block of 4 in int32.
+    int64_t wide = d.channels - d.channels % 8;
+    if (wide > 0)
+      emitBlocks(b, entry, index, op, d, acc, 8, 0, wide);
+    if (wide < d.channels)
+      emitBlocks(b, entry, index, op, d, acc, kLanes, wide, d.channels);
     op.erase();
   }
 };

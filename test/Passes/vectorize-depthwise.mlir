@@ -56,14 +56,20 @@ func.func @dw3x3(%x: memref<1x6x7x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x
 
 // -----
 
-// 12 channels (a multiple of 4, not of 8): blocks of 4 channels in int32
-// lanes, a multiply and an add per tap.
+// 12 channels (a multiple of 4, not of 8): channels 0-7 as a block of 8 in
+// int16 lanes, channels 8-11 as a block of 4 in int32 lanes, a multiply and
+// an add per tap.
 
 // CHECK-LABEL: func.func @twelve_channels
 // CHECK-SAME: (%[[X:.*]]: memref<1x6x7x12xi8>, %[[W:.*]]: memref<12x1x3x3xi8>, %[[OUT:.*]]: memref<1x4x5x12x1xi32>)
-// CHECK: %[[STAGED:.*]] = memref.alloca() : memref<9x4xi32>
+// CHECK-DAG: %[[STAGED4:.*]] = memref.alloca() : memref<9x4xi32>
+// CHECK-DAG: %[[STAGED8:.*]] = memref.alloca() : memref<9x8xi16>
 // CHECK: %[[ACC:.*]] = memref.collapse_shape %[[OUT]]
-// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %c4 {
+// CHECK: scf.for %{{.*}} = %c0 to %c8 step %c8 {
+// CHECK:   vector.deinterleave
+// CHECK-COUNT-18: llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK:   vector.interleave
+// CHECK: scf.for %[[C:.*]] = %c8 to %c12 step %c4 {
 // CHECK:   vector.from_elements {{.*}} : vector<4xi32>
 // CHECK:   scf.for %[[N:.*]] =
 // CHECK:     scf.for %[[OH:.*]] =
@@ -71,7 +77,7 @@ func.func @dw3x3(%x: memref<1x6x7x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x
 // CHECK:         %[[S0:.*]] = vector.load %[[ACC]][%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x12xi32>, vector<4xi32>
 // CHECK:         %[[XV:.*]] = vector.load %[[X]][%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x12xi8>, vector<4xi8>
 // CHECK:         %[[XE:.*]] = arith.extsi %[[XV]] : vector<4xi8> to vector<4xi32>
-// CHECK:         %[[WV:.*]] = vector.load %[[STAGED]][%{{.*}}, %{{.*}}] : memref<9x4xi32>, vector<4xi32>
+// CHECK:         %[[WV:.*]] = vector.load %[[STAGED4]][%{{.*}}, %{{.*}}] : memref<9x4xi32>, vector<4xi32>
 // CHECK:         %[[P:.*]] = arith.muli %[[XE]], %[[WV]] : vector<4xi32>
 // CHECK:         arith.addi %[[S0]], %[[P]] : vector<4xi32>
 // CHECK-COUNT-8: arith.muli %{{.*}}, %{{.*}} : vector<4xi32>

@@ -137,7 +137,7 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
     (16, 1, 1, 1, 3),   # sparse-enc-vectorize-depthwise: 2 blocks of 8 channels (int16 lanes)
     (8, 1, 2, 1, 3),    # stride 2
     (4, 1, 1, 2, 2),    # dilation 2, 2x2 taps, a block of 4 channels (int32 lanes)
-    (12, 1, 1, 1, 5),   # 25 taps, 3 blocks of 4
+    (12, 1, 1, 1, 5),   # 25 taps, a block of 8 and one of 4
     (6, 1, 1, 1, 3),    # 6 channels: left to the loops
     (4, 2, 1, 1, 3),    # channel multiplier 2: left to the loops
 ])

@@ -395,7 +395,9 @@ def SparseEncVectorizeDepthwise
     `vector.interleave`, MVE `vld2`/`vst2`); the products are
     `llvm.arm.mve.vmull` (`vmullb.s16` / `vmullt.s16`, int32 results), so
     the pass is for cortex-m55 only. With 4 channels: `vldrb.s32`,
-    `vmul.i32` and `vadd.i32` per tap. A pixel loop of more than 4 pixels
+    `vmul.i32` and `vadd.i32` per tap. When a `linalg.fill` of a constant
+    writes the accumulator right before, the sums start from that constant
+    and the fill is erased. A pixel loop of more than 4 pixels
     carries `llvm.loop.unroll.disable` (unrolled, it needs a pointer per
     tap and pixel, which LLVM spills). Other generics are left unchanged.
     On memrefs, before `convert-linalg-to-loops`.

@@ -26,7 +26,11 @@
 // DS-CNN S's 3x3 kernels. With 4 channels a tap is `vldrb.s32` + `vmul.i32`
 // + `vadd.i32` (MVE has no vector-by-vector integer multiply-accumulate):
 // 34-38 per four outputs. The weights are read once per channel block
-// instead of at every pixel. The 8-channel form uses an MVE intrinsic: the
+// instead of at every pixel. When a `linalg.fill` of a constant writes the
+// accumulator right before (the front ends fill it with 0), the sums start
+// from that constant and the fill goes (DS-CNN S: 968,482 -> 935,546
+// instructions, a memset and a load per pixel less). The 8-channel form
+// uses an MVE intrinsic: the
 // pass is in the cortex-m55 pipeline only. Other depthwise forms
 // are left to convert-linalg-to-loops.
 //
@@ -41,6 +45,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 
 namespace mcusparse {
 #define GEN_PASS_DEF_SPARSEENCVECTORIZEDEPTHWISE
@@ -210,7 +215,8 @@ struct VectorizeDepthwisePass
   template <typename EntryFn, typename IndexFn>
   void emitBlocks(OpBuilder &b, EntryFn &entry, IndexFn &index,
                   linalg::GenericOp op, const Depthwise &d, Value acc,
-                  int64_t lanes, int64_t from, int64_t to) {
+                  std::optional<APInt> fill, int64_t lanes, int64_t from,
+                  int64_t to) {
     Location loc = op.getLoc();
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
     MLIRContext *ctx = op.getContext();
@@ -259,13 +265,25 @@ struct VectorizeDepthwisePass
     if (d.ow > 4)
       pixels->setAttr("loop_annotation", noUnroll(ctx));
     Value ow = pixels.getInductionVar();
-    Value sum =
-        vector::LoadOp::create(b, loc, accVec, acc, ValueRange{n, oh, ow, c});
-    // 8 lanes: the sums of the even and of the odd channels (`vld20/21`).
-    SmallVector<Value> sums{sum};
-    if (lanes == 8) {
-      auto split = vector::DeinterleaveOp::create(b, loc, sum);
-      sums = {split.getRes1(), split.getRes2()};
+    // The sums start from the accumulator, or from the constant it was just
+    // filled with. 8 lanes: the sums of the even and of the odd channels
+    // (`vld20/21`).
+    SmallVector<Value> sums;
+    auto sumVec = VectorType::get({kLanes}, i32);
+    if (fill) {
+      auto type = lanes == 8 ? sumVec : accVec;
+      OpBuilder at = entry();
+      Value start = arith::ConstantOp::create(
+          at, loc, type, DenseElementsAttr::get(type, *fill));
+      sums.assign(lanes == 8 ? 2 : 1, start);
+    } else {
+      Value sum = vector::LoadOp::create(b, loc, accVec, acc,
+                                         ValueRange{n, oh, ow, c});
+      sums = {sum};
+      if (lanes == 8) {
+        auto split = vector::DeinterleaveOp::create(b, loc, sum);
+        sums = {split.getRes1(), split.getRes2()};
+      }
     }
     auto scaled = [&](Value v, int64_t k) {
       return arith::MulIOp::create(b, loc, v, index(k)).getResult();
@@ -290,7 +308,7 @@ struct VectorizeDepthwisePass
                                         arith::MulIOp::create(b, loc, xv, wv));
       }
     }
-    sum = lanes == 8 ? vector::InterleaveOp::create(b, loc, sums[0], sums[1])
+    Value sum = lanes == 8 ? vector::InterleaveOp::create(b, loc, sums[0], sums[1])
                            .getResult()
                      : sums[0];
     vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
@@ -299,6 +317,16 @@ struct VectorizeDepthwisePass
   void rewrite(linalg::GenericOp op, const Depthwise &d) {
     Location loc = op.getLoc();
     Value out = op.getDpsInits()[0];
+    // The front ends fill the accumulator with 0 right before: the sums
+    // start from that constant instead, and the fill (a memset of the whole
+    // output, which the loops overwrite) goes.
+    std::optional<APInt> fill;
+    auto fillOp = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+    APInt value;
+    if (fillOp && fillOp.getOutputs().size() == 1 &&
+        fillOp.getOutputs()[0] == out &&
+        matchPattern(fillOp.getInputs()[0], m_ConstantInt(&value)))
+      fill = value;
     // Index constants and the staged-weight buffers go to the top of the
     // entry block (an alloca inside a loop would grow the stack every
     // iteration; constants there dominate the loops wherever `op` is).
@@ -322,9 +350,11 @@ struct VectorizeDepthwisePass
     // channels (when 8 does not divide them) as a block of 4 in int32.
     int64_t wide = d.channels - d.channels % 8;
     if (wide > 0)
-      emitBlocks(b, entry, index, op, d, acc, 8, 0, wide);
+      emitBlocks(b, entry, index, op, d, acc, fill, 8, 0, wide);
     if (wide < d.channels)
-      emitBlocks(b, entry, index, op, d, acc, kLanes, wide, d.channels);
+      emitBlocks(b, entry, index, op, d, acc, fill, kLanes, wide, d.channels);
+    if (fill)
+      fillOp.erase();
     op.erase();
   }
 };

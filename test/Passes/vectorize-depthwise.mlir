@@ -103,6 +103,44 @@ func.func @twelve_channels(%x: memref<1x6x7x12xi8>, %w: memref<12x1x3x3xi8>, %ou
 
 // -----
 
+// The accumulator filled with a constant right before (the front ends fill
+// it with 0): the sums start from that constant, the accumulator is not
+// read, and the fill is gone.
+
+// CHECK-LABEL: func.func @filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[FIVE:.*]] = arith.constant dense<5> : vector<4xi32>
+// CHECK: scf.for
+// CHECK-NOT: vector.deinterleave
+// CHECK: %[[PB:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK: arith.addi %[[FIVE]], %[[PB]] : vector<4xi32>
+// CHECK: %[[PT:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK: arith.addi %[[FIVE]], %[[PT]] : vector<4xi32>
+// CHECK: vector.interleave
+// CHECK: vector.store
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.generic
+func.func @filled(%x: memref<1x6x7x8xi8>, %w: memref<8x1x3x3xi8>, %out: memref<1x4x5x8x1xi32>) {
+  %c5 = arith.constant 5 : i32
+  linalg.fill ins(%c5 : i32) outs(%out : memref<1x4x5x8x1xi32>)
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x6x7x8xi8>, memref<8x1x3x3xi8>) outs(%out : memref<1x4x5x8x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
 // Stride 2, dilation 2 (rows and columns): the input row of a tap is
 // oh * 2 + kh * 2.
 

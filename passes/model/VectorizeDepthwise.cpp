@@ -1,4 +1,4 @@
-//===- VectorizeDepthwise.cpp - int8 depthwise convolution as 4-lane MACs ===//
+//===- VectorizeDepthwise.cpp - int8 depthwise convolution as vector MACs ===//
 //
 // The front ends write a depthwise convolution as a linalg.generic over
 // (n, oh, ow, c, m, kh, kw) with x[n, oh*sh + kh*dh, ow*sw + kw*dw, c],
@@ -30,9 +30,8 @@
 // accumulator right before (the front ends fill it with 0), the sums start
 // from that constant and the fill goes (DS-CNN S: 968,482 -> 935,546
 // instructions, a memset and a load per pixel less). The 8-channel form
-// uses an MVE intrinsic: the
-// pass is in the cortex-m55 pipeline only. Other depthwise forms
-// are left to convert-linalg-to-loops.
+// uses an MVE intrinsic: the pass is in the cortex-m55 pipeline only.
+// Other depthwise forms are left to convert-linalg-to-loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -269,9 +268,8 @@ struct VectorizeDepthwisePass
     // filled with. 8 lanes: the sums of the even and of the odd channels
     // (`vld20/21`).
     SmallVector<Value> sums;
-    auto sumVec = VectorType::get({kLanes}, i32);
     if (fill) {
-      auto type = lanes == 8 ? sumVec : accVec;
+      auto type = lanes == 8 ? VectorType::get({4}, i32) : accVec;
       OpBuilder at = entry();
       Value start = arith::ConstantOp::create(
           at, loc, type, DenseElementsAttr::get(type, *fill));
@@ -308,9 +306,9 @@ struct VectorizeDepthwisePass
                                         arith::MulIOp::create(b, loc, xv, wv));
       }
     }
-    Value sum = lanes == 8 ? vector::InterleaveOp::create(b, loc, sums[0], sums[1])
-                           .getResult()
-                     : sums[0];
+    Value sum = sums[0];
+    if (lanes == 8)
+      sum = vector::InterleaveOp::create(b, loc, sums[0], sums[1]);
     vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
   }
 

@@ -507,9 +507,12 @@ def SparseEncVectorizeElementwise
     `vector.load` (or `vector.maskedload` under a `vector.create_mask` tail
     mask) of the walking inputs, `memref.load` + `vector.broadcast` of the
     others, every body op cloned on `vector<lanes x T>`, and a
-    `vector.store` / `vector.maskedstore` of the result. Other generics
-    (reductions, im2col gathers, i64 bodies) are left to
-    `convert-linalg-to-loops`.
+    `vector.store` / `vector.maskedstore` of the result. When an input is
+    indexed by the innermost dimension alone (per-channel values such as a
+    requantisation's bias, multipliers and shifts), the vector loop goes
+    outside the others instead, so that those loads do not depend on the
+    inner loops and LLVM hoists them. Other generics (reductions, im2col
+    gathers, i64 bodies) are left to `convert-linalg-to-loops`.
 
     Before:
     ```mlir
@@ -522,10 +525,10 @@ def SparseEncVectorizeElementwise
       linalg.yield %t : i8
     }
     ```
-    After (lanes = 4):
+    After (lanes = 4; %bias is per channel, so the channel loop is outside):
     ```mlir
-    scf.for %i = %c0 to %c125 step %c1 {
-      scf.for %j = %c0 to %c64 step %c4 {
+    scf.for %j = %c0 to %c64 step %c4 {
+      scf.for %i = %c0 to %c125 step %c1 {
         %a = vector.load %acc[%i, %j] : memref<125x64xi32>, vector<4xi32>
         %b = vector.load %bias[%j] : memref<64xi32>, vector<4xi32>
         %s = arith.addi %a, %b : vector<4xi32>

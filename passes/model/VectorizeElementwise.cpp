@@ -58,6 +58,18 @@ bool usesDim(AffineMap map, unsigned dim) {
   return false;
 }
 
+/// A memref input indexed by the innermost dimension alone (one value per
+/// channel, the same at every pixel).
+bool hasPerChannelOperand(linalg::GenericOp op, unsigned inner) {
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    if (isa<MemRefType>(operand->get().getType()) && map.getNumResults() == 1 &&
+        map.getDimPosition(0) == inner)
+      return true;
+  }
+  return false;
+}
+
 struct VectorizeElementwisePass
     : public mcusparse::impl::SparseEncVectorizeElementwiseBase<
           VectorizeElementwisePass> {
@@ -124,27 +136,39 @@ struct VectorizeElementwisePass
     Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
     Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
 
-    // Outer loops, one per dimension but the innermost.
-    SmallVector<Value> ivs;
-    for (unsigned d = 0; d < inner; ++d) {
-      Value ub = arith::ConstantIndexOp::create(b, loc, ranges[d]);
-      auto loop = scf::ForOp::create(b, loc, c0, ub, c1);
-      b.setInsertionPointToStart(loop.getBody());
-      ivs.push_back(loop.getInductionVar());
-    }
+    // Loops over the outer dimensions around the vector loop over the
+    // innermost one; with per-channel operands (only the innermost
+    // dimension: a requantisation's bias, multipliers and shifts) the vector
+    // loop goes outside instead, so that their loads are invariant in the
+    // loops over pixels and LLVM hoists them (a requantisation on MVE: 16
+    // -> about 12 instructions per four outputs; DS-CNN S 935,546 -> 857,911
+    // instructions).
+    bool channelsOutside = inner > 0 && hasPerChannelOperand(op, inner);
+    SmallVector<Value> ivs(n);
     Value ub = arith::ConstantIndexOp::create(b, loc, size);
     Value step = arith::ConstantIndexOp::create(b, loc, width);
-    auto loop = scf::ForOp::create(b, loc, c0, ub, step);
-    b.setInsertionPointToStart(loop.getBody());
-    ivs.push_back(loop.getInductionVar());
-
-    // Lane mask when the innermost size is not a multiple of the width.
     Value mask;
-    if (size % width) {
-      Value left = arith::SubIOp::create(b, loc, ub, ivs.back());
-      mask = vector::CreateMaskOp::create(
-          b, loc, VectorType::get({width}, b.getI1Type()), ValueRange{left});
+    auto vectorLoop = [&]() {
+      auto loop = scf::ForOp::create(b, loc, c0, ub, step);
+      b.setInsertionPointToStart(loop.getBody());
+      ivs[inner] = loop.getInductionVar();
+      // Lane mask when the innermost size is not a multiple of the width.
+      if (size % width) {
+        Value left = arith::SubIOp::create(b, loc, ub, ivs[inner]);
+        mask = vector::CreateMaskOp::create(
+            b, loc, VectorType::get({width}, b.getI1Type()), ValueRange{left});
+      }
+    };
+    if (channelsOutside)
+      vectorLoop();
+    for (unsigned d = 0; d < inner; ++d) {
+      Value outerUb = arith::ConstantIndexOp::create(b, loc, ranges[d]);
+      auto loop = scf::ForOp::create(b, loc, c0, outerUb, c1);
+      b.setInsertionPointToStart(loop.getBody());
+      ivs[d] = loop.getInductionVar();
     }
+    if (!channelsOutside)
+      vectorLoop();
     auto indicesOf = [&](AffineMap map) {
       SmallVector<Value> idx;
       for (unsigned r = 0; r < map.getNumResults(); ++r)

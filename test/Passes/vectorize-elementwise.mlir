@@ -1,10 +1,12 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-vectorize-elementwise=lanes=4 | FileCheck %s
 
 // Requantisation-like step: accumulator + per-channel bias, narrowed to i8.
+// The vector loop over channels goes outside the loop over rows (pixels):
+// the bias load does not depend on the row, so LLVM hoists it.
 
 // CHECK-LABEL: func.func @per_channel
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// CHECK:   scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %[[C4:.*]] {
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %[[C4:.*]] {
+// CHECK:   scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK:     %[[A:.*]] = vector.load %{{.*}}[%[[I]], %[[J]]] : memref<5x8xi32>, vector<4xi32>
 // CHECK:     %[[B:.*]] = vector.load %{{.*}}[%[[J]]] : memref<8xi32>, vector<4xi32>
 // CHECK:     %[[S:.*]] = arith.addi %[[A]], %[[B]] : vector<4xi32>
@@ -31,6 +33,9 @@ func.func @per_channel(%acc: memref<5x8xi32>, %bias: memref<8xi32>, %out: memref
 // constants become splats; a multi-result op (mulsi_extended) is cloned.
 
 // CHECK-LABEL: func.func @tail_and_broadcast
+// No per-channel operand: the vector loop stays innermost.
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step %c1 {
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c10 step %c4 {
 // CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<4xi1>
 // CHECK: vector.maskedload %{{.*}}[%{{.*}}], %[[M]], %{{.*}} : memref<3x10xi32>, vector<4xi1>, vector<4xi32> into vector<4xi32>
 // CHECK: %[[R:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<3xi32>

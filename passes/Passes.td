@@ -511,7 +511,9 @@ def SparseEncVectorizeElementwise
     indexed by the innermost dimension alone (per-channel values such as a
     requantisation's bias, multipliers and shifts), the vector loop goes
     outside the others instead, so that those loads do not depend on the
-    inner loops and LLVM hoists them. Other generics (reductions, im2col
+    inner loops and LLVM hoists them; the pixel loops then carry
+    `llvm.loop.unroll.disable` when pixels are more than 508 bytes of i32
+    apart (127 channels: MVE's post-increment range). Other generics (reductions, im2col
     gathers, i64 bodies) are left to `convert-linalg-to-loops`.
 
     Before:
@@ -544,7 +546,8 @@ def SparseEncVectorizeElementwise
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::LLVM::LLVMDialect"
   ];
 }
 

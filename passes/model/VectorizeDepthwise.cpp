@@ -36,6 +36,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/model/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -119,15 +120,6 @@ bool isInt8MulAdd(linalg::GenericOp op) {
   Value a = extOf(mul.getLhs()), b = extOf(mul.getRhs());
   Value x = body->getArgument(0), w = body->getArgument(1);
   return (a == x && b == w) || (a == w && b == x);
-}
-
-// `#llvm.loop_annotation<unroll = <disable = true>>`, which reaches LLVM IR as
-// llvm.loop.unroll.disable when set on an scf.for as `loop_annotation`.
-LLVM::LoopAnnotationAttr noUnroll(MLIRContext *ctx) {
-  auto unroll = LLVM::LoopUnrollAttr::get(ctx, BoolAttr::get(ctx, true), {}, {},
-                                          {}, {}, {}, {});
-  return LLVM::LoopAnnotationAttr::get(ctx, {}, {}, {}, unroll, {}, {}, {}, {},
-                                       {}, {}, {}, {}, {}, {}, {});
 }
 
 /// llvm.arm.mve.vmull(a, b, signed, top): the int32 products of the even
@@ -262,7 +254,7 @@ struct VectorizeDepthwisePass
     // by the unroll, MobileNetV2's 4-pixel rows gain.
     scf::ForOp pixels = loopOver(d.ow);
     if (d.ow > 4)
-      pixels->setAttr("loop_annotation", noUnroll(ctx));
+      mcusparse::disableUnroll(pixels);
     Value ow = pixels.getInductionVar();
     // The sums start from the accumulator, or from the constant it was just
     // filled with. 8 lanes: the sums of the even and of the odd channels

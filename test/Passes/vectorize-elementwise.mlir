@@ -13,11 +13,36 @@
 // CHECK:     %[[T:.*]] = arith.trunci %[[S]] : vector<4xi32> to vector<4xi8>
 // CHECK:     vector.store %[[T]], %{{.*}}[%[[I]], %[[J]]] : memref<5x8xi8>, vector<4xi8>
 // CHECK-NOT: linalg.generic
+// CHECK-NOT: } {loop_annotation
 func.func @per_channel(%acc: memref<5x8xi32>, %bias: memref<8xi32>, %out: memref<5x8xi8>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
                                    affine_map<(d0, d1) -> (d0, d1)>],
                   iterator_types = ["parallel", "parallel"]}
       ins(%acc, %bias : memref<5x8xi32>, memref<8xi32>) outs(%out : memref<5x8xi8>) {
+  ^bb0(%a: i32, %b: i32, %o: i8):
+    %s = arith.addi %a, %b : i32
+    %t = arith.trunci %s : i32 to i8
+    linalg.yield %t : i8
+  }
+  return
+}
+
+// -----
+
+// 160 channels: pixels 640 bytes of accumulators apart, further than MVE's
+// post-increment reaches, so the pixel loop is not unrolled (every unrolled
+// pixel would need a pointer of its own).
+
+// CHECK-LABEL: func.func @wide_channels
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c160 step %c4 {
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c3 step %c1 {
+// CHECK:     vector.store
+// CHECK:   } {loop_annotation = #{{.*}}}
+func.func @wide_channels(%acc: memref<3x160xi32>, %bias: memref<160xi32>, %out: memref<3x160xi8>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
+                                   affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %bias : memref<3x160xi32>, memref<160xi32>) outs(%out : memref<3x160xi8>) {
   ^bb0(%a: i32, %b: i32, %o: i8):
     %s = arith.addi %a, %b : i32
     %t = arith.trunci %s : i32 to i8

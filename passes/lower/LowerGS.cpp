@@ -30,10 +30,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/SparseEncDialect.h"
+#include "passes/MVEIntrinsics.h"
 #include "passes/lower/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -46,20 +46,12 @@ static SmallVector<Value> mveMac16(ImplicitLocOpBuilder &b, ValueRange acc,
                                    Value v, Value xv) {
   auto i16v8 = VectorType::get({8}, b.getI16Type());
   auto i32v4 = VectorType::get({4}, b.getI32Type());
-  auto cst = [&](int32_t c) {
-    return LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(c))
-        .getResult();
-  };
   Value sixteen = arith::ConstantOp::create(
       b, i32v4, DenseElementsAttr::get(i32v4, b.getI32IntegerAttr(16)));
   SmallVector<Value> out;
   for (int top = 0; top < 2; ++top) {
-    // llvm.arm.mve.vmull(a, b, unsigned, top): int16 products of the
-    // even (top = 0) or odd (top = 1) byte lanes.
-    Value p = LLVM::CallIntrinsicOp::create(
-                  b, i16v8, b.getStringAttr("llvm.arm.mve.vmull"),
-                  ValueRange{v, xv, cst(0), cst(top)})
-                  .getResult(0);
+    // int16 products of the even (top = 0) or odd (top = 1) byte lanes.
+    Value p = mcusparse::mveVmull(b, b.getLoc(), i16v8, v, xv, top);
     Value p32 = vector::BitCastOp::create(b, i32v4, p);
     Value lo = arith::ShRSIOp::create(
         b, arith::ShLIOp::create(b, p32, sixteen), sixteen);
@@ -84,10 +76,6 @@ static SmallVector<Value> mveMac8(ImplicitLocOpBuilder &b, Emitter &e,
   auto i32v4 = VectorType::get({4}, b.getI32Type());
   auto idxV8 = VectorType::get(
       {8}, cast<ShapedType>(colIdx.getType()).getElementType());
-  auto cst = [&](int32_t c) {
-    return LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(c))
-        .getResult();
-  };
   Value v = arith::ExtSIOp::create(b, i16v8, e.read(i8v8, values, {p}));
   Value cols = e.widenIndices(e.read(idxV8, colIdx, {p}));
   Value xv = arith::ExtSIOp::create(
@@ -95,13 +83,9 @@ static SmallVector<Value> mveMac8(ImplicitLocOpBuilder &b, Emitter &e,
       vector::GatherOp::create(b, i8v8, x, e.index(0), cols, e.allTrue(8),
                                e.zero(i8v8)));
   SmallVector<Value> out;
-  for (int top = 0; top < 2; ++top) {
-    Value prod = LLVM::CallIntrinsicOp::create(
-                     b, i32v4, b.getStringAttr("llvm.arm.mve.vmull"),
-                     ValueRange{v, xv, cst(0), cst(top)})
-                     .getResult(0);
-    out.push_back(arith::AddIOp::create(b, acc[top], prod));
-  }
+  for (int top = 0; top < 2; ++top)
+    out.push_back(arith::AddIOp::create(
+        b, acc[top], mcusparse::mveVmull(b, b.getLoc(), i32v4, v, xv, top)));
   return out;
 }
 
@@ -155,12 +139,10 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
   auto isInt = [&](Type t, unsigned w) {
     return t.isSignlessInteger(w);
   };
-  bool mve16 = opts.mve() && lanes == 16 &&
-               isInt(cast<ShapedType>(values.getType()).getElementType(), 8) &&
-               isInt(xVec.getElementType(), 8) && isInt(m.accType, 32);
-  bool mve8 = opts.mve() && lanes == 8 &&
-              isInt(cast<ShapedType>(values.getType()).getElementType(), 8) &&
-              isInt(xVec.getElementType(), 8) && isInt(m.accType, 32);
+  bool mveInt8 = opts.mve() &&
+                 isInt(cast<ShapedType>(values.getType()).getElementType(), 8) &&
+                 isInt(xVec.getElementType(), 8) && isInt(m.accType, 32);
+  bool mve16 = mveInt8 && lanes == 16, mve8 = mveInt8 && lanes == 8;
   bool wideIdx = isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 16);
   auto i32v4 = VectorType::get({4}, b.getI32Type());
 

@@ -35,12 +35,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/MVEIntrinsics.h"
 #include "passes/Passes.h"
 #include "passes/model/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -120,21 +120,6 @@ bool isInt8MulAdd(linalg::GenericOp op) {
   Value a = extOf(mul.getLhs()), b = extOf(mul.getRhs());
   Value x = body->getArgument(0), w = body->getArgument(1);
   return (a == x && b == w) || (a == w && b == x);
-}
-
-/// llvm.arm.mve.vmull(a, b, signed, top): the int32 products of the even
-/// (top = 0, `vmullb.s16`) or odd (top = 1, `vmullt.s16`) int16 lanes.
-Value mveMull(OpBuilder &b, Location loc, Value a, Value c, int top) {
-  auto i32 = b.getI32Type();
-  auto cst = [&](int32_t v) {
-    return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v))
-        .getResult();
-  };
-  return LLVM::CallIntrinsicOp::create(
-             b, loc, VectorType::get({4}, i32),
-             b.getStringAttr("llvm.arm.mve.vmull"),
-             ValueRange{a, c, cst(0), cst(top)})
-      .getResult(0);
 }
 
 struct Depthwise {
@@ -291,8 +276,10 @@ struct VectorizeDepthwisePass
                                         ValueRange{index(t), c0});
       if (lanes == 8) {
         for (int top = 0; top < 2; ++top)
-          sums[top] = arith::AddIOp::create(b, loc, sums[top],
-                                            mveMull(b, loc, xv, wv, top));
+          sums[top] = arith::AddIOp::create(
+              b, loc, sums[top],
+              mcusparse::mveVmull(b, loc, VectorType::get({4}, i32), xv, wv,
+                                  top));
       } else {
         sums[0] = arith::AddIOp::create(b, loc, sums[0],
                                         arith::MulIOp::create(b, loc, xv, wv));

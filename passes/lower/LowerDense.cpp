@@ -7,7 +7,9 @@
 // scalar per row (MVE: one `vldrb` per row and a `vmladava.s8`; RVV: `vle8`,
 // `vwmul`, `vredsum`). The column tail (cols % vectorLength) is one masked
 // step with a compile-time mask; leftover rows (rows % denseRows) run the
-// same code one row at a time.
+// same code one row at a time. On cortex-m55 W and x are read through
+// pointers the loops carry (emitRowsMVE): 256x256 12,304 -> 11,465
+// instructions (0.175 per MAC; the hand-written kernel of MEASURE.md: 0.174).
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +61,54 @@ static Value emitRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   return yt;
 }
 
+/// cortex-m55: the same rows with W and x read through pointers the loops
+/// carry. The next block's first row starts where the last row's pointer
+/// ends, so the outer loop keeps one W pointer instead of a base per row
+/// (with four bases and the row indices live across the column loop, 14
+/// GPRs did not hold them and they were spilled every block).
+static std::pair<Value, Value>
+emitRowsMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
+            const LowerOptions &opts, Value yt, Value r, int64_t count,
+            Value wRow, Value xStart) {
+  Emitter e{b, m.accType};
+  Pointers ptrs{e};
+  int64_t vl = opts.vectorLength;
+  int64_t full = m.cols / vl * vl, tail = m.cols - full;
+  Type wElem = m.weightType.getElementType();
+  Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
+  auto wVec = VectorType::get({vl}, wElem), xVec = VectorType::get({vl}, xElem);
+  Value rowLength = e.index(m.cols), step = e.index(vl);
+
+  SmallVector<Value> rowIdx, state; // state: count sums, count W rows, x
+  for (int64_t k = 0; k < count; ++k) {
+    rowIdx.push_back(k ? arith::AddIOp::create(b, r, e.index(k)).getResult()
+                       : r);
+    state.push_back(tensor::ExtractOp::create(b, yt, rowIdx.back()));
+  }
+  for (int64_t k = 0; k < count; ++k)
+    state.push_back(k ? ptrs.advance(state.back(), wElem, rowLength) : wRow);
+  state.push_back(xStart);
+  auto stepAt = [&](ValueRange in, Value mask, Value by) {
+    SmallVector<Value> out(in);
+    Value xv = ptrs.read(xVec, in[2 * count], mask);
+    for (int64_t k = 0; k < count; ++k) {
+      Value wv = ptrs.read(wVec, in[count + k], mask);
+      out[k] = e.dot(in[k], wv, xv);
+      out[count + k] = ptrs.advance(in[count + k], wElem, by);
+    }
+    out[2 * count] = ptrs.advance(in[2 * count], xElem, by);
+    return out;
+  };
+  if (full > 0)
+    state = forLoop(b, e.index(0), e.index(full), step, state,
+                    [&](Value, ValueRange in) { return stepAt(in, {}, step); });
+  if (tail > 0)
+    state = stepAt(state, e.prefixMask(vl, tail), e.index(tail));
+  for (int64_t k = 0; k < count; ++k)
+    yt = tensor::InsertOp::create(b, state[k], yt, rowIdx[k]);
+  return {yt, state[2 * count - 1]};
+}
+
 FailureOr<Value> mcusparse::lower::lowerDense(ImplicitLocOpBuilder &b,
                                               const MatvecOperands &m,
                                               const LowerOptions &opts) {
@@ -66,6 +116,24 @@ FailureOr<Value> mcusparse::lower::lowerDense(ImplicitLocOpBuilder &b,
   int64_t group = std::max<int64_t>(1, opts.denseRows);
   int64_t grouped = m.rows / group * group;
   Value y = m.y;
+  if (opts.mve()) {
+    Pointers ptrs{e};
+    Value xStart = ptrs.to(m.x);
+    SmallVector<Value> state{y, ptrs.to(m.buffers[0])};
+    auto rows = [&](Value lb, Value ub, int64_t count) {
+      state = forLoop(b, lb, ub, e.index(count), state,
+                      [&](Value r, ValueRange in) -> SmallVector<Value> {
+                        auto [yt, next] = emitRowsMVE(b, m, opts, in[0], r,
+                                                      count, in[1], xStart);
+                        return {yt, next};
+                      });
+    };
+    if (grouped > 0)
+      rows(e.index(0), e.index(grouped), group);
+    if (grouped < m.rows)
+      rows(e.index(grouped), e.index(m.rows), 1);
+    return state[0];
+  }
   if (grouped > 0)
     y = forLoop(b, e.index(0), e.index(grouped), e.index(group), {y},
                 [&](Value r, ValueRange in) -> SmallVector<Value> {

@@ -54,6 +54,33 @@ func.func @nm(%v: tensor<128xi8>, %o: tensor<64xi8>, %x: tensor<256xi8>, %y: ten
 
 // -----
 
+// cortex-m55 dense (the baseline): four rows share each 16-byte read of x;
+// W and x are read through pointers the loops carry, and the next block of
+// rows starts where the last row's pointer ends (one W pointer in the row
+// loop, no per-row base or index live across the column loop); the column
+// tail is one masked read. Other targets index the tensors.
+// M55-LABEL: func.func @dense
+// M55: bufferization.to_buffer %arg0 read_only
+// M55: %[[W:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
+// M55: scf.for %{{.*}} = %c0 to %c8 step %c4 iter_args(%{{.*}} = %arg2, %[[ROW:.*]] = %[[W]])
+// M55: %[[R1:.*]] = llvm.getelementptr %[[ROW]][40] : (!llvm.ptr) -> !llvm.ptr, i8
+// M55: scf.for %{{.*}} = %c0 to %c32 step %c16 iter_args({{.*}}) -> (i32, i32, i32, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+// M55-COUNT-5: llvm.load %{{.*}} : !llvm.ptr -> vector<16xi8>
+// M55-NOT: vector.transfer_read
+// M55: llvm.intr.masked.load
+// M55: scf.for %{{.*}} = %c8 to %c10 step %c1
+// M55-NOT: vector.transfer_read
+// M55: return
+// RV32IMC-LABEL: func.func @dense
+// RV32IMC-NOT: llvm.load
+// RV32IMC: return
+func.func @dense(%w: tensor<10x40xi8>, %x: tensor<40xi8>, %y: tensor<10xi32>) -> tensor<10xi32> {
+  %r = linalg.matvec ins(%w, %x : tensor<10x40xi8>, tensor<40xi8>) outs(%y : tensor<10xi32>) -> tensor<10xi32>
+  return %r : tensor<10xi32>
+}
+
+// -----
+
 // GS with 16 lanes on cortex-m55: vmullb/vmullt through llvm.call_intrinsic,
 // four vector<4xi32> accumulators, one transposing shuffle per group.
 

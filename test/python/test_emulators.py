@@ -329,3 +329,37 @@ def test_host(work, dot_source, data):
     res = run("host", elf, timeout=30)
     assert f"dot={expected_dot(data)}\n" in res.stdout_text
     assert res.instructions is None and res.weight_bytes_read is None
+
+
+def test_zig_cache_race_is_retried(monkeypatch):
+    """`zig cc` runs that fail on zig's shared-cache race are run again; other
+    failures are reported at once with the tool's output."""
+    import subprocess
+    from mcusparse.targets import toolchain as tc
+
+    calls = []
+
+    def fake(outputs):
+        def run(cmd, **kwargs):
+            calls.append(cmd)
+            rc, out = outputs[min(len(calls), len(outputs)) - 1]
+            return subprocess.CompletedProcess(cmd, rc, stdout=out)
+        return run
+
+    zig = ["python", "-m", "ziglang", "cc", "-c", "plan.c"]
+    race = "plan.c:1:1: error: failed to parse 'tmp/cd36f9b975819c3-plan.o.d': none"
+    monkeypatch.setattr(tc.subprocess, "run", fake([(1, race), (0, "")]))
+    tc._run(zig, "compiling plan.c")
+    assert len(calls) == 2
+
+    calls.clear()
+    monkeypatch.setattr(tc.subprocess, "run", fake([(1, race)]))
+    with pytest.raises(tc.ToolchainError, match="failed to parse"):
+        tc._run(zig, "compiling plan.c")
+    assert len(calls) == 1 + tc.ZIG_RETRIES
+
+    calls.clear()
+    monkeypatch.setattr(tc.subprocess, "run", fake([(1, "plan.c:3:1: error: unknown type name 'foo'")]))
+    with pytest.raises(tc.ToolchainError, match="(?s)compiling plan.c failed .*unknown type name"):
+        tc._run(zig, "compiling plan.c")
+    assert len(calls) == 1

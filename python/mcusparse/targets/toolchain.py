@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,9 +97,22 @@ def _require(exe: str) -> str:
     return path
 
 
+# zig's shared cache races when several `zig cc` run at once (ziglang/zig
+# #18989): a compile fails reading its own dependency file or a cache entry
+# another process is writing. Seen in `bench table --jobs 2`; a second try
+# finds the cache settled.
+_ZIG_CACHE_RACE = re.compile(r"failed to parse '[^']*\.d'|error: FileNotFound")
+ZIG_RETRIES = 2
+
+
 def _run(cmd: Sequence[str], what: str, cwd: Optional[Path] = None) -> str:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    cmd = [str(c) for c in cmd]
+    is_zig = cmd[1:3] == ["-m", "ziglang"]
+    for _ in range(ZIG_RETRIES + 1):
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        if not (proc.returncode and is_zig and _ZIG_CACHE_RACE.search(proc.stdout)):
+            break
     if proc.returncode != 0:
         line = " ".join(str(c) for c in cmd)
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n$ {line}\n"

@@ -57,8 +57,11 @@ func.func @nm(%v: tensor<128xi8>, %o: tensor<64xi8>, %x: tensor<256xi8>, %y: ten
 // cortex-m55 dense (the baseline): four rows share each 16-byte read of x;
 // W and x are read through pointers the loops carry, and the next block of
 // rows starts where the last row's pointer ends (one W pointer in the row
-// loop, no per-row base or index live across the column loop); the column
-// tail is one masked read. Other targets index the tensors.
+// loop, no per-row base or index live across the column loop; the row loops
+// are kept rolled); the column tail is one masked read. Other targets index
+// the tensors.
+// M55: #[[UNROLL:.*]] = #llvm.loop_unroll<disable = true>
+// M55: #[[ROLLED:.*]] = #llvm.loop_annotation<unroll = #[[UNROLL]]>
 // M55-LABEL: func.func @dense
 // M55: bufferization.to_buffer %arg0 read_only
 // M55: %[[W:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
@@ -68,6 +71,7 @@ func.func @nm(%v: tensor<128xi8>, %o: tensor<64xi8>, %x: tensor<256xi8>, %y: ten
 // M55-COUNT-5: llvm.load %{{.*}} : !llvm.ptr -> vector<16xi8>
 // M55-NOT: vector.transfer_read
 // M55: llvm.intr.masked.load
+// M55: } {loop_annotation = #[[ROLLED]]}
 // M55: scf.for %{{.*}} = %c8 to %c10 step %c1
 // M55-NOT: vector.transfer_read
 // M55: return

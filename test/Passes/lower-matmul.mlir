@@ -8,7 +8,8 @@
 // 16 pixels (4 vectors of 4 x i32), per row of W the entries of the row,
 // each a broadcast weight times 4 gathers of X (viewed 1-D) at constant
 // offsets (4u + lane) * K from the scalar base p0 * K + col; the row's
-// accumulators start from Y (gathered) and are scattered back. 21 pixels:
+// accumulators start from Y (gathered) and are scattered back (cortex-m55:
+// entries read through carried pointers, see below). 21 pixels:
 // one full block, then a tail block of 5 pixels (2 vectors, the second
 // with one lane).
 
@@ -57,6 +58,27 @@
 // CHECK: return %[[OUT]]
 // CHECK-NOT: sparse_enc
 // CHECK-NOT: linalg.matmul
+// cortex-m55: the same kernel, but the entries are read through pointers
+// to the column indices and values that the entry loop advances and the
+// row loop carries (a row starts where the previous one ended); the entry
+// loop exits on j != row_ptr[r+1] (an scf.while), which LLVM keeps as a
+// counted `dls`/`le` loop.
+// MVE-LABEL: func.func @csr_matmul
+// MVE: %[[CP:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
+// MVE: %[[VP:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
+// MVE: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %[[CP]], %{{.*}} = %[[VP]]) -> (tensor<63xi32>, index, !llvm.ptr, !llvm.ptr)
+// MVE: scf.while (%[[J:[^ ]*]] = %{{.*}}, {{.*}}) : (index, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, !llvm.ptr, !llvm.ptr)
+// MVE: %[[MORE:.*]] = arith.cmpi ne, %[[J]], %{{.*}} : index
+// MVE: scf.condition(%[[MORE]])
+// MVE-NOT: tensor.extract %arg1
+// MVE-NOT: tensor.extract %arg0
+// MVE: llvm.load %{{.*}} : !llvm.ptr -> i16
+// MVE: llvm.load %{{.*}} : !llvm.ptr -> i8
+// MVE: llvm.getelementptr %{{.*}}[1] : (!llvm.ptr) -> !llvm.ptr, i16
+// MVE: llvm.getelementptr %{{.*}}[1] : (!llvm.ptr) -> !llvm.ptr, i8
+// MVE-COUNT-4: vector.gather
+// MVE: scf.yield {{.*}} : index, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, !llvm.ptr, !llvm.ptr
+// MVE: return
 func.func @csr_matmul(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: tensor<21x8xi8>, %y: tensor<21x3xi32>) -> tensor<21x3xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<5xi8>, tensor<5xi16>, tensor<4xi16>) -> tensor<3x8xi8, #CSR>
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]

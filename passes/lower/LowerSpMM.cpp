@@ -157,17 +157,23 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
 
   // Pixels [p0, p0 + nq), every row of W.
   auto emitBlock = [&](Value yt, Value p0, int64_t nq) -> Value {
-    SmallVector<Value> xBases, yBases;
+    SmallVector<Value> xBases;
     for (int64_t q = 0; q < nq; ++q) {
       Value p = arith::AddIOp::create(b, p0, e.index(q));
       xBases.push_back(arith::MulIOp::create(b, p, e.index(K)));
-      yBases.push_back(arith::MulIOp::create(b, p, e.index(O)));
     }
+    Value yBase = arith::MulIOp::create(b, p0, e.index(O));
     return forEachRow(
         b, e, rowPtr, O, yt, [&](Value r, Value begin, Value end, Value yr) {
+          // Y positions as at[0] + q * O: the stores then share one
+          // address register with immediate offsets (with one base per
+          // pixel, LLVM spilled the four bases; DS-CNN M 172x172 over 250
+          // pixels: 564,663 -> 553,441 instructions).
           SmallVector<Value> at, accs;
           for (int64_t q = 0; q < nq; ++q) {
-            at.push_back(arith::AddIOp::create(b, yBases[q], r));
+            Value from = q ? at[0] : yBase;
+            at.push_back(
+                arith::AddIOp::create(b, from, q ? e.index(q * O) : r));
             accs.push_back(fillValue ? fillValue
                                      : tensor::ExtractOp::create(b, yr, at[q])
                                            .getResult());

@@ -223,7 +223,14 @@ func.func @dense_matmul(%x: tensor<7x40xi8>, %w: tensor<5x40xi8>) -> tensor<7x5x
 // MVE: %[[X1:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1]] : tensor<9x40xi8> into tensor<360xi8>
 // MVE: scf.for %[[P0:.*]] = %c0 to %c8 step %c4 iter_args(
 // MVE: %[[B0:.*]] = arith.muli %[[P0]], %c40 : index
+// MVE: %[[Y0:.*]] = arith.muli %[[P0]], %c2 : index
 // MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(
+// The block's four Y positions: one per row plus constants (one address
+// register and immediate offsets for the stores).
+// MVE: %[[AT0:.*]] = arith.addi %[[Y0]], %[[R]] : index
+// MVE: arith.addi %[[AT0]], %c2 : index
+// MVE: arith.addi %[[AT0]], %c4 : index
+// MVE: arith.addi %[[AT0]], %c6 : index
 // MVE: scf.while ({{.*}}) : (index, i32, i32, i32, i32) -> (index, i32, i32, i32, i32)
 // MVE: %[[M:.*]] = llvm.intr.get.active.lane.mask
 // MVE: vector.transfer_read %[[V]][%{{.*}}], %{{.*}}, %[[M]]

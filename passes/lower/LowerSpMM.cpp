@@ -101,17 +101,24 @@ countedLoop(ImplicitLocOpBuilder &b, Value lb, Value ub, ValueRange inits,
 }
 
 /// For every row r of a CSR weight with O rows: yt = body(r, row_ptr[r],
-/// row_ptr[r + 1], yt); row_ptr[r + 1] is carried as the next row's begin.
+/// row_ptr[r + 1], yt); row_ptr[r + 1] is carried as the next row's begin
+/// and read through a pointer the loop advances (as row_ptr[r + 1], its
+/// base was rematerialised and the index spilled: DS-CNN M 172x172 over
+/// 250 pixels 553,441 -> 531,666 instructions).
 static Value forEachRow(
     ImplicitLocOpBuilder &b, Emitter &e, Value rowPtr, int64_t rows, Value yt,
     llvm::function_ref<Value(Value, Value, Value, Value)> body) {
   Value first = e.extractIndex(rowPtr, e.index(0));
+  Pointers ptrs{e};
+  Type elem = cast<ShapedType>(rowPtr.getType()).getElementType();
+  Value next = ptrs.advance(ptrs.to(rowPtr), elem, e.index(1));
   return forLoop(
-      b, e.index(0), e.index(rows), e.index(1), {yt, first},
+      b, e.index(0), e.index(rows), e.index(1), {yt, first, next},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value end =
-            e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
-        return {body(r, in[1], end, in[0]), end};
+        Value end = arith::IndexCastUIOp::create(b, b.getIndexType(),
+                                                 ptrs.load(elem, in[2]));
+        return {body(r, in[1], end, in[0]), end,
+                ptrs.advance(in[2], elem, e.index(1))};
       })[0];
 }
 

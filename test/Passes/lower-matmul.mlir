@@ -224,7 +224,9 @@ func.func @dense_matmul(%x: tensor<7x40xi8>, %w: tensor<5x40xi8>) -> tensor<7x5x
 // MVE: scf.for %[[P0:.*]] = %c0 to %c8 step %c4 iter_args(
 // MVE: %[[B0:.*]] = arith.muli %[[P0]], %c40 : index
 // MVE: %[[Y0:.*]] = arith.muli %[[P0]], %c2 : index
-// MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(
+// row_ptr[r + 1] read through a pointer the row loop advances.
+// MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args({{.*}}) -> (tensor<18xi32>, index, !llvm.ptr)
+// MVE: llvm.load %{{.*}} : !llvm.ptr -> i16
 // The block's four Y positions: one per row plus constants (one address
 // register and immediate offsets for the stores).
 // MVE: %[[AT0:.*]] = arith.addi %[[Y0]], %[[R]] : index

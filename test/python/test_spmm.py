@@ -35,6 +35,22 @@ def test_spmm_matches_numpy(target, fmt, shape, batch):
     assert stats.weight_bytes_read > 0 or fmt == "dense"
 
 
+@pytest.mark.parametrize("fmt,shape,sparsity", [
+    ("csr:8", (24, 64), 0.85),     # pixel-batched (about 10 entries per row)
+    ("csr", (24, 64), 0.7),        # row-gather (about 19 entries per row)
+    ("csr:8", (8, 40), 1.0),       # no entries at all
+])
+def test_spmm_carried_pointers_across_empty_rows(fmt, shape, sparsity):
+    # cortex-m55: both CSR layer kernels carry their read positions from row
+    # to row; leading, consecutive and trailing empty rows must not shift them.
+    rng = np.random.default_rng(11)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
+    W[[0, 1, 5, 6, shape[0] - 1]] = 0
+    X = rng.integers(-128, 128, (shape[1], 19)).astype(np.int8)
+    Y, _ = kernels.spmm(W, format=fmt, target="cortex-m55", batch=19).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+
+
 def test_spmm_errors():
     W = np.zeros((4, 8), np.int8)
     with pytest.raises(ValueError, match="int8"):

@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/lower/Lowering.h"
-#include "passes/model/LoopAnnotations.h"
+#include "passes/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -37,7 +37,7 @@
 
 #include "passes/MVEIntrinsics.h"
 #include "passes/Passes.h"
-#include "passes/model/LoopAnnotations.h"
+#include "passes/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

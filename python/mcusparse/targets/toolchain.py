@@ -114,7 +114,7 @@ def _run(cmd: Sequence[str], what: str, cwd: Optional[Path] = None) -> str:
         if not (proc.returncode and is_zig and _ZIG_CACHE_RACE.search(proc.stdout)):
             break
     if proc.returncode != 0:
-        line = " ".join(str(c) for c in cmd)
+        line = " ".join(cmd)
         raise ToolchainError(f"{what} failed (exit {proc.returncode}):\n$ {line}\n"
                              f"{proc.stdout.strip()}")
     return proc.stdout

@@ -2,12 +2,13 @@
 //
 // Loop hints for LLVM's unroller, set on an scf.for before it is lowered:
 // under the inherent attribute name `loop_annotation` the annotation
-// survives convert-scf-to-cf and reaches LLVM IR as `llvm.loop` metadata.
+// survives convert-scf-to-cf and reaches LLVM IR as `llvm.loop` metadata
+// (shared by the kernel lowerings and the model passes).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef MCUSPARSE_PASSES_MODEL_LOOPANNOTATIONS_H
-#define MCUSPARSE_PASSES_MODEL_LOOPANNOTATIONS_H
+#ifndef MCUSPARSE_PASSES_LOOPANNOTATIONS_H
+#define MCUSPARSE_PASSES_LOOPANNOTATIONS_H
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -28,4 +29,4 @@ inline void disableUnroll(mlir::scf::ForOp loop) {
 
 } // namespace mcusparse
 
-#endif // MCUSPARSE_PASSES_MODEL_LOOPANNOTATIONS_H
+#endif // MCUSPARSE_PASSES_LOOPANNOTATIONS_H

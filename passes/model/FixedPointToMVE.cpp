@@ -17,7 +17,9 @@
 //     with fixup = ((x & -e) >> 31), -1 for negative x when e > 0: a
 //     rounding shift rounds halves up, the fixup makes negative halves round
 //     away from zero as TFLite does (CMSIS-NN's MVE requantisation does the
-//     same).
+//     same). Where every exponent is known to be at least 1 (a constant, or
+//     a load from a constant global whose elements all are), the fixup is
+//     x >> 31 alone: one `vand` less per four outputs.
 //
 // This pass finds the two idioms, exactly as emit.py writes them (constants
 // folded or not, operands of commutative ops in either order), on
@@ -30,6 +32,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -88,6 +92,27 @@ Value callIntrinsic(PatternRewriter &rewriter, Location loc, Type type,
   return LLVM::CallIntrinsicOp::create(rewriter, loc, type,
                                        rewriter.getStringAttr(name), args)
       .getResult(0);
+}
+
+/// Every lane of `e` is a right shift of 1 to 31 bits: a constant, or a
+/// vector.load from a constant memref.global (a per-channel exponent table)
+/// whose elements all are.
+bool isRightShift(Value e) {
+  auto inRange = [](int64_t v) { return v >= 1 && v <= 31; };
+  if (std::optional<int64_t> c = splatValue(e))
+    return inRange(*c);
+  auto load = e.getDefiningOp<vector::LoadOp>();
+  auto get = load ? load.getBase().getDefiningOp<memref::GetGlobalOp>()
+                  : nullptr;
+  auto global = get ? SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+                          get, get.getNameAttr())
+                    : nullptr;
+  if (!global || !global.getConstant())
+    return false;
+  auto table = dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr());
+  return table && llvm::all_of(table.getValues<APInt>(), [&](const APInt &v) {
+           return inRange(v.getSExtValue());
+         });
 }
 
 /// emit.py's SaturatingRoundingDoublingHighMul:
@@ -168,8 +193,12 @@ struct DivideByPOTToVrshl : OpRewritePattern<arith::AddIOp> {
       Value zero = arith::ConstantOp::create(
           rewriter, loc, type, rewriter.getZeroAttr(type));
       Value shift = arith::SubIOp::create(rewriter, loc, zero, e);
+      // x & -e has x's sign bit where e > 0 (and none where e = 0).
+      Value sign = isRightShift(e)
+                       ? x
+                       : arith::AndIOp::create(rewriter, loc, x, shift).getResult();
       Value fixup = arith::ShRSIOp::create(
-          rewriter, loc, arith::AndIOp::create(rewriter, loc, x, shift),
+          rewriter, loc, sign,
           arith::ConstantOp::create(
               rewriter, loc, type,
               DenseElementsAttr::get(cast<ShapedType>(type),

@@ -59,6 +59,7 @@ func.func @per_channel(%x: vector<4xi32>, %m: vector<4xi32>, %e: vector<4xi32>) 
 
 // CHECK-LABEL: func.func @per_tensor
 // CHECK: llvm.call_intrinsic "llvm.arm.mve.vqrdmulh"
+// CHECK-NOT: arith.andi
 // CHECK: llvm.intr.sadd.sat
 // CHECK: llvm.call_intrinsic "llvm.arm.mve.vshl.vector"
 // GONE-LABEL: func.func @per_tensor
@@ -89,6 +90,84 @@ func.func @per_tensor(%x: vector<4xi32>) -> vector<4xi32> {
   %gt = arith.cmpi sgt, %rem, %thr : vector<4xi32>
   %gti = arith.extui %gt : vector<4xi1> to vector<4xi32>
   %r = arith.addi %gti, %sh : vector<4xi32>
+  return %r : vector<4xi32>
+}
+
+// -----
+
+// Exponents from a constant per-channel table: all at least 1, so the
+// rounding fixup is the sign of x alone (no `vand` with -e).
+
+// CHECK-LABEL: func.func @table_exponents
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vqrdmulh"
+// CHECK-NOT: arith.andi
+// CHECK: llvm.intr.sadd.sat
+memref.global "private" constant @table_exponents_exponents : memref<4xi32> = dense<[7, 9, 1, 31]>
+func.func @table_exponents(%x: vector<4xi32>, %m: vector<4xi32>, %i: index) -> vector<4xi32> {
+  %table = memref.get_global @table_exponents_exponents : memref<4xi32>
+  %e = vector.load %table[%i] : memref<4xi32>, vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %c2p30 = arith.constant dense<1073741824> : vector<4xi32>
+  %zero = arith.constant dense<0> : vector<4xi32>
+  %lo, %hi = arith.mulsi_extended %x, %m : vector<4xi32>
+  %s = arith.addi %lo, %c2p30 : vector<4xi32>
+  %carry = arith.cmpi ult, %s, %lo : vector<4xi32>
+  %carryi = arith.extui %carry : vector<4xi1> to vector<4xi32>
+  %h = arith.addi %hi, %carryi : vector<4xi32>
+  %h2 = arith.shli %h, %c1 : vector<4xi32>
+  %top = arith.shrui %s, %c31 : vector<4xi32>
+  %srdhm = arith.ori %h2, %top : vector<4xi32>
+  %p = arith.shli %c1, %e : vector<4xi32>
+  %mask = arith.subi %p, %c1 : vector<4xi32>
+  %rem = arith.andi %srdhm, %mask : vector<4xi32>
+  %neg = arith.cmpi slt, %srdhm, %zero : vector<4xi32>
+  %negi = arith.extui %neg : vector<4xi1> to vector<4xi32>
+  %half = arith.shrsi %mask, %c1 : vector<4xi32>
+  %thr = arith.addi %half, %negi : vector<4xi32>
+  %sh = arith.shrsi %srdhm, %e : vector<4xi32>
+  %gt = arith.cmpi sgt, %rem, %thr : vector<4xi32>
+  %gti = arith.extui %gt : vector<4xi1> to vector<4xi32>
+  %r = arith.addi %sh, %gti : vector<4xi32>
+  return %r : vector<4xi32>
+}
+
+// -----
+
+// A zero exponent in the table (no shift for that channel): the fixup
+// keeps its `and` with -e, which is 0 in that lane.
+
+// CHECK-LABEL: func.func @table_with_zero
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vqrdmulh"
+// CHECK: arith.andi
+// CHECK: llvm.intr.sadd.sat
+memref.global "private" constant @table_with_zero_exponents : memref<4xi32> = dense<[7, 0, 3, 5]>
+func.func @table_with_zero(%x: vector<4xi32>, %m: vector<4xi32>, %i: index) -> vector<4xi32> {
+  %table = memref.get_global @table_with_zero_exponents : memref<4xi32>
+  %e = vector.load %table[%i] : memref<4xi32>, vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %c2p30 = arith.constant dense<1073741824> : vector<4xi32>
+  %zero = arith.constant dense<0> : vector<4xi32>
+  %lo, %hi = arith.mulsi_extended %x, %m : vector<4xi32>
+  %s = arith.addi %lo, %c2p30 : vector<4xi32>
+  %carry = arith.cmpi ult, %s, %lo : vector<4xi32>
+  %carryi = arith.extui %carry : vector<4xi1> to vector<4xi32>
+  %h = arith.addi %hi, %carryi : vector<4xi32>
+  %h2 = arith.shli %h, %c1 : vector<4xi32>
+  %top = arith.shrui %s, %c31 : vector<4xi32>
+  %srdhm = arith.ori %h2, %top : vector<4xi32>
+  %p = arith.shli %c1, %e : vector<4xi32>
+  %mask = arith.subi %p, %c1 : vector<4xi32>
+  %rem = arith.andi %srdhm, %mask : vector<4xi32>
+  %neg = arith.cmpi slt, %srdhm, %zero : vector<4xi32>
+  %negi = arith.extui %neg : vector<4xi1> to vector<4xi32>
+  %half = arith.shrsi %mask, %c1 : vector<4xi32>
+  %thr = arith.addi %half, %negi : vector<4xi32>
+  %sh = arith.shrsi %srdhm, %e : vector<4xi32>
+  %gt = arith.cmpi sgt, %rem, %thr : vector<4xi32>
+  %gti = arith.extui %gt : vector<4xi1> to vector<4xi32>
+  %r = arith.addi %sh, %gti : vector<4xi32>
   return %r : vector<4xi32>
 }
 

@@ -57,6 +57,9 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kLanes = 4;
+/// From this many channels on, channel blocks run innermost
+/// (emitChannelInner).
+constexpr int64_t kChannelInnerFrom = 96;
 
 /// The coefficients of d0..d(n-1) in an affine sum `e` of dims times
 /// constants (its constant part must be 0).
@@ -120,6 +123,26 @@ bool isInt8MulAdd(linalg::GenericOp op) {
   Value a = extOf(mul.getLhs()), b = extOf(mul.getRhs());
   Value x = body->getArgument(0), w = body->getArgument(1);
   return (a == x && b == w) || (a == w && b == x);
+}
+
+/// The constant global that `w` reads (through reshapes), or null.
+memref::GlobalOp constantGlobal(Value w) {
+  while (Operation *op = w.getDefiningOp()) {
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op))
+      w = expand.getSrc();
+    else if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op))
+      w = collapse.getSrc();
+    else
+      break;
+  }
+  auto get = w.getDefiningOp<memref::GetGlobalOp>();
+  auto global = get ? SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+                          get, get.getNameAttr())
+                    : nullptr;
+  if (!global || !global.getConstant() ||
+      !isa_and_nonnull<DenseIntElementsAttr>(global.getInitialValueAttr()))
+    return nullptr;
+  return global;
 }
 
 struct Depthwise {
@@ -291,6 +314,104 @@ struct VectorizeDepthwisePass
     vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
   }
 
+  /// Wide layers (channels a multiple of 8, at least kChannelInnerFrom):
+  /// for each pixel, a loop over blocks of 8 channels. Each tap's inputs
+  /// then move 8 bytes per step, a post-increment, where the pixel loop
+  /// moves them by stride x channels (more than an MVE load's 127-byte
+  /// offset: one add per tap and pixel, and spilled pointers). The weights
+  /// come from `blocks`, a copy of the constant weights laid out
+  /// [channel block][tap][8 channels]: one pointer, the taps at immediate
+  /// offsets.
+  template <typename IndexFn>
+  void emitChannelInner(OpBuilder &b, IndexFn &index, linalg::GenericOp op,
+                        const Depthwise &d, Value acc,
+                        std::optional<APInt> fill, Value blocks) {
+    Location loc = op.getLoc();
+    Value x = op.getDpsInputs()[0];
+    MLIRContext *ctx = op.getContext();
+    auto i8 = IntegerType::get(ctx, 8), i16 = IntegerType::get(ctx, 16),
+         i32 = IntegerType::get(ctx, 32);
+    auto bytes = VectorType::get({8}, i8), halves = VectorType::get({8}, i16);
+    auto quads = VectorType::get({4}, i32);
+    int64_t taps = d.kh * d.kw;
+    Value c0 = index(0), c1 = index(1);
+    OpBuilder::InsertionGuard guard(b);
+    auto loopOver = [&](int64_t size) {
+      auto loop = scf::ForOp::create(b, loc, c0, index(size), c1);
+      b.setInsertionPointToStart(loop.getBody());
+      return loop;
+    };
+    Value n = loopOver(d.n).getInductionVar(),
+          oh = loopOver(d.oh).getInductionVar();
+    // Pixels stay rolled: each holds a loop already.
+    scf::ForOp pixels = loopOver(d.ow);
+    mcusparse::disableUnroll(pixels);
+    Value ow = pixels.getInductionVar();
+    Value cb = loopOver(d.channels / 8).getInductionVar();
+    Value c = arith::MulIOp::create(b, loc, cb, index(8));
+    SmallVector<Value> sums;
+    if (fill) {
+      Value start = arith::ConstantOp::create(
+          b, loc, quads, DenseElementsAttr::get(quads, *fill));
+      sums.assign(2, start);
+    } else {
+      auto split = vector::DeinterleaveOp::create(
+          b, loc,
+          vector::LoadOp::create(b, loc, VectorType::get({8}, i32), acc,
+                                 ValueRange{n, oh, ow, c}));
+      sums = {split.getRes1(), split.getRes2()};
+    }
+    Value row0 = arith::MulIOp::create(b, loc, oh, index(d.strideH));
+    Value col0 = arith::MulIOp::create(b, loc, ow, index(d.strideW));
+    for (int64_t t = 0; t < taps; ++t) {
+      Value row = arith::AddIOp::create(b, loc, row0,
+                                        index((t / d.kw) * d.dilationH));
+      Value col = arith::AddIOp::create(b, loc, col0,
+                                        index((t % d.kw) * d.dilationW));
+      Value xv = arith::ExtSIOp::create(
+          b, loc, halves,
+          vector::LoadOp::create(b, loc, bytes, x, ValueRange{n, row, col, c}));
+      Value wv = arith::ExtSIOp::create(
+          b, loc, halves,
+          vector::LoadOp::create(b, loc, bytes, blocks,
+                                 ValueRange{cb, index(t), c0}));
+      for (int top = 0; top < 2; ++top)
+        sums[top] = arith::AddIOp::create(
+            b, loc, sums[top], mcusparse::mveVmull(b, loc, quads, xv, wv, top));
+    }
+    vector::StoreOp::create(
+        b, loc, vector::InterleaveOp::create(b, loc, sums[0], sums[1]), acc,
+        ValueRange{n, oh, ow, c});
+  }
+
+  /// The constant weights [C, 1, KH, KW] as a new constant global
+  /// [C/8, KH*KW, 8] (same name prefix, so it lands in .weights too).
+  memref::GlobalOp channelBlocks(memref::GlobalOp weights, const Depthwise &d) {
+    int64_t taps = d.kh * d.kw, blockCount = d.channels / 8;
+    auto values = cast<DenseIntElementsAttr>(*weights.getInitialValue());
+    SmallVector<APInt> flat(values.getValues<APInt>());
+    SmallVector<APInt> permuted;
+    permuted.reserve(flat.size());
+    for (int64_t cb = 0; cb < blockCount; ++cb)
+      for (int64_t t = 0; t < taps; ++t)
+        for (int64_t l = 0; l < 8; ++l)
+          permuted.push_back(flat[(cb * 8 + l) * taps + t]);
+    auto type = MemRefType::get({blockCount, taps, 8},
+                                IntegerType::get(weights.getContext(), 8));
+    OpBuilder b(weights);
+    b.setInsertionPointAfter(weights);
+    auto global = memref::GlobalOp::create(
+        b, weights.getLoc(),
+        (weights.getSymName() + "_by_channel_block").str(),
+        b.getStringAttr("private"), type,
+        DenseElementsAttr::get(
+            RankedTensorType::get(type.getShape(), type.getElementType()),
+            permuted),
+        /*constant=*/true, weights.getAlignmentAttr());
+    SymbolTable(weights->getParentOfType<ModuleOp>()).insert(global);
+    return global;
+  }
+
   void rewrite(linalg::GenericOp op, const Depthwise &d) {
     Location loc = op.getLoc();
     Value out = op.getDpsInits()[0];
@@ -325,6 +446,32 @@ struct VectorizeDepthwisePass
         b, loc, out, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
     // Blocks of 8 channels in int16 lanes as far as they go, the last 4
     // channels (when 8 does not divide them) as a block of 4 in int32.
+    memref::GlobalOp weights = constantGlobal(op.getDpsInputs()[1]);
+    if (weights && d.channels % 8 == 0 && d.channels >= kChannelInnerFrom) {
+      memref::GlobalOp blocks = channelBlocks(weights, d);
+      OpBuilder at = entry();
+      Value blocksBuffer = memref::GetGlobalOp::create(
+          at, loc, blocks.getType(), blocks.getSymName());
+      emitChannelInner(b, index, op, d, acc, fill, blocksBuffer);
+      Value w = op.getDpsInputs()[1];
+      if (fill)
+        fillOp.erase();
+      op.erase();
+      // The original weights go when nothing else reads them (the reshapes
+      // and get_global that led to them first), so flash holds one copy.
+      while (Operation *def = w.getDefiningOp()) {
+        if (!def->use_empty() || def->getNumOperands() > 1)
+          break;
+        w = def->getNumOperands() ? def->getOperand(0) : Value();
+        def->erase();
+        if (!w)
+          break;
+      }
+      if (SymbolTable::symbolKnownUseEmpty(weights,
+                                           weights->getParentOfType<ModuleOp>()))
+        weights.erase();
+      return;
+    }
     int64_t wide = d.channels - d.channels % 8;
     if (wide > 0)
       emitBlocks(b, entry, index, op, d, acc, fill, 8, 0, wide);

@@ -231,3 +231,49 @@ func.func @float(%x: memref<1x5x5x4xf32>, %w: memref<4x1x3x3xf32>, %out: memref<
   }
   return
 }
+
+// -----
+
+// 96 channels with constant weights (a global, as sparse-enc-outline-weights
+// leaves them): each pixel runs a loop over 12 blocks of 8 channels, every
+// tap's input read moving 8 bytes per block. The weights are copied once,
+// at compile time, to a global laid out [block][tap][8 channels] (weight
+// (c, t) = c + 16 t here, so block 0 starts 00..07, 10..17), and the
+// original global goes.
+
+// CHECK: memref.global "private" constant @mcusparse_weights_0_by_channel_block : memref<12x9x8xi8> = dense<"0x000102030405060710111213141516172021222324252627
+// CHECK-NOT: memref.global "private" constant @mcusparse_weights_0 :
+// CHECK-LABEL: func.func @wide
+// CHECK: %[[BLOCKS:.*]] = memref.get_global @mcusparse_weights_0_by_channel_block
+// CHECK-NOT: memref.alloca
+// CHECK: scf.for %[[N:.*]] =
+// CHECK:   scf.for %[[OH:.*]] =
+// CHECK:     scf.for %[[OW:.*]] =
+// CHECK:       scf.for %[[CB:.*]] = %{{.*}} to %c12 step %c1 {
+// CHECK:         %[[C:.*]] = arith.muli %[[CB]], %c8
+// CHECK:         vector.load %{{.*}}[%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x96xi8>, vector<8xi8>
+// CHECK:         vector.load %[[BLOCKS]][%[[CB]], %c0, %c0] : memref<12x9x8xi8>, vector<8xi8>
+// CHECK-COUNT-18: llvm.call_intrinsic "llvm.arm.mve.vmull"
+// CHECK:         vector.store %{{.*}}, %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x96xi32>, vector<8xi32>
+// CHECK-NEXT:  }
+// CHECK-NEXT:  } {loop_annotation = #{{.*}}}
+// CHECK-NOT: linalg.generic
+memref.global "private" constant @mcusparse_weights_0 : memref<96x9xi8> = dense<"0x0010203040506070800111213141516171810212223242526272820313233343536373830414243444546474840515253545556575850616263646566676860717273747576777870818283848586878880919293949596979890A1A2A3A4A5A6A7A8A0B1B2B3B4B5B6B7B8B0C1C2C3C4C5C6C7C8C0D1D2D3D4D5D6D7D8D0E1E2E3E4E5E6E7E8E0F1F2F3F4F5F6F7F8F1020304050607080901121314151617181911222324252627282921323334353637383931424344454647484941525354555657585951626364656667686961727374757677787971828384858687888981929394959697989991A2A3A4A5A6A7A8A9A1B2B3B4B5B6B7B8B9B1C2C3C4C5C6C7C8C9C1D2D3D4D5D6D7D8D9D1E2E3E4E5E6E7E8E9E1F2F3F4F5F6F7F8F9F2030405060708090A02131415161718191A12232425262728292A22333435363738393A32434445464748494A42535455565758595A52636465666768696A62737475767778797A72838485868788898A82939495969798999A92A3A4A5A6A7A8A9AAA2B3B4B5B6B7B8B9BAB2C3C4C5C6C7C8C9CAC2D3D4D5D6D7D8D9DAD2E3E4E5E6E7E8E9EAE2F3F4F5F6F7F8F9FAF30405060708090A0B031415161718191A1B132425262728292A2B233435363738393A3B334445464748494A4B435455565758595A5B536465666768696A6B637475767778797A7B738485868788898A8B839495969798999A9B93A4A5A6A7A8A9AAABA3B4B5B6B7B8B9BABBB3C4C5C6C7C8C9CACBC3D4D5D6D7D8D9DADBD3E4E5E6E7E8E9EAEBE3F4F5F6F7F8F9FAFBF405060708090A0B0C0415161718191A1B1C1425262728292A2B2C2435363738393A3B3C3445464748494A4B4C4455565758595A5B5C5465666768696A6B6C6475767778797A7B7C7485868788898A8B8C8495969798999A9B9C94A5A6A7A8A9AAABACA4B5B6B7B8B9BABBBCB4C5C6C7C8C9CACBCCC4D5D6D7D8D9DADBDCD4E5E6E7E8E9EAEBECE4F5F6F7F8F9FAFBFCF5060708090A0B0C0D05161718191A1B1C1D15262728292A2B2C2D25363738393A3B3C3D35464748494A4B4C4D45565758595A5B5C5D55666768696A6B6C6D65767778797A7B7C7D75868788898A8B8C8D85969798999A9B9C9D95A6A7A8A9AAABACADA5B6B7B8B9BABBBCBDB5C6C7C8C9CACBCCCDC5D6D7D8D9DADBDCDDD5E6E7E8E9EAEBECEDE5F6F7F8F9FAFBFCFDF"> {alignment = 16 : i64}
+func.func @wide(%x: memref<1x6x7x96xi8>, %out: memref<1x4x5x96x1xi32>) {
+  %g = memref.get_global @mcusparse_weights_0 : memref<96x9xi8>
+  %w = memref.expand_shape %g [[0, 1], [2, 3]] output_shape [96, 1, 3, 3] : memref<96x9xi8> into memref<96x1x3x3xi8>
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x6x7x96xi8>, memref<96x1x3x3xi8>) outs(%out : memref<1x4x5x96x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}

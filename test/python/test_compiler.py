@@ -140,6 +140,9 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
     (12, 1, 1, 1, 5),   # 25 taps, a block of 8 and one of 4
     (6, 1, 1, 1, 3),    # 6 channels: left to the loops
     (4, 2, 1, 1, 3),    # channel multiplier 2: left to the loops
+    (96, 1, 1, 1, 3),   # 96+ channels: a loop over channel blocks per pixel,
+    (104, 1, 2, 1, 3),  #   weights re-laid out [block][tap][8]; stride 2
+    (96, 1, 1, 2, 3),   #   dilation 2
 ])
 def test_depthwise_bit_exact_on_cortex_m55(tmp_path, channels, mult, stride, dil, k):
     from models.tflite_builder import INT8, INT32, SAME, TFLiteBuilder

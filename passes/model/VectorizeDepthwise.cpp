@@ -31,6 +31,9 @@
 // from that constant and the fill goes (DS-CNN S: 968,482 -> 935,546
 // instructions, a memset and a load per pixel less). The 8-channel form
 // uses an MVE intrinsic: the pass is in the cortex-m55 pipeline only.
+// Layers of 96 or more channels with constant weights swap the loops (a
+// channel-block loop inside each pixel, weights re-laid out at compile time;
+// emitChannelInner): MobileNetV2 90 % 16,845,831 -> 16,316,573 (dense).
 // Other depthwise forms are left to convert-linalg-to-loops.
 //
 //===----------------------------------------------------------------------===//

@@ -236,23 +236,28 @@ func.func @float(%x: memref<1x5x5x4xf32>, %w: memref<4x1x3x3xf32>, %out: memref<
 
 // 96 channels with constant weights (a global, as sparse-enc-outline-weights
 // leaves them): each pixel runs a loop over 12 blocks of 8 channels, every
-// tap's input read moving 8 bytes per block. The weights are copied once,
-// at compile time, to a global laid out [block][tap][8 channels] (weight
-// (c, t) = c + 16 t here, so block 0 starts 00..07, 10..17), and the
-// original global goes.
+// tap's input read moving 8 bytes per block. The weights are copied at
+// compile time to a global laid out [block][tap][8 channels] (weight
+// (c, t) = c + 16 t here, so block 0 starts 00..07, 10..17), the original
+// global goes, and the layer first copies the new one to the stack.
 
 // CHECK: memref.global "private" constant @mcusparse_weights_0_by_channel_block : memref<12x9x8xi8> = dense<"0x000102030405060710111213141516172021222324252627
 // CHECK-NOT: memref.global "private" constant @mcusparse_weights_0 :
 // CHECK-LABEL: func.func @wide
 // CHECK: %[[BLOCKS:.*]] = memref.get_global @mcusparse_weights_0_by_channel_block
-// CHECK-NOT: memref.alloca
+// CHECK: %[[STAGE:.*]] = memref.alloca() : memref<864xi8>
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[BLOCKS]] {{\[}}[0, 1, 2]] : memref<12x9x8xi8> into memref<864xi8>
+// CHECK: scf.for %[[I:.*]] = %c0 to %c864 step %c16 {
+// CHECK:   %[[CHUNK:.*]] = vector.load %[[FLAT]][%[[I]]] : memref<864xi8>, vector<16xi8>
+// CHECK:   vector.store %[[CHUNK]], %[[STAGE]][%[[I]]]
 // CHECK: scf.for %[[N:.*]] =
 // CHECK:   scf.for %[[OH:.*]] =
 // CHECK:     scf.for %[[OW:.*]] =
 // CHECK:       scf.for %[[CB:.*]] = %{{.*}} to %c12 step %c1 {
 // CHECK:         %[[C:.*]] = arith.muli %[[CB]], %c8
 // CHECK:         vector.load %{{.*}}[%[[N]], %{{.*}}, %{{.*}}, %[[C]]] : memref<1x6x7x96xi8>, vector<8xi8>
-// CHECK:         vector.load %[[BLOCKS]][%[[CB]], %c0, %c0] : memref<12x9x8xi8>, vector<8xi8>
+// CHECK:         %[[W0:.*]] = arith.muli %[[CB]], %c72
+// CHECK:         vector.load %[[STAGE]][%{{.*}}] : memref<864xi8>, vector<8xi8>
 // CHECK-COUNT-18: llvm.call_intrinsic "llvm.arm.mve.vmull"
 // CHECK:         vector.store %{{.*}}, %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] : memref<1x4x5x96xi32>, vector<8xi32>
 // CHECK-NEXT:  }

@@ -214,15 +214,19 @@ struct VectorizeDepthwisePass
     for (auto &[op, d] : found)
       if (constantGlobal(op.getDpsInputs()[1]) && channelInner(d)) {
         int64_t &bytes = stageBytes[op->getParentOfType<func::FuncOp>()];
-        bytes = std::max(bytes, d.channels * d.kh * d.kw);
+        bytes = std::max(bytes, stagedBytes(d));
       }
     for (auto &[op, d] : found)
       rewrite(op, d);
   }
 
   static bool channelInner(const Depthwise &d) {
-    return d.channels % 8 == 0 && d.channels >= kChannelInnerFrom &&
-           d.channels * d.kh * d.kw <= kStageLimit;
+    return d.channels - d.channels % 8 >= kChannelInnerFrom &&
+           stagedBytes(d) <= kStageLimit;
+  }
+  /// The [block][tap][8] weights, the last block of 4 channels padded.
+  static int64_t stagedBytes(const Depthwise &d) {
+    return (d.channels + 7) / 8 * 8 * d.kh * d.kw;
   }
   llvm::DenseMap<Operation *, int64_t> stageBytes;
   llvm::DenseMap<Operation *, Value> stages;
@@ -235,7 +239,7 @@ struct VectorizeDepthwisePass
   void emitBlocks(OpBuilder &b, EntryFn &entry, IndexFn &index,
                   linalg::GenericOp op, const Depthwise &d, Value acc,
                   std::optional<APInt> fill, int64_t lanes, int64_t from,
-                  int64_t to) {
+                  int64_t to, Value stage = {}) {
     Location loc = op.getLoc();
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1];
     MLIRContext *ctx = op.getContext();
@@ -259,8 +263,14 @@ struct VectorizeDepthwisePass
       SmallVector<Value> lanesOfTap;
       for (int64_t l = 0; l < lanes; ++l) {
         Value ch = arith::AddIOp::create(b, loc, c, index(l));
-        Value v = memref::LoadOp::create(
-            b, loc, w, ValueRange{ch, c0, index(t / d.kw), index(t % d.kw)});
+        // From the channel-inner form's staged [block][tap][8] weights (the
+        // last block, of 4 channels), or from the weights themselves.
+        Value v = stage ? memref::LoadOp::create(
+                              b, loc, stage,
+                              ValueRange{index((from / 8) * taps * 8 + t * 8 + l)})
+                        : memref::LoadOp::create(
+                              b, loc, w,
+                              ValueRange{ch, c0, index(t / d.kw), index(t % d.kw)});
         lanesOfTap.push_back(arith::ExtSIOp::create(b, loc, stagedElem, v));
       }
       vector::StoreOp::create(
@@ -334,7 +344,7 @@ struct VectorizeDepthwisePass
     vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
   }
 
-  /// Wide layers (channels a multiple of 8, at least kChannelInnerFrom, the
+  /// Wide layers (at least kChannelInnerFrom channels in blocks of 8, the
   /// weights at most kStageLimit bytes):
   /// for each pixel, a loop over blocks of 8 channels. Each tap's inputs
   /// then move 8 bytes per step, a post-increment, where the pixel loop
@@ -410,7 +420,7 @@ struct VectorizeDepthwisePass
   /// The constant weights [C, 1, KH, KW] as a new constant global
   /// [C/8, KH*KW, 8] (same name prefix, so it lands in .weights too).
   memref::GlobalOp channelBlocks(memref::GlobalOp weights, const Depthwise &d) {
-    int64_t taps = d.kh * d.kw, blockCount = d.channels / 8;
+    int64_t taps = d.kh * d.kw, blockCount = (d.channels + 7) / 8;
     auto values = cast<DenseIntElementsAttr>(*weights.getInitialValue());
     SmallVector<APInt> flat(values.getValues<APInt>());
     SmallVector<APInt> permuted;
@@ -418,7 +428,9 @@ struct VectorizeDepthwisePass
     for (int64_t cb = 0; cb < blockCount; ++cb)
       for (int64_t t = 0; t < taps; ++t)
         for (int64_t l = 0; l < 8; ++l)
-          permuted.push_back(flat[(cb * 8 + l) * taps + t]);
+          permuted.push_back(cb * 8 + l < d.channels
+                                 ? flat[(cb * 8 + l) * taps + t]
+                                 : APInt(8, 0));
     auto type = MemRefType::get({blockCount, taps, 8},
                                 IntegerType::get(weights.getContext(), 8));
     OpBuilder b(weights);
@@ -485,7 +497,7 @@ struct VectorizeDepthwisePass
       if (!stage)
         stage = memref::AllocaOp::create(
             at, loc, MemRefType::get({stageBytes[func]}, bytes));
-      int64_t size = d.channels * d.kh * d.kw, step = size % 16 ? 8 : 16;
+      int64_t size = stagedBytes(d), step = size % 16 ? 8 : 16;
       Value flatBlocks = memref::CollapseShapeOp::create(
           b, loc, blocksBuffer, SmallVector<ReassociationIndices>{{0, 1, 2}});
       auto copy = scf::ForOp::create(b, loc, index(0), index(size), index(step));
@@ -499,6 +511,10 @@ struct VectorizeDepthwisePass
             stage, ValueRange{i});
       }
       emitChannelInner(b, index, op, d, acc, fill, stage);
+      // Channels past the last block of 8 (DS-CNN M's 172) as a block of 4.
+      if (int64_t wide = d.channels - d.channels % 8; wide < d.channels)
+        emitBlocks(b, entry, index, op, d, acc, fill, kLanes, wide, d.channels,
+                   stage);
       Value w = op.getDpsInputs()[1];
       if (fill)
         fillOp.erase();

@@ -282,3 +282,37 @@ func.func @wide(%x: memref<1x6x7x96xi8>, %out: memref<1x4x5x96x1xi32>) {
   }
   return
 }
+
+// -----
+
+// 100 channels: 12 blocks of 8 inside each pixel, then channels 96-99 as a
+// block of 4 (int32 lanes) whose weights come from the staged copy's last,
+// padded block (bytes 864 + 8t + l of 13 x 9 x 8).
+
+// CHECK-LABEL: func.func @wide_and_four
+// CHECK: %[[STAGE:.*]] = memref.alloca() : memref<936xi8>
+// CHECK: scf.for %{{.*}} = %c0 to %c936 step %c8 {
+// CHECK: scf.for %[[CB:.*]] = %{{.*}} to %c12 step %c1 {
+// CHECK: scf.for %{{.*}} = %c96 to %c100 step %c4 {
+// CHECK:   memref.load %[[STAGE]][%c864] : memref<936xi8>
+// CHECK:   memref.load %[[STAGE]][%c865] : memref<936xi8>
+// CHECK-NOT: memref.get_global @mcusparse_weights_1 :
+memref.global "private" constant @mcusparse_weights_1 : memref<100x9xi8> = dense<3> {alignment = 16 : i64}
+func.func @wide_and_four(%x: memref<1x6x7x100xi8>, %out: memref<1x4x5x100x1xi32>) {
+  %g = memref.get_global @mcusparse_weights_1 : memref<100x9xi8>
+  %w = memref.expand_shape %g [[0, 1], [2, 3]] output_shape [100, 1, 3, 3] : memref<100x9xi8> into memref<100x1x3x3xi8>
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x6x7x100xi8>, memref<100x1x3x3xi8>) outs(%out : memref<1x4x5x100x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}

@@ -143,6 +143,7 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
     (96, 1, 1, 1, 3),   # 96+ channels: a loop over channel blocks per pixel,
     (104, 1, 2, 1, 3),  #   weights re-laid out [block][tap][8]; stride 2
     (96, 1, 1, 2, 3),   #   dilation 2
+    (100, 1, 1, 1, 3),  #   and the last 4 channels as a block of 4
 ])
 def test_depthwise_bit_exact_on_cortex_m55(tmp_path, channels, mult, stride, dil, k):
     from models.tflite_builder import INT8, INT32, SAME, TFLiteBuilder

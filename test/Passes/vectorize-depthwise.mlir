@@ -291,7 +291,7 @@ func.func @wide(%x: memref<1x6x7x96xi8>, %out: memref<1x4x5x96x1xi32>) {
 
 // CHECK-LABEL: func.func @wide_and_four
 // CHECK: %[[STAGE:.*]] = memref.alloca() : memref<936xi8>
-// CHECK: scf.for %{{.*}} = %c0 to %c936 step %c8 {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c936 step %{{.*}} {
 // CHECK: scf.for %[[CB:.*]] = %{{.*}} to %c12 step %c1 {
 // CHECK: scf.for %{{.*}} = %c96 to %c100 step %c4 {
 // CHECK:   memref.load %[[STAGE]][%c864] : memref<936xi8>
@@ -307,6 +307,55 @@ func.func @wide_and_four(%x: memref<1x6x7x100xi8>, %out: memref<1x4x5x100x1xi32>
       affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
       ins(%x, %w : memref<1x6x7x100xi8>, memref<100x1x3x3xi8>) outs(%out : memref<1x4x5x100x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+// Two wide layers in one function share one stack buffer, the size of the
+// larger one's weights (104 x 9 = 936 bytes); each copies its own weights
+// into it before its loops.
+
+// CHECK-LABEL: func.func @two_wide
+// CHECK: %[[STAGE:.*]] = memref.alloca() : memref<936xi8>
+// CHECK-NOT: memref.alloca
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c864 step %{{.*}} {
+// CHECK:   vector.store %{{.*}}, %[[STAGE]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c936 step %{{.*}} {
+// CHECK:   vector.store %{{.*}}, %[[STAGE]]
+memref.global "private" constant @mcusparse_weights_2 : memref<96x9xi8> = dense<1> {alignment = 16 : i64}
+memref.global "private" constant @mcusparse_weights_3 : memref<104x9xi8> = dense<2> {alignment = 16 : i64}
+func.func @two_wide(%x96: memref<1x6x7x96xi8>, %out96: memref<1x4x5x96x1xi32>, %x104: memref<1x6x7x104xi8>, %out104: memref<1x4x5x104x1xi32>) {
+  %g96 = memref.get_global @mcusparse_weights_2 : memref<96x9xi8>
+  %w96 = memref.expand_shape %g96 [[0, 1], [2, 3]] output_shape [96, 1, 3, 3] : memref<96x9xi8> into memref<96x1x3x3xi8>
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x96, %w96 : memref<1x6x7x96xi8>, memref<96x1x3x3xi8>) outs(%out96 : memref<1x4x5x96x1xi32>) {
+  ^bb0(%a: i8, %b: i8, %o: i32):
+    %ae = arith.extsi %a : i8 to i32
+    %be = arith.extsi %b : i8 to i32
+    %p = arith.muli %ae, %be : i32
+    %s = arith.addi %o, %p : i32
+    linalg.yield %s : i32
+  }
+  %g104 = memref.get_global @mcusparse_weights_3 : memref<104x9xi8>
+  %w104 = memref.expand_shape %g104 [[0, 1], [2, 3]] output_shape [104, 1, 3, 3] : memref<104x9xi8> into memref<104x1x3x3xi8>
+  linalg.generic {indexing_maps = [
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 * 1 + d5 * 1, d2 * 1 + d6 * 1, d3)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d3, d4, d5, d6)>,
+      affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>],
+      iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x104, %w104 : memref<1x6x7x104xi8>, memref<104x1x3x3xi8>) outs(%out104 : memref<1x4x5x104x1xi32>) {
   ^bb0(%a: i8, %b: i8, %o: i32):
     %ae = arith.extsi %a : i8 to i32
     %be = arith.extsi %b : i8 to i32

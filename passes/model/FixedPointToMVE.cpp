@@ -28,6 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/ConstantGlobals.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -102,17 +103,14 @@ bool isRightShift(Value e) {
   if (std::optional<int64_t> c = splatValue(e))
     return inRange(*c);
   auto load = e.getDefiningOp<vector::LoadOp>();
-  auto get = load ? load.getBase().getDefiningOp<memref::GetGlobalOp>()
-                  : nullptr;
-  auto global = get ? SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-                          get, get.getNameAttr())
-                    : nullptr;
-  if (!global || !global.getConstant())
+  memref::GlobalOp global =
+      load ? mcusparse::constantIntGlobal(load.getBase()) : nullptr;
+  if (!global)
     return false;
-  auto table = dyn_cast_or_null<DenseIntElementsAttr>(global.getInitialValueAttr());
-  return table && llvm::all_of(table.getValues<APInt>(), [&](const APInt &v) {
-           return inRange(v.getSExtValue());
-         });
+  auto table = cast<DenseIntElementsAttr>(*global.getInitialValue());
+  return llvm::all_of(table.getValues<APInt>(), [&](const APInt &v) {
+    return inRange(v.getSExtValue());
+  });
 }
 
 /// emit.py's SaturatingRoundingDoublingHighMul:

@@ -38,6 +38,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/ConstantGlobals.h"
 #include "passes/MVEIntrinsics.h"
 #include "passes/Passes.h"
 #include "passes/LoopAnnotations.h"
@@ -131,26 +132,6 @@ bool isInt8MulAdd(linalg::GenericOp op) {
   return (a == x && b == w) || (a == w && b == x);
 }
 
-/// The constant global that `w` reads (through reshapes), or null.
-memref::GlobalOp constantGlobal(Value w) {
-  while (Operation *op = w.getDefiningOp()) {
-    if (auto expand = dyn_cast<memref::ExpandShapeOp>(op))
-      w = expand.getSrc();
-    else if (auto collapse = dyn_cast<memref::CollapseShapeOp>(op))
-      w = collapse.getSrc();
-    else
-      break;
-  }
-  auto get = w.getDefiningOp<memref::GetGlobalOp>();
-  auto global = get ? SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-                          get, get.getNameAttr())
-                    : nullptr;
-  if (!global || !global.getConstant() ||
-      !isa_and_nonnull<DenseIntElementsAttr>(global.getInitialValueAttr()))
-    return nullptr;
-  return global;
-}
-
 struct Depthwise {
   int64_t n, oh, ow, channels, kh, kw;
   int64_t strideH, strideW, dilationH, dilationW;
@@ -210,9 +191,12 @@ struct VectorizeDepthwisePass
         found.push_back({op, *d});
     });
     // One stack buffer per function holds the weights of the channel-inner
-    // layer that runs (the largest decides its size).
+    // layer that runs (the largest decides its size). The pass object may
+    // run again on another module: nothing carries over.
+    stageBytes.clear();
+    stages.clear();
     for (auto &[op, d] : found)
-      if (constantGlobal(op.getDpsInputs()[1]) && channelInner(d)) {
+      if (mcusparse::constantIntGlobal(op.getDpsInputs()[1]) && channelInner(d)) {
         int64_t &bytes = stageBytes[op->getParentOfType<func::FuncOp>()];
         bytes = std::max(bytes, stagedBytes(d));
       }
@@ -231,6 +215,78 @@ struct VectorizeDepthwisePass
   llvm::DenseMap<Operation *, int64_t> stageBytes;
   llvm::DenseMap<Operation *, Value> stages;
 
+  /// A loop 0..size step 1, the builder moved into its body.
+  template <typename IndexFn>
+  static scf::ForOp enterLoop(OpBuilder &b, Location loc, IndexFn &index,
+                              int64_t size) {
+    auto loop = scf::ForOp::create(b, loc, index(0), index(size), index(1));
+    b.setInsertionPointToStart(loop.getBody());
+    return loop;
+  }
+
+  /// The sums of `lanes` channels at acc[at]: the constant the accumulator
+  /// was just filled with, or its contents. 8 lanes: the sums of the even
+  /// and of the odd channels (`vld20/21`).
+  template <typename EntryFn>
+  static SmallVector<Value> startSums(OpBuilder &b, Location loc,
+                                      EntryFn &entry, std::optional<APInt> fill,
+                                      int64_t lanes, Value acc, ValueRange at) {
+    auto i32 = b.getI32Type();
+    if (fill) {
+      auto type = VectorType::get({lanes == 8 ? 4 : lanes}, i32);
+      OpBuilder top = entry();
+      Value start = arith::ConstantOp::create(
+          top, loc, type, DenseElementsAttr::get(type, *fill));
+      return SmallVector<Value>(lanes == 8 ? 2 : 1, start);
+    }
+    Value sum = vector::LoadOp::create(
+        b, loc, VectorType::get({lanes}, i32), acc, at);
+    if (lanes != 8)
+      return {sum};
+    auto split = vector::DeinterleaveOp::create(b, loc, sum);
+    return {split.getRes1(), split.getRes2()};
+  }
+
+  /// Tap t's `lanes` inputs at pixel (n, oh, ow), channel c, sign-extended
+  /// to `elem`.
+  template <typename IndexFn>
+  static Value tapInputs(OpBuilder &b, Location loc, IndexFn &index,
+                         const Depthwise &d, Value x, Value n, Value oh,
+                         Value ow, Value c, int64_t t, int64_t lanes,
+                         Type elem) {
+    auto scaled = [&](Value v, int64_t k) {
+      return arith::MulIOp::create(b, loc, v, index(k)).getResult();
+    };
+    Value row = arith::AddIOp::create(b, loc, scaled(oh, d.strideH),
+                                      index((t / d.kw) * d.dilationH));
+    Value col = arith::AddIOp::create(b, loc, scaled(ow, d.strideW),
+                                      index((t % d.kw) * d.dilationW));
+    Value v = vector::LoadOp::create(b, loc,
+                                     VectorType::get({lanes}, b.getI8Type()), x,
+                                     ValueRange{n, row, col, c});
+    return arith::ExtSIOp::create(b, loc, VectorType::get({lanes}, elem), v);
+  }
+
+  /// 8 lanes: the even and odd channels' int32 products of int16 inputs and
+  /// weights (`vmullb.s16` / `vmullt.s16`) added to their sums.
+  static void addProducts8(OpBuilder &b, Location loc, SmallVector<Value> &sums,
+                           Value xv, Value wv) {
+    auto quads = VectorType::get({4}, b.getI32Type());
+    for (int top = 0; top < 2; ++top)
+      sums[top] = arith::AddIOp::create(
+          b, loc, sums[top], mcusparse::mveVmull(b, loc, quads, xv, wv, top));
+  }
+
+  /// The sums back to acc[at] (8 lanes: even and odd channels interleaved).
+  static void storeSums(OpBuilder &b, Location loc, ArrayRef<Value> sums,
+                        Value acc, ValueRange at) {
+    Value sum = sums.size() == 2
+                    ? vector::InterleaveOp::create(b, loc, sums[0], sums[1])
+                          .getResult()
+                    : sums[0];
+    vector::StoreOp::create(b, loc, sum, acc, at);
+  }
+
   /// Channels [from, to) in blocks of `lanes` (8: int16 lanes, one
   /// `vldrb.s16` per tap's inputs and `vmullb.s16` / `vmullt.s16`
   /// (llvm.arm.mve.vmull) for the int32 products of its even and odd
@@ -246,13 +302,11 @@ struct VectorizeDepthwisePass
     auto i32 = IntegerType::get(ctx, 32);
     Type stagedElem = lanes == 8 ? Type(IntegerType::get(ctx, 16)) : Type(i32);
     auto stagedVec = VectorType::get({lanes}, stagedElem);
-    auto xVec = VectorType::get({lanes}, IntegerType::get(ctx, 8));
-    auto accVec = VectorType::get({lanes}, i32);
     int64_t taps = d.kh * d.kw;
     OpBuilder atTop = entry();
     Value staged = memref::AllocaOp::create(
         atTop, loc, MemRefType::get({taps, lanes}, stagedElem));
-    Value c0 = index(0), c1 = index(1);
+    Value c0 = index(0);
 
     auto block = scf::ForOp::create(b, loc, index(from), index(to),
                                     index(lanes));
@@ -278,70 +332,31 @@ struct VectorizeDepthwisePass
           staged, ValueRange{index(t), c0});
     }
 
-    auto loopOver = [&](int64_t size) {
-      auto loop = scf::ForOp::create(b, loc, c0, index(size), c1);
-      b.setInsertionPointToStart(loop.getBody());
-      return loop;
-    };
-    Value n = loopOver(d.n).getInductionVar(),
-          oh = loopOver(d.oh).getInductionVar();
+    Value n = enterLoop(b, loc, index, d.n).getInductionVar(),
+          oh = enterLoop(b, loc, index, d.oh).getInductionVar();
     // Rows of more than 4 pixels stay rolled: a pixel already has KH*KW taps
     // in straight-line code, and LLVM's full unroll needs a pointer per tap
     // and pixel (MVE load offsets reach 127 bytes), which it spills. Measured
     // on the models: DS-CNN S's 5-pixel and MobileNetV2's 8-pixel rows lose
     // by the unroll, MobileNetV2's 4-pixel rows gain.
-    scf::ForOp pixels = loopOver(d.ow);
+    scf::ForOp pixels = enterLoop(b, loc, index, d.ow);
     if (d.ow > 4)
       mcusparse::disableUnroll(pixels);
     Value ow = pixels.getInductionVar();
-    // The sums start from the accumulator, or from the constant it was just
-    // filled with. 8 lanes: the sums of the even and of the odd channels
-    // (`vld20/21`).
-    SmallVector<Value> sums;
-    if (fill) {
-      auto type = lanes == 8 ? VectorType::get({4}, i32) : accVec;
-      OpBuilder at = entry();
-      Value start = arith::ConstantOp::create(
-          at, loc, type, DenseElementsAttr::get(type, *fill));
-      sums.assign(lanes == 8 ? 2 : 1, start);
-    } else {
-      Value sum = vector::LoadOp::create(b, loc, accVec, acc,
-                                         ValueRange{n, oh, ow, c});
-      sums = {sum};
-      if (lanes == 8) {
-        auto split = vector::DeinterleaveOp::create(b, loc, sum);
-        sums = {split.getRes1(), split.getRes2()};
-      }
-    }
-    auto scaled = [&](Value v, int64_t k) {
-      return arith::MulIOp::create(b, loc, v, index(k)).getResult();
-    };
-    Value row0 = scaled(oh, d.strideH), col0 = scaled(ow, d.strideW);
+    SmallVector<Value> at{n, oh, ow, c};
+    SmallVector<Value> sums = startSums(b, loc, entry, fill, lanes, acc, at);
     for (int64_t t = 0; t < taps; ++t) {
-      Value row = arith::AddIOp::create(b, loc, row0,
-                                        index((t / d.kw) * d.dilationH));
-      Value col = arith::AddIOp::create(b, loc, col0,
-                                        index((t % d.kw) * d.dilationW));
-      Value xv = arith::ExtSIOp::create(
-          b, loc, stagedVec,
-          vector::LoadOp::create(b, loc, xVec, x, ValueRange{n, row, col, c}));
+      Value xv = tapInputs(b, loc, index, d, x, n, oh, ow, c, t, lanes,
+                           stagedElem);
       Value wv = vector::LoadOp::create(b, loc, stagedVec, staged,
                                         ValueRange{index(t), c0});
-      if (lanes == 8) {
-        for (int top = 0; top < 2; ++top)
-          sums[top] = arith::AddIOp::create(
-              b, loc, sums[top],
-              mcusparse::mveVmull(b, loc, VectorType::get({4}, i32), xv, wv,
-                                  top));
-      } else {
+      if (lanes == 8)
+        addProducts8(b, loc, sums, xv, wv);
+      else
         sums[0] = arith::AddIOp::create(b, loc, sums[0],
                                         arith::MulIOp::create(b, loc, xv, wv));
-      }
     }
-    Value sum = sums[0];
-    if (lanes == 8)
-      sum = vector::InterleaveOp::create(b, loc, sums[0], sums[1]);
-    vector::StoreOp::create(b, loc, sum, acc, ValueRange{n, oh, ow, c});
+    storeSums(b, loc, sums, acc, at);
   }
 
   /// Wide layers (at least kChannelInnerFrom channels in blocks of 8, the
@@ -353,68 +368,38 @@ struct VectorizeDepthwisePass
   /// come from `blocks` (flat bytes on the stack), a copy of the constant
   /// weights laid out [channel block][tap][8 channels]: one pointer, the
   /// taps at immediate offsets.
-  template <typename IndexFn>
-  void emitChannelInner(OpBuilder &b, IndexFn &index, linalg::GenericOp op,
-                        const Depthwise &d, Value acc,
+  template <typename EntryFn, typename IndexFn>
+  void emitChannelInner(OpBuilder &b, EntryFn &entry, IndexFn &index,
+                        linalg::GenericOp op, const Depthwise &d, Value acc,
                         std::optional<APInt> fill, Value blocks) {
     Location loc = op.getLoc();
     Value x = op.getDpsInputs()[0];
-    MLIRContext *ctx = op.getContext();
-    auto i8 = IntegerType::get(ctx, 8), i16 = IntegerType::get(ctx, 16),
-         i32 = IntegerType::get(ctx, 32);
-    auto bytes = VectorType::get({8}, i8), halves = VectorType::get({8}, i16);
-    auto quads = VectorType::get({4}, i32);
+    auto halves = VectorType::get({8}, b.getI16Type());
     int64_t taps = d.kh * d.kw;
-    Value c0 = index(0), c1 = index(1);
     OpBuilder::InsertionGuard guard(b);
-    auto loopOver = [&](int64_t size) {
-      auto loop = scf::ForOp::create(b, loc, c0, index(size), c1);
-      b.setInsertionPointToStart(loop.getBody());
-      return loop;
-    };
-    Value n = loopOver(d.n).getInductionVar(),
-          oh = loopOver(d.oh).getInductionVar();
+    Value n = enterLoop(b, loc, index, d.n).getInductionVar(),
+          oh = enterLoop(b, loc, index, d.oh).getInductionVar();
     // Pixels stay rolled: each holds a loop already.
-    scf::ForOp pixels = loopOver(d.ow);
+    scf::ForOp pixels = enterLoop(b, loc, index, d.ow);
     mcusparse::disableUnroll(pixels);
     Value ow = pixels.getInductionVar();
-    Value cb = loopOver(d.channels / 8).getInductionVar();
+    Value cb = enterLoop(b, loc, index, d.channels / 8).getInductionVar();
     Value c = arith::MulIOp::create(b, loc, cb, index(8));
-    SmallVector<Value> sums;
-    if (fill) {
-      Value start = arith::ConstantOp::create(
-          b, loc, quads, DenseElementsAttr::get(quads, *fill));
-      sums.assign(2, start);
-    } else {
-      auto split = vector::DeinterleaveOp::create(
-          b, loc,
-          vector::LoadOp::create(b, loc, VectorType::get({8}, i32), acc,
-                                 ValueRange{n, oh, ow, c}));
-      sums = {split.getRes1(), split.getRes2()};
-    }
-    Value row0 = arith::MulIOp::create(b, loc, oh, index(d.strideH));
-    Value col0 = arith::MulIOp::create(b, loc, ow, index(d.strideW));
+    SmallVector<Value> at{n, oh, ow, c};
+    SmallVector<Value> sums = startSums(b, loc, entry, fill, 8, acc, at);
     for (int64_t t = 0; t < taps; ++t) {
-      Value row = arith::AddIOp::create(b, loc, row0,
-                                        index((t / d.kw) * d.dilationH));
-      Value col = arith::AddIOp::create(b, loc, col0,
-                                        index((t % d.kw) * d.dilationW));
-      Value xv = arith::ExtSIOp::create(
-          b, loc, halves,
-          vector::LoadOp::create(b, loc, bytes, x, ValueRange{n, row, col, c}));
-      Value wAt = arith::AddIOp::create(b, loc, arith::MulIOp::create(
-                                                    b, loc, cb, index(taps * 8)),
-                                        index(t * 8));
+      Value xv = tapInputs(b, loc, index, d, x, n, oh, ow, c, t, 8,
+                           b.getI16Type());
+      Value wAt = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, cb, index(taps * 8)),
+          index(t * 8));
       Value wv = arith::ExtSIOp::create(
           b, loc, halves,
-          vector::LoadOp::create(b, loc, bytes, blocks, ValueRange{wAt}));
-      for (int top = 0; top < 2; ++top)
-        sums[top] = arith::AddIOp::create(
-            b, loc, sums[top], mcusparse::mveVmull(b, loc, quads, xv, wv, top));
+          vector::LoadOp::create(b, loc, VectorType::get({8}, b.getI8Type()),
+                                 blocks, ValueRange{wAt}));
+      addProducts8(b, loc, sums, xv, wv);
     }
-    vector::StoreOp::create(
-        b, loc, vector::InterleaveOp::create(b, loc, sums[0], sums[1]), acc,
-        ValueRange{n, oh, ow, c});
+    storeSums(b, loc, sums, acc, at);
   }
 
   /// The constant weights [C, 1, KH, KW] as a new constant global
@@ -481,7 +466,7 @@ struct VectorizeDepthwisePass
         b, loc, out, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
     // Blocks of 8 channels in int16 lanes as far as they go, the last 4
     // channels (when 8 does not divide them) as a block of 4 in int32.
-    memref::GlobalOp weights = constantGlobal(op.getDpsInputs()[1]);
+    memref::GlobalOp weights = mcusparse::constantIntGlobal(op.getDpsInputs()[1]);
     if (weights && channelInner(d)) {
       memref::GlobalOp blocks = channelBlocks(weights, d);
       OpBuilder at = entry();
@@ -510,7 +495,7 @@ struct VectorizeDepthwisePass
             b, loc, vector::LoadOp::create(b, loc, chunk, flatBlocks, ValueRange{i}),
             stage, ValueRange{i});
       }
-      emitChannelInner(b, index, op, d, acc, fill, stage);
+      emitChannelInner(b, entry, index, op, d, acc, fill, stage);
       // Channels past the last block of 8 (DS-CNN M's 172) as a block of 4.
       if (int64_t wide = d.channels - d.channels % 8; wide < d.channels)
         emitBlocks(b, entry, index, op, d, acc, fill, kLanes, wide, d.channels,

@@ -11,7 +11,7 @@ import models  # noqa: F401  (test helpers: models.onnx_builder)
 import mcusparse
 from mcusparse import compiler
 from mcusparse.cli import main as cli
-from mcusparse.compiler.compare import compare
+from mcusparse.compiler.compare import compare, format_table, sparse_layer_share
 from mcusparse.compiler.reference import Reference
 from mcusparse.models import bundled
 
@@ -81,6 +81,23 @@ def test_compare_table(tmp_path, digits):
         assert r[col]["top1_agreement"] == "3/3"
     assert r["sparse"]["weight_bytes_read"] < r["dense"]["weight_bytes_read"]
     assert r["sparse"]["flash_bytes"] < r["dense"]["flash_bytes"]
+    assert r["sparse_layers"] is None          # explicit format: layers not measured
+    assert "differing output elements" in format_table(r)
+
+
+def test_sparse_layer_share():
+    """The Amdahl summary of `compare`: only layers `auto` measured and made sparse count."""
+    layers = [{"format": "dense", "costs": {"dense": 500, "csr": 900}},
+              {"format": "csr:8", "costs": {"dense": 300, "csr:8": 100}},
+              {"format": "dcsr:16:8", "costs": {"dense": 200, "dcsr:16:8": 100}},
+              {"format": "dense"},                        # depthwise: not measured
+              {"format": "csr"}]                          # explicit format: no costs
+    s = sparse_layer_share({"layers": layers}, 1000)
+    assert s["layers"] == 2 and s["dense_cycles"] == 500 and s["sparse_cycles"] == 200
+    assert s["share_of_dense_model"] == 0.5 and s["layer_speedup"] == 2.5
+    assert s["bound_if_free"] == 2.0
+    assert sparse_layer_share({"layers": layers[:1] + layers[3:]}, 1000) is None
+    assert sparse_layer_share({"layers": layers}, 400)["bound_if_free"] is None
 
 
 def test_cli_compile_and_run(tmp_path, digits, capsys):

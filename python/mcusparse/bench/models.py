@@ -72,18 +72,25 @@ def write_markdown(rows: Sequence[dict], wait_states: int = 4) -> str:
     head = ("| model | target | format | flash dense / sparse (B) | peak SRAM (B) | instructions "
             "dense / sparse | speedup (instr.) | weight bytes read dense / sparse | modeled cycles "
             f"0 ws dense / sparse | modeled {ws} ws dense / sparse | speedup ({ws} ws) | "
+            "sparse layers: share of dense, their speedup, bound (" + f"{ws} ws) | "
             "max diff vs LiteRT (dense, sparse) | differing elements | layer formats |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['name']} | {r['target']} | {r['format']} | error: "
-                         f"{r['error'].splitlines()[0][:120]} |||||||||||")
+                         f"{r['error'].splitlines()[0][:120]} ||||||||||||")
             continue
         d, s = r["dense"], r["sparse"]
         used = {}
         for f in s["layer_formats"]:
             used[f] = used.get(f, 0) + 1
+        share = r.get("sparse_layers")
+        amdahl = "-"
+        if share:
+            bound = share["bound_if_free"]
+            amdahl = (f"{share['share_of_dense_model']:.0%}, {share['layer_speedup']:.2f}x, "
+                      + (f"{bound:.2f}x" if bound else "none"))
         lines.append(
             f"| {r['name']} | {r['target']} | {r['format']} | {_n(d['flash_bytes'])} / "
             f"{_n(s['flash_bytes'])} | {_n(s['peak_sram_bytes'])} | {_n(d['instructions'])} / "
@@ -91,7 +98,7 @@ def write_markdown(rows: Sequence[dict], wait_states: int = 4) -> str:
             f"{_n(d['weight_bytes_read'])} / {_n(s['weight_bytes_read'])} | "
             f"{_n(d['modeled_cycles_0'])} / {_n(s['modeled_cycles_0'])} | "
             f"{_n(d[f'modeled_cycles_{ws}'])} / {_n(s[f'modeled_cycles_{ws}'])} | "
-            f"{r['speedup_modeled']:.2f}x | {d['max_abs_diff']:g}, {s['max_abs_diff']:g} | "
+            f"{r['speedup_modeled']:.2f}x | {amdahl} | {d['max_abs_diff']:g}, {s['max_abs_diff']:g} | "
             f"{d['differing_elements']}, {s['differing_elements']} of {s['output_elements']} | "
             + ", ".join(f"{k} x{v}" for k, v in used.items()) + " |")
     return head + "\n".join(lines) + "\n"

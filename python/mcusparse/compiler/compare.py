@@ -21,6 +21,27 @@ def _flatten_argmax(a: np.ndarray) -> int:
     return int(np.argmax(np.asarray(a).reshape(-1)))
 
 
+def sparse_layer_share(report: dict, dense_model_cycles: int) -> Optional[dict]:
+    """How much of the dense model the layers `auto` made sparse weigh (Amdahl).
+
+    Uses the per-layer modeled cycles `auto` measured (layouts.py: each layer's
+    matmul alone, dense and in the chosen format), against the dense model's
+    modeled cycles at the same wait states. `bound_if_free` is the whole-model
+    speedup if those layers cost nothing. None when no layer was made sparse
+    by `auto` (explicit formats are not measured per layer)."""
+    chosen = [l for l in report["layers"]
+              if l["format"] != "dense" and "dense" in l.get("costs", {})
+              and l["format"] in l["costs"]]
+    if not chosen or dense_model_cycles <= 0:
+        return None
+    dense = sum(l["costs"]["dense"] for l in chosen)
+    sparse = sum(l["costs"][l["format"]] for l in chosen)
+    share = dense / dense_model_cycles
+    return {"layers": len(chosen), "dense_cycles": dense, "sparse_cycles": sparse,
+            "share_of_dense_model": share, "layer_speedup": dense / max(1, sparse),
+            "bound_if_free": 1 / (1 - share) if share < 1 else None}
+
+
 def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             inputs: Optional[Sequence[Sequence[np.ndarray]]] = None, samples: int = 1,
             labels: Optional[Sequence[int]] = None, wait_states: int = 4,
@@ -45,7 +66,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
     ref = Reference(model_path)
     ref_outs = [ref(*x) for x in inputs]
 
-    cols = {}
+    cols, reports = {}, {}
     for name, cm in builds.items():
         runs = []
         it = inputs
@@ -77,6 +98,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             col["accuracy"] = float(np.mean([_flatten_argmax(r.outputs[0]) == int(l)
                                              for r, l in zip(runs, labels)]))
         cols[name] = col
+        reports[name] = cm.report
     if labels is not None:
         cols["reference_accuracy"] = float(np.mean([_flatten_argmax(o[0]) == int(l)
                                                     for o, l in zip(ref_outs, labels)]))
@@ -89,6 +111,8 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
         "speedup_modeled": d[f"modeled_cycles_{wait_states}"] /
         max(1, s[f"modeled_cycles_{wait_states}"]),
         "flash_ratio": d["flash_bytes"] / max(1, s["flash_bytes"]),
+        "sparse_layers": sparse_layer_share(reports["sparse"],
+                                            d[f"modeled_cycles_{wait_states}"]),
         **({"reference_accuracy": cols["reference_accuracy"]} if labels is not None else {}),
     }
 
@@ -134,4 +158,12 @@ def format_table(r: dict) -> str:
     for f in s["layer_formats"]:
         formats_used[f] = formats_used.get(f, 0) + 1
     lines.append("sparse layer formats: " + ", ".join(f"{k} x{v}" for k, v in formats_used.items()))
+    share = r.get("sparse_layers")
+    if share:
+        bound = share["bound_if_free"]
+        lines.append(
+            f"the {share['layers']} sparse layer(s), measured alone: "
+            f"{share['share_of_dense_model']:.0%} of the dense model's modeled cycles at {ws} "
+            f"wait states, {share['layer_speedup']:.2f}x faster sparse; the model's bound with "
+            f"them free: " + (f"{bound:.2f}x" if bound else "none"))
     return head + "\n".join(lines)

@@ -105,3 +105,8 @@ def test_corrupt_and_missing(tmp_path):
         import_model(p)
     with pytest.raises(OSError):
         import_model(tmp_path / "missing.onnx")
+    # Neither format, under another suffix: the message names both.
+    other = tmp_path / "notes.txt"
+    other.write_text("not a model\n")
+    with pytest.raises(FrontendError, match="neither a TFLite flatbuffer .* nor a valid ONNX"):
+        import_model(other)

@@ -30,9 +30,20 @@ def import_model(path: str | os.PathLike) -> ImportedModel:
         return _tflite.import_tflite(path)
     if path.lower().endswith(".tflite"):
         raise FrontendError(f"{path}: not a TFLite flatbuffer (no 'TFL3' identifier)")
-    if path.lower().endswith(".onnx") or not path.lower().endswith(".mlir"):
+    if path.lower().endswith(".onnx"):
         from mcusparse.frontend import onnx as _onnx
         return _onnx.import_onnx(path)
+    if not path.lower().endswith(".mlir"):
+        # Any other suffix: ONNX protobufs carry no magic number, so try it.
+        from mcusparse.frontend import onnx as _onnx
+        try:
+            return _onnx.import_onnx(path)
+        except FrontendError as err:
+            if "not a valid ONNX model" not in str(err):
+                raise
+            raise FrontendError(f"{path}: neither a TFLite flatbuffer (no 'TFL3' identifier) "
+                                f"nor a valid ONNX model (expected a .tflite or .onnx model)") \
+                from None
     raise FrontendError(f"{path}: unknown model format (expected .tflite or .onnx)")
 
 

@@ -189,3 +189,31 @@ def test_layer_workloads_use_the_model_weights():
 def test_bad_workload_is_an_error_row(rows, cols, sparsity, words):
     row = spmv.bench_spmv("cortex-m55", "csr", rows, cols, sparsity, seed=1)
     assert row["correct"] is False and words in row["error"]
+
+
+def _model_row(name, share):
+    col = {"flash_bytes": 100, "peak_sram_bytes": 50, "instructions": 1000,
+           "weight_bytes_read": 400, "modeled_cycles_0": 1200, "modeled_cycles_4": 2000,
+           "max_abs_diff": 0.0, "differing_elements": 0, "output_elements": 10,
+           "layer_formats": ["dense", "csr:8"]}
+    return {"name": name, "target": "cortex-m55", "format": "auto", "dense": col,
+            "sparse": dict(col, instructions=800), "speedup_instructions": 1.25,
+            "speedup_modeled": 1.0, "flash_ratio": 1.0, "sparse_layers": share}
+
+
+def test_models_table_writers(tmp_path):
+    """`bench models` output from rows: the sparse-layer column, an error row, the plot."""
+    from mcusparse.bench import models
+    share = {"layers": 1, "dense_cycles": 1000, "sparse_cycles": 400,
+             "share_of_dense_model": 0.5, "layer_speedup": 2.5, "bound_if_free": 2.0}
+    rows = [_model_row("a", share), _model_row("b", None),
+            {"name": "c", "model": "c.tflite", "target": "rv32imc", "format": "auto",
+             "error": "FrontendError: broken"}]
+    md = models.write_markdown(rows)
+    lines = md.splitlines()
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "| 50%, 2.50x, 2.00x |" in lines[2] and "| - |" in lines[3]
+    assert "error: FrontendError: broken" in lines[4]
+    models.write_outputs(rows, tmp_path)
+    assert (tmp_path / "models_speedup.png").stat().st_size > 0
+    assert json.loads((tmp_path / "models_table.json").read_text())[0]["name"] == "a"

@@ -119,6 +119,14 @@ def write_plot(rows: Sequence[dict], path: "str | Path", wait_states: int = 4) -
     width = 0.8 / len(series)
     for i, (name, vals) in enumerate(series):
         ax.bar([x + (i - 1.5) * width for x in range(len(ok))], vals, width, label=name)
+    # The whole-model bound if the sparse layers cost nothing (Amdahl), at
+    # the modeled-cycles bar: how much of the model pruning can reach.
+    bounds = [(x, (r.get("sparse_layers") or {}).get("bound_if_free")) for x, r in enumerate(ok)]
+    bounds = [(x, b) for x, b in bounds if b]
+    if bounds:
+        ax.scatter([x - 0.5 * width for x, _ in bounds], [b for _, b in bounds], marker="_",
+                   s=300, color="black", zorder=3,
+                   label=f"bound with the sparse layers free ({wait_states} wait states)")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(ok)))
     ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)

@@ -72,7 +72,7 @@ def write_markdown(rows: Sequence[dict], wait_states: int = 4) -> str:
     head = ("| model | target | format | flash dense / sparse (B) | peak SRAM (B) | instructions "
             "dense / sparse | speedup (instr.) | weight bytes read dense / sparse | modeled cycles "
             f"0 ws dense / sparse | modeled {ws} ws dense / sparse | speedup ({ws} ws) | "
-            "sparse layers: share of dense, their speedup, bound (" + f"{ws} ws) | "
+            f"sparse layers: share of dense, their speedup, bound ({ws} ws) | "
             "max diff vs LiteRT (dense, sparse) | differing elements | layer formats |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []

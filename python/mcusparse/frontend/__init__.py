@@ -30,17 +30,14 @@ def import_model(path: str | os.PathLike) -> ImportedModel:
         return _tflite.import_tflite(path)
     if path.lower().endswith(".tflite"):
         raise FrontendError(f"{path}: not a TFLite flatbuffer (no 'TFL3' identifier)")
-    if path.lower().endswith(".onnx"):
-        from mcusparse.frontend import onnx as _onnx
-        return _onnx.import_onnx(path)
     if not path.lower().endswith(".mlir"):
-        # Any other suffix: ONNX protobufs carry no magic number, so try it.
         from mcusparse.frontend import onnx as _onnx
+        if path.lower().endswith(".onnx"):
+            return _onnx.import_onnx(path)
+        # Any other suffix: ONNX protobufs carry no magic number, so try it.
         try:
             return _onnx.import_onnx(path)
-        except FrontendError as err:
-            if "not a valid ONNX model" not in str(err):
-                raise
+        except _onnx.NotONNXError:
             raise FrontendError(f"{path}: neither a TFLite flatbuffer (no 'TFL3' identifier) "
                                 f"nor a valid ONNX model (expected a .tflite or .onnx model)") \
                 from None

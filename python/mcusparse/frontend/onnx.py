@@ -40,6 +40,10 @@ SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Mul", "MaxPool",
              "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
 
 
+class NotONNXError(FrontendError):
+    """The file does not parse as an ONNX model (or holds an empty graph)."""
+
+
 def _load(path: str):
     import onnx
     from google.protobuf.message import DecodeError
@@ -48,10 +52,10 @@ def _load(path: str):
     try:
         model = onnx.load_model_from_string(raw)
     except (DecodeError, ValueError, RuntimeError) as e:
-        raise FrontendError(f"{path}: not a valid ONNX model (truncated or corrupt: {e})") \
+        raise NotONNXError(f"{path}: not a valid ONNX model (truncated or corrupt: {e})") \
             from None
     if not model.graph.node and not model.graph.output:
-        raise FrontendError(f"{path}: not a valid ONNX model (empty graph)")
+        raise NotONNXError(f"{path}: not a valid ONNX model (empty graph)")
     return model
 
 

@@ -66,7 +66,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
     ref = Reference(model_path)
     ref_outs = [ref(*x) for x in inputs]
 
-    cols, reports = {}, {}
+    cols = {}
     for name, cm in builds.items():
         runs = []
         it = inputs
@@ -98,7 +98,6 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             col["accuracy"] = float(np.mean([_flatten_argmax(r.outputs[0]) == int(l)
                                              for r, l in zip(runs, labels)]))
         cols[name] = col
-        reports[name] = cm.report
     if labels is not None:
         cols["reference_accuracy"] = float(np.mean([_flatten_argmax(o[0]) == int(l)
                                                     for o, l in zip(ref_outs, labels)]))
@@ -111,7 +110,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
         "speedup_modeled": d[f"modeled_cycles_{wait_states}"] /
         max(1, s[f"modeled_cycles_{wait_states}"]),
         "flash_ratio": d["flash_bytes"] / max(1, s["flash_bytes"]),
-        "sparse_layers": sparse_layer_share(reports["sparse"],
+        "sparse_layers": sparse_layer_share(builds["sparse"].report,
                                             d[f"modeled_cycles_{wait_states}"]),
         **({"reference_accuracy": cols["reference_accuracy"]} if labels is not None else {}),
     }

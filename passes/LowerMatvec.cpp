@@ -59,6 +59,9 @@ struct LowerMatvecPass
     opts.vectorLength = vectorLength;
     opts.denseRows = denseRows;
     opts.target = target;
+    if (failed(checkTargetOption(getOperation(), getArgument(), target,
+                                 /*allowGeneric=*/true)))
+      return signalPassFailure();
     if (opts.vectorLength < 1 || opts.denseRows < 1) {
       getOperation().emitError("vector-length and dense-rows must be >= 1");
       return signalPassFailure();

@@ -20,6 +20,22 @@ inline constexpr llvm::StringLiteral kArenaBytesAttr = "mcusparse.arena_bytes";
 inline constexpr llvm::StringLiteral kArenaName = "mcusparse_arena";
 inline constexpr llvm::StringLiteral kWeightPrefix = "mcusparse_weights_";
 
+/// Checks a pass's `target=` option: one of the targets the passes know, or
+/// (where the pass has generic code) empty. Otherwise an error at the
+/// module's location that names the pass, the value and the known targets.
+inline mlir::LogicalResult checkTargetOption(mlir::ModuleOp module,
+                                             llvm::StringRef pass,
+                                             llvm::StringRef target,
+                                             bool allowGeneric) {
+  if (target == "cortex-m55" || target == "rv32imc" || target == "rv32gcv" ||
+      target == "host" || (allowGeneric && target.empty()))
+    return mlir::success();
+  return mlir::emitError(module.getLoc())
+         << pass << ": unknown target '" << target
+         << "' (cortex-m55, rv32imc, rv32gcv, host"
+         << (allowGeneric ? ", or none for generic code)" : ")");
+}
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

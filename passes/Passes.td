@@ -144,7 +144,8 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
            "rows that share one activation load in the dense kernel">,
     Option<"target", "target", "std::string", "\"\"",
            "target-specific kernel shapes: cortex-m55 (MVE intrinsics via "
-           "llvm.call_intrinsic), rv32imc (scalar N:M), rv32gcv; empty: generic">
+           "llvm.call_intrinsic), rv32imc (scalar N:M), rv32gcv, host; empty: "
+           "generic; any other name is an error">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
@@ -243,8 +244,9 @@ def SparseEncMatmulToMatvec
   let options = [
     Option<"target", "target", "std::string", "\"\"",
            "cortex-m55: keep CSR integer layers as linalg.matmul (marked "
-           "sparse_enc.batched) for the pixel-batched kernel; other targets "
-           "or empty: every layer matmul becomes matvecs">
+           "sparse_enc.batched) for the pixel-batched kernel; rv32imc, rv32gcv, "
+           "host or empty: every layer matmul becomes matvecs; any other "
+           "name is an error">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",

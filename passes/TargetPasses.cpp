@@ -92,16 +92,10 @@ struct SetTargetPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    unsigned indexBits;
-    if (target == "cortex-m55" || target == "rv32imc" || target == "rv32gcv")
-      indexBits = 32;
-    else if (target == "host")
-      indexBits = 64;
-    else {
-      module.emitError("unknown target '")
-          << target << "' (cortex-m55, rv32imc, rv32gcv, host)";
+    if (failed(mcusparse::checkTargetOption(module, getArgument(), target,
+                                            /*allowGeneric=*/false)))
       return signalPassFailure();
-    }
+    unsigned indexBits = target == "host" ? 64 : 32;
     MLIRContext *ctx = &getContext();
     auto entry = DataLayoutEntryAttr::get(
         IndexType::get(ctx), IntegerAttr::get(IntegerType::get(ctx, 64),

@@ -60,6 +60,9 @@ struct MatmulToMatvecPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(mcusparse::checkTargetOption(getOperation(), getArgument(),
+                                            target, /*allowGeneric=*/true)))
+      return signalPassFailure();
     SmallVector<linalg::MatmulOp> ops;
     getOperation().walk([&](linalg::MatmulOp op) {
       // Only layer weights: constants the front end tagged with their layer.

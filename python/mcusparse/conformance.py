@@ -330,7 +330,10 @@ def _run(test: NodeTest, path: str, graph_inputs: list[str]) -> tuple[str, str]:
                     raise ValueError(f"input '{spec.name}' is {a.dtype}{list(a.shape)}, the "
                                      f"imported model takes {spec.dtype}{list(spec.shape)}")
                 args.append(a)
-            got = module(*args)
+            # The JIT returns the MLIR element type's numpy type: int8 for a
+            # uint8 output (the same bytes).
+            got = [np.asarray(g).view(spec.dtype) for g, spec in
+                   zip(module(*args), model.outputs)]
         except Exception as e:  # noqa: BLE001
             return "error", f"{ds}: run: {type(e).__name__}: {e}"
         if len(got) != len(outs):

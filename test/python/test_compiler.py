@@ -125,6 +125,23 @@ def test_onnx_qlinear_model_on_cortex_m55(tmp_path):
     np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_onnx_uint8_model_on_the_emulators(tmp_path, target):
+    """uint8 in, uint8 out (int8 carriers inside), per-layer auto formats; the
+    float requantisation's round-half-to-even without libm on RISC-V."""
+    from models.onnx_builder import uint8_qlinear_net
+    path = tmp_path / "u8.onnx"
+    path.write_bytes(uint8_qlinear_net(np.random.default_rng(0), float_input=False))
+    cm = mcusparse.compile(path, target=target, format="auto", out_dir=tmp_path / "out",
+                           progress=False)
+    assert cm.inputs[0].dtype == "uint8" and cm.outputs[0].dtype == "uint8"
+    ref = Reference(path)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        x = rng.integers(0, 256, cm.inputs[0].shape).astype(np.uint8)
+        np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
+
+
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
 def test_requantisation_ties_bit_exact(tmp_path, target):
     """A 1x1 convolution whose per-channel multipliers (1/2, 1/4, 3/8, 1/8, 3/4, 1/16)

@@ -12,7 +12,7 @@ from mcusparse.frontend import FrontendError, import_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from models.onnx_builder import _model, float_cnn, qlinear_net  # noqa: E402
+from models.onnx_builder import _model, float_cnn, qlinear_net, uint8_qlinear_net  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
 
 
@@ -52,6 +52,77 @@ def test_qlinear_bit_exact(tmp_path):
     p.write_bytes(qlinear_net(np.random.default_rng(1)))
     model = compare(p, (0.3, 1.0, 3.0, 10.0), exact=True)
     assert "tensor<6x18xi8>" in model.mlir and model.layers[1].matrix_shape == (5, 72)
+
+
+@pytest.mark.parametrize("float_input", [True, False])
+def test_uint8_qlinear_bit_exact(tmp_path, float_input):
+    """uint8 activations (QuantizeLinear to uint8, QLinearConv, MaxPool,
+    QLinearMatMul with uint8 B) computed on int8 carriers, bit-exact; without
+    float_input the graph's input and output are uint8 themselves."""
+    p = tmp_path / "u8.onnx"
+    p.write_bytes(uint8_qlinear_net(np.random.default_rng(1), float_input))
+    model = import_model(p)
+    run = hostrun.compile(model.mlir)
+    sess = session(p)
+    rng = np.random.default_rng(3)
+    for s in (0.3, 1.0, 3.0, 10.0):
+        if float_input:
+            x = (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
+        else:
+            x = rng.integers(0, 256, model.inputs[0].shape).astype(np.uint8)
+        want = sess.run(None, {model.inputs[0].name: x})[0]
+        got = run(x)[0].view(model.outputs[0].dtype)
+        np.testing.assert_array_equal(got, want)
+    assert model.inputs[0].dtype == (np.float32 if float_input else np.uint8)
+    assert model.outputs[0].dtype == model.inputs[0].dtype
+    # The uint8 B (zero point 128) is an int8 weight with zero point 0.
+    assert model.layers[1].weight.dtype == np.int8
+
+
+def test_uint8_arithmetic_wraps_like_numpy(tmp_path):
+    u8 = np.uint8
+    nodes = [helper.make_node("Add", ["x", "c"], ["s"]),
+             helper.make_node("Mul", ["s", "x"], ["y"])]
+    c = np.arange(200, 212, dtype=u8).reshape(3, 4)
+    raw = _model(nodes, [helper.make_tensor_value_info("x", TensorProto.UINT8, [3, 4])],
+                 [helper.make_tensor_value_info("y", TensorProto.UINT8, [3, 4])], {"c": c})
+    p = tmp_path / "a.onnx"
+    p.write_bytes(raw)
+    model = import_model(p)
+    x = np.random.default_rng(0).integers(0, 256, (3, 4)).astype(u8)
+    got = hostrun.compile(model.mlir)(x)[0].view(u8)
+    np.testing.assert_array_equal(got, (x + c) * x)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("relu", r"node 0 .*\(Relu\): uint8 input 'x' is not supported"),
+    ("mixed_add", r"operands of different types \(uint8 and int8\)"),
+    ("zero_point_type", r"input 'x' is uint8 but its zero point 'z' is int8"),
+    ("wide_weight", r"weight less its zero point does not fit int8"),
+])
+def test_uint8_errors_name_the_problem(tmp_path, case, message):
+    u8, f = np.uint8, np.float32
+    x = helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 2, 4, 4])
+    yu = helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 2, 4, 4])
+    yf = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])
+    if case == "relu":
+        nodes, inits, out = [helper.make_node("Relu", ["x"], ["y"])], {}, yu
+    elif case == "mixed_add":
+        nodes = [helper.make_node("Add", ["x", "c"], ["y"])]
+        inits, out = {"c": np.ones((1, 2, 4, 4), np.int8)}, yu
+    elif case == "zero_point_type":
+        nodes = [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"])]
+        inits, out = {"s": np.array(0.1, f), "z": np.array(3, np.int8)}, yf
+    else:
+        nodes = [helper.make_node("QLinearConv", ["x", "s", "z", "w", "s", "wz", "s", "z"],
+                                  ["y"], pads=[1, 1, 1, 1])]
+        inits = {"s": np.array(0.1, f), "z": np.array(3, u8),
+                 "w": np.full((2, 2, 3, 3), 250, u8), "wz": np.array(10, u8)}
+        out = yu
+    p = tmp_path / f"{case}.onnx"
+    p.write_bytes(_model(nodes, [x], [out], inits))
+    with pytest.raises(FrontendError, match=message):
+        import_model(p)
 
 
 def test_qdq_bit_exact(tmp_path):

@@ -30,40 +30,40 @@ from mcusparse import conformance  # noqa: E402
 TESTS = conformance.discover()
 BY_NAME = {t.name: t for t in TESTS}
 
-_TYPE = "has unsupported type {} (supported: float, int8, int16, int32, int64)"
+_TYPE = "has unsupported type {} (supported: float, uint8, int8, int16, int32, int64)"
 _POOL3D = "only 1-D and 2-D {} is supported (input of rank 5)"
 _QTYPES = ["e4m3fn", "e5m2", "float4e2m1", "int16", "int2", "int4", "uint16", "uint2", "uint4"]
 _QNAMES = {"e4m3fn": "float8e4m3fn", "e5m2": "float8e5m2"}           # ONNX type names
 _ZP_DTYPES = {"e4m3fn": "float8_e4m3fn", "e5m2": "float8_e5m2",        # numpy (ml_dtypes)
               "float4e2m1": "float4_e2m1fn"}
+_CONST = "{} '{}' must be a constant initializer"
+# Quantized element types other than int8 / uint8, as graph inputs.
+_QTYPE_INPUTS = {
+    **{f"test_dequantizelinear_{t}": "input 'x' " + _TYPE.format(_QNAMES.get(t, t))
+       for t in _QTYPES if t != "int16"},
+    "test_dequantizelinear_e4m3fn_float16": "input 'x' " + _TYPE.format("float8e4m3fn"),
+    "test_dequantizelinear_e4m3fn_zero_point": "input 'x' " + _TYPE.format("float8e4m3fn"),
+}
 
 # As shipped: test name -> the FrontendError's message (a substring).
 UNSUPPORTED = {
-    # element types other than float32, int8, int32, int64 (quantized tensors are int8)
+    # element types other than float32, uint8, int8, int16, int32, int64
     **{f"test_{op}_{t}": "input 'x' " + _TYPE.format(t) for op in ("add", "mul")
-       for t in ("uint8", "uint16", "uint32", "uint64")},
-    "test_maxpool_2d_uint8": "input 'x' " + _TYPE.format("uint8"),
-    "test_qlinearconv": "input 'x' " + _TYPE.format("uint8"),
-    **{f"test_dequantizelinear{s}": "input 'x' " + _TYPE.format("uint8")
-       for s in ("", "_axis", "_blocked")},
-    **{f"test_dequantizelinear_{t}": "input 'x' " + _TYPE.format(_QNAMES.get(t, t))
-       for t in _QTYPES if t != "int16"},
-    "test_dequantizelinear_int16": "scale 'x_scale' must be a constant initializer",
-    "test_dequantizelinear_e4m3fn_float16": "input 'x' " + _TYPE.format("float8e4m3fn"),
-    "test_dequantizelinear_e4m3fn_zero_point": "input 'x' " + _TYPE.format("float8e4m3fn"),
-    **{f"test_quantizelinear{s}": "input 'y_zero_point' " + _TYPE.format("uint8")
-       for s in ("", "_axis", "_blocked_asymmetric")},
+       for t in ("uint16", "uint32", "uint64")},
+    **_QTYPE_INPUTS,
     **{f"test_quantizelinear_{t}": "input 'y_zero_point' " + _TYPE.format(_QNAMES.get(t, t))
        for t in _QTYPES if t != "int16"},
-    "test_quantizelinear_int16": "scale 'y_scale' must be a constant initializer",
-    **{f"test_qlinearmatmul_{d}_uint8_{f}": "input 'a' " + _TYPE.format("uint8")
-       for d in ("2D", "3D") for f in ("float16", "float32")},
-    **{f"test_qlinearmatmul_{d}_int8_float16": "input 'a_scale' " + _TYPE.format("float16")
-       for d in ("2D", "3D")},
+    **{f"test_qlinearmatmul_{d}_{u}int8_float16": "input 'a_scale' " + _TYPE.format("float16")
+       for d in ("2D", "3D") for u in ("", "u")},
+    "test_quantizelinear_blocked_symmetric": "int16 outputs are not supported (int8 or uint8)",
     # parameters fed as graph inputs, where the front end needs constants
-    **{f"test_qlinearmatmul_{d}_int8_float32": "scale 'a_scale' must be a constant initializer"
-       for d in ("2D", "3D")},
-    "test_quantizelinear_blocked_symmetric": "scale 'y_scale' must be a constant initializer",
+    "test_qlinearconv": _CONST.format("zero point", "x_zero_point"),
+    **{f"test_dequantizelinear{s}": _CONST.format("zero point", "x_zero_point")
+       for s in ("", "_axis", "_blocked", "_int16")},
+    **{f"test_quantizelinear{s}": _CONST.format("scale", "y_scale")
+       for s in ("", "_axis", "_blocked_asymmetric", "_int16")},
+    **{f"test_qlinearmatmul_{d}_{u}int8_float32": _CONST.format("zero point", "a_zero_point")
+       for d in ("2D", "3D") for u in ("", "u")},
     **{f"test_reshape_{s}": "shape 'shape' must be a constant initializer"
        for s in ("extended_dims", "negative_dim", "negative_extended_dims", "one_dim",
                  "reduced_dims", "reordered_all_dims", "reordered_last_dims",
@@ -81,25 +81,28 @@ UNSUPPORTED = {
        for s in ("pads", "strides")},
 }
 
-# With parameter inputs bound: what changes (Reshape passes, QLinear/QuantizeLinear
-# get as far as their next limitation).
+# With parameter inputs bound: what changes (Reshape, uint8 QuantizeLinear and
+# DequantizeLinear pass; the others get as far as their next limitation).
 BOUND_UNSUPPORTED = {
     **{k: v for k, v in UNSUPPORTED.items()
-       if not k.startswith(("test_reshape_", "test_quantizelinear", "test_qlinearmatmul",
-                            "test_dequantizelinear_int16"))},
+       if not k.startswith(("test_reshape_", "test_quantizelinear", "test_qlinear",
+                            "test_dequantizelinear"))},
+    **_QTYPE_INPUTS,
     "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
-    **{f"test_quantizelinear{s}": "uint8 zero point 'y_zero_point' is not supported (int8 only)"
-       for s in ("", "_axis", "_blocked_asymmetric")},
+    **{f"test_{q}{s}": f"per-axis or blocked {Q} of an activation is not supported"
+       for q, Q in (("quantizelinear", "QuantizeLinear"), ("dequantizelinear", "DequantizeLinear"))
+       for s in ("_axis", "_blocked_asymmetric" if q == "quantizelinear" else "_blocked")},
     **{f"test_quantizelinear_{t}": f"{_ZP_DTYPES.get(t, t)} zero point 'y_zero_point' is "
-       "not supported (int8 only)" for t in _QTYPES},
-    "test_quantizelinear_blocked_symmetric": "only int8 outputs are supported",
-    "test_dequantizelinear_int16": "int16 zero point 'x_zero_point' is not supported (int8 only)",
-    **{f"test_qlinearmatmul_{d}_uint8_{f}": "input 'a' " + _TYPE.format("uint8")
-       for d in ("2D", "3D") for f in ("float16", "float32")},
-    **{f"test_qlinearmatmul_{d}_int8_float16":
-       "float16 scale 'a_scale' is not supported (float32 only)" for d in ("2D", "3D")},
-    "test_qlinearmatmul_2D_int8_float32": "B with a non-zero zero point is not supported",
-    "test_qlinearmatmul_3D_int8_float32": "B must be a 2-D int8 constant (is int8[2, 4, 3])",
+       "not supported (int8 or uint8)" for t in _QTYPES},
+    "test_quantizelinear_blocked_symmetric": "int16 outputs are not supported (int8 or uint8)",
+    "test_dequantizelinear_int16": "int16 zero point 'x_zero_point' is not supported (int8 or uint8)",
+    # weights whose zero point is not 0 (int8) or 128 (uint8), and float16 scales
+    "test_qlinearconv": "weight less its zero point does not fit int8",
+    **{f"test_qlinearmatmul_{d}_{u}int8_float16":
+       "float16 scale 'a_scale' is not supported (float32 only)"
+       for d in ("2D", "3D") for u in ("", "u")},
+    **{f"test_qlinearmatmul_{d}_{u}int8_float32": "B less its zero point does not fit int8"
+       for d in ("2D", "3D") for u in ("", "u")},
 }
 
 BOUND_TESTS = [t for t in TESTS if t.op in conformance.PARAM_INPUTS]

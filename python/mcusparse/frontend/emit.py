@@ -109,6 +109,18 @@ class Body:
     def to_f32(self, x: str) -> str:
         return self.op(f"arith.sitofp {x} : i32 to f32")
 
+    def round_half_even_i32(self, f: str) -> str:
+        """f rounded half to even, as i32, for |f| <= 2^22; beyond, +-2^22 (a
+        requantisation saturates there anyway). Adding 1.5 * 2^23 leaves an
+        ulp of 1, so the float add itself rounds half to even, and the sum's
+        low mantissa bits are the integer: no libm roundevenf (which picolibc
+        lacks) and no float-to-int conversion (QEMU 7.2 aborts on RVV's
+        narrowing vfncvt.rtz)."""
+        f = self.clamp(f, -4194304.0, 4194304.0, "f32")
+        t = self.op(f"arith.addf {f}, {self.const(12582912.0, 'f32')} : f32")
+        bits = self.op(f"arith.bitcast {t} : f32 to i32")
+        return self.op(f"arith.subi {bits}, {self.const(0x4B400000, 'i32')} : i32")
+
     def clamp(self, x: str, lo, hi, elem: str = "i32") -> str:
         lo_c = lo if isinstance(lo, str) else self.const(lo, elem)
         hi_c = hi if isinstance(hi, str) else self.const(hi, elem)
@@ -464,10 +476,10 @@ class Emitter:
             s = a[i] if per_channel else b.const(np.float32(np.ravel(scale)[0]), "f32")
             f = b.to_f32(v)
             f = b.op(f"arith.mulf {f}, {s} : f32")
-            f = b.op(f"math.roundeven {f} : f32")
-            f = b.op(f"arith.addf {f}, {b.const(float(zp_out), 'f32')} : f32")
-            f = b.clamp(f, float(qmin), float(qmax), "f32")
-            return b.op(f"arith.fptosi {f} : f32 to {out_elem}")
+            r = b.round_half_even_i32(f)
+            r = b.op(f"arith.addi {r}, {b.const(zp_out, 'i32')} : i32")
+            r = b.clamp(r, qmin, qmax)
+            return b.op(f"arith.trunci {r} : i32 to {out_elem}")
         return self.generic(ins, acc.shape, out_elem, identity(n), ["parallel"] * n, body)
 
     # --- pooling / reductions ---------------------------------------------

@@ -18,7 +18,14 @@ QDQ models are imported node by node (DequantizeLinear -> float op ->
 QuantizeLinear), which is what onnxruntime computes with graph optimisations
 off. QLinearConv / QLinearMatMul requantise as onnxruntime does: the int32
 accumulator times a float32 scale, rounded half to even, saturated.
-Quantized tensors must be int8 (uint8 is reported as unsupported).
+
+Quantized tensors are int8 or uint8 (onnxruntime's quantizer and the ONNX
+model zoo use uint8 activations). A uint8 tensor is carried as int8 with 128
+subtracted (its top bit flipped), and so are its zero points: q - zp does
+not change, so the int8 kernels compute uint8 layers unchanged. uint8 graph
+inputs and outputs are flipped on the way in and out. uint8 tensors may feed
+the quantized operators, MaxPool (order is kept), Add and Mul (wrapping, on
+the unflipped bits), Reshape and Flatten; anything else is a FrontendError.
 """
 from __future__ import annotations
 
@@ -29,12 +36,16 @@ import numpy as np
 from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
 
+_UINT8 = 2
 _ELEM = {1: ("f32", np.float32), 3: ("i8", np.int8), 5: ("i16", np.int16),
          6: ("i32", np.int32), 7: ("i64", np.int64)}
 _NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
           7: "int64", 9: "bool", 10: "float16", 11: "double", 12: "uint32", 13: "uint64",
           16: "bfloat16", 17: "float8e4m3fn", 19: "float8e5m2", 21: "uint4", 22: "int4",
           23: "float4e2m1", 25: "uint2", 26: "int2"}
+# Operators that take uint8 tensors (carried flipped, see above).
+UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
+             "MaxPool", "Add", "Mul", "Reshape", "Flatten"}
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Mul", "MaxPool",
              "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Softmax",
              "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
@@ -70,6 +81,8 @@ class _Importer:
         self.values: dict[str, Value] = {}
         self.consts: dict[str, np.ndarray] = {}
         self.layers: list[LayerInfo] = []
+        # Names of the values that hold uint8 data as int8 (u - 128).
+        self.uint8: set[str] = set()
         for init in self.g.initializer:
             self.consts[init.name] = numpy_helper.to_array(init)
         # The default-domain opset (operator semantics changed across versions,
@@ -92,13 +105,24 @@ class _Importer:
             self.fail(f"{what} '{name}' must be a constant initializer")
         return self.consts[name]
 
+    def is_uint8(self, name) -> bool:
+        """A uint8 tensor: a value carried flipped, or a uint8 constant."""
+        return name in self.uint8 or (name in self.consts and
+                                      np.asarray(self.consts[name]).dtype == np.uint8)
+
+    def flip(self, v: Value) -> Value:
+        """uint8 bits <-> the int8 carrier (u - 128): the top bit flipped."""
+        return self.em.map([v], v.shape, "i8", lambda b, a: b.op(
+            f"arith.xori {a[0]}, {b.const(-128, 'i8')} : i8"))
+
     def value(self, name) -> Value:
         if name in self.values:
             return self.values[name]
         if name in self.consts:
             a = self.consts[name]
-            if a.dtype == np.uint8:
-                self.fail("uint8 tensors are not supported (int8 only)")
+            if a.dtype == np.uint8:   # the int8 carrier of uint8 data
+                a = (a.astype(np.int16) - 128).astype(np.int8)
+                self.uint8.add(name)
             if a.dtype == np.float64:
                 a = a.astype(np.float32)
             if a.dtype not in (np.float32, np.int8, np.int16, np.int32, np.int64):
@@ -115,10 +139,10 @@ class _Importer:
             if vi.name in init_names:
                 continue
             tt = vi.type.tensor_type
-            if tt.elem_type not in _ELEM:
+            if tt.elem_type not in _ELEM and tt.elem_type != _UINT8:
                 raise FrontendError(f"{self.path}: input '{vi.name}' has unsupported type "
                                     f"{_NAMES.get(tt.elem_type, tt.elem_type)} (supported: "
-                                    "float, int8, int16, int32, int64)")
+                                    "float, uint8, int8, int16, int32, int64)")
             dims = []
             for d in tt.shape.dim:
                 if not d.HasField("dim_value") or d.dim_value <= 0:
@@ -126,6 +150,11 @@ class _Importer:
                                         f"shape ({d.dim_param or '?'}); only static shapes "
                                         "are supported")
                 dims.append(d.dim_value)
+            if tt.elem_type == _UINT8:
+                self.values[vi.name] = self.flip(self.em.arg(dims, "i8"))
+                self.uint8.add(vi.name)
+                inputs.append(TensorSpec(vi.name, tuple(dims), np.dtype(np.uint8)))
+                continue
             elem, dt = _ELEM[tt.elem_type]
             self.values[vi.name] = self.em.arg(dims, elem)
             inputs.append(TensorSpec(vi.name, tuple(dims), np.dtype(dt)))
@@ -139,11 +168,22 @@ class _Importer:
             if op == "Constant":
                 self.consts[self.node.output[0]] = self.constant_node()
                 continue
+            if op not in UINT8_OPS:
+                for name in self.node.input:
+                    if name and self.is_uint8(name):
+                        self.fail(f"uint8 input '{name}' is not supported (uint8 tensors "
+                                  f"may feed {', '.join(sorted(UINT8_OPS))})")
             out = getattr(self, "op_" + op)()
             self.values[self.node.output[0]] = out
+            if op in ("MaxPool", "Reshape", "Flatten") and self.is_uint8(self.node.input[0]):
+                self.uint8.add(self.node.output[0])
         results, outputs = [], []
         for vi in self.g.output:
             v = self.value(vi.name)
+            if self.is_uint8(vi.name):
+                results.append(self.flip(v))
+                outputs.append(TensorSpec(vi.name, v.shape, np.dtype(np.uint8)))
+                continue
             results.append(v)
             outputs.append(TensorSpec(vi.name, v.shape,
                                       np.dtype({"f32": np.float32, "i8": np.int8,
@@ -334,8 +374,20 @@ class _Importer:
         except ValueError:
             self.fail(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
         op = fop if a.elem == "f32" else iop  # integer ops wrap around, as numpy's do
-        return self.em.map([a, b], shape, a.elem,
-                           lambda bd, v: bd.op(f"arith.{op} {v[0]}, {v[1]} : {a.elem}"))
+        u8 = [self.is_uint8(n) for n in self.node.input[:2]]
+        if u8[0] != u8[1]:
+            self.fail("operands of different types (uint8 and int8)")
+        if not u8[0]:
+            return self.em.map([a, b], shape, a.elem,
+                               lambda bd, v: bd.op(f"arith.{op} {v[0]}, {v[1]} : {a.elem}"))
+        self.uint8.add(self.node.output[0])
+
+        def wrapped(bd, v):   # on the uint8 bits (the same bits wrap alike), flipped back
+            flip = bd.const(-128, "i8")
+            raw = [bd.op(f"arith.xori {x}, {flip} : i8") for x in v]
+            return bd.op(f"arith.xori {bd.op(f'arith.{op} {raw[0]}, {raw[1]} : i8')}, "
+                         f"{flip} : i8")
+        return self.em.map([a, b], shape, "i8", wrapped)
 
     def _float_only(self, v, what="input"):
         if v.elem != "f32":
@@ -587,19 +639,35 @@ class _Importer:
         return self.em.transpose(y, [perm.index(i) for i in range(r)])
 
     # --- quantized operators ---------------------------------------------------
-    def qparams(self, scale_name, zp_name=None):
+    def qparams(self, scale_name, zp_name=None, uint8=False):
+        """Scale and zero point, the zero point in the int8 carrier's terms
+        (a uint8 one less 128). Without a zero point: 0 of the quantized type,
+        uint8 if `uint8`. Also returns whether the quantized type is uint8."""
         scale = np.asarray(self.const(scale_name, "scale"))
         if scale.dtype != np.float32:
             self.fail(f"{scale.dtype} scale '{scale_name}' is not supported (float32 only)")
-        zp = np.zeros(scale.shape, np.int8)
+        zp = np.zeros(scale.shape, np.uint8 if uint8 else np.int8)
         if zp_name:
             zp = np.asarray(self.const(zp_name, "zero point"))
-            if zp.dtype != np.int8:
-                self.fail(f"{zp.dtype} zero point '{zp_name}' is not supported (int8 only)")
+            if zp.dtype not in (np.int8, np.uint8):
+                self.fail(f"{zp.dtype} zero point '{zp_name}' is not supported "
+                          "(int8 or uint8)")
             if zp.shape != scale.shape:
                 self.fail(f"zero point shape {list(zp.shape)} differs from the scale's "
                           f"{list(scale.shape)}")
-        return scale, zp.astype(np.int64)
+        unsigned = zp.dtype == np.uint8
+        return scale, zp.astype(np.int64) - (128 if unsigned else 0), unsigned
+
+    def quantized_input(self, name, zp_name, what):
+        """The uint8-ness of quantized input `name`, checked against its zero
+        point's type (ONNX requires them equal)."""
+        unsigned = self.is_uint8(name)
+        if zp_name:
+            zp = self.const(zp_name, "zero point")
+            if (np.asarray(zp).dtype == np.uint8) != unsigned:
+                self.fail(f"{what} '{name}' is {'uint8' if unsigned else 'int8'} but its zero "
+                          f"point '{zp_name}' is {np.asarray(zp).dtype}")
+        return unsigned
 
     def per_axis(self, scale, zp, ndim, dim_size):
         """Scale / zero point of a per-axis (De)QuantizeLinear, shaped to broadcast
@@ -615,21 +683,23 @@ class _Importer:
 
     def op_QuantizeLinear(self):
         name = self.node.input[0]
-        scale, zp = self.qparams(self.node.input[1],
-                                 self.node.input[2] if len(self.node.input) > 2 else None)
-        if len(self.node.input) <= 2 or not self.node.input[2]:
-            if self.attr("output_dtype", 0) != 3:   # the default output type is uint8
-                self.fail("only int8 outputs are supported (give an int8 zero point or "
-                          "output_dtype=int8)")
-        elif self.attr("output_dtype", 0) not in (0, 3):
-            self.fail("only int8 outputs are supported")
+        zp_name = self.node.input[2] if len(self.node.input) > 2 else None
+        out_type = self.attr("output_dtype", 0)    # 0: the zero point's, else uint8
+        if out_type not in (0, _UINT8, 3):
+            self.fail(f"{_NAMES.get(out_type, out_type)} outputs are not supported "
+                      "(int8 or uint8)")
+        scale, zp, unsigned = self.qparams(self.node.input[1], zp_name,
+                                           uint8=out_type != 3)
+        if zp_name and out_type and unsigned != (out_type == _UINT8):
+            self.fail("output_dtype differs from the zero point's type")
         if name in self.consts:  # e.g. float weights of a QDQ graph: fold
             q = np.asarray(self.consts[name], np.float32)
             if scale.size > 1:
                 scale, zp = self.per_axis(scale, zp, q.ndim, lambda a: q.shape[a])
-            y = np.rint(q / scale.astype(np.float32)) + zp
-            self.consts[self.node.output[0]] = np.clip(y, -128, 127).astype(np.int8)
-            return self.em.constant(self.consts[self.node.output[0]])
+            y = np.clip(np.rint(q / scale.astype(np.float32)) + zp, -128, 127)
+            self.consts[self.node.output[0]] = (y + 128).astype(np.uint8) if unsigned \
+                else y.astype(np.int8)
+            return self.value(self.node.output[0])
         x = self._float_only(self.value(name))
         if scale.size != 1 or self.attr("block_size", 0):
             self.fail("per-axis or blocked QuantizeLinear of an activation is not supported")
@@ -637,20 +707,25 @@ class _Importer:
 
         def fn(b, a):
             v = b.op(f"arith.divf {a[0]}, {b.const(s, 'f32')} : f32")
-            v = b.op(f"math.roundeven {v} : f32")
-            v = b.op(f"arith.addf {v}, {b.const(float(z), 'f32')} : f32")
-            v = b.clamp(v, -128.0, 127.0, "f32")
-            return b.op(f"arith.fptosi {v} : f32 to i8")
+            r = b.round_half_even_i32(v)
+            r = b.clamp(b.op(f"arith.addi {r}, {b.const(z, 'i32')} : i32"), -128, 127)
+            return b.op(f"arith.trunci {r} : i32 to i8")
+        if unsigned:
+            self.uint8.add(self.node.output[0])
         return self.em.map([x], x.shape, "i8", fn)
 
     def op_DequantizeLinear(self):
         name = self.node.input[0]
-        scale, zp = self.qparams(self.node.input[1],
-                                 self.node.input[2] if len(self.node.input) > 2 else None)
+        zp_name = self.node.input[2] if len(self.node.input) > 2 else None
+        unsigned = self.quantized_input(name, zp_name, "input")
+        scale, zp, _ = self.qparams(self.node.input[1], zp_name, uint8=unsigned)
         if name in self.consts:  # constant weights (per tensor or per axis): fold
             q = self.consts[name]
-            if q.dtype not in (np.int8, np.int32):
-                self.fail(f"{q.dtype} quantized constants are not supported (int8, int32)")
+            if q.dtype not in (np.int8, np.uint8, np.int32):
+                self.fail(f"{q.dtype} quantized constants are not supported "
+                          "(int8, uint8, int32)")
+            if unsigned:  # zp is in the carrier's terms
+                q = q.astype(np.int64) - 128
             if scale.size > 1:
                 scale, zp = self.per_axis(scale, zp, q.ndim, lambda a: q.shape[a])
             w = (q.astype(np.float32) - zp.astype(np.float32)) * scale.astype(np.float32)
@@ -678,19 +753,41 @@ class _Importer:
         return self.em.requant_float(acc, b, scale if scale.size > 1 and np.any(
             scale != scale[0]) else scale[:1], int(yz), -128, 127)
 
+    def qlinear_weight(self, name, scale_name, zp_name, what, axis):
+        """A QLinear* weight less its zero point (per tensor, or per slice along
+        `axis`), as int8 with a zero point of 0, and its scale. The kernels
+        take int8 weights, so the differences must fit int8 (always so for
+        int8 weights with zero point 0 and uint8 ones with 128)."""
+        w = np.asarray(self.const(name, what))
+        if w.dtype not in (np.int8, np.uint8):
+            self.fail(f"{w.dtype} {what} is not supported (int8 or uint8)")
+        unsigned = self.quantized_input(name, zp_name, what)
+        scale, wz, _ = self.qparams(scale_name, zp_name, uint8=unsigned)
+        if wz.size > 1:
+            if wz.ndim != 1 or wz.size != w.shape[axis]:
+                self.fail(f"{what} zero point of shape {list(wz.shape)} does not match "
+                          f"axis {axis} of {list(w.shape)}")
+            wz = wz.reshape([-1 if a == axis else 1 for a in range(w.ndim)])
+        carrier = w.astype(np.int16) - (128 if unsigned else 0)
+        d = carrier - wz
+        if d.min(initial=0) < -128 or d.max(initial=0) > 127:
+            self.fail(f"{what} less its zero point does not fit int8 (range "
+                      f"[{d.min()}, {d.max()}]); the kernels take int8 weights")
+        return d.astype(np.int8), scale
+
+    def qlinear_output(self, y_zp_name):
+        """Marks the output uint8 when its zero point is."""
+        if np.asarray(self.const(y_zp_name, "zero point")).dtype == np.uint8:
+            self.uint8.add(self.node.output[0])
+
     def op_QLinearConv(self):
         i = self.node.input
         x = self.value(i[0])
         if x.elem != "i8":
-            self.fail(f"input of type {x.elem} is not supported (int8 only)")
-        xs, xz = self.qparams(i[1], i[2])
-        w = self.const(i[3], "weight")
-        ws, wz = self.qparams(i[4], i[5])
-        ys, yz = self.qparams(i[6], i[7])
-        if w.dtype != np.int8:
-            self.fail(f"{w.dtype} weights are not supported (int8 only)")
-        if np.any(wz != 0):
-            self.fail("weights with a non-zero zero point are not supported")
+            self.fail(f"input of type {x.elem} is not supported (int8 or uint8)")
+        xs, xz, _ = self.qparams(i[1], i[2], self.quantized_input(i[0], i[2], "input"))
+        w, ws = self.qlinear_weight(i[3], i[4], i[5], "weight", axis=0)
+        ys, yz, _ = self.qparams(i[6], i[7])
         if xs.size != 1 or ys.size != 1 or ws.size not in (1, w.shape[0]):
             self.fail("scales must be per tensor (weights: per tensor or per output channel)")
         bias = self.const(i[8], "bias") if len(i) > 8 and i[8] else None
@@ -704,27 +801,26 @@ class _Importer:
                               xz.ravel()[0], ws.ravel(), ys.ravel()[0], yz.ravel()[0], bias,
                               w.shape[0])
         y = self.nhwc_to_nchw(y)
+        self.qlinear_output(i[7])
         return self.em.reshape(y, (y.shape[0], y.shape[1], y.shape[3])) if one_d else y
 
     def op_QLinearMatMul(self):
         i = self.node.input
         a = self.value(i[0])
         if a.elem != "i8":
-            self.fail(f"A of type {a.elem} is not supported (int8 only)")
-        xs, xz = self.qparams(i[1], i[2])
-        bmat = self.const(i[3], "B")
-        ws, wz = self.qparams(i[4], i[5])
-        ys, yz = self.qparams(i[6], i[7])
-        if bmat.dtype != np.int8 or bmat.ndim != 2:
-            self.fail(f"B must be a 2-D int8 constant (is {bmat.dtype}{list(bmat.shape)})")
-        if np.any(wz != 0):
-            self.fail("B with a non-zero zero point is not supported")
+            self.fail(f"A of type {a.elem} is not supported (int8 or uint8)")
+        xs, xz, _ = self.qparams(i[1], i[2], self.quantized_input(i[0], i[2], "A"))
+        bmat, ws = self.qlinear_weight(i[3], i[4], i[5], "B", axis=1)
+        ys, yz, _ = self.qparams(i[6], i[7])
+        if bmat.ndim != 2:
+            self.fail(f"B must be a 2-D constant (is {bmat.dtype}{list(bmat.shape)})")
         if xs.size != 1 or ys.size != 1 or ws.size not in (1, bmat.shape[1]):
             self.fail("scales must be per tensor (B: per tensor or per column)")
         w2d = np.ascontiguousarray(bmat.T.astype(np.int8))
         acc = self._matrix(a, w2d, "QLinearMatMul")
         y = self._qlinear_out(acc, w2d.astype(np.int64).sum(1), xs.ravel()[0], xz.ravel()[0],
                               ws.ravel(), ys.ravel()[0], yz.ravel()[0], None, w2d.shape[0])
+        self.qlinear_output(i[7])
         return self.em.reshape(y, a.shape[:-1] + (w2d.shape[0],))
 
 

@@ -73,3 +73,40 @@ def qlinear_net(rng) -> bytes:
     ]
     return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 5])],
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], inits)
+
+
+def uint8_qlinear_net(rng, float_input=True) -> bytes:
+    """The U8S8 pattern of onnxruntime's quantizer and the ONNX model zoo:
+    uint8 activations, int8 weights with zero point 0. [QuantizeLinear to
+    uint8 ->] QLinearConv (per-channel) -> MaxPool -> Reshape -> QLinearMatMul
+    (uint8 B, zero point 128) [-> DequantizeLinear]. Without `float_input`
+    the graph takes and returns uint8."""
+    u8, i8, f = np.uint8, np.int8, np.float32
+    inits = {
+        "xs": np.array(0.05, f), "xz": np.array(131, u8),
+        "w": rng.integers(-127, 128, (6, 2, 3, 3)).astype(i8),
+        "ws": rng.uniform(0.002, 0.02, 6).astype(f), "wz": np.zeros(6, i8),
+        "ys": np.array(0.08, f), "yz": np.array(120, u8),
+        "bias": rng.integers(-500, 500, 6).astype(np.int32),
+        "shape": np.array([1, 6 * 2 * 3], np.int64),
+        "b": rng.integers(0, 256, (36, 5)).astype(u8),
+        "bs": np.array(0.01, f), "bz": np.array(128, u8),
+        "zs": np.array(0.3, f), "zz": np.array(100, u8),
+    }
+    nodes = [
+        helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "bias"],
+                         ["yq"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["yq"], ["pq"], kernel_shape=[2, 2], strides=[2, 1],
+                         pads=[0, 0, 0, 1]),
+        helper.make_node("Reshape", ["pq", "shape"], ["fq"]),
+        helper.make_node("QLinearMatMul", ["fq", "ys", "yz", "b", "bs", "bz", "zs", "zz"],
+                         ["zq"]),
+    ]
+    if float_input:
+        nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"])] + nodes + \
+            [helper.make_node("DequantizeLinear", ["zq", "zs", "zz"], ["y"])]
+        io = (TensorProto.FLOAT, "x", "y")
+    else:
+        io = (TensorProto.UINT8, "xq", "zq")
+    return _model(nodes, [helper.make_tensor_value_info(io[1], io[0], [1, 2, 8, 5])],
+                  [helper.make_tensor_value_info(io[2], io[0], [1, 5])], inits)

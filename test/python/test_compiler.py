@@ -114,11 +114,12 @@ def test_cli_compile_and_run(tmp_path, digits, capsys):
         np.testing.assert_array_equal(z["arr_0"], Reference(DIGITS)(digits[0][0])[0])
 
 
-def test_onnx_qlinear_model_on_cortex_m55(tmp_path):
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_onnx_qlinear_model_on_the_emulators(tmp_path, target):
     from models.onnx_builder import qlinear_net
     path = tmp_path / "q.onnx"
     path.write_bytes(qlinear_net(np.random.default_rng(0)))
-    cm = mcusparse.compile(path, target="cortex-m55", format="csr", out_dir=tmp_path / "out",
+    cm = mcusparse.compile(path, target=target, format="csr", out_dir=tmp_path / "out",
                            progress=False)
     ref = Reference(path)
     x = np.random.default_rng(1).standard_normal(cm.inputs[0].shape).astype(np.float32)

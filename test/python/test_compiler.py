@@ -143,6 +143,22 @@ def test_onnx_uint8_model_on_the_emulators(tmp_path, target):
         np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+def test_ort_qdq_model_int8_on_cortex_m55(tmp_path):
+    """An onnxruntime-quantized QDQ model (uint8 activations) compiles to int8
+    layers (weights 1 byte each, not float32) and runs bit-exact."""
+    from models.onnx_builder import float_layers, ort_qdq
+    path = ort_qdq(float_layers(np.random.default_rng(0)), tmp_path, unsigned=True)
+    cm = mcusparse.compile(path, target="cortex-m55", format="auto", out_dir=tmp_path / "out",
+                           progress=False)
+    layers = cm.report["layers"]
+    assert sum(l["dense_bytes"] for l in layers) == 8 * 27 + 8 * 9 + 16 * 48 + 10 * 16
+    ref = Reference(path)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        x = rng.standard_normal(cm.inputs[0].shape).astype(np.float32)
+        np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
+
+
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
 def test_requantisation_ties_bit_exact(tmp_path, target):
     """A 1x1 convolution whose per-channel multipliers (1/2, 1/4, 3/8, 1/8, 3/4, 1/16)

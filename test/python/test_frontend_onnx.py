@@ -12,7 +12,8 @@ from mcusparse.frontend import FrontendError, import_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from models.onnx_builder import _model, float_cnn, qlinear_net, uint8_qlinear_net  # noqa: E402
+from models.onnx_builder import (_model, float_cnn, float_layers, ort_qdq,  # noqa: E402
+                                 qlinear_net, uint8_qlinear_net)
 from onnx import TensorProto, helper  # noqa: E402
 
 
@@ -143,6 +144,55 @@ def test_qdq_bit_exact(tmp_path):
     p = tmp_path / "qdq.onnx"
     p.write_bytes(raw)
     compare(p, (0.5, 2.0, 8.0), exact=True)
+
+
+@pytest.mark.parametrize("unsigned, per_channel", [(False, True), (True, True), (True, False)])
+def test_ort_qdq_layers_fused_to_int8(tmp_path, unsigned, per_channel):
+    """onnxruntime's quantize_static (QDQ format): every Conv / Gemm / MatMul
+    between DequantizeLinear and QuantizeLinear becomes an int8 layer, and the
+    model is bit-exact against onnxruntime with graph optimisations on (its
+    QLinearConv path) and off (node by node, in float)."""
+    path = ort_qdq(float_layers(np.random.default_rng(0)), tmp_path, unsigned, per_channel)
+    model = import_model(path)
+    assert [(l.op, l.weight_dtype) for l in model.layers] == [
+        ("Conv", "i8"), ("DepthwiseConv", "i8"), ("Gemm", "i8"), ("MatMul", "i8")]
+    assert "tensor<8x27xi8>" in model.mlir and "tensor<8x27xf32>" not in model.mlir
+    run = hostrun.compile(model.mlir)
+    fused = ort.SessionOptions()
+    fused.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    references = [session(path), ort.InferenceSession(path, fused,
+                                                      providers=["CPUExecutionProvider"])]
+    rng = np.random.default_rng(7)
+    for s in (0.3, 1.0, 3.0, 10.0):
+        x = (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
+        got = run(x)[0]
+        for ref in references:
+            np.testing.assert_array_equal(got, ref.run(None, {"x": x})[0])
+
+
+def test_qdq_group_with_other_users_stays_float(tmp_path):
+    """A Conv whose float output is also a graph output is not fused."""
+    f, i8 = np.float32, np.int8
+    inits = {"s": np.array(0.05, f), "z": np.array(0, i8),
+             "w": np.random.default_rng(0).integers(-100, 100, (4, 2, 3, 3)).astype(i8),
+             "ws": np.array(0.01, f), "ys": np.array(0.1, f)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+             helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+             helper.make_node("DequantizeLinear", ["w", "ws"], ["wd"]),
+             helper.make_node("Conv", ["xd", "wd"], ["c"]),
+             helper.make_node("QuantizeLinear", ["c", "ys", "z"], ["cq"]),
+             helper.make_node("DequantizeLinear", ["cq", "ys", "z"], ["y"])]
+    raw = _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 3]),
+                  helper.make_tensor_value_info("c", TensorProto.FLOAT, [1, 4, 3, 3])], inits)
+    p = tmp_path / "two_users.onnx"
+    p.write_bytes(raw)
+    model = import_model(p)
+    assert model.layers[0].weight_dtype == "f32"
+    run = hostrun.compile(model.mlir)
+    x = np.random.default_rng(1).standard_normal((1, 2, 5, 5)).astype(f)
+    for got, want in zip(run(x), session(p).run(None, {"x": x})):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
 def test_unsupported_operator_named(tmp_path):

@@ -14,9 +14,10 @@ Gemm / MatMul use a linalg.generic product (numpy.matmul broadcasting); such
 layers have no weight constant and no LayerInfo. Add, Mul, Relu, Clip also
 work on int8 / int16 / int32 / int64 tensors (wrapping, like numpy).
 
-QDQ models are imported node by node (DequantizeLinear -> float op ->
-QuantizeLinear), which is what onnxruntime computes with graph optimisations
-off. QLinearConv / QLinearMatMul requantise as onnxruntime does: the int32
+QDQ models: DequantizeLinear -> Conv / Gemm / MatMul -> QuantizeLinear groups
+become int8 layers (onnx_qdq.py, as onnxruntime fuses them); the rest is
+imported node by node (DequantizeLinear -> float op -> QuantizeLinear),
+which is what onnxruntime computes with graph optimisations off. QLinearConv / QLinearMatMul requantise as onnxruntime does: the int32
 accumulator times a float32 scale, rounded half to even, saturated.
 
 Quantized tensors are int8 or uint8 (onnxruntime's quantizer and the ONNX
@@ -35,6 +36,7 @@ import numpy as np
 
 from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
+from mcusparse.frontend.onnx_qdq import FUSABLE, QDQFusion
 
 _UINT8 = 2
 _ELEM = {1: ("f32", np.float32), 3: ("i8", np.int8), 5: ("i16", np.int16),
@@ -70,7 +72,7 @@ def _load(path: str):
     return model
 
 
-class _Importer:
+class _Importer(QDQFusion):
     def __init__(self, path, model):
         import onnx
         from onnx import numpy_helper
@@ -85,6 +87,7 @@ class _Importer:
         self.uint8: set[str] = set()
         for init in self.g.initializer:
             self.consts[init.name] = numpy_helper.to_array(init)
+        self.index_graph()
         # The default-domain opset (operator semantics changed across versions,
         # e.g. Softmax's axis in 13).
         self.opset = next((o.version for o in model.opset_import
@@ -167,6 +170,8 @@ class _Importer:
                                     f"{', '.join(SUPPORTED)})")
             if op == "Constant":
                 self.consts[self.node.output[0]] = self.constant_node()
+                continue
+            if id(self.node) in self.fused_nodes or op in FUSABLE and self.fuse_qdq():
                 continue
             if op not in UINT8_OPS:
                 for name in self.node.input:
@@ -639,22 +644,25 @@ class _Importer:
         return self.em.transpose(y, [perm.index(i) for i in range(r)])
 
     # --- quantized operators ---------------------------------------------------
-    def qparams(self, scale_name, zp_name=None, uint8=False):
+    def qparams(self, scale_name, zp_name=None, uint8=False, int32=False):
         """Scale and zero point, the zero point in the int8 carrier's terms
         (a uint8 one less 128). Without a zero point: 0 of the quantized type,
-        uint8 if `uint8`. Also returns whether the quantized type is uint8."""
+        uint8 if `uint8`. Also returns whether the quantized type is uint8.
+        `int32`: an int32 zero point is allowed too (a quantized bias)."""
         scale = np.asarray(self.const(scale_name, "scale"))
         if scale.dtype != np.float32:
             self.fail(f"{scale.dtype} scale '{scale_name}' is not supported (float32 only)")
         zp = np.zeros(scale.shape, np.uint8 if uint8 else np.int8)
         if zp_name:
             zp = np.asarray(self.const(zp_name, "zero point"))
-            if zp.dtype not in (np.int8, np.uint8):
+            if zp.dtype not in (np.int8, np.uint8) + ((np.int32,) if int32 else ()):
                 self.fail(f"{zp.dtype} zero point '{zp_name}' is not supported "
                           "(int8 or uint8)")
             if zp.shape != scale.shape:
-                self.fail(f"zero point shape {list(zp.shape)} differs from the scale's "
-                          f"{list(scale.shape)}")
+                if zp.size != 1 or scale.size != 1:   # [] and [1] are both per tensor
+                    self.fail(f"zero point shape {list(zp.shape)} differs from the scale's "
+                              f"{list(scale.shape)}")
+                zp = zp.reshape(scale.shape)
         unsigned = zp.dtype == np.uint8
         return scale, zp.astype(np.int64) - (128 if unsigned else 0), unsigned
 
@@ -718,7 +726,8 @@ class _Importer:
         name = self.node.input[0]
         zp_name = self.node.input[2] if len(self.node.input) > 2 else None
         unsigned = self.quantized_input(name, zp_name, "input")
-        scale, zp, _ = self.qparams(self.node.input[1], zp_name, uint8=unsigned)
+        bias = name in self.consts and np.asarray(self.consts[name]).dtype == np.int32
+        scale, zp, _ = self.qparams(self.node.input[1], zp_name, uint8=unsigned, int32=bias)
         if name in self.consts:  # constant weights (per tensor or per axis): fold
             q = self.consts[name]
             if q.dtype not in (np.int8, np.uint8, np.int32):
@@ -745,13 +754,13 @@ class _Importer:
             return b.op(f"arith.mulf {f}, {b.const(s, 'f32')} : f32")
         return self.em.map([x], x.shape, "f32", fn)
 
-    def _qlinear_out(self, acc, wsum, xs, xz, ws, ys, yz, bias, channels):
+    def _qlinear_out(self, acc, wsum, xs, xz, ws, ys, yz, bias, channels, qmin=-128):
         b = np.zeros(channels, np.int64) if bias is None else bias.astype(np.int64)
         b = b - int(xz) * wsum
         scale = (np.float32(xs) * np.broadcast_to(ws.astype(np.float32), (channels,))
                  / np.float32(ys)).astype(np.float32)
         return self.em.requant_float(acc, b, scale if scale.size > 1 and np.any(
-            scale != scale[0]) else scale[:1], int(yz), -128, 127)
+            scale != scale[0]) else scale[:1], int(yz), qmin, 127)
 
     def qlinear_weight(self, name, scale_name, zp_name, what, axis):
         """A QLinear* weight less its zero point (per tensor, or per slice along

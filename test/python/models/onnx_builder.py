@@ -110,3 +110,53 @@ def uint8_qlinear_net(rng, float_input=True) -> bytes:
         io = (TensorProto.UINT8, "xq", "zq")
     return _model(nodes, [helper.make_tensor_value_info(io[1], io[0], [1, 2, 8, 5])],
                   [helper.make_tensor_value_info(io[2], io[0], [1, 5])], inits)
+
+
+def float_layers(rng) -> bytes:
+    """Conv (s2) -> Relu -> MaxPool -> depthwise Conv -> Flatten -> Gemm -> Relu
+    -> MatMul: the layers onnxruntime's QDQ quantizer wraps in Q / DQ nodes."""
+    f = np.float32
+    inits = {"w1": rng.standard_normal((8, 3, 3, 3)).astype(f) * f(0.3),
+             "b1": rng.standard_normal(8).astype(f),
+             "w2": rng.standard_normal((8, 1, 3, 3)).astype(f) * f(0.3),
+             "b2": rng.standard_normal(8).astype(f),
+             "w3": rng.standard_normal((16, 48)).astype(f) * f(0.2),
+             "b3": rng.standard_normal(16).astype(f),
+             "w4": rng.standard_normal((16, 10)).astype(f) * f(0.3)}
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], group=8, pads=[1, 1, 1, 1]),
+             helper.make_node("Flatten", ["c2"], ["fl"]),
+             helper.make_node("Gemm", ["fl", "w3", "b3"], ["gm"], transB=1),
+             helper.make_node("Relu", ["gm"], ["gr"]),
+             helper.make_node("MatMul", ["gr", "w4"], ["y"])]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 11, 9])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+
+
+def ort_qdq(float_model: bytes, directory, unsigned: bool, per_channel: bool = True) -> str:
+    """The float model quantized by onnxruntime's quantize_static in its
+    default QDQ format (int8 weights; uint8 or int8 activations), calibrated
+    on 8 random inputs. Returns the quantized model's path."""
+    import logging
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    logging.getLogger().setLevel(logging.ERROR)   # the "consider pre-processing" hint
+    src, dst = f"{directory}/float.onnx", f"{directory}/qdq.onnx"
+    with open(src, "wb") as fh:
+        fh.write(float_model)
+    shape = [d.dim_value for d in onnx.load_from_string(float_model).graph.input[0].type
+             .tensor_type.shape.dim]
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self):
+            self.feeds = iter([{"x": np.random.default_rng(i).standard_normal(shape)
+                                .astype(np.float32)} for i in range(8)])
+
+        def get_next(self):
+            return next(self.feeds, None)
+    quantize_static(src, dst, Calibration(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8 if unsigned else QuantType.QInt8,
+                    weight_type=QuantType.QInt8, per_channel=per_channel)
+    return dst

@@ -143,11 +143,27 @@ def test_onnx_uint8_model_on_the_emulators(tmp_path, target):
         np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_ort_qoperator_model_on_the_emulators(tmp_path, target):
+    """onnxruntime's QOperator format (QLinearConv, QLinearAdd, QLinearMul,
+    QLinearGlobalAveragePool, QGemm), uint8 activations: bit-exact."""
+    from models.onnx_builder import float_residual, ort_quantize
+    path = ort_quantize(float_residual(np.random.default_rng(0)), tmp_path, unsigned=True,
+                        qoperator=True)
+    cm = mcusparse.compile(path, target=target, format="auto", out_dir=tmp_path / "out",
+                           progress=False)
+    ref = Reference(path)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        x = (rng.standard_normal(cm.inputs[0].shape) * 3).astype(np.float32)
+        np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
+
+
 def test_ort_qdq_model_int8_on_cortex_m55(tmp_path):
     """An onnxruntime-quantized QDQ model (uint8 activations) compiles to int8
     layers (weights 1 byte each, not float32) and runs bit-exact."""
-    from models.onnx_builder import float_layers, ort_qdq
-    path = ort_qdq(float_layers(np.random.default_rng(0)), tmp_path, unsigned=True)
+    from models.onnx_builder import float_layers, ort_quantize
+    path = ort_quantize(float_layers(np.random.default_rng(0)), tmp_path, unsigned=True)
     cm = mcusparse.compile(path, target="cortex-m55", format="auto", out_dir=tmp_path / "out",
                            progress=False)
     layers = cm.report["layers"]

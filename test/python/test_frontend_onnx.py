@@ -12,8 +12,8 @@ from mcusparse.frontend import FrontendError, import_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from models.onnx_builder import (_model, float_cnn, float_layers, ort_qdq,  # noqa: E402
-                                 qlinear_net, uint8_qlinear_net)
+from models.onnx_builder import (_model, float_cnn, float_layers, float_residual,  # noqa: E402
+                                 ort_quantize, qlinear_net, uint8_qlinear_net)
 from onnx import TensorProto, helper  # noqa: E402
 
 
@@ -146,28 +146,63 @@ def test_qdq_bit_exact(tmp_path):
     compare(p, (0.5, 2.0, 8.0), exact=True)
 
 
+def bit_exact_against_onnxruntime(path, model, inputs):
+    """Equal to onnxruntime with graph optimisations off and on."""
+    run = hostrun.compile(model.mlir)
+    fused = ort.SessionOptions()
+    fused.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    references = [session(path), ort.InferenceSession(str(path), fused,
+                                                      providers=["CPUExecutionProvider"])]
+    for x in inputs:
+        got = run(x)[0]
+        for ref in references:
+            np.testing.assert_array_equal(got, ref.run(None, {"x": x})[0])
+
+
 @pytest.mark.parametrize("unsigned, per_channel", [(False, True), (True, True), (True, False)])
 def test_ort_qdq_layers_fused_to_int8(tmp_path, unsigned, per_channel):
     """onnxruntime's quantize_static (QDQ format): every Conv / Gemm / MatMul
     between DequantizeLinear and QuantizeLinear becomes an int8 layer, and the
     model is bit-exact against onnxruntime with graph optimisations on (its
     QLinearConv path) and off (node by node, in float)."""
-    path = ort_qdq(float_layers(np.random.default_rng(0)), tmp_path, unsigned, per_channel)
+    path = ort_quantize(float_layers(np.random.default_rng(0)), tmp_path, unsigned, per_channel)
     model = import_model(path)
     assert [(l.op, l.weight_dtype) for l in model.layers] == [
         ("Conv", "i8"), ("DepthwiseConv", "i8"), ("Gemm", "i8"), ("MatMul", "i8")]
     assert "tensor<8x27xi8>" in model.mlir and "tensor<8x27xf32>" not in model.mlir
-    run = hostrun.compile(model.mlir)
-    fused = ort.SessionOptions()
-    fused.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    references = [session(path), ort.InferenceSession(path, fused,
-                                                      providers=["CPUExecutionProvider"])]
     rng = np.random.default_rng(7)
-    for s in (0.3, 1.0, 3.0, 10.0):
-        x = (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
-        got = run(x)[0]
-        for ref in references:
-            np.testing.assert_array_equal(got, ref.run(None, {"x": x})[0])
+    bit_exact_against_onnxruntime(path, model, [
+        (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
+        for s in (0.3, 1.0, 3.0, 10.0)])
+
+
+@pytest.mark.parametrize("unsigned", [False, True])
+@pytest.mark.parametrize("qoperator", [False, True])
+def test_ort_quantized_residual_net(tmp_path, unsigned, qoperator):
+    """A residual net quantized by onnxruntime: in the QOperator format its
+    contrib operators (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QGemm),
+    in the QDQ format its fused layers and float Add / Mul / pool; bit-exact."""
+    path = ort_quantize(float_residual(np.random.default_rng(0)), tmp_path, unsigned,
+                        qoperator=qoperator)
+    model = import_model(path)
+    assert [l.weight_dtype for l in model.layers] == ["i8"] * 3
+    rng = np.random.default_rng(7)
+    bit_exact_against_onnxruntime(path, model, [
+        (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
+        for s in (0.3, 1.0, 3.0, 10.0)])
+
+
+def test_unsupported_contrib_operator_named(tmp_path):
+    raw = _model([helper.make_node("QLinearSoftmax", ["x", "s", "z", "s", "z"], ["y"],
+                                   domain="com.microsoft")],
+                 [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 4])],
+                 [helper.make_tensor_value_info("y", TensorProto.INT8, [1, 4])],
+                 {"s": np.array(0.1, np.float32), "z": np.array(0, np.int8)}, contrib=True)
+    p = tmp_path / "qs.onnx"
+    p.write_bytes(raw)
+    with pytest.raises(FrontendError, match=r"\(QLinearSoftmax\) is not supported .*"
+                                            r"com.microsoft: QGemm"):
+        import_model(p)
 
 
 def test_qdq_group_with_other_users_stays_float(tmp_path):

@@ -1,12 +1,14 @@
 """ONNX (.onnx protobuf) -> MLIR on tensors.
 
-Float models and int8 QDQ / QOperator models with static shapes: Gemm,
-MatMul, Conv, Relu, Clip, Add, Mul, MaxPool, AveragePool, GlobalAveragePool,
-Flatten, Reshape, Softmax, QuantizeLinear, DequantizeLinear, QLinearConv,
-QLinearMatMul. Tensors keep ONNX's NCHW layout at the graph level; convolutions
-and pools transpose to NHWC around the kernel so that they share the TFLite
-path's im2col + matmul (2-D weight constants, out x kh*kw*in). 1-D
-convolutions and pools are taken as 2-D with H = 1.
+Float models and int8 / uint8 QDQ / QOperator models with static shapes:
+Gemm, MatMul, Conv, Relu, Clip, Add, Mul, MaxPool, AveragePool,
+GlobalAveragePool, Flatten, Reshape, Softmax, QuantizeLinear,
+DequantizeLinear, QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
+QLinearAdd, QLinearMul, QLinearGlobalAveragePool (onnx_contrib.py). Tensors
+keep ONNX's NCHW layout at the graph level; convolutions and pools transpose
+to NHWC around the kernel so that they share the TFLite path's im2col +
+matmul (2-D weight constants, out x kh*kw*in). 1-D convolutions and pools
+are taken as 2-D with H = 1.
 
 Float Conv / Gemm / MatMul weights may also be computed at run time (a graph
 input or another node's output): Conv then transposes the weight in the IR,
@@ -36,6 +38,7 @@ import numpy as np
 
 from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
+from mcusparse.frontend.onnx_contrib import ContribOps
 from mcusparse.frontend.onnx_qdq import FUSABLE, QDQFusion
 
 _UINT8 = 2
@@ -47,10 +50,14 @@ _NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32"
           23: "float4e2m1", 25: "uint2", 26: "int2"}
 # Operators that take uint8 tensors (carried flipped, see above).
 UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-             "MaxPool", "Add", "Mul", "Reshape", "Flatten"}
+             "MaxPool", "Add", "Mul", "Reshape", "Flatten", "QGemm", "QLinearAdd",
+             "QLinearMul", "QLinearGlobalAveragePool"}
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Mul", "MaxPool",
              "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Softmax",
              "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
+# onnxruntime's contrib operators (domain com.microsoft) that its quantizer
+# writes in the QOperator format.
+CONTRIB = ["QGemm", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool"]
 
 
 class NotONNXError(FrontendError):
@@ -72,7 +79,7 @@ def _load(path: str):
     return model
 
 
-class _Importer(QDQFusion):
+class _Importer(QDQFusion, ContribOps):
     def __init__(self, path, model):
         import onnx
         from onnx import numpy_helper
@@ -163,11 +170,12 @@ class _Importer(QDQFusion):
             inputs.append(TensorSpec(vi.name, tuple(dims), np.dtype(dt)))
         for self.idx, self.node in enumerate(self.g.node):
             op = self.node.op_type
-            if self.node.domain not in ("", "ai.onnx", "com.microsoft") or \
-                    op not in SUPPORTED and op != "Constant":
+            known = CONTRIB if self.node.domain == "com.microsoft" else SUPPORTED + ["Constant"]
+            if self.node.domain not in ("", "ai.onnx", "com.microsoft") or op not in known:
                 raise FrontendError(f"{self.path}: node {self.idx} '{self.node.name}' "
                                     f"({op}) is not supported (supported: "
-                                    f"{', '.join(SUPPORTED)})")
+                                    f"{', '.join(SUPPORTED)}; com.microsoft: "
+                                    f"{', '.join(CONTRIB)})")
             if op == "Constant":
                 self.consts[self.node.output[0]] = self.constant_node()
                 continue

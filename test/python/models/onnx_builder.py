@@ -4,10 +4,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def _model(nodes, inputs, outputs, inits, opset=13):
+def _model(nodes, inputs, outputs, inits, opset=13, contrib=False):
+    """contrib: the graph uses onnxruntime's com.microsoft operators."""
     graph = helper.make_graph(nodes, "g", inputs, outputs,
                               [numpy_helper.from_array(v, k) for k, v in inits.items()])
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    opsets = [helper.make_opsetid("", opset)] + \
+        ([helper.make_opsetid("com.microsoft", 1)] if contrib else [])
+    m = helper.make_model(graph, opset_imports=opsets)
     m.ir_version = 8
     onnx.checker.check_model(m)
     return m.SerializeToString()
@@ -135,15 +138,39 @@ def float_layers(rng) -> bytes:
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
 
 
-def ort_qdq(float_model: bytes, directory, unsigned: bool, per_channel: bool = True) -> str:
-    """The float model quantized by onnxruntime's quantize_static in its
-    default QDQ format (int8 weights; uint8 or int8 activations), calibrated
-    on 8 random inputs. Returns the quantized model's path."""
+def float_residual(rng) -> bytes:
+    """Conv -> Relu -> 1x1 Conv, Add (residual) and Mul of the two branches,
+    GlobalAveragePool -> Flatten -> Gemm: quantized in the QOperator format it
+    has QLinearAdd, QLinearMul, QLinearGlobalAveragePool and QGemm."""
+    f = np.float32
+    inits = {"w1": rng.standard_normal((8, 3, 3, 3)).astype(f) * f(0.3),
+             "b1": rng.standard_normal(8).astype(f),
+             "w2": rng.standard_normal((8, 8, 1, 1)).astype(f) * f(0.3),
+             "b2": rng.standard_normal(8).astype(f),
+             "w3": rng.standard_normal((10, 8)).astype(f) * f(0.3),
+             "b3": rng.standard_normal(10).astype(f)}
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]),
+             helper.make_node("Add", ["r1", "c2"], ["a"]),
+             helper.make_node("Mul", ["a", "c2"], ["m"]),
+             helper.make_node("GlobalAveragePool", ["m"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["fl"]),
+             helper.make_node("Gemm", ["fl", "w3", "b3"], ["y"], transB=1)]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 7, 6])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+
+
+def ort_quantize(float_model: bytes, directory, unsigned: bool, per_channel: bool = True,
+                 qoperator: bool = False) -> str:
+    """The float model quantized by onnxruntime's quantize_static (int8
+    weights; uint8 or int8 activations), in its default QDQ format or the
+    QOperator one, calibrated on 8 random inputs. Returns the path."""
     import logging
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
     logging.getLogger().setLevel(logging.ERROR)   # the "consider pre-processing" hint
-    src, dst = f"{directory}/float.onnx", f"{directory}/qdq.onnx"
+    src, dst = f"{directory}/float.onnx", f"{directory}/quantized.onnx"
     with open(src, "wb") as fh:
         fh.write(float_model)
     shape = [d.dim_value for d in onnx.load_from_string(float_model).graph.input[0].type
@@ -156,7 +183,8 @@ def ort_qdq(float_model: bytes, directory, unsigned: bool, per_channel: bool = T
 
         def get_next(self):
             return next(self.feeds, None)
-    quantize_static(src, dst, Calibration(), quant_format=QuantFormat.QDQ,
+    quantize_static(src, dst, Calibration(),
+                    quant_format=QuantFormat.QOperator if qoperator else QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8 if unsigned else QuantType.QInt8,
                     weight_type=QuantType.QInt8, per_channel=per_channel)
     return dst

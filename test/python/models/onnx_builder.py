@@ -115,17 +115,17 @@ def uint8_qlinear_net(rng, float_input=True) -> bytes:
                   [helper.make_tensor_value_info(io[2], io[0], [1, 5])], inits)
 
 
+def _float_params(rng, **shapes):
+    """name=(shape, scale): float32 normal values times scale."""
+    return {k: rng.standard_normal(shape).astype(np.float32) * np.float32(scale)
+            for k, (shape, scale) in shapes.items()}
+
+
 def float_layers(rng) -> bytes:
     """Conv (s2) -> Relu -> MaxPool -> depthwise Conv -> Flatten -> Gemm -> Relu
     -> MatMul: the layers onnxruntime's QDQ quantizer wraps in Q / DQ nodes."""
-    f = np.float32
-    inits = {"w1": rng.standard_normal((8, 3, 3, 3)).astype(f) * f(0.3),
-             "b1": rng.standard_normal(8).astype(f),
-             "w2": rng.standard_normal((8, 1, 3, 3)).astype(f) * f(0.3),
-             "b2": rng.standard_normal(8).astype(f),
-             "w3": rng.standard_normal((16, 48)).astype(f) * f(0.2),
-             "b3": rng.standard_normal(16).astype(f),
-             "w4": rng.standard_normal((16, 10)).astype(f) * f(0.3)}
+    inits = _float_params(rng, w1=((8, 3, 3, 3), 0.3), b1=(8, 1), w2=((8, 1, 3, 3), 0.3),
+                          b2=(8, 1), w3=((16, 48), 0.2), b3=(16, 1), w4=((16, 10), 0.3))
     nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
@@ -142,13 +142,8 @@ def float_residual(rng) -> bytes:
     """Conv -> Relu -> 1x1 Conv, Add (residual) and Mul of the two branches,
     GlobalAveragePool -> Flatten -> Gemm: quantized in the QOperator format it
     has QLinearAdd, QLinearMul, QLinearGlobalAveragePool and QGemm."""
-    f = np.float32
-    inits = {"w1": rng.standard_normal((8, 3, 3, 3)).astype(f) * f(0.3),
-             "b1": rng.standard_normal(8).astype(f),
-             "w2": rng.standard_normal((8, 8, 1, 1)).astype(f) * f(0.3),
-             "b2": rng.standard_normal(8).astype(f),
-             "w3": rng.standard_normal((10, 8)).astype(f) * f(0.3),
-             "b3": rng.standard_normal(10).astype(f)}
+    inits = _float_params(rng, w1=((8, 3, 3, 3), 0.3), b1=(8, 1), w2=((8, 8, 1, 1), 0.3),
+                          b2=(8, 1), w3=((10, 8), 0.3), b3=(10, 1))
     nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
              helper.make_node("Relu", ["c1"], ["r1"]),
              helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"]),

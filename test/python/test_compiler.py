@@ -159,6 +159,20 @@ def test_ort_qoperator_model_on_the_emulators(tmp_path, target):
         np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+def test_pruned_model_quantized_by_onnxruntime_gets_a_sparse_layer(tmp_path):
+    """Prune in float, quantize with onnxruntime (QDQ), compile with auto: the
+    pruned layer is an int8 sparse layer (float32 before QDQ fusion)."""
+    from models.onnx_builder import ort_quantize, pruned_mlp
+    path = ort_quantize(pruned_mlp(np.random.default_rng(0)), tmp_path, unsigned=True)
+    cm = mcusparse.compile(path, target="cortex-m55", format="auto", out_dir=tmp_path / "out",
+                           progress=False)
+    first = cm.report["layers"][0]
+    assert first["dense_bytes"] == 128 * 64 and first["sparsity"] > 0.89
+    assert first["format"] != "dense" and first["bytes"] < first["dense_bytes"] / 3
+    x = np.random.default_rng(1).standard_normal((1, 64)).astype(np.float32)
+    np.testing.assert_array_equal(cm.run(x).outputs[0], Reference(path)(x)[0])
+
+
 def test_ort_qdq_model_int8_on_cortex_m55(tmp_path):
     """An onnxruntime-quantized QDQ model (uint8 activations) compiles to int8
     layers (weights 1 byte each, not float32) and runs bit-exact."""

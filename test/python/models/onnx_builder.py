@@ -156,6 +156,18 @@ def float_residual(rng) -> bytes:
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
 
 
+def pruned_mlp(rng, sparsity=0.9) -> bytes:
+    """Gemm 64 -> 128 (magnitude-pruned to `sparsity`) -> Relu -> Gemm 128 -> 10."""
+    params = _float_params(rng, w1=((128, 64), 1), b1=(128, 1), w2=((10, 128), 1), b2=(10, 1))
+    w1 = params["w1"]
+    w1[np.abs(w1) < np.quantile(np.abs(w1), sparsity)] = 0
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("Gemm", ["r", "w2", "b2"], ["y"], transB=1)]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], params)
+
+
 def ort_quantize(float_model: bytes, directory, unsigned: bool, per_channel: bool = True,
                  qoperator: bool = False) -> str:
     """The float model quantized by onnxruntime's quantize_static (int8

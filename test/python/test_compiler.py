@@ -173,6 +173,20 @@ def test_pruned_model_quantized_by_onnxruntime_gets_a_sparse_layer(tmp_path):
     np.testing.assert_array_equal(cm.run(x).outputs[0], Reference(path)(x)[0])
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_onnx_float_branches_on_the_emulators(tmp_path, target):
+    """Sigmoid, Tanh (libm expf / tanhf), Concat, Sub, Div, Transpose,
+    Unsqueeze, Squeeze, Identity on the MCU targets, against onnxruntime."""
+    from models.onnx_builder import float_branches
+    path = tmp_path / "branches.onnx"
+    path.write_bytes(float_branches(np.random.default_rng(0)))
+    cm = mcusparse.compile(path, target=target, format="dense", out_dir=tmp_path / "out",
+                           progress=False)
+    x = np.random.default_rng(1).standard_normal(cm.inputs[0].shape).astype(np.float32)
+    np.testing.assert_allclose(cm.run(x).outputs[0], Reference(path)(x)[0], rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_ort_qdq_model_int8_on_cortex_m55(tmp_path):
     """An onnxruntime-quantized QDQ model (uint8 activations) compiles to int8
     layers (weights 1 byte each, not float32) and runs bit-exact."""

@@ -48,8 +48,10 @@ _QTYPE_INPUTS = {
 # As shipped: test name -> the FrontendError's message (a substring).
 UNSUPPORTED = {
     # element types other than float32, uint8, int8, int16, int32, int64
-    **{f"test_{op}_{t}": "input 'x' " + _TYPE.format(t) for op in ("add", "mul")
+    **{f"test_{op}_{t}": "input 'x' " + _TYPE.format(t) for op in ("add", "sub", "mul", "div")
        for t in ("uint16", "uint32", "uint64")},
+    **{f"test_identity_{k}": f"is not a tensor ({k}ional_type" if k == "opt" else
+       f"is not a tensor ({k}_type" for k in ("opt", "sequence")},
     **_QTYPE_INPUTS,
     **{f"test_quantizelinear_{t}": "input 'y_zero_point' " + _TYPE.format(_QNAMES.get(t, t))
        for t in _QTYPES if t != "int16"},
@@ -69,6 +71,10 @@ UNSUPPORTED = {
                  "reduced_dims", "reordered_all_dims", "reordered_last_dims",
                  "zero_and_negative_dim", "zero_dim")},
     "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
+    **{f"test_{t}": "axes 'axes' must be a constant initializer"
+       for t in ("squeeze", "squeeze_negative_axes",
+                 *(f"unsqueeze_{s}" for s in ("axis_0", "axis_1", "axis_2", "negative_axes",
+                                             "three_axes", "two_axes", "unsorted_axes")))},
     # 3-D pooling, MaxPool's Indices output
     **{f"test_averagepool_3d_{s}": _POOL3D.format("AveragePool")
        for s in ("default", "dilations_small",
@@ -86,7 +92,7 @@ UNSUPPORTED = {
 BOUND_UNSUPPORTED = {
     **{k: v for k, v in UNSUPPORTED.items()
        if not k.startswith(("test_reshape_", "test_quantizelinear", "test_qlinear",
-                            "test_dequantizelinear"))},
+                            "test_dequantizelinear", "test_squeeze", "test_unsqueeze"))},
     **_QTYPE_INPUTS,
     "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
     **{f"test_{q}{s}": f"per-axis or blocked {Q} of an activation is not supported"

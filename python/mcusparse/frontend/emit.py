@@ -320,6 +320,22 @@ class Emitter:
                          f"    ^bb0({idx}):\n      tensor.yield {c} : {x.elem}\n"
                          f"    }} : {x.type} to {ttype(shape, x.elem)}", shape, x.elem)
 
+    def concat(self, values: list[Value], axis: int) -> Value:
+        """The values joined along `axis` (all other dimensions equal)."""
+        shape = list(values[0].shape)
+        shape[axis] = sum(v.shape[axis] for v in values)
+        out = self.empty(tuple(shape), values[0].elem)
+        start = 0
+        for v in values:
+            offsets = ", ".join(str(start if i == axis else 0) for i in range(len(shape)))
+            sizes = ", ".join(str(d) for d in v.shape)
+            ones = ", ".join("1" for _ in shape)
+            out = self.emit(f"tensor.insert_slice {v.name} into {out.name}[{offsets}] "
+                            f"[{sizes}] [{ones}] : {v.type} into {out.type}",
+                            out.shape, out.elem)
+            start += v.shape[axis]
+        return out
+
     def transpose(self, x: Value, perm) -> Value:
         shape = tuple(x.shape[p] for p in perm)
         init = self.empty(shape, x.elem)

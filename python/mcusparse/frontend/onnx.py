@@ -1,9 +1,10 @@
 """ONNX (.onnx protobuf) -> MLIR on tensors.
 
 Float models and int8 / uint8 QDQ / QOperator models with static shapes:
-Gemm, MatMul, Conv, Relu, Clip, Add, Mul, MaxPool, AveragePool,
-GlobalAveragePool, Flatten, Reshape, Softmax, QuantizeLinear,
-DequantizeLinear, QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
+Gemm, MatMul, Conv, Relu, Clip, Add, Sub, Mul, Div, Sigmoid, Tanh, MaxPool,
+AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze,
+Transpose, Concat, Identity, Softmax, QuantizeLinear, DequantizeLinear,
+QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
 QLinearAdd, QLinearMul, QLinearGlobalAveragePool (onnx_contrib.py). Tensors
 keep ONNX's NCHW layout at the graph level; convolutions and pools transpose
 to NHWC around the kernel so that they share the TFLite path's im2col +
@@ -13,8 +14,9 @@ are taken as 2-D with H = 1.
 Float Conv / Gemm / MatMul weights may also be computed at run time (a graph
 input or another node's output): Conv then transposes the weight in the IR,
 Gemm / MatMul use a linalg.generic product (numpy.matmul broadcasting); such
-layers have no weight constant and no LayerInfo. Add, Mul, Relu, Clip also
-work on int8 / int16 / int32 / int64 tensors (wrapping, like numpy).
+layers have no weight constant and no LayerInfo. Add, Sub, Mul (wrapping,
+like numpy), Div (truncating toward zero), Relu and Clip also work on int8 /
+int16 / int32 / int64 tensors.
 
 QDQ models: DequantizeLinear -> Conv / Gemm / MatMul -> QuantizeLinear groups
 become int8 layers (onnx_qdq.py, as onnxruntime fuses them); the rest is
@@ -27,8 +29,9 @@ model zoo use uint8 activations). A uint8 tensor is carried as int8 with 128
 subtracted (its top bit flipped), and so are its zero points: q - zp does
 not change, so the int8 kernels compute uint8 layers unchanged. uint8 graph
 inputs and outputs are flipped on the way in and out. uint8 tensors may feed
-the quantized operators, MaxPool (order is kept), Add and Mul (wrapping, on
-the unflipped bits), Reshape and Flatten; anything else is a FrontendError.
+the quantized operators, MaxPool (order is kept), Add, Sub, Mul and Div
+(on the unflipped bits: wrapping, Div unsigned) and the shape operators
+(UINT8_OPS); anything else is a FrontendError.
 """
 from __future__ import annotations
 
@@ -50,11 +53,14 @@ _NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32"
           23: "float4e2m1", 25: "uint2", 26: "int2"}
 # Operators that take uint8 tensors (carried flipped, see above).
 UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-             "MaxPool", "Add", "Mul", "Reshape", "Flatten", "QGemm", "QLinearAdd",
+             "MaxPool", "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Squeeze",
+             "Unsqueeze", "Transpose", "Concat", "Identity", "QGemm", "QLinearAdd",
              "QLinearMul", "QLinearGlobalAveragePool"}
-SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Mul", "MaxPool",
-             "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Softmax",
-             "QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"]
+SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Sub", "Mul", "Div",
+             "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
+             "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Identity",
+             "Softmax", "QuantizeLinear", "DequantizeLinear", "QLinearConv",
+             "QLinearMatMul"]
 # onnxruntime's contrib operators (domain com.microsoft) that its quantizer
 # writes in the QOperator format.
 CONTRIB = ["QGemm", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool"]
@@ -148,6 +154,10 @@ class _Importer(QDQFusion, ContribOps):
         for vi in self.g.input:
             if vi.name in init_names:
                 continue
+            if not vi.type.HasField("tensor_type"):
+                raise FrontendError(f"{self.path}: input '{vi.name}' is not a tensor "
+                                    f"({vi.type.WhichOneof('value') or 'no type'}; "
+                                    "sequences, maps and optionals are not supported)")
             tt = vi.type.tensor_type
             if tt.elem_type not in _ELEM and tt.elem_type != _UINT8:
                 raise FrontendError(f"{self.path}: input '{vi.name}' has unsupported type "
@@ -188,7 +198,8 @@ class _Importer(QDQFusion, ContribOps):
                                   f"may feed {', '.join(sorted(UINT8_OPS))})")
             out = getattr(self, "op_" + op)()
             self.values[self.node.output[0]] = out
-            if op in ("MaxPool", "Reshape", "Flatten") and self.is_uint8(self.node.input[0]):
+            if op in ("MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                      "Concat") and self.is_uint8(self.node.input[0]):
                 self.uint8.add(self.node.output[0])
         results, outputs = [], []
         for vi in self.g.output:
@@ -394,6 +405,7 @@ class _Importer(QDQFusion, ContribOps):
             return self.em.map([a, b], shape, a.elem,
                                lambda bd, v: bd.op(f"arith.{op} {v[0]}, {v[1]} : {a.elem}"))
         self.uint8.add(self.node.output[0])
+        op = "divui" if op == "divsi" else op
 
         def wrapped(bd, v):   # on the uint8 bits (the same bits wrap alike), flipped back
             flip = bd.const(-128, "i8")
@@ -529,8 +541,90 @@ class _Importer(QDQFusion, ContribOps):
     def op_Add(self):
         return self._binary("addf", "addi")
 
+    def op_Sub(self):
+        return self._binary("subf", "subi")
+
     def op_Mul(self):
         return self._binary("mulf", "muli")
+
+    def op_Div(self):
+        # Integer division truncates toward zero, as ONNX (and C) define it.
+        return self._binary("divf", "divsi")
+
+    def op_Sigmoid(self):
+        x = self._float_only(self.value(self.node.input[0]))
+
+        def sigmoid(b, a):
+            e = b.op(f"math.exp {b.op(f'arith.negf {a[0]} : f32')} : f32")
+            d = b.op(f"arith.addf {b.const(1.0, 'f32')}, {e} : f32")
+            return b.op(f"arith.divf {b.const(1.0, 'f32')}, {d} : f32")
+        return self._f(sigmoid, x)
+
+    def op_Tanh(self):
+        x = self._float_only(self.value(self.node.input[0]))
+        return self._f(lambda b, a: b.op(f"math.tanh {a[0]} : f32"), x)
+
+    def op_Identity(self):
+        if self.is_uint8(self.node.input[0]):
+            self.uint8.add(self.node.output[0])
+        return self.value(self.node.input[0])
+
+    def op_Transpose(self):
+        x = self.value(self.node.input[0])
+        r = len(x.shape)
+        perm = [int(p) for p in self.attr("perm", list(range(r))[::-1])]
+        if sorted(perm) != list(range(r)):
+            self.fail(f"perm {perm} is not a permutation of {r} axes")
+        return self.em.transpose(x, perm)
+
+    def _axes(self, default=None):
+        """The axes of Squeeze / Unsqueeze: the attribute (opset < 13) or input 1."""
+        if len(self.node.input) > 1 and self.node.input[1]:
+            return [int(a) for a in np.ravel(self.const(self.node.input[1], "axes"))]
+        axes = self.attr("axes")
+        return default if axes is None else [int(a) for a in axes]
+
+    def op_Squeeze(self):
+        x = self.value(self.node.input[0])
+        r = len(x.shape)
+        axes = self._axes([i for i, d in enumerate(x.shape) if d == 1])
+        if any(not -r <= a < r for a in axes):
+            self.fail(f"axes {axes} out of range for rank {r}")
+        axes = {a % r for a in axes}
+        if any(x.shape[a] != 1 for a in axes):
+            self.fail(f"cannot squeeze axes {sorted(axes)} of shape {list(x.shape)}")
+        return self.em.reshape(x, [d for i, d in enumerate(x.shape) if i not in axes])
+
+    def op_Unsqueeze(self):
+        x = self.value(self.node.input[0])
+        axes = self._axes()
+        if axes is None:
+            self.fail("axes are missing")
+        r = len(x.shape) + len(axes)
+        axes = sorted(a % r for a in axes) if all(-r <= a < r for a in axes) else None
+        if axes is None or len(set(axes)) != len(axes):
+            self.fail(f"invalid axes for an output of rank {r}")
+        dims = iter(x.shape)
+        return self.em.reshape(x, [1 if i in axes else next(dims) for i in range(r)])
+
+    def op_Concat(self):
+        names = [n for n in self.node.input if n]
+        if len({self.is_uint8(n) for n in names}) > 1:
+            self.fail("inputs of different types (uint8 and int8)")
+        vals = [self.value(n) for n in names]
+        r = len(vals[0].shape)
+        axis = int(self.attr("axis", 0))
+        if not -r <= axis < r:
+            self.fail(f"axis {axis} out of range for rank {r}")
+        axis %= r
+        for v in vals[1:]:
+            if v.elem != vals[0].elem or len(v.shape) != r or any(
+                    a != b for i, (a, b) in enumerate(zip(v.shape, vals[0].shape)) if i != axis):
+                self.fail(f"inputs {[list(v.shape) for v in vals]} of types "
+                          f"{[v.elem for v in vals]} do not concatenate on axis {axis}")
+        if len(vals) == 1:
+            return vals[0]
+        return self.em.concat(vals, axis)
 
     def _pool(self, kind):
         x = self.value(self.node.input[0])

@@ -168,6 +168,26 @@ def pruned_mlp(rng, sparsity=0.9) -> bytes:
                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], params)
 
 
+def float_branches(rng) -> bytes:
+    """Conv, then Sigmoid and Tanh branches joined by Concat, Sub / Div by
+    constants, Transpose, Unsqueeze / Squeeze (axes as constants), Identity."""
+    p = _float_params(rng, w=((4, 2, 3, 3), 0.5), c=((1, 8, 1, 1), 1))
+    p["d"] = np.full((1, 8, 1, 1), 1.5, np.float32)
+    p["axes"] = np.array([0], np.int64)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Sigmoid", ["c1"], ["s"]),
+             helper.make_node("Tanh", ["c1"], ["t"]),
+             helper.make_node("Concat", ["s", "t"], ["j"], axis=1),
+             helper.make_node("Sub", ["j", "c"], ["u"]),
+             helper.make_node("Div", ["u", "d"], ["v"]),
+             helper.make_node("Transpose", ["v"], ["tr"], perm=[0, 2, 3, 1]),
+             helper.make_node("Unsqueeze", ["tr", "axes"], ["un"]),
+             helper.make_node("Squeeze", ["un", "axes"], ["sq"]),
+             helper.make_node("Identity", ["sq"], ["y"])]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 4])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 4, 8])], p)
+
+
 def ort_quantize(float_model: bytes, directory, unsigned: bool, per_channel: bool = True,
                  qoperator: bool = False) -> str:
     """The float model quantized by onnxruntime's quantize_static (int8

@@ -230,6 +230,41 @@ def test_qdq_group_with_other_users_stays_float(tmp_path):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+def test_pytorch_shape_arithmetic_folds(tmp_path):
+    """`x.view(x.size(0), -1)` as PyTorch exports it (Shape -> Gather ->
+    Unsqueeze -> Concat -> Reshape), a weight cast from double and transposed
+    by the graph, and a Slice of the result: the shape arithmetic folds at
+    import, the Gemm weight is a constant layer, and the model runs."""
+    rng = np.random.default_rng(0)
+    f = np.float32
+    inits = {"w": (rng.standard_normal((8, 4, 3, 3)) * 0.3).astype(f),
+             "w2": rng.standard_normal((72, 10)),          # float64, (in, out)
+             "zero": np.array([0], np.int64), "minus1": np.array([-1], np.int64),
+             "starts": np.array([2], np.int64), "ends": np.array([9], np.int64),
+             "axes": np.array([1], np.int64)}
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Shape", ["c"], ["shape"]),
+             helper.make_node("Gather", ["shape", "zero"], ["n"], axis=0),
+             helper.make_node("Concat", ["n", "minus1"], ["view"], axis=0),
+             helper.make_node("Reshape", ["c", "view"], ["flat"]),
+             helper.make_node("Cast", ["w2"], ["w2f"], to=TensorProto.FLOAT),
+             helper.make_node("Transpose", ["w2f"], ["w2t"], perm=[1, 0]),
+             helper.make_node("Gemm", ["flat", "w2t"], ["g"], transB=1),
+             helper.make_node("Slice", ["g", "starts", "ends", "axes"], ["y"])]
+    raw = _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 3])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 7])], inits)
+    p = tmp_path / "view.onnx"
+    p.write_bytes(raw)
+    model = import_model(p)
+    assert [(l.op, l.matrix_shape) for l in model.layers] == [("Conv", (8, 36)),
+                                                               ("Gemm", (10, 72))]
+    assert "i64>" not in model.mlir     # no shape arithmetic (i64 tensors) left
+    run = hostrun.compile(model.mlir)
+    x = rng.standard_normal((1, 4, 3, 3)).astype(f)
+    np.testing.assert_allclose(run(x)[0], session(p).run(None, {"x": x})[0], rtol=1e-5,
+                               atol=1e-5)
+
+
 def test_unsupported_operator_named(tmp_path):
     raw = _model([helper.make_node("Erf", ["x"], ["y"], name="act0")],
                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],

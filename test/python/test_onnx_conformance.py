@@ -75,6 +75,9 @@ UNSUPPORTED = {
        for t in ("squeeze", "squeeze_negative_axes",
                  *(f"unsqueeze_{s}" for s in ("axis_0", "axis_1", "axis_2", "negative_axes",
                                              "three_axes", "two_axes", "unsorted_axes")))},
+    **{f"test_slice{s}": "Slice parameter 'starts' must be a constant initializer"
+       for s in ("", "_default_axes", "_default_steps", "_end_out_of_bounds", "_neg",
+                 "_neg_steps", "_negative_axes", "_start_out_of_bounds")},
     # 3-D pooling, MaxPool's Indices output
     **{f"test_averagepool_3d_{s}": _POOL3D.format("AveragePool")
        for s in ("default", "dilations_small",
@@ -92,7 +95,9 @@ UNSUPPORTED = {
 BOUND_UNSUPPORTED = {
     **{k: v for k, v in UNSUPPORTED.items()
        if not k.startswith(("test_reshape_", "test_quantizelinear", "test_qlinear",
-                            "test_dequantizelinear", "test_squeeze", "test_unsqueeze"))},
+                            "test_dequantizelinear", "test_squeeze", "test_unsqueeze",
+                            "test_slice"))},
+    "test_slice_neg_steps": "Slice with a negative step of a computed tensor is not supported",
     **_QTYPE_INPUTS,
     "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
     **{f"test_{q}{s}": f"per-axis or blocked {Q} of an activation is not supported"

@@ -336,6 +336,13 @@ class Emitter:
             start += v.shape[axis]
         return out
 
+    def extract_slice(self, x: Value, offsets, sizes, strides) -> Value:
+        shape = tuple(int(d) for d in sizes)
+        fmt = lambda v: ", ".join(str(int(i)) for i in v)  # noqa: E731
+        return self.emit(f"tensor.extract_slice {x.name}[{fmt(offsets)}] [{fmt(sizes)}] "
+                         f"[{fmt(strides)}] : {x.type} to {ttype(shape, x.elem)}",
+                         shape, x.elem)
+
     def transpose(self, x: Value, perm) -> Value:
         shape = tuple(x.shape[p] for p in perm)
         init = self.empty(shape, x.elem)

@@ -3,13 +3,14 @@
 Float models and int8 / uint8 QDQ / QOperator models with static shapes:
 Gemm, MatMul, Conv, Relu, Clip, Add, Sub, Mul, Div, Sigmoid, Tanh, MaxPool,
 AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze,
-Transpose, Concat, Identity, Softmax, QuantizeLinear, DequantizeLinear,
-QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
+Transpose, Concat, Identity, Shape, Slice, Softmax, QuantizeLinear,
+DequantizeLinear, QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
 QLinearAdd, QLinearMul, QLinearGlobalAveragePool (onnx_contrib.py). Tensors
 keep ONNX's NCHW layout at the graph level; convolutions and pools transpose
 to NHWC around the kernel so that they share the TFLite path's im2col +
 matmul (2-D weight constants, out x kh*kw*in). 1-D convolutions and pools
-are taken as 2-D with H = 1.
+are taken as 2-D with H = 1. Shape arithmetic on constants folds at import
+(onnx_fold.py; Gather and Cast only there).
 
 Float Conv / Gemm / MatMul weights may also be computed at run time (a graph
 input or another node's output): Conv then transposes the weight in the IR,
@@ -42,6 +43,7 @@ import numpy as np
 from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
 from mcusparse.frontend.onnx_contrib import ContribOps
+from mcusparse.frontend.onnx_fold import ConstantFolding
 from mcusparse.frontend.onnx_qdq import FUSABLE, QDQFusion
 
 _UINT8 = 2
@@ -59,7 +61,7 @@ UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Sub", "Mul", "Div",
              "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
              "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Identity",
-             "Softmax", "QuantizeLinear", "DequantizeLinear", "QLinearConv",
+             "Shape", "Slice", "Softmax", "QuantizeLinear", "DequantizeLinear", "QLinearConv",
              "QLinearMatMul"]
 # onnxruntime's contrib operators (domain com.microsoft) that its quantizer
 # writes in the QOperator format.
@@ -85,7 +87,7 @@ def _load(path: str):
     return model
 
 
-class _Importer(QDQFusion, ContribOps):
+class _Importer(QDQFusion, ContribOps, ConstantFolding):
     def __init__(self, path, model):
         import onnx
         from onnx import numpy_helper
@@ -180,12 +182,15 @@ class _Importer(QDQFusion, ContribOps):
             inputs.append(TensorSpec(vi.name, tuple(dims), np.dtype(dt)))
         for self.idx, self.node in enumerate(self.g.node):
             op = self.node.op_type
+            if self.fold():   # also Gather and Cast, which run only on constants
+                continue
             known = CONTRIB if self.node.domain == "com.microsoft" else SUPPORTED + ["Constant"]
             if self.node.domain not in ("", "ai.onnx", "com.microsoft") or op not in known:
                 raise FrontendError(f"{self.path}: node {self.idx} '{self.node.name}' "
                                     f"({op}) is not supported (supported: "
                                     f"{', '.join(SUPPORTED)}; com.microsoft: "
-                                    f"{', '.join(CONTRIB)})")
+                                    f"{', '.join(CONTRIB)}; on constants only: Gather, "
+                                    "Cast)")
             if op == "Constant":
                 self.consts[self.node.output[0]] = self.constant_node()
                 continue
@@ -606,6 +611,26 @@ class _Importer(QDQFusion, ContribOps):
             self.fail(f"invalid axes for an output of rank {r}")
         dims = iter(x.shape)
         return self.em.reshape(x, [1 if i in axes else next(dims) for i in range(r)])
+
+    def op_Shape(self):   # fold() computes every Shape (static shapes)
+        self.fail(f"input '{self.node.input[0]}' is not computed before use")
+
+    def op_Slice(self):
+        x = self.value(self.node.input[0])
+        params = [self.const(n, "Slice parameter") for n in self.node.input[1:] if n]
+        index = self._slices([np.zeros(x.shape, np.int8)] + [np.asarray(p) for p in params])
+        offsets, sizes, strides = [], [], []
+        for dim, sl in zip(x.shape, index):
+            start, stop, step = sl.indices(dim)
+            if step < 0:
+                self.fail("Slice with a negative step of a computed tensor is not supported")
+            size = max(0, -(-(stop - start) // step))
+            offsets.append(start if size else 0)   # an empty slice may start anywhere
+            sizes.append(size)
+            strides.append(step)
+        if tuple(sizes) == x.shape:
+            return x
+        return self.em.extract_slice(x, offsets, sizes, strides)
 
     def op_Concat(self):
         names = [n for n in self.node.input if n]

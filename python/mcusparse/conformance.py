@@ -72,7 +72,8 @@ STATUSES = ("pass", "fail", "unsupported", "error")
 # they are turned into initializers (the test's values) before importing.
 PARAM_INPUTS = {
     "Conv": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "Clip": (1, 2), "Reshape": (1,),
-    "Squeeze": (1,), "Unsqueeze": (1,), "Slice": (1, 2, 3, 4),
+    "Squeeze": (1,), "Unsqueeze": (1,), "Slice": (1, 2, 3, 4), "PRelu": (1,),
+    "BatchNormalization": (1, 2, 3, 4), "ReduceMean": (1,), "Pad": (1, 2, 3),
     "QuantizeLinear": (1, 2), "DequantizeLinear": (1, 2),
     "QLinearConv": (1, 2, 3, 4, 5, 6, 7, 8), "QLinearMatMul": (1, 2, 3, 4, 5, 6, 7),
 }

@@ -175,8 +175,9 @@ def test_pruned_model_quantized_by_onnxruntime_gets_a_sparse_layer(tmp_path):
 
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
 def test_onnx_float_branches_on_the_emulators(tmp_path, target):
-    """Sigmoid, Tanh (libm expf / tanhf), Concat, Sub, Div, Transpose,
-    Unsqueeze, Squeeze, Identity on the MCU targets, against onnxruntime."""
+    """BatchNormalization, PRelu, HardSwish, Pad, Sigmoid, Tanh (libm expf /
+    tanhf), Concat, Sub, Div, Transpose, Unsqueeze, Squeeze, Identity on the
+    MCU targets, against onnxruntime."""
     from models.onnx_builder import float_branches
     path = tmp_path / "branches.onnx"
     path.write_bytes(float_branches(np.random.default_rng(0)))

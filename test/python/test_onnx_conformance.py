@@ -70,11 +70,26 @@ UNSUPPORTED = {
        for s in ("extended_dims", "negative_dim", "negative_extended_dims", "one_dim",
                  "reduced_dims", "reordered_all_dims", "reordered_last_dims",
                  "zero_and_negative_dim", "zero_dim")},
-    "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
+    "test_reshape_allowzero_reordered": "input 'data' is empty",
     **{f"test_{t}": "axes 'axes' must be a constant initializer"
        for t in ("squeeze", "squeeze_negative_axes",
                  *(f"unsqueeze_{s}" for s in ("axis_0", "axis_1", "axis_2", "negative_axes",
                                              "three_axes", "two_axes", "unsorted_axes")))},
+    **{f"test_batchnorm_{s}": "BatchNormalization parameter 's' must be a constant initializer"
+       for s in ("epsilon", "example")},
+    **{f"test_constant_pad{s}": "pads 'pads' must be a constant initializer"
+       for s in ("", "_axes", "_negative_axes")},
+    **{f"test_reduce_mean_{s}": "axes 'axes' must be a constant initializer"
+       for s in ("do_not_keepdims_example", "do_not_keepdims_random", "keepdims_example",
+                 "keepdims_random", "negative_axes_keepdims_example",
+                 "negative_axes_keepdims_random")},
+    **{f"test_reduce_mean_default_axes_keepdims_{s}": "input 'axes' is empty"
+       for s in ("example", "random")},
+    # training-mode BatchNormalization, Pad modes other than constant
+    **{f"test_batchnorm_{s}_training_mode": "training mode (running mean / var outputs) is "
+       "not supported" for s in ("epsilon", "example")},
+    **{f"test_{m}_pad": f"mode '{m}' is not supported (constant only)"
+       for m in ("edge", "reflect", "wrap")},
     **{f"test_slice{s}": "Slice parameter 'starts' must be a constant initializer"
        for s in ("", "_default_axes", "_default_steps", "_end_out_of_bounds", "_neg",
                  "_neg_steps", "_negative_axes", "_start_out_of_bounds")},
@@ -96,10 +111,13 @@ BOUND_UNSUPPORTED = {
     **{k: v for k, v in UNSUPPORTED.items()
        if not k.startswith(("test_reshape_", "test_quantizelinear", "test_qlinear",
                             "test_dequantizelinear", "test_squeeze", "test_unsqueeze",
-                            "test_slice"))},
+                            "test_slice", "test_batchnorm_epsilon", "test_batchnorm_example",
+                            "test_constant_pad", "test_reduce_mean"))},
+    **{f"test_batchnorm_{s}_training_mode": "training mode (running mean / var outputs) is "
+       "not supported" for s in ("epsilon", "example")},
     "test_slice_neg_steps": "Slice with a negative step of a computed tensor is not supported",
     **_QTYPE_INPUTS,
-    "test_reshape_allowzero_reordered": "input 'data' has a dynamic shape",
+    "test_reshape_allowzero_reordered": "input 'data' is empty",
     **{f"test_{q}{s}": f"per-axis or blocked {Q} of an activation is not supported"
        for q, Q in (("quantizelinear", "QuantizeLinear"), ("dequantizelinear", "DequantizeLinear"))
        for s in ("_axis", "_blocked_asymmetric" if q == "quantizelinear" else "_blocked")},

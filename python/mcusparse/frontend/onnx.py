@@ -1,7 +1,8 @@
 """ONNX (.onnx protobuf) -> MLIR on tensors.
 
 Float models and int8 / uint8 QDQ / QOperator models with static shapes:
-Gemm, MatMul, Conv, Relu, Clip, Add, Sub, Mul, Div, Sigmoid, Tanh, MaxPool,
+Gemm, MatMul, Conv, Relu, Clip, Add, Sub, Mul, Div, the float activations and
+BatchNormalization of onnx_elementwise.py, ReduceMean, Pad, MaxPool,
 AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze,
 Transpose, Concat, Identity, Shape, Slice, Softmax, QuantizeLinear,
 DequantizeLinear, QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
@@ -43,6 +44,7 @@ import numpy as np
 from mcusparse.frontend.emit import Emitter, Value, amap, identity
 from mcusparse.frontend.model import FrontendError, ImportedModel, LayerInfo, TensorSpec
 from mcusparse.frontend.onnx_contrib import ContribOps
+from mcusparse.frontend.onnx_elementwise import ElementwiseOps
 from mcusparse.frontend.onnx_fold import ConstantFolding
 from mcusparse.frontend.onnx_qdq import FUSABLE, QDQFusion
 
@@ -55,11 +57,12 @@ _NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32"
           23: "float4e2m1", 25: "uint2", 26: "int2"}
 # Operators that take uint8 tensors (carried flipped, see above).
 UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-             "MaxPool", "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Squeeze",
+             "MaxPool", "Pad", "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Squeeze",
              "Unsqueeze", "Transpose", "Concat", "Identity", "QGemm", "QLinearAdd",
              "QLinearMul", "QLinearGlobalAveragePool"}
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Sub", "Mul", "Div",
-             "Sigmoid", "Tanh", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
+             "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Exp",
+             "Sqrt", "Abs", "Neg", "BatchNormalization", "ReduceMean", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
              "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Identity",
              "Shape", "Slice", "Softmax", "QuantizeLinear", "DequantizeLinear", "QLinearConv",
              "QLinearMatMul"]
@@ -87,7 +90,7 @@ def _load(path: str):
     return model
 
 
-class _Importer(QDQFusion, ContribOps, ConstantFolding):
+class _Importer(QDQFusion, ContribOps, ConstantFolding, ElementwiseOps):
     def __init__(self, path, model):
         import onnx
         from onnx import numpy_helper
@@ -167,10 +170,13 @@ class _Importer(QDQFusion, ContribOps, ConstantFolding):
                                     "float, uint8, int8, int16, int32, int64)")
             dims = []
             for d in tt.shape.dim:
-                if not d.HasField("dim_value") or d.dim_value <= 0:
+                if not d.HasField("dim_value") or d.dim_value < 0:
                     raise FrontendError(f"{self.path}: input '{vi.name}' has a dynamic "
                                         f"shape ({d.dim_param or '?'}); only static shapes "
                                         "are supported")
+                if d.dim_value == 0:
+                    raise FrontendError(f"{self.path}: input '{vi.name}' is empty (a "
+                                        "dimension of size 0); not supported")
                 dims.append(d.dim_value)
             if tt.elem_type == _UINT8:
                 self.values[vi.name] = self.flip(self.em.arg(dims, "i8"))
@@ -556,19 +562,6 @@ class _Importer(QDQFusion, ContribOps, ConstantFolding):
         # Integer division truncates toward zero, as ONNX (and C) define it.
         return self._binary("divf", "divsi")
 
-    def op_Sigmoid(self):
-        x = self._float_only(self.value(self.node.input[0]))
-
-        def sigmoid(b, a):
-            e = b.op(f"math.exp {b.op(f'arith.negf {a[0]} : f32')} : f32")
-            d = b.op(f"arith.addf {b.const(1.0, 'f32')}, {e} : f32")
-            return b.op(f"arith.divf {b.const(1.0, 'f32')}, {d} : f32")
-        return self._f(sigmoid, x)
-
-    def op_Tanh(self):
-        x = self._float_only(self.value(self.node.input[0]))
-        return self._f(lambda b, a: b.op(f"math.tanh {a[0]} : f32"), x)
-
     def op_Identity(self):
         if self.is_uint8(self.node.input[0]):
             self.uint8.add(self.node.output[0])
@@ -704,6 +697,59 @@ class _Importer(QDQFusion, ContribOps, ConstantFolding):
 
     def op_AveragePool(self):
         return self._pool("avg")
+
+    def op_ReduceMean(self):
+        x = self._float_only(self.value(self.node.input[0]))
+        r = len(x.shape)
+        if len(self.node.input) > 1 and self.node.input[1]:
+            axes = [int(a) for a in np.ravel(self.const(self.node.input[1], "axes"))]
+        else:
+            axes = self.attr("axes")
+            axes = None if axes is None else [int(a) for a in axes]
+        if not axes:
+            if self.attr("noop_with_empty_axes", 0):
+                return x
+            axes = list(range(r))
+        if any(not -r <= a < r for a in axes):
+            self.fail(f"axes {axes} out of range for rank {r}")
+        axes = sorted({a % r for a in axes})
+        count = float(np.prod([x.shape[a] for a in axes]))
+        keep = bool(self.attr("keepdims", 1))
+        s = self.em.reduce(x, axes, "sum", "f32", keep)
+        return self._f(lambda b, a: b.op(f"arith.divf {a[0]}, {b.const(count, 'f32')} : f32"),
+                       s)
+
+    def op_Pad(self):
+        x = self.value(self.node.input[0])
+        mode = self.attr("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode != "constant":
+            self.fail(f"mode '{mode}' is not supported (constant only)")
+        r = len(x.shape)
+        inputs = self.node.input
+        if len(inputs) > 1 and inputs[1]:
+            pads = [int(p) for p in np.ravel(self.const(inputs[1], "pads"))]
+        else:
+            pads = [int(p) for p in self.attr("pads", [])]
+        value = 0
+        if len(inputs) > 2 and inputs[2]:
+            value = np.ravel(self.const(inputs[2], "constant_value"))[0]
+        elif self.attr("value") is not None:
+            value = float(self.attr("value"))
+        axes = list(range(r))
+        if len(inputs) > 3 and inputs[3]:
+            axes = [int(a) % r for a in np.ravel(self.const(inputs[3], "axes"))]
+        if len(pads) != 2 * len(axes):
+            self.fail(f"{len(pads)} pads for {len(axes)} axes")
+        if any(p < 0 for p in pads):
+            self.fail("negative pads (cropping) are not supported")
+        widths = [(0, 0)] * r
+        for i, a in enumerate(axes):
+            widths[a] = (pads[i], pads[i + len(axes)])
+        if self.is_uint8(inputs[0]):
+            value = int(value) - 128
+            self.uint8.add(self.node.output[0])
+        return self.em.pad(x, widths, float(value) if x.elem == "f32" else int(value))
 
     def op_GlobalAveragePool(self):
         x = self._float_only(self.value(self.node.input[0]))

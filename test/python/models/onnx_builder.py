@@ -169,12 +169,22 @@ def pruned_mlp(rng, sparsity=0.9) -> bytes:
 
 
 def float_branches(rng) -> bytes:
-    """Conv, then Sigmoid and Tanh branches joined by Concat, Sub / Div by
-    constants, Transpose, Unsqueeze / Squeeze (axes as constants), Identity."""
-    p = _float_params(rng, w=((4, 2, 3, 3), 0.5), c=((1, 8, 1, 1), 1))
+    """Conv, BatchNormalization, PRelu, HardSwish, Pad, MaxPool, then Sigmoid
+    and Tanh branches joined by Concat, Sub / Div by constants, Transpose,
+    Unsqueeze / Squeeze (axes as constants), Identity."""
+    p = _float_params(rng, w=((4, 2, 3, 3), 0.5), c=((1, 8, 1, 1), 1), bn_s=(4, 1),
+                      bn_b=(4, 1), bn_m=(4, 1), slope=((4, 1, 1), 0.1))
+    p["bn_v"] = np.abs(p["bn_m"]) + np.float32(0.5)
     p["d"] = np.full((1, 8, 1, 1), 1.5, np.float32)
     p["axes"] = np.array([0], np.int64)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c1"], pads=[1, 1, 1, 1]),
+    p["pads"] = np.array([0, 0, 1, 0, 0, 0, 0, 1], np.int64)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c0"], pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["c0", "bn_s", "bn_b", "bn_m", "bn_v"],
+                              ["bn"]),
+             helper.make_node("PRelu", ["bn", "slope"], ["pr"]),
+             helper.make_node("HardSwish", ["pr"], ["hs"]),
+             helper.make_node("Pad", ["hs", "pads"], ["pd"]),
+             helper.make_node("MaxPool", ["pd"], ["c1"], kernel_shape=[2, 2]),
              helper.make_node("Sigmoid", ["c1"], ["s"]),
              helper.make_node("Tanh", ["c1"], ["t"]),
              helper.make_node("Concat", ["s", "t"], ["j"], axis=1),
@@ -185,7 +195,8 @@ def float_branches(rng) -> bytes:
              helper.make_node("Squeeze", ["un", "axes"], ["sq"]),
              helper.make_node("Identity", ["sq"], ["y"])]
     return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 4])],
-                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 4, 8])], p)
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 4, 8])], p,
+                  opset=14)   # HardSwish
 
 
 def ort_quantize(float_model: bytes, directory, unsigned: bool, per_channel: bool = True,

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from mcusparse.frontend import onnx_types as types
+
 FOLDABLE = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Reshape",
             "Flatten", "Transpose", "Identity", "Add", "Sub", "Mul", "Div"}
-# ONNX TensorProto element types -> numpy (Cast's `to`).
-CAST_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 5: np.int16, 6: np.int32, 7: np.int64,
-              9: np.bool_, 11: np.float64}
 
 
 class ConstantFolding:
@@ -82,9 +81,9 @@ class ConstantFolding:
                 self.fail(f"inputs do not concatenate on axis {axis}: {e}")
         if op == "Cast":
             to = int(self.attr("to", 0))
-            if to not in CAST_TYPES:
+            if to not in types.NUMPY:
                 self.fail(f"Cast to type {to} is not supported")
-            return a[0].astype(CAST_TYPES[to])
+            return a[0].astype(types.NUMPY[to])
         if op in ("Unsqueeze", "Squeeze"):
             axes = self._axes() if len(a) < 2 else [int(v) for v in np.ravel(a[1])]
             x = a[0]

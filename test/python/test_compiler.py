@@ -204,6 +204,20 @@ def test_ort_qdq_model_int8_on_cortex_m55(tmp_path):
         np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_tflite_sub_concat_transpose_on_the_emulators(tmp_path, target):
+    from models.tflite_builder import RELU, sub_concat_net
+    path = tmp_path / "sub.tflite"
+    path.write_bytes(sub_concat_net(np.random.default_rng(0), RELU))
+    cm = mcusparse.compile(path, target=target, format="dense", out_dir=tmp_path / "out",
+                           progress=False)
+    ref = Reference(path)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        x = rng.integers(-128, 128, cm.inputs[0].shape).astype(np.int8)
+        np.testing.assert_array_equal(cm.run(x).outputs[0], ref(x)[0])
+
+
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
 def test_requantisation_ties_bit_exact(tmp_path, target):
     """A 1x1 convolution whose per-channel multipliers (1/2, 1/4, 3/8, 1/8, 3/4, 1/16)

@@ -13,7 +13,7 @@ import tflite
 
 import models  # noqa: F401  (makes mcusparse.frontend importable from a stale editable install)
 from models.tflite_builder import FLOAT32, INT8, INT32, RELU, RELU6, SAME, TFLiteBuilder, \
-    small_cnn
+    small_cnn, sub_concat_net
 from mcusparse import hostrun
 from mcusparse.frontend import FrontendError, import_model, quant
 from mcusparse.frontend.tflite import import_tflite
@@ -107,6 +107,18 @@ def test_conv_variants(tmp_path, stride, padding, act, dil):
     path.write_bytes(b.build([x], [y]))
     inputs = [rng.integers(-128, 128, (1, h, w, 4)).astype(np.int8) for _ in range(4)]
     check_all_tensors(path, inputs, layers=False)
+
+
+@pytest.mark.parametrize("act", [0, RELU])
+def test_sub_concat_squeeze_transpose_bit_exact(tmp_path, act):
+    """int8 SUB (two inputs of other scales, broadcast, fused activation),
+    CONCATENATION (TFLite requires equal quantization: a copy), SQUEEZE,
+    TRANSPOSE: every tensor equal to LiteRT's reference kernels."""
+    rng = np.random.default_rng(5 + act)
+    path = tmp_path / "sub.tflite"
+    path.write_bytes(sub_concat_net(rng, act))
+    inputs = [rng.integers(-128, 128, (1, 4, 3, 5)).astype(np.int8) for _ in range(4)]
+    check_all_tensors(path, inputs)
 
 
 def test_requant_math_matches_numpy():

@@ -458,13 +458,16 @@ class _Importer:
         return self._pool(op, ins, outs, "max")
 
     def _binary(self, op, ins, outs, kind):
-        o = _options(op, "AddOptions" if kind == "add" else "MulOptions")
+        o = _options(op, {"add": "AddOptions", "sub": "SubOptions", "mul": "MulOptions"}[kind])
         a_t, b_t, out_t = self.tensors[ins[0]], self.tensors[ins[1]], self.tensors[outs[0]]
         a, b = self.value(ins[0]), self.value(ins[1])
         act = o.FusedActivationFunction() if o else 0
         lo, hi = self.act_range(act, out_t)
         if self.is_q(a_t) and self.is_q(b_t) and self.is_q(out_t):
-            if kind == "add":
+            if kind in ("add", "sub"):
+                # TFLite's reference Add and Sub share their parameters; Sub
+                # subtracts the rescaled inputs.
+                combine = "arith.addi" if kind == "add" else "arith.subi"
                 (m1, s1), (m2, s2), (mo, so) = quant.add_params(a_t.s, b_t.s, out_t.s)
 
                 def fn(bd, v):
@@ -477,7 +480,7 @@ class _Importer:
                     x2 = bd.op(f"arith.shli {x2}, {sh} : i32")
                     x1 = bd.mbqm(x1, m1, s1)
                     x2 = bd.mbqm(x2, m2, s2)
-                    r = bd.op(f"arith.addi {x1}, {x2} : i32")
+                    r = bd.op(f"{combine} {x1}, {x2} : i32")
                     r = bd.mbqm(r, mo, so)
                     r = bd.op(f"arith.addi {r}, {bd.const(out_t.z, 'i32')} : i32")
                     r = bd.clamp(r, lo, hi)
@@ -498,7 +501,7 @@ class _Importer:
             return self.em.map([a, b], out_t.shape, "i8", fn)
         if a.elem != "f32" or b.elem != "f32":
             self.fail(self.idx, self.code, "mixed quantized and float operands")
-        opn = "arith.addf" if kind == "add" else "arith.mulf"
+        opn = {"add": "arith.addf", "sub": "arith.subf", "mul": "arith.mulf"}[kind]
         y = self.em.map([a, b], out_t.shape, "f32",
                         lambda bd, v: bd.op(f"{opn} {v[0]}, {v[1]} : f32"))
         return self.float_act(y, lo, hi)
@@ -506,8 +509,39 @@ class _Importer:
     def op_ADD(self, op, ins, outs):
         return self._binary(op, ins, outs, "add")
 
+    def op_SUB(self, op, ins, outs):
+        return self._binary(op, ins, outs, "sub")
+
     def op_MUL(self, op, ins, outs):
         return self._binary(op, ins, outs, "mul")
+
+    def op_CONCATENATION(self, op, ins, outs):
+        o = _options(op, "ConcatenationOptions")
+        out_t = self.tensors[outs[0]]
+        rank = len(out_t.shape)
+        axis = (o.Axis() if o else 0) % rank
+        act = o.FusedActivationFunction() if o else 0
+        if act:
+            self.fail(self.idx, self.code, "a fused activation is not supported")
+        parts = [self.tensors[i] for i in ins]
+        if self.is_q(out_t) and any((t.s, t.z) != (out_t.s, out_t.z) for t in parts):
+            # TFLite requires this for int8 (the kernel then only copies).
+            self.fail(self.idx, self.code, "inputs quantized differently from the output")
+        vals = [self.value(i) for i in ins]
+        return vals[0] if len(vals) == 1 else self.em.concat(vals, axis)
+
+    def op_SQUEEZE(self, op, ins, outs):
+        return self.em.reshape(self.value(ins[0]), self.tensors[outs[0]].shape)
+
+    def op_TRANSPOSE(self, op, ins, outs):
+        p_t = self.tensors[ins[1]]
+        if p_t.data is None:
+            self.fail(self.idx, self.code, "the permutation must be constant")
+        x = self.value(ins[0])
+        perm = [int(p) % len(x.shape) for p in np.asarray(p_t.data).ravel()]
+        if sorted(perm) != list(range(len(x.shape))):
+            self.fail(self.idx, self.code, f"{perm} is not a permutation")
+        return self.em.transpose(x, perm)
 
     def op_RESHAPE(self, op, ins, outs):
         return self.em.reshape(self.value(ins[0]), self.tensors[outs[0]].shape)

@@ -88,3 +88,25 @@ def small_cnn(rng, activation=RELU6) -> bytes:
     out = b.tensor("output", [1, 10], FLOAT32)
     b.op("DEQUANTIZE", [y12], [out])
     return b.build([x], [out])
+
+
+def sub_concat_net(rng, act=NONE) -> bytes:
+    """int8 in -> SUB (a broadcast constant of another scale, fused `act`) ->
+    1x1 MAX_POOL -> CONCATENATION of both -> TRANSPOSE -> SQUEEZE -> int8 out."""
+    b = TFLiteBuilder()
+    x = b.tensor("x", [1, 4, 3, 5], INT8, scale=0.04, zp=-3)
+    c = b.tensor("c", [1, 1, 1, 5], INT8, data=rng.integers(-128, 128, (1, 1, 1, 5))
+                 .astype(np.int8), scale=0.09, zp=6)
+    d = b.tensor("d", [1, 4, 3, 5], INT8, scale=0.07, zp=2)
+    b.op("SUB", [x, c], [d], "SubOptions", FusedActivationFunction=act)
+    e = b.tensor("e", [1, 4, 3, 5], INT8, scale=0.07, zp=2)
+    b.op("MAX_POOL_2D", [d], [e], "Pool2DOptions", Padding=SAME, StrideW=1, StrideH=1,
+         FilterWidth=1, FilterHeight=1)
+    j = b.tensor("j", [1, 4, 3, 10], INT8, scale=0.07, zp=2)
+    b.op("CONCATENATION", [d, e], [j], "ConcatenationOptions", Axis=-1)
+    perm = b.tensor("perm", [4], INT32, data=np.array([0, 3, 1, 2], np.int32))
+    t = b.tensor("t", [1, 10, 4, 3], INT8, scale=0.07, zp=2)
+    b.op("TRANSPOSE", [j, perm], [t], "TransposeOptions")
+    y = b.tensor("y", [10, 4, 3], INT8, scale=0.07, zp=2)
+    b.op("SQUEEZE", [t], [y], "SqueezeOptions")   # every axis of size 1
+    return b.build([x], [y])

@@ -12,8 +12,9 @@ from mcusparse.frontend import FrontendError, import_model
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from models.onnx_builder import (_model, float_cnn, float_layers, float_residual,  # noqa: E402
-                                 ort_quantize, qlinear_net, uint8_qlinear_net)
+from models.onnx_builder import (_model, float_avgpool, float_cnn, float_layers,  # noqa: E402
+                                 float_residual, ort_quantize, qlinear_net,
+                                 uint8_qlinear_net)
 from onnx import TensorProto, helper  # noqa: E402
 
 
@@ -186,6 +187,18 @@ def test_ort_quantized_residual_net(tmp_path, unsigned, qoperator):
                         qoperator=qoperator)
     model = import_model(path)
     assert [l.weight_dtype for l in model.layers] == ["i8"] * 3
+    rng = np.random.default_rng(7)
+    bit_exact_against_onnxruntime(path, model, [
+        (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)
+        for s in (0.3, 1.0, 3.0, 10.0)])
+
+
+@pytest.mark.parametrize("unsigned", [False, True])
+@pytest.mark.parametrize("count_include_pad", [0, 1])
+def test_ort_qlinear_average_pool(tmp_path, unsigned, count_include_pad):
+    path = ort_quantize(float_avgpool(np.random.default_rng(0), count_include_pad), tmp_path,
+                        unsigned, qoperator=True)
+    model = import_model(path)
     rng = np.random.default_rng(7)
     bit_exact_against_onnxruntime(path, model, [
         (rng.standard_normal(model.inputs[0].shape) * s).astype(np.float32)

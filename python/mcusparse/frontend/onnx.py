@@ -6,10 +6,11 @@ BatchNormalization of onnx_elementwise.py, ReduceMean, Pad, MaxPool,
 AveragePool, GlobalAveragePool, Flatten, Reshape, Squeeze, Unsqueeze,
 Transpose, Concat, Identity, Shape, Slice, Softmax, QuantizeLinear,
 DequantizeLinear, QLinearConv, QLinearMatMul, and onnxruntime's QGemm,
-QLinearAdd, QLinearMul, QLinearGlobalAveragePool (onnx_contrib.py). Tensors
-keep ONNX's NCHW layout at the graph level; convolutions and pools transpose
-to NHWC around the kernel so that they share the TFLite path's im2col +
-matmul (2-D weight constants, out x kh*kw*in). 1-D convolutions and pools
+QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearAveragePool
+(onnx_contrib.py). Tensors keep ONNX's NCHW layout at the graph level;
+convolutions and pools transpose to NHWC around the kernel so that they
+share the TFLite path's im2col + matmul (2-D weight constants, out x
+kh*kw*in). 1-D convolutions and pools
 are taken as 2-D with H = 1. Shape arithmetic on constants folds at import
 (onnx_fold.py; Gather and Cast only there).
 
@@ -54,7 +55,7 @@ from mcusparse.frontend.onnx_quant import QuantizedOps
 UINT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
              "MaxPool", "Pad", "Add", "Sub", "Mul", "Div", "Reshape", "Flatten", "Squeeze",
              "Unsqueeze", "Transpose", "Concat", "Identity", "QGemm", "QLinearAdd",
-             "QLinearMul", "QLinearGlobalAveragePool"}
+             "QLinearMul", "QLinearGlobalAveragePool", "QLinearAveragePool"}
 SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Sub", "Mul", "Div",
              "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "LeakyRelu", "PRelu", "Exp",
              "Sqrt", "Abs", "Neg", "BatchNormalization", "ReduceMean", "Pad", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
@@ -63,7 +64,8 @@ SUPPORTED = ["Gemm", "MatMul", "Conv", "Relu", "Clip", "Add", "Sub", "Mul", "Div
              "QLinearMatMul"]
 # onnxruntime's contrib operators (domain com.microsoft) that its quantizer
 # writes in the QOperator format.
-CONTRIB = ["QGemm", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool"]
+CONTRIB = ["QGemm", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool",
+           "QLinearAveragePool"]
 
 
 class NotONNXError(FrontendError):
@@ -630,8 +632,9 @@ class _Importer(QuantizedOps, QDQFusion, ContribOps, ConstantFolding, Elementwis
             return vals[0]
         return self.em.concat(vals, axis)
 
-    def _pool(self, kind):
-        x = self.value(self.node.input[0])
+    def _pool(self, kind, x=None):
+        """MaxPool / AveragePool of input 0 (or of `x`)."""
+        x = self.value(self.node.input[0]) if x is None else x
         if x.elem != "f32" and not (kind == "max" and x.elem == "i8"):
             self.fail(f"{self.node.op_type} of {x.elem} is not supported")
         x, one_d = self.to_2d(x)

@@ -10,6 +10,8 @@ quantizer writes in the QOperator format next to QLinearConv / QLinearMatMul.
   scale ratios allow, which can differ from this by 1 in the last bit.
 - QLinearGlobalAveragePool (NCHW): the int32 sum over H x W, less zx * H * W,
   times xs / (ys * H * W), rounded half to even, + zy, saturated.
+- QLinearAveragePool (NCHW): dequantized, averaged in float like AveragePool,
+  quantized (round half to even).
 Tensors are int8 or uint8 (carried flipped, see onnx.py); alpha of QGemm
 must be 1, transA 0.
 """
@@ -116,6 +118,28 @@ class ContribOps:
 
     def op_QLinearMul(self):
         return self._qlinear_binary(lambda bd, x, y: bd.op(f"arith.mulf {x}, {y} : f32"))
+
+    def op_QLinearAveragePool(self):
+        """As onnxruntime: dequantize, average in float (AveragePool's windows,
+        pads and count_include_pad), quantize (round half to even)."""
+        i = self.node.input
+        if self.attr("channels_last", 0):
+            self.fail("channels_last = 1 is not supported (NCHW only)")
+        x = self.value(i[0])
+        unsigned = self.is_uint8(i[0])
+        xs, xz, _ = self._q_scalar(1, 2, unsigned)
+        ys, yz, _ = self._q_scalar(3, 4, self._output_type(4, unsigned))
+
+        def dequantize(b, a):
+            d = b.op(f"arith.subi {b.ext(a[0], 'i8', 'i32')}, {b.const(xz, 'i32')} : i32")
+            return b.op(f"arith.mulf {b.to_f32(d)}, {b.const(xs, 'f32')} : f32")
+        y = self._pool("avg", self.em.map([x], x.shape, "f32", dequantize))
+
+        def quantize(b, a):
+            f = b.op(f"arith.divf {a[0]}, {b.const(ys, 'f32')} : f32")
+            r = b.op(f"arith.addi {b.round_half_even_i32(f)}, {b.const(yz, 'i32')} : i32")
+            return b.op(f"arith.trunci {b.clamp(r, -128, 127)} : i32 to i8")
+        return self.em.map([y], y.shape, "i8", quantize)
 
     def op_QLinearGlobalAveragePool(self):
         i = self.node.input

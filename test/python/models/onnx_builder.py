@@ -199,6 +199,21 @@ def float_branches(rng) -> bytes:
                   opset=14)   # HardSwish
 
 
+def float_avgpool(rng, count_include_pad=0) -> bytes:
+    """Conv -> AveragePool (3x3, s2, padded) -> GlobalAveragePool -> Gemm:
+    quantized in the QOperator format it has QLinearAveragePool."""
+    p = _float_params(rng, w1=((8, 3, 3, 3), 0.3), b1=(8, 1), w2=((10, 8), 0.3), b2=(10, 1))
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("AveragePool", ["c1"], ["a"], kernel_shape=[3, 3],
+                              strides=[2, 2], pads=[1, 1, 1, 1],
+                              count_include_pad=count_include_pad),
+             helper.make_node("GlobalAveragePool", ["a"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["fl"]),
+             helper.make_node("Gemm", ["fl", "w2", "b2"], ["y"], transB=1)]
+    return _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 7, 6])],
+                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], p)
+
+
 def ort_quantize(float_model: bytes, directory, unsigned: bool, per_channel: bool = True,
                  qoperator: bool = False) -> str:
     """The float model quantized by onnxruntime's quantize_static (int8

@@ -10,9 +10,9 @@ QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearAveragePool
 (onnx_contrib.py). Tensors keep ONNX's NCHW layout at the graph level;
 convolutions and pools transpose to NHWC around the kernel so that they
 share the TFLite path's im2col + matmul (2-D weight constants, out x
-kh*kw*in). 1-D convolutions and pools
-are taken as 2-D with H = 1. Shape arithmetic on constants folds at import
-(onnx_fold.py; Gather and Cast only there).
+kh*kw*in). 1-D convolutions and pools are taken as 2-D with H = 1. Shape
+arithmetic on constants folds at import (onnx_fold.py; Gather and Cast only
+there).
 
 Float Conv / Gemm / MatMul weights may also be computed at run time (a graph
 input or another node's output): Conv then transposes the weight in the IR,

@@ -121,6 +121,19 @@ class Body:
         bits = self.op(f"arith.bitcast {t} : f32 to i32")
         return self.op(f"arith.subi {bits}, {self.const(0x4B400000, 'i32')} : i32")
 
+    def dequantize(self, x: str, zp: int, scale) -> str:
+        """float(x - zp) * scale of an i8 scalar (ONNX DequantizeLinear, TFLite
+        DEQUANTIZE)."""
+        d = self.op(f"arith.subi {self.ext(x, 'i8', 'i32')}, {self.const(zp, 'i32')} : i32")
+        s = self.const(np.float32(scale), "f32")
+        return self.op(f"arith.mulf {self.to_f32(d)}, {s} : f32")
+
+    def quantize(self, f: str, zp: int, lo: int = -128, hi: int = 127,
+                 elem: str = "i8") -> str:
+        """round_half_even(f) + zp, saturated to [lo, hi], as `elem`."""
+        r = self.op(f"arith.addi {self.round_half_even_i32(f)}, {self.const(zp, 'i32')} : i32")
+        return self.op(f"arith.trunci {self.clamp(r, lo, hi)} : i32 to {elem}")
+
     def clamp(self, x: str, lo, hi, elem: str = "i32") -> str:
         lo_c = lo if isinstance(lo, str) else self.const(lo, elem)
         hi_c = hi if isinstance(hi, str) else self.const(hi, elem)
@@ -499,10 +512,7 @@ class Emitter:
             s = a[i] if per_channel else b.const(np.float32(np.ravel(scale)[0]), "f32")
             f = b.to_f32(v)
             f = b.op(f"arith.mulf {f}, {s} : f32")
-            r = b.round_half_even_i32(f)
-            r = b.op(f"arith.addi {r}, {b.const(zp_out, 'i32')} : i32")
-            r = b.clamp(r, qmin, qmax)
-            return b.op(f"arith.trunci {r} : i32 to {out_elem}")
+            return b.quantize(f, zp_out, qmin, qmax, out_elem)
         return self.generic(ins, acc.shape, out_elem, identity(n), ["parallel"] * n, body)
 
     # --- pooling / reductions ---------------------------------------------

@@ -104,13 +104,8 @@ class ContribOps:
             self.fail(f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
 
         def body(bd, v):
-            def dequantized(x, scale, zp):
-                d = bd.op(f"arith.subi {bd.ext(x, 'i8', 'i32')}, {bd.const(zp, 'i32')} : i32")
-                return bd.op(f"arith.mulf {bd.const(scale, 'f32')}, {bd.to_f32(d)} : f32")
-            f = combine(bd, dequantized(v[0], sa, za), dequantized(v[1], sb, zb))
-            f = bd.op(f"arith.divf {f}, {bd.const(sc, 'f32')} : f32")
-            r = bd.op(f"arith.addi {bd.round_half_even_i32(f)}, {bd.const(zc, 'i32')} : i32")
-            return bd.op(f"arith.trunci {bd.clamp(r, -128, 127)} : i32 to i8")
+            f = combine(bd, bd.dequantize(v[0], za, sa), bd.dequantize(v[1], zb, sb))
+            return bd.quantize(bd.op(f"arith.divf {f}, {bd.const(sc, 'f32')} : f32"), zc)
         return self.em.map([a, b], shape, "i8", body)
 
     def op_QLinearAdd(self):
@@ -130,16 +125,10 @@ class ContribOps:
         xs, xz, _ = self._q_scalar(1, 2, unsigned)
         ys, yz, _ = self._q_scalar(3, 4, self._output_type(4, unsigned))
 
-        def dequantize(b, a):
-            d = b.op(f"arith.subi {b.ext(a[0], 'i8', 'i32')}, {b.const(xz, 'i32')} : i32")
-            return b.op(f"arith.mulf {b.to_f32(d)}, {b.const(xs, 'f32')} : f32")
-        y = self._pool("avg", self.em.map([x], x.shape, "f32", dequantize))
-
-        def quantize(b, a):
-            f = b.op(f"arith.divf {a[0]}, {b.const(ys, 'f32')} : f32")
-            r = b.op(f"arith.addi {b.round_half_even_i32(f)}, {b.const(yz, 'i32')} : i32")
-            return b.op(f"arith.trunci {b.clamp(r, -128, 127)} : i32 to i8")
-        return self.em.map([y], y.shape, "i8", quantize)
+        y = self._pool("avg", self.em.map([x], x.shape, "f32",
+                                          lambda b, a: b.dequantize(a[0], xz, xs)))
+        return self.em.map([y], y.shape, "i8", lambda b, a: b.quantize(
+            b.op(f"arith.divf {a[0]}, {b.const(ys, 'f32')} : f32"), yz))
 
     def op_QLinearGlobalAveragePool(self):
         i = self.node.input

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mcusparse.frontend.onnx_quant import fits_int8, less_zero_point
+
 FUSABLE = ("Conv", "Gemm", "MatMul")
 
 
@@ -105,14 +107,12 @@ class QDQFusion:
             zp = np.zeros(scale.shape, w.dtype)
         if zp.dtype != w.dtype or zp.size != scale.size:
             return None
-        zp = zp.reshape(scale.shape)
         if scale.size > 1:
             dq_axis = next((a.i for a in dq.attribute if a.name == "axis"), 1)
             if scale.ndim != 1 or dq_axis % w.ndim != axis or scale.size != w.shape[axis]:
                 return None
-            zp = zp.reshape([-1 if a == axis else 1 for a in range(w.ndim)])
-        d = w.astype(np.int16) - zp.astype(np.int16)
-        if d.size and (d.min() < -128 or d.max() > 127):
+        d = less_zero_point(w, zp.reshape(scale.shape), axis)
+        if d is None or not fits_int8(d):
             return None
         return d.astype(np.int8), scale.astype(np.float32).ravel()
 

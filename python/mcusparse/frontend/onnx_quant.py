@@ -15,6 +15,23 @@ from mcusparse.frontend import onnx_types as types
 from mcusparse.frontend.emit import Value
 
 
+def less_zero_point(w, zp, axis):
+    """w - zp in int16, the zero point per tensor or per slice along `axis`;
+    None when its shape is neither."""
+    zp = np.asarray(zp)
+    if zp.size > 1:
+        if zp.ndim != 1 or zp.size != w.shape[axis]:
+            return None
+        zp = zp.reshape([-1 if a == axis else 1 for a in range(w.ndim)])
+    else:
+        zp = zp.reshape(())
+    return w.astype(np.int16) - zp.astype(np.int16)
+
+
+def fits_int8(d) -> bool:
+    return d.size == 0 or (d.min() >= -128 and d.max() <= 127)
+
+
 class QuantizedOps:
     """Mixed into the ONNX importer (onnx._Importer)."""
 
@@ -98,10 +115,7 @@ class QuantizedOps:
         s, z = np.float32(scale.ravel()[0]), int(zp.ravel()[0])
 
         def fn(b, a):
-            v = b.op(f"arith.divf {a[0]}, {b.const(s, 'f32')} : f32")
-            r = b.round_half_even_i32(v)
-            r = b.clamp(b.op(f"arith.addi {r}, {b.const(z, 'i32')} : i32"), -128, 127)
-            return b.op(f"arith.trunci {r} : i32 to i8")
+            return b.quantize(b.op(f"arith.divf {a[0]}, {b.const(s, 'f32')} : f32"), z)
         if unsigned:
             self.uint8.add(self.node.output[0])
         return self.em.map([x], x.shape, "i8", fn)
@@ -131,12 +145,7 @@ class QuantizedOps:
             self.fail("per-axis or blocked DequantizeLinear of an activation is not supported")
         s, z = np.float32(scale.ravel()[0]), int(zp.ravel()[0])
 
-        def fn(b, a):
-            v = b.op(f"arith.extsi {a[0]} : i8 to i32")
-            v = b.op(f"arith.subi {v}, {b.const(z, 'i32')} : i32")
-            f = b.to_f32(v)
-            return b.op(f"arith.mulf {f}, {b.const(s, 'f32')} : f32")
-        return self.em.map([x], x.shape, "f32", fn)
+        return self.em.map([x], x.shape, "f32", lambda b, a: b.dequantize(a[0], z, s))
 
     def _qlinear_out(self, acc, wsum, xs, xz, ws, ys, yz, bias, channels, qmin=-128):
         b = np.zeros(channels, np.int64) if bias is None else bias.astype(np.int64)
@@ -156,14 +165,12 @@ class QuantizedOps:
             self.fail(f"{w.dtype} {what} is not supported (int8 or uint8)")
         unsigned = self.quantized_input(name, zp_name, what)
         scale, wz, _ = self.qparams(scale_name, zp_name, uint8=unsigned)
-        if wz.size > 1:
-            if wz.ndim != 1 or wz.size != w.shape[axis]:
-                self.fail(f"{what} zero point of shape {list(wz.shape)} does not match "
-                          f"axis {axis} of {list(w.shape)}")
-            wz = wz.reshape([-1 if a == axis else 1 for a in range(w.ndim)])
-        carrier = w.astype(np.int16) - (128 if unsigned else 0)
-        d = carrier - wz
-        if d.min(initial=0) < -128 or d.max(initial=0) > 127:
+        # The carrier zero point against the carrier weights: the raw difference.
+        d = less_zero_point(w.astype(np.int16) - (128 if unsigned else 0), wz, axis)
+        if d is None:
+            self.fail(f"{what} zero point of shape {list(wz.shape)} does not match "
+                      f"axis {axis} of {list(w.shape)}")
+        if not fits_int8(d):
             self.fail(f"{what} less its zero point does not fit int8 (range "
                       f"[{d.min()}, {d.max()}]); the kernels take int8 weights")
         return d.astype(np.int8), scale

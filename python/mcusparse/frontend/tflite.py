@@ -626,12 +626,7 @@ class _Importer:
             self.fail(self.idx, self.code, "input must be quantized int8")
         scale, zp = np.float32(x_t.s), x_t.z
 
-        def fn(b, a):
-            v = b.op(f"arith.extsi {a[0]} : i8 to i32")
-            v = b.op(f"arith.subi {v}, {b.const(zp, 'i32')} : i32")
-            f = b.to_f32(v)
-            return b.op(f"arith.mulf {f}, {b.const(scale, 'f32')} : f32")
-        return self.em.map([x], x.shape, "f32", fn)
+        return self.em.map([x], x.shape, "f32", lambda b, a: b.dequantize(a[0], zp, scale))
 
     def _axes(self, ins, rank):
         a_t = self.tensors[ins[1]]

@@ -103,6 +103,15 @@ def _kernel_arguments(parser: argparse.ArgumentParser, formats_help: str) -> Non
     parser.add_argument("--compact", action="store_true", help="JSON on one line")
 
 
+def _cse(args: argparse.Namespace) -> int:
+    import json
+    from mcusparse.bench import cse
+    workloads = [w for w in cse.DEFAULT_WORKLOADS if not args.quick or w[0] <= 256]
+    rows = cse.run(workloads, args.models, progress=not args.quiet)
+    print(json.dumps(rows, indent=1) if args.json else cse.table(rows))
+    return 0 if all(r["correct"] for r in rows) else 2
+
+
 def register(subparsers) -> None:
     """Add the `bench` command group to the top-level parser's sub-parsers."""
     group = subparsers.add_parser("bench", help="SpMV and SpMM benchmarks: instructions, weight "
@@ -143,6 +152,15 @@ def register(subparsers) -> None:
     tb.add_argument("--quiet", action="store_true", help="no progress bar")
     tb.add_argument("--no-plot", action="store_true")
     tb.set_defaults(func=_table)
+
+    cs = commands.add_parser("cse", help="CSE-CSR against CSR: bytes, multiplies and search "
+                             "time on low-bit matrices (and model weights)")
+    cs.add_argument("--models", nargs="*", default=[], help=".tflite files whose int8 "
+                    "weights to add")
+    cs.add_argument("--quick", action="store_true", help="only the 256x256 matrices")
+    cs.add_argument("--json", action="store_true", help="print the rows as JSON")
+    cs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    cs.set_defaults(func=_cse)
 
     mp = commands.add_parser("models", help="whole pruned models, dense vs sparse, on the "
                              "emulators (against LiteRT)")

@@ -17,6 +17,8 @@ Format strings:
                      maps or masks); "dcsr:G:4" is "dcsr:G"
     "nm:N:M"         at most N nonzeros per block of M along a row, M in {4, 8, 16}
     "gs:V"           load-balanced gather-scatter over groups of V rows, V in {4, 8, 16}
+    "cse-csr"        CSR extended with common subexpressions (pairs of entries that
+                     recur in several rows, computed once)
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from typing import Mapping
 
 import numpy as np
 
-from mcusparse.formats import csr, dcsr, dense, gs, nm
+from mcusparse.formats import csecsr, csr, dcsr, dense, gs, nm
 
 SUPPORTED_DTYPES = (np.dtype(np.int8), np.dtype(np.float32))
 
@@ -33,10 +35,10 @@ SUPPORTED_DTYPES = (np.dtype(np.int8), np.dtype(np.float32))
 COMPONENT_DTYPES = tuple(np.dtype(t).newbyteorder("<") for t in
                          ("i1", "u1", "i2", "u2", "i4", "u4", "f4"))
 
-_MODULES = {"dense": dense, "csr": csr, "dcsr": dcsr, "nm": nm, "gs": gs}
+_MODULES = {"dense": dense, "csr": csr, "dcsr": dcsr, "nm": nm, "gs": gs, "cse-csr": csecsr}
 
 FORMAT_HELP = ("dense, csr[:8], dcsr[:G[:D]] (G in 4, 8, 16; D = 4 or 8 delta bits), "
-               "nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16)")
+               "nm:N:M (M in 4, 8, 16), gs:V (V in 4, 8, 16), cse-csr")
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,9 @@ def parse_format(fmt: str, dtype=np.int8, **options) -> FormatSpec:
         raise ValueError(f"format {name!r} takes no option(s) {sorted(unknown)}"
                          + (f"; allowed: {sorted(allowed_options)}" if allowed_options else ""))
 
-    if name == "dense":
+    if name in ("dense", "cse-csr"):
         if args:
-            raise ValueError(f"format {fmt!r}: dense takes no parameters")
+            raise ValueError(f"format {fmt!r}: {name} takes no parameters")
         return FormatSpec(name, {})
 
     if name == "csr":

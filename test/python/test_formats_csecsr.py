@@ -129,3 +129,17 @@ def test_errors():
         encode(np.ones((2, 2), np.int8), "cse-csr:8")
     with pytest.raises(ValueError, match="columns leave no uint16 index"):
         encode(np.zeros((1, 65535), np.int8), "cse-csr")
+
+
+def test_bench_cse_command(capsys, monkeypatch):
+    """`mcusparse bench cse` on one small workload: a checked table row."""
+    import json
+    from mcusparse import cli
+    from mcusparse.bench import cse
+    monkeypatch.setattr(cse, "DEFAULT_WORKLOADS", ((64, 64, 0.5, 1), (2048, 64, 0.5, 1)))
+    assert cli.main(["bench", "cse", "--quick", "--json", "-q"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0]["correct"] and rows[0]["shape"] == [64, 64]
+    assert rows[0]["cse_csr_bytes"] < rows[0]["csr_bytes"]
+    assert cli.main(["bench", "cse", "--quick", "-q"]) == 0
+    assert "| 64x64 50% sparse, values -1..1 |" in capsys.readouterr().out

@@ -128,3 +128,28 @@ LogicalResult GSAttr::verifyEncoding(ArrayRef<int64_t> shape, Type elementType,
                                      EmitErrorFn emitError) const {
   return verifyMatrix("gs", shape, elementType, emitError);
 }
+
+//===----------------------------------------------------------------------===//
+// cse_csr
+//===----------------------------------------------------------------------===//
+
+LogicalResult CSECSRAttr::verify(EmitErrorFn emitError, int64_t posBits) {
+  if (!isOneOf(posBits, {16, 32}))
+    return emitError() << "pos_bits must be 16 or 32, got " << posBits;
+  return success();
+}
+
+LogicalResult CSECSRAttr::verifyEncoding(ArrayRef<int64_t> shape,
+                                         Type elementType,
+                                         EmitErrorFn emitError) const {
+  if (failed(verifyMatrix("cse_csr", shape, elementType, emitError)))
+    return failure();
+  // Columns and subexpressions share one 16-bit index space.
+  int64_t cols = shape[1];
+  if (!ShapedType::isDynamic(cols) && cols >= 65535)
+    return emitError() << "#sparse_enc.cse_csr indexes columns and "
+                          "subexpressions with 16 bits: at most 65534 "
+                          "columns, got "
+                       << cols;
+  return success();
+}

@@ -94,4 +94,23 @@ def SparseEnc_GSAttr : SparseEnc_Encoding<"GS", "gs"> {
   );
 }
 
+def SparseEnc_CSECSRAttr : SparseEnc_Encoding<"CSECSR", "cse_csr"> {
+  let summary = "CSR extended with common subexpressions (Bilgili, Yurdakul 2023)";
+  let description = [{
+    CSR whose rows may also refer to subexpressions `a*u[p] + b*u[q]` of a
+    shared table (operands: columns of x or earlier subexpressions), each
+    computed once per product: pairs of entries that recur in several rows
+    are stored once. Column and subexpression indices are 16 bits; row
+    pointers `pos_bits` wide. The buffers come from
+    `mcusparse.formats.encode(W, "cse-csr")` (docs/formats.md).
+
+    ```mlir
+    tensor<256x256xi8, #sparse_enc.cse_csr<pos_bits = 16>>
+    ```
+  }];
+  let parameters = (ins
+    DefaultValuedParameter<"int64_t", "16", "row pointer width in bits">:$pos_bits
+  );
+}
+
 #endif // SPARSE_ENC_ATTRS

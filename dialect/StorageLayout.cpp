@@ -48,6 +48,13 @@ mcusparse::sparse_enc::getStorageBuffers(RankedTensorType type) {
                 {"col_idx", getGSIndexType(ctx, type.getDimSize(1))},
                 {"counts", i16}};
       })
+      .Case([&](CSECSRAttr cse) -> SmallVector<StorageBuffer> {
+        return {{"values", values},
+                {"col_idx", i16},
+                {"row_ptr", IntegerType::get(ctx, cse.getPosBits())},
+                {"sub_operands", i16},
+                {"sub_values", values}};
+      })
       .Default([](Attribute) { return SmallVector<StorageBuffer>(); });
 }
 
@@ -63,5 +70,6 @@ StringRef mcusparse::sparse_enc::getFormatName(Attribute encoding) {
       .Case([](DCSRAttr) { return "dcsr"; })
       .Case([](NMAttr) { return "nm"; })
       .Case([](GSAttr) { return "gs"; })
+      .Case([](CSECSRAttr) { return "cse_csr"; })
       .Default([](Attribute) { return ""; });
 }

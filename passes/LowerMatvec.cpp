@@ -200,6 +200,7 @@ struct LowerMatvecPass
                   })
                   .Case([&](NMAttr) { return lowerNM(b, m, opts); })
                   .Case([&](GSAttr) { return lowerGS(b, m, opts); })
+                  .Case([&](CSECSRAttr) { return lowerCSECSR(b, m, opts); })
                   .Default([&](Attribute) -> FailureOr<Value> {
                     return op.emitOpError(
                                "lowering linalg.matvec over #sparse_enc.")

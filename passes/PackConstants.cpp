@@ -28,6 +28,13 @@ pack::PackResult packWeights(const pack::WeightMatrix &weights,
       })
       .Case([&](NMAttr nm) { return pack::packNM(weights, nm, emitError); })
       .Case([&](GSAttr gs) { return pack::packGS(weights, gs, emitError); })
+      .Case([&](CSECSRAttr) -> pack::PackResult {
+        // The subexpression search is Python's (mcusparse.formats.csecsr).
+        return emitError()
+               << "cannot pack #sparse_enc.cse_csr here: its subexpressions "
+                  "come from mcusparse.formats.encode(W, \"cse-csr\"); build "
+                  "the tensor from those buffers with sparse_enc.assemble";
+      })
       .Default([&](Attribute) -> pack::PackResult {
         return emitError() << "packing " << layout
                            << " is not implemented yet";

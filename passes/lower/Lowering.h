@@ -232,6 +232,9 @@ mlir::FailureOr<mlir::Value> lowerDense(mlir::ImplicitLocOpBuilder &b,
 mlir::FailureOr<mlir::Value> lowerCSR(mlir::ImplicitLocOpBuilder &b,
                                       const MatvecOperands &m,
                                       const LowerOptions &opts);
+mlir::FailureOr<mlir::Value> lowerCSECSR(mlir::ImplicitLocOpBuilder &b,
+                                         const MatvecOperands &m,
+                                         const LowerOptions &opts);
 mlir::FailureOr<mlir::Value> lowerNM(mlir::ImplicitLocOpBuilder &b,
                                      const MatvecOperands &m,
                                      const LowerOptions &opts);

@@ -11,7 +11,8 @@ _ELEMENT_TYPES = {np.dtype(np.int8): "i8", np.dtype(np.float32): "f32"}
 def encoding_attr(fmt: str | FormatSpec, dtype=np.int8, nnz: int = 0) -> str | None:
     """The encoding attribute text for a format, or None for "dense".
 
-    nnz: the matrix's nonzeros (CSR row pointers widen to 32 bits past 65535).
+    nnz: the matrix's nonzeros (CSR row pointers widen to 32 bits past 65535;
+    for CSE-CSR the entries of its col_idx).
     """
     spec = fmt if isinstance(fmt, FormatSpec) else parse_format(fmt, dtype)
     p = spec.params
@@ -28,6 +29,8 @@ def encoding_attr(fmt: str | FormatSpec, dtype=np.int8, nnz: int = 0) -> str | N
         return f"#sparse_enc.nm<n = {p['n']}, m = {p['m']}>"
     if spec.name == "gs":
         return f"#sparse_enc.gs<lanes = {p['lanes']}>"
+    if spec.name == "cse-csr":   # nnz: the entries of col_idx
+        return f"#sparse_enc.cse_csr<pos_bits = {csr.pos_bits(nnz)}>"
     raise ValueError(f"format {spec} has no sparse_enc encoding")
 
 

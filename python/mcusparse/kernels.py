@@ -106,14 +106,15 @@ def _encoding(spec: formats.FormatSpec, nnz: int = 0) -> Optional[str]:
         return encoding_attr(spec, nnz=nnz)
     except ValueError:
         raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], "
-                          "dcsr[:G[:8]], nm:N:M, gs:V)") from None
+                          "dcsr[:G[:8]], nm:N:M, gs:V, cse-csr)") from None
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:
     """The MLIR module of the kernel: storage buffers, x and y as arguments
     (int8 W and x with int32 y, or float32 throughout, after the values)."""
     spec = formats.parse_format(fmt)
-    enc = _encoding(spec, nnz=int(buffers["values"].size) if spec.name == "csr" else 0)
+    counted = {"csr": "values", "cse-csr": "col_idx"}.get(spec.name)
+    enc = _encoding(spec, nnz=int(buffers[counted].size) if counted else 0)
     is_float = buffers["values"].dtype == np.float32
     elem, acc = ("f32", "f32") if is_float else ("i8", "i32")
     x_t, y_t = f"tensor<{cols}x{elem}>", f"tensor<{rows}x{acc}>"

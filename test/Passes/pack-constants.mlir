@@ -188,6 +188,19 @@ func.func @dcsr_escapes() -> tensor<2x256xi8, #DCSR> {
 
 // -----
 
+// CSE-CSR's subexpression search runs in Python: the pass says where its
+// buffers come from instead of packing.
+
+#CSE = #sparse_enc.cse_csr<>
+
+func.func @cse_csr() -> tensor<2x2xi8, #CSE> {
+  // expected-error @+1 {{cannot pack #sparse_enc.cse_csr here: its subexpressions come from mcusparse.formats.encode(W, "cse-csr"); build the tensor from those buffers with sparse_enc.assemble}}
+  %w = arith.constant dense<[[1, 2], [1, 2]]> : tensor<2x2xi8, #CSE>
+  return %w : tensor<2x2xi8, #CSE>
+}
+
+// -----
+
 #CSR = #sparse_enc.csr<>
 
 func.func @not_a_dense_literal() -> tensor<2x2xi8, #CSR> {

@@ -144,3 +144,32 @@ func.func @buffer_no_encoding(%w: tensor<4x8xi8>) {
   %b = sparse_enc.buffer %w["values"] : tensor<4x8xi8> -> tensor<8xi8>
   return
 }
+
+// -----
+
+// expected-error @+1 {{pos_bits must be 16 or 32, got 8}}
+func.func @cse_csr_pos_bits(%a: tensor<4x8xi8, #sparse_enc.cse_csr<pos_bits = 8>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#sparse_enc.cse_csr indexes columns and subexpressions with 16 bits: at most 65534 columns, got 65535}}
+func.func @cse_csr_columns(%a: tensor<2x65535xi8, #sparse_enc.cse_csr<>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#sparse_enc.cse_csr expects a rank-2 tensor (rows x columns), got rank 1}}
+func.func @cse_csr_rank(%a: tensor<8xi8, #sparse_enc.cse_csr<>>) {
+  return
+}
+
+// -----
+
+func.func @cse_csr_buffers(%v: tensor<2xi8>, %c: tensor<6xi16>, %p: tensor<5xi16>) {
+  // expected-error @+1 {{'sparse_enc.assemble' op #sparse_enc.cse_csr expects 5 storage buffers, got 3}}
+  %w = sparse_enc.assemble (%v, %c, %p) : (tensor<2xi8>, tensor<6xi16>, tensor<5xi16>) -> tensor<4x4xi8, #sparse_enc.cse_csr<>>
+  return
+}

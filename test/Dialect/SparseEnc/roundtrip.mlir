@@ -64,3 +64,13 @@ func.func @assemble_and_buffer(%v: tensor<6xi8>, %c: tensor<6xi16>, %r: tensor<5
   %crd = sparse_enc.buffer %w["col_idx"] : tensor<4x8xi8, #CSR> -> tensor<6xi16>
   return %crd : tensor<6xi16>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @cse_csr
+// CHECK-SAME: tensor<4x4xi8, #sparse_enc.cse_csr<>>
+// CHECK-SAME: tensor<8x700xf32, #sparse_enc.cse_csr<pos_bits = 32>>
+func.func @cse_csr(%a: tensor<4x4xi8, #sparse_enc.cse_csr<pos_bits = 16>>,
+                   %b: tensor<8x700xf32, #sparse_enc.cse_csr<pos_bits = 32>>) {
+  return
+}

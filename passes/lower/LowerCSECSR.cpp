@@ -1,0 +1,187 @@
+//===- LowerCSECSR.cpp - #sparse_enc.cse_csr matvec -----------------------===//
+//
+// CSR with common subexpressions (docs/formats.md, "cse-csr"), scalar code
+// on every target:
+//
+//   u = x (widened), then t, then -t          (4 * (cols + 2S) bytes, .bss)
+//   t[k] = sub_values[2k] * u[p] + sub_values[2k+1] * u[q]   k = 0 .. S-1
+//
+// Indices into u are then exactly the format's: an operand or a row's
+// reference is one load u[index], whether it names a column, adds t[k]
+// (cols + k) or subtracts it (cols + S + k). Per row, CSR's loop over the
+// plain entries, which come first (a while loop: entries left and the next
+// index below cols; the values cursor advances over them only), then one
+// add per reference: four per iteration on rv32imc, on vector targets a
+// gather of vl references per step into lane sums (MVE: 4 x i32, a
+// `vldrw.u32` gather with the u16 indices scaled).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
+                                               const MatvecOperands &m,
+                                               const LowerOptions &opts) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2],
+        subOperands = m.buffers[3], subValues = m.buffers[4];
+  auto length = [](Value t) {
+    return cast<RankedTensorType>(t.getType()).getDimSize(0);
+  };
+  const int64_t subexpressions = length(subOperands) / 2;
+  const int64_t entries = length(colIdx);
+  if (entries == 0) // an all-zero matrix: y is unchanged
+    return m.y;
+
+  Type acc = m.accType;
+  bool isFloat = isa<FloatType>(acc);
+  Value cols = e.index(m.cols);
+  auto below = [&](Value a, Value c) {
+    return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, a, c);
+  };
+  auto widen = [&](Value v) -> Value {
+    if (v.getType() == acc)
+      return v;
+    return isFloat ? Value(arith::ExtFOp::create(b, acc, v))
+                   : Value(arith::ExtSIOp::create(b, acc, v));
+  };
+  auto subtract = [&](Value a, Value c) -> Value {
+    return isFloat ? Value(arith::SubFOp::create(b, a, c))
+                   : Value(arith::SubIOp::create(b, a, c));
+  };
+
+  // u = x, t, -t in one buffer of accumulators, so that both a
+  // subexpression's operand and a row's reference (cols + k adds t[k],
+  // cols + S + k subtracts it) are one load u[index]. The buffer is a
+  // module global (.bss), not the stack: its 4 * (cols + 2S) bytes show in
+  // the linked image and a too-large one fails at link time.
+  const int64_t scratch = m.cols + 2 * subexpressions;
+  auto uType = MemRefType::get({scratch}, acc);
+  auto module = m.op->getParentOfType<ModuleOp>();
+  OpBuilder detached(b.getContext());
+  auto global = memref::GlobalOp::create(
+      detached, b.getLoc(), "cse_csr_scratch", b.getStringAttr("private"),
+      uType, b.getUnitAttr(), /*constant=*/false, /*alignment=*/nullptr);
+  SymbolTable(module).insert(global, module.getBody()->begin()); // renamed when taken
+  Value u = memref::GetGlobalOp::create(b, uType, global.getSymName());
+  forLoop(b, e.index(0), cols, e.index(1), {},
+          [&](Value c, ValueRange) -> SmallVector<Value> {
+            memref::StoreOp::create(b, widen(tensor::ExtractOp::create(b, m.x, c)),
+                                    u, c);
+            return {};
+          });
+  // The subexpressions, in order (operands always refer to earlier ones).
+  forLoop(b, e.index(0), e.index(subexpressions), e.index(1), {},
+          [&](Value k, ValueRange) -> SmallVector<Value> {
+            Value at = arith::MulIOp::create(b, k, e.index(2));
+            Value term = e.zero(acc);
+            for (int64_t i = 0; i < 2; ++i) {
+              Value j = arith::AddIOp::create(b, at, e.index(i));
+              Value o = e.extractIndex(subOperands, j);
+              term = e.mulAdd(term, tensor::ExtractOp::create(b, subValues, j),
+                              memref::LoadOp::create(b, u, o));
+            }
+            Value slot = arith::AddIOp::create(b, k, cols);
+            memref::StoreOp::create(b, term, u, slot);
+            Value negated = arith::AddIOp::create(b, slot, e.index(subexpressions));
+            memref::StoreOp::create(b, subtract(e.zero(acc), term), u,
+                                    ValueRange{negated});
+            return {};
+          });
+
+  // Rows: plain entries (CSR), then the references to t.
+  Value lastEntry = e.index(entries - 1);
+  auto idx = b.getIndexType();
+  auto plainEntries = [&](Value begin, Value end, Value cursor, Value acc0) {
+    SmallVector<Type> types{idx, idx, acc};
+    SmallVector<Type> afterTypes{idx, idx, acc, idx}; // + the entry's column
+    SmallVector<Value> inits{begin, cursor, acc0};
+    auto loop = scf::WhileOp::create(b, TypeRange(afterTypes), inits);
+    OpBuilder::InsertionGuard guard(b);
+    SmallVector<Location> locs(types.size(), b.getLoc());
+    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+    Value j = before->getArgument(0);
+    // The clamped load stays inside col_idx when j == end == entries.
+    Value column = e.extractIndex(colIdx, arith::MinUIOp::create(b, j, lastEntry));
+    Value more = arith::AndIOp::create(b, below(j, end), below(column, cols));
+    SmallVector<Value> forwarded(before->getArguments());
+    forwarded.push_back(column);
+    scf::ConditionOp::create(b, more, forwarded);
+    locs.push_back(b.getLoc());
+    Block *after = b.createBlock(&loop.getAfter(), {}, afterTypes, locs);
+    Value at = after->getArgument(1), sum = after->getArgument(2);
+    sum = e.mulAdd(sum, tensor::ExtractOp::create(b, values, at),
+                   tensor::ExtractOp::create(b, m.x, after->getArgument(3)));
+    scf::YieldOp::create(
+        b, ValueRange{arith::AddIOp::create(b, after->getArgument(0), e.index(1)),
+                      arith::AddIOp::create(b, at, e.index(1)), sum});
+    return loop.getResults();
+  };
+  // References: acc + sum of u[col_idx[j]] over [begin, end).
+  const int64_t unroll = 4;
+  auto scalarReferences = [&](Value begin, Value end, Value acc0) {
+    auto add = [&](Value sum, Value j) {
+      return e.add(sum, memref::LoadOp::create(b, u, e.extractIndex(colIdx, j)));
+    };
+    Value n = arith::SubIOp::create(b, end, begin);
+    Value mainEnd = arith::AddIOp::create(
+        b, begin, arith::AndIOp::create(b, n, e.index(-unroll)));
+    Value sum = forLoop(b, begin, mainEnd, e.index(unroll), {acc0},
+                        [&](Value j, ValueRange a) -> SmallVector<Value> {
+                          Value s = a[0];
+                          for (int64_t i = 0; i < unroll; ++i)
+                            s = add(s, arith::AddIOp::create(b, j, e.index(i)));
+                          return {s};
+                        })[0];
+    return forLoop(b, mainEnd, end, e.index(1), {sum},
+                   [&](Value j, ValueRange a) -> SmallVector<Value> {
+                     return {add(a[0], j)};
+                   })[0];
+  };
+  // Vector targets: vl references gathered at once into lane sums (the last
+  // step under a lane mask), one reduction per row.
+  const int64_t vl = opts.mve() ? 4 : std::clamp<int64_t>(opts.vectorLength, 1, 16);
+  auto vectorReferences = [&](Value begin, Value end, Value acc0) {
+    auto laneType = VectorType::get({vl}, acc);
+    auto indexType = VectorType::get({vl}, b.getI16Type());
+    auto maskType = VectorType::get({vl}, b.getI1Type());
+    Value lanes = forLoop(
+        b, begin, end, e.index(vl), {e.zero(laneType)},
+        [&](Value j, ValueRange a) -> SmallVector<Value> {
+          Value mask = vector::CreateMaskOp::create(
+              b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
+          Value at = e.widenIndices(e.readUndefTail(indexType, colIdx, {j}, mask));
+          Value terms = vector::GatherOp::create(b, laneType, u, e.index(0), at,
+                                                 mask, e.poison(laneType));
+          return {arith::SelectOp::create(b, mask, e.add(a[0], terms), a[0])};
+        })[0];
+    return Value(vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes,
+                                             acc0));
+  };
+  auto references = [&](Value begin, Value end, Value acc0) {
+    return opts.scalarOnly() || vl == 1 ? scalarReferences(begin, end, acc0)
+                                        : vectorReferences(begin, end, acc0);
+  };
+  Value first = e.extractIndex(rowPtr, e.index(0));
+  return forLoop(
+      b, e.index(0), e.index(m.rows), e.index(1), {m.y, first, e.index(0)},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0], begin = in[1], cursor = in[2];
+        Value end =
+            e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
+        Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        ValueRange plain = plainEntries(begin, end, cursor, acc0);
+        Value sum = references(plain[0], end, plain[2]);
+        return {tensor::InsertOp::create(b, sum, yt, r), end, plain[1]};
+      })[0];
+}

@@ -1,19 +1,20 @@
 //===- LowerCSECSR.cpp - #sparse_enc.cse_csr matvec -----------------------===//
 //
-// CSR with common subexpressions (docs/formats.md, "cse-csr"), scalar code
-// on every target:
+// CSR with common subexpressions (docs/formats.md, "cse-csr"):
 //
 //   u = x (widened), then t, then -t          (4 * (cols + 2S) bytes, .bss)
 //   t[k] = sub_values[2k] * u[p] + sub_values[2k+1] * u[q]   k = 0 .. S-1
 //
 // Indices into u are then exactly the format's: an operand or a row's
 // reference is one load u[index], whether it names a column, adds t[k]
-// (cols + k) or subtracts it (cols + S + k). Per row, CSR's loop over the
-// plain entries, which come first (a while loop: entries left and the next
-// index below cols; the values cursor advances over them only), then one
-// add per reference: four per iteration on rv32imc, on vector targets a
-// gather of vl references per step into lane sums (MVE: 4 x i32, a
-// `vldrw.u32` gather with the u16 indices scaled).
+// (cols + k) or subtracts it (cols + S + k). The subexpressions are scalar
+// code on every target (each may use the ones before it). Per row, the
+// plain entries come first: while loops take four at a time while the
+// fourth is still a column (indices ascend), then one at a time, the values
+// cursor advancing over them only. Then one add per reference: four per
+// iteration on rv32imc; on vector targets a gather of vl references per
+// step into lane sums (MVE: 4 x i32, a `vldrw.u32` gather with the u16
+// indices scaled), reduced once per row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,30 +103,35 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   // Rows: plain entries (CSR), then the references to t.
   Value lastEntry = e.index(entries - 1);
   auto idx = b.getIndexType();
-  auto plainEntries = [&](Value begin, Value end, Value cursor, Value acc0) {
+  // Plain entries, `step` per iteration while the row has `step` more and
+  // the last of them is a column: indices ascend, so then all of them are.
+  auto plainEntries = [&](int64_t step, Value begin, Value end, Value cursor,
+                          Value acc0) {
     SmallVector<Type> types{idx, idx, acc};
-    SmallVector<Type> afterTypes{idx, idx, acc, idx}; // + the entry's column
     SmallVector<Value> inits{begin, cursor, acc0};
-    auto loop = scf::WhileOp::create(b, TypeRange(afterTypes), inits);
+    auto loop = scf::WhileOp::create(b, TypeRange(types), inits);
     OpBuilder::InsertionGuard guard(b);
     SmallVector<Location> locs(types.size(), b.getLoc());
     Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
-    Value j = before->getArgument(0);
-    // The clamped load stays inside col_idx when j == end == entries.
-    Value column = e.extractIndex(colIdx, arith::MinUIOp::create(b, j, lastEntry));
-    Value more = arith::AndIOp::create(b, below(j, end), below(column, cols));
-    SmallVector<Value> forwarded(before->getArguments());
-    forwarded.push_back(column);
-    scf::ConditionOp::create(b, more, forwarded);
-    locs.push_back(b.getLoc());
-    Block *after = b.createBlock(&loop.getAfter(), {}, afterTypes, locs);
-    Value at = after->getArgument(1), sum = after->getArgument(2);
-    sum = e.mulAdd(sum, tensor::ExtractOp::create(b, values, at),
-                   tensor::ExtractOp::create(b, m.x, after->getArgument(3)));
+    Value last = arith::AddIOp::create(b, before->getArgument(0), e.index(step - 1));
+    // The clamped load stays inside col_idx past the last entry.
+    Value column =
+        e.extractIndex(colIdx, arith::MinUIOp::create(b, last, lastEntry));
+    Value more = arith::AndIOp::create(b, below(last, end), below(column, cols));
+    scf::ConditionOp::create(b, more, before->getArguments());
+    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+    Value j = after->getArgument(0), at = after->getArgument(1);
+    Value sum = after->getArgument(2);
+    for (int64_t i = 0; i < step; ++i) {
+      Value ji = arith::AddIOp::create(b, j, e.index(i));
+      Value ati = arith::AddIOp::create(b, at, e.index(i));
+      sum = e.mulAdd(sum, tensor::ExtractOp::create(b, values, ati),
+                     tensor::ExtractOp::create(b, m.x, e.extractIndex(colIdx, ji)));
+    }
     scf::YieldOp::create(
-        b, ValueRange{arith::AddIOp::create(b, after->getArgument(0), e.index(1)),
-                      arith::AddIOp::create(b, at, e.index(1)), sum});
-    return loop.getResults();
+        b, ValueRange{arith::AddIOp::create(b, j, e.index(step)),
+                      arith::AddIOp::create(b, at, e.index(step)), sum});
+    return SmallVector<Value>(loop.getResults());
   };
   // References: acc + sum of u[col_idx[j]] over [begin, end).
   const int64_t unroll = 4;
@@ -180,7 +186,8 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
         Value end =
             e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
-        ValueRange plain = plainEntries(begin, end, cursor, acc0);
+        SmallVector<Value> plain = plainEntries(4, begin, end, cursor, acc0);
+        plain = plainEntries(1, plain[0], end, plain[1], plain[2]);
         Value sum = references(plain[0], end, plain[2]);
         return {tensor::InsertOp::create(b, sum, yt, r), end, plain[1]};
       })[0];

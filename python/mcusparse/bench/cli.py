@@ -107,9 +107,10 @@ def _cse(args: argparse.Namespace) -> int:
     import json
     from mcusparse.bench import cse
     workloads = [w for w in cse.DEFAULT_WORKLOADS if not args.quick or w[0] <= 256]
-    rows = cse.run(workloads, args.models, progress=not args.quiet)
+    targets = [t for t in args.targets.split(",") if t]
+    rows = cse.run(workloads, args.models, progress=not args.quiet, targets=targets)
     print(json.dumps(rows, indent=1) if args.json else cse.table(rows))
-    return 0 if all(r["correct"] for r in rows) else 2
+    return 0 if cse.all_correct(rows) else 2
 
 
 def register(subparsers) -> None:
@@ -158,6 +159,9 @@ def register(subparsers) -> None:
     cs.add_argument("--models", nargs="*", default=[], help=".tflite files whose int8 "
                     "weights to add")
     cs.add_argument("--quick", action="store_true", help="only the 256x256 matrices")
+    cs.add_argument("--targets", default="rv32imc,cortex-m55,rv32gcv",
+                    help="run the csr and cse-csr kernels of matrices up to 256 rows on "
+                    "these targets ('' for none)")
     cs.add_argument("--json", action="store_true", help="print the rows as JSON")
     cs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     cs.set_defaults(func=_cse)

@@ -290,6 +290,8 @@ def test_errors_are_clear_and_write_nothing(tmp_path, capsys):
         (["compile", str(tmp_path / "missing.tflite"), "-o", str(out)], "missing.tflite"),
         (["compile", str(DIGITS), "--format", "nm:1:8", "-o", str(out), "-q"], "does not fit"),
         (["compile", str(DIGITS), "--format", "bogus", "-o", str(out), "-q"], "bogus"),
+        (["compile", str(DIGITS), "--format", "cse-csr", "-o", str(out), "-q"],
+         "not available for whole models"),
         (["run", str(tmp_path)], "no compiled model"),
     ]
     for argv, words in cases:

@@ -145,6 +145,11 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
                else "float weights: dense" if layer.weight_dtype != "i8" else "dense")
         return _choice(pos, layer, "dense", why)
     if fmt != "auto":
+        if formats.parse_format(fmt).name == "cse-csr":
+            # sparse-enc-pack-constants packs model weights; the CSE search is Python's.
+            raise ValueError(f"{where}: format 'cse-csr' is not available for whole models "
+                             "yet (the packing pass has no subexpression search); it runs as "
+                             "a single kernel: mcusparse.kernels.spmv(W, 'cse-csr', target)")
         try:
             return _choice(pos, layer, fmt, "explicit")
         except ValueError as err:

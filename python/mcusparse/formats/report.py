@@ -13,8 +13,8 @@ Per tensor (reshaped to (out_channels, everything else)) it encodes:
     gs      "gs:16" for int8 with cols <= 256 (16 x uint8 gather offsets),
             "gs:8" for int8 with wider rows (8 x uint16 offsets), "gs:4" for
             float32: the vector width of a 128-bit MVE gather.
-    cse-csr "cse-csr": CSR with common subexpressions (bytes only: no kernel
-            lowers it yet; its search takes seconds on large tensors)
+    cse-csr "cse-csr": CSR with common subexpressions (its search takes
+            seconds on large tensors)
 
 Totals count a tensor whose format is n/a at its dense size (what a compiler
 would fall back to) and say how many did.
@@ -235,8 +235,7 @@ def format_report(report: ModelReport) -> str:
                   f"{best / report.totals['dense']:.2f} of dense, {best / report.totals['csr']:.2f} of CSR."]
     fell_back = [f"{c}: {n}" for c, n in report.fallbacks.items() if n]
     lines += ["", "dCSR uses G=16 lanes (int8) / 4 (float32); N:M is the smallest exact pattern; "
-                  "GS uses V=16 (int8, <=256 columns), 8 (int8, wider), 4 (float32); cse-csr is "
-                  "bytes only (no kernel yet)."]
+                  "GS uses V=16 (int8, <=256 columns), 8 (int8, wider), 4 (float32)."]
     if fell_back:
         lines.append("Tensors counted at dense size in the totals (format n/a): " + ", ".join(fell_back))
     return "\n".join(lines)

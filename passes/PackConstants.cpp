@@ -20,7 +20,9 @@ using namespace mcusparse::sparse_enc;
 namespace {
 
 pack::PackResult packWeights(const pack::WeightMatrix &weights,
-                             Attribute layout, pack::EmitErrorFn emitError) {
+                             RankedTensorType type, DictionaryAttr provided,
+                             pack::EmitErrorFn emitError) {
+  Attribute layout = type.getEncoding();
   return llvm::TypeSwitch<Attribute, pack::PackResult>(layout)
       .Case([&](CSRAttr csr) { return pack::packCSR(weights, csr, emitError); })
       .Case([&](DCSRAttr dcsr) {
@@ -28,12 +30,8 @@ pack::PackResult packWeights(const pack::WeightMatrix &weights,
       })
       .Case([&](NMAttr nm) { return pack::packNM(weights, nm, emitError); })
       .Case([&](GSAttr gs) { return pack::packGS(weights, gs, emitError); })
-      .Case([&](CSECSRAttr) -> pack::PackResult {
-        // The subexpression search is Python's (mcusparse.formats.csecsr).
-        return emitError()
-               << "cannot pack #sparse_enc.cse_csr here: its subexpressions "
-                  "come from mcusparse.formats.encode(W, \"cse-csr\"); build "
-                  "the tensor from those buffers with sparse_enc.assemble";
+      .Case([&](CSECSRAttr) {
+        return pack::packCSECSR(weights, type, provided, emitError);
       })
       .Default([&](Attribute) -> pack::PackResult {
         return emitError() << "packing " << layout
@@ -61,8 +59,13 @@ struct PackConstantsPass
       return op.emitOpError("an encoded weight constant must be a dense "
                             "literal of static shape to be packed");
     auto emitError = [&] { return op.emitOpError(); };
+    auto provided = op->getAttrOfType<DictionaryAttr>(kBuffersAttr);
+    if (provided && !isa<CSECSRAttr>(type.getEncoding()))
+      return op.emitOpError("sparse_enc.buffers are taken for "
+                            "#sparse_enc.cse_csr only; ")
+             << type.getEncoding() << " is packed from the weights";
     pack::PackResult buffers = packWeights(pack::WeightMatrix::fromAttr(dense),
-                                           type.getEncoding(), emitError);
+                                           type, provided, emitError);
     if (failed(buffers))
       return failure();
 

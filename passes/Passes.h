@@ -14,6 +14,9 @@ namespace mcusparse {
 inline constexpr llvm::StringLiteral kLayerAttr = "mcusparse.layer";
 /// The layout chosen for a layer (a #sparse_enc attribute) on its constant.
 inline constexpr llvm::StringLiteral kLayoutAttr = "sparse_enc.layout";
+/// Precomputed storage buffers for a layout the passes cannot search for
+/// themselves (CSE-CSR): a dictionary of buffer name -> 1-D dense constant.
+inline constexpr llvm::StringLiteral kBuffersAttr = "sparse_enc.buffers";
 /// Module attribute: bytes of the planned activation arena.
 inline constexpr llvm::StringLiteral kArenaBytesAttr = "mcusparse.arena_bytes";
 /// Name of the arena global, and prefix of the weight globals.

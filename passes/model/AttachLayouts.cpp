@@ -82,6 +82,8 @@ struct AttachLayoutsPass
         DenseElementsAttr::getFromRawBuffer(encoded, dense.getRawData()));
     if (Attribute layer = op->getAttr(mcusparse::kLayerAttr))
       replacement->setAttr(mcusparse::kLayerAttr, layer);
+    if (Attribute buffers = op->getAttr(mcusparse::kBuffersAttr))
+      replacement->setAttr(mcusparse::kBuffersAttr, buffers);
     op.replaceAllUsesWith(replacement.getResult());
     op.erase();
     return success();

@@ -65,6 +65,12 @@ PackResult packNM(const WeightMatrix &weights, sparse_enc::NMAttr layout,
 PackResult packGS(const WeightMatrix &weights, sparse_enc::GSAttr layout,
                   EmitErrorFn emitError);
 
+/// CSE-CSR takes the buffers its Python search found (`provided`, the
+/// constant's sparse_enc.buffers) after checking that they decode to the
+/// weights.
+PackResult packCSECSR(const WeightMatrix &weights, mlir::RankedTensorType type,
+                      mlir::DictionaryAttr provided, EmitErrorFn emitError);
+
 } // namespace mcusparse::pack
 
 #endif // MCUSPARSE_PASSES_PACK_PACKING_H

@@ -188,15 +188,80 @@ func.func @dcsr_escapes() -> tensor<2x256xi8, #DCSR> {
 
 // -----
 
-// CSE-CSR's subexpression search runs in Python: the pass says where its
-// buffers come from instead of packing.
+// CSE-CSR's subexpression search runs in Python: the pass takes the buffers
+// it found from the constant's sparse_enc.buffers (docs/formats.md's
+// example: t0 = 2*x0 - x2 added by rows 0, 1, 3 and subtracted by row 2)
+// after decoding them and comparing with the weights.
 
 #CSE = #sparse_enc.cse_csr<>
 
-func.func @cse_csr() -> tensor<2x2xi8, #CSE> {
-  // expected-error @+1 {{cannot pack #sparse_enc.cse_csr here: its subexpressions come from mcusparse.formats.encode(W, "cse-csr"); build the tensor from those buffers with sparse_enc.assemble}}
+// CHECK-LABEL: func.func @cse_csr
+// CHECK-DAG: %[[VALUES:.*]] = arith.constant dense<[5, 3]> : tensor<2xi8>
+// CHECK-DAG: %[[COLS:.*]] = arith.constant dense<[3, 4, 4, 1, 5, 4]> : tensor<6xi16>
+// CHECK-DAG: %[[ROWS:.*]] = arith.constant dense<[0, 2, 3, 5, 6]> : tensor<5xi16>
+// CHECK-DAG: %[[OPS:.*]] = arith.constant dense<[0, 2]> : tensor<2xi16>
+// CHECK-DAG: %[[COEF:.*]] = arith.constant dense<[2, -1]> : tensor<2xi8>
+// CHECK: sparse_enc.assemble(%[[VALUES]], %[[COLS]], %[[ROWS]], %[[OPS]], %[[COEF]])
+// CHECK-NOT: sparse_enc.buffers
+func.func @cse_csr() -> tensor<4x4xi8, #CSE> {
+  %w = arith.constant {sparse_enc.buffers = {
+      values = dense<[5, 3]> : tensor<2xi8>,
+      col_idx = dense<[3, 4, 4, 1, 5, 4]> : tensor<6xi16>,
+      row_ptr = dense<[0, 2, 3, 5, 6]> : tensor<5xi16>,
+      sub_operands = dense<[0, 2]> : tensor<2xi16>,
+      sub_values = dense<[2, -1]> : tensor<2xi8>}}
+    dense<[[2, 0, -1, 5], [2, 0, -1, 0], [-2, 3, 1, 0], [2, 0, -1, 0]]> : tensor<4x4xi8, #CSE>
+  return %w : tensor<4x4xi8, #CSE>
+}
+
+// -----
+
+#CSE = #sparse_enc.cse_csr<>
+
+func.func @cse_csr_wrong_buffers() -> tensor<4x4xi8, #CSE> {
+  // expected-error @+1 {{sparse_enc.buffers do not decode to this weight: row 2, column 0 is -2 in the constant and 2 from the buffers}}
+  %w = arith.constant {sparse_enc.buffers = {
+      values = dense<[5, 3]> : tensor<2xi8>,
+      col_idx = dense<[3, 4, 4, 1, 4, 4]> : tensor<6xi16>,
+      row_ptr = dense<[0, 2, 3, 5, 6]> : tensor<5xi16>,
+      sub_operands = dense<[0, 2]> : tensor<2xi16>,
+      sub_values = dense<[2, -1]> : tensor<2xi8>}}
+    dense<[[2, 0, -1, 5], [2, 0, -1, 0], [-2, 3, 1, 0], [2, 0, -1, 0]]> : tensor<4x4xi8, #CSE>
+  return %w : tensor<4x4xi8, #CSE>
+}
+
+// -----
+
+#CSE = #sparse_enc.cse_csr<>
+
+func.func @cse_csr_buffer_type() -> tensor<2x2xi8, #CSE> {
+  // expected-error @+1 {{sparse_enc.buffers 'col_idx' must be a 1-D tensor of 'i16', got 'tensor<2xi32>'}}
+  %w = arith.constant {sparse_enc.buffers = {
+      values = dense<[1, 2]> : tensor<2xi8>, col_idx = dense<[0, 1]> : tensor<2xi32>,
+      row_ptr = dense<[0, 2, 2]> : tensor<3xi16>, sub_operands = dense<> : tensor<0xi16>,
+      sub_values = dense<> : tensor<0xi8>}}
+    dense<[[1, 2], [0, 0]]> : tensor<2x2xi8, #CSE>
+  return %w : tensor<2x2xi8, #CSE>
+}
+
+// -----
+
+#CSE = #sparse_enc.cse_csr<>
+
+func.func @cse_csr_without_buffers() -> tensor<2x2xi8, #CSE> {
+  // expected-error @+1 {{cannot pack #sparse_enc.cse_csr without its buffers: the subexpressions come from mcusparse.formats.encode(W, "cse-csr"); pass them as a sparse_enc.buffers dictionary on the constant, or build the tensor with sparse_enc.assemble}}
   %w = arith.constant dense<[[1, 2], [1, 2]]> : tensor<2x2xi8, #CSE>
   return %w : tensor<2x2xi8, #CSE>
+}
+
+// -----
+
+#CSR = #sparse_enc.csr<>
+
+func.func @buffers_for_csr() -> tensor<2x2xi8, #CSR> {
+  // expected-error @+1 {{sparse_enc.buffers are taken for #sparse_enc.cse_csr only; #sparse_enc.csr<> is packed from the weights}}
+  %w = arith.constant {sparse_enc.buffers = {}} dense<[[1, 2], [1, 2]]> : tensor<2x2xi8, #CSR>
+  return %w : tensor<2x2xi8, #CSR>
 }
 
 // -----

@@ -59,6 +59,16 @@ def _iospecs(specs) -> List[IoSpec]:
     return [IoSpec(s.name, tuple(int(d) for d in s.shape), np.dtype(s.dtype).name) for s in specs]
 
 
+def _buffers_attr(buffers) -> str:
+    """`sparse_enc.buffers = {name = dense<"0x..."> : tensor<NxT>, ...}` (hex: compact)."""
+    from mcusparse.kernels import _MLIR_TYPES
+    items = []
+    for name, a in buffers.items():
+        data = f'"0x{a.tobytes().hex().upper()}"' if a.size else ""
+        items.append(f"{name} = dense<{data}> : tensor<{a.size}x{_MLIR_TYPES[a.dtype]}>")
+    return "sparse_enc.buffers = {" + ", ".join(items) + "}"
+
+
 def with_layouts(mlir: str, choices: Sequence[LayerChoice]) -> str:
     """The imported module with each chosen layout on its weight constant, @main renamed."""
     for c in choices:
@@ -68,8 +78,9 @@ def with_layouts(mlir: str, choices: Sequence[LayerChoice]) -> str:
         if mlir.count(tag) != 1:
             raise CompileError(f"layer {c.index} ({c.name!r}): its weight constant is not "
                                f"tagged once in the imported module ({mlir.count(tag)} times)")
+        buffers = "" if c.buffers is None else f", {_buffers_attr(c.buffers)}"
         mlir = mlir.replace(tag, f"{{mcusparse.layer = {c.index} : i64, "
-                                 f"sparse_enc.layout = {c.encoding}}}")
+                                 f"sparse_enc.layout = {c.encoding}{buffers}}}")
     renamed, n = re.subn(r"func\.func @main\(", f"func.func @{ENTRY}(", mlir, count=1)
     if n != 1:
         raise CompileError("the imported module has no func.func @main")
@@ -281,6 +292,9 @@ def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence
     text = sum(v for k, v in sections.items() if k.startswith(".text"))
     rodata = sum(v for k, v in sections.items() if k.startswith(".rodata"))
     io = sum(s.nbytes for s in inputs) + sum(s.nbytes for s in outputs)
+    # Zero-initialised data besides the arena: the CSE-CSR kernels' u buffers.
+    scratch = max(0, sum(v for k, v in sections.items()
+                         if k.startswith((".bss", ".sram_bss"))) - arena)
     layers = []
     for c, l in zip(choices, imported.layers):
         layers.append({"index": c.index, "name": c.name, "op": c.op, "format": c.format,
@@ -299,7 +313,7 @@ def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence
             "weights_section_bytes": int(weights),
             "text_bytes": int(text), "rodata_bytes": int(rodata),
             "flash_bytes": int(weights + text + rodata),
-            "arena_bytes": int(arena), "io_bytes": int(io),
-            "peak_sram_bytes": int(arena + io),
+            "arena_bytes": int(arena), "io_bytes": int(io), "scratch_bytes": int(scratch),
+            "peak_sram_bytes": int(arena + io + scratch),
         },
     }

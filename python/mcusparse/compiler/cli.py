@@ -26,7 +26,9 @@ def _compile(args: argparse.Namespace) -> int:
     print(f"flash {t['flash_bytes']:,} B (weights section {t['weights_section_bytes']:,}, "
           f"text {t['text_bytes']:,}, rodata {t['rodata_bytes']:,}); peak SRAM "
           f"{t['peak_sram_bytes']:,} B (arena {t['arena_bytes']:,}, inputs+outputs "
-          f"{t['io_bytes']:,})")
+          f"{t['io_bytes']:,}"
+          + (f", kernel scratch {t['scratch_bytes']:,}" if t.get("scratch_bytes") else "")
+          + ")")
     where = cm.report.get("placement", {})
     if where:
         print(f"weights in {where['weights']}, activation arena in {where['arena']}")

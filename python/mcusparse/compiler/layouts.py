@@ -53,6 +53,8 @@ class LayerChoice:
     dense_bytes: int
     reason: str = ""
     costs: Dict[str, int] = field(default_factory=dict)  # auto: format -> modeled cycles
+    # cse-csr: the search's storage buffers, which the packing pass checks and takes
+    buffers: Optional[Dict[str, np.ndarray]] = field(default=None, repr=False, compare=False)
 
 
 def sparse_capable(layer: LayerInfo) -> bool:
@@ -123,6 +125,7 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
             costs: Optional[Dict[str, int]] = None) -> LayerChoice:
     W = layer.weight
     dense_bytes = int(layer.weight_bytes)
+    buffers = None
     if f == "dense" or W is None:
         packed = dense_bytes
         enc = None
@@ -132,8 +135,12 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
         packed = int(enc_obj.total_bytes)
         f = enc_obj.fmt
         enc = encoding_of(f, W)
+        if enc_obj.spec.name == "cse-csr":
+            from mcusparse.kernels import _encoding
+            enc = _encoding(enc_obj.spec, nnz=int(enc_obj.arrays["col_idx"].size))
+            buffers = dict(enc_obj.arrays)
     return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
-                       reason, dict(costs or {}))
+                       reason, dict(costs or {}), buffers)
 
 
 def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
@@ -145,11 +152,6 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
                else "float weights: dense" if layer.weight_dtype != "i8" else "dense")
         return _choice(pos, layer, "dense", why)
     if fmt != "auto":
-        if formats.parse_format(fmt).name == "cse-csr":
-            # sparse-enc-pack-constants packs model weights; the CSE search is Python's.
-            raise ValueError(f"{where}: format 'cse-csr' is not available for whole models "
-                             "yet (the packing pass has no subexpression search); it runs as "
-                             "a single kernel: mcusparse.kernels.spmv(W, 'cse-csr', target)")
         try:
             return _choice(pos, layer, fmt, "explicit")
         except ValueError as err:

@@ -69,6 +69,9 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   const int64_t scratch = m.cols + 2 * subexpressions;
   auto uType = MemRefType::get({scratch}, acc);
   auto module = m.op->getParentOfType<ModuleOp>();
+  if (!module)
+    return m.op->emitOpError("a #sparse_enc.cse_csr matvec must sit in a module "
+                            "(its scratch buffer is a module global)");
   OpBuilder detached(b.getContext());
   auto global = memref::GlobalOp::create(
       detached, b.getLoc(), "cse_csr_scratch", b.getStringAttr("private"),

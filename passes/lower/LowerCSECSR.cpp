@@ -70,18 +70,20 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   auto uType = MemRefType::get({scratch}, acc);
   auto module = m.op->getParentOfType<ModuleOp>();
   if (!module)
-    return m.op->emitOpError("a #sparse_enc.cse_csr matvec must sit in a module "
-                            "(its scratch buffer is a module global)");
+    return m.op->emitOpError(
+        "a #sparse_enc.cse_csr matvec must sit in a module "
+        "(its scratch buffer is a module global)");
   OpBuilder detached(b.getContext());
   auto global = memref::GlobalOp::create(
       detached, b.getLoc(), "cse_csr_scratch", b.getStringAttr("private"),
       uType, b.getUnitAttr(), /*constant=*/false, /*alignment=*/nullptr);
-  SymbolTable(module).insert(global, module.getBody()->begin()); // renamed when taken
+  SymbolTable(module).insert(global,
+                             module.getBody()->begin()); // renamed when taken
   Value u = memref::GetGlobalOp::create(b, uType, global.getSymName());
   forLoop(b, e.index(0), cols, e.index(1), {},
           [&](Value c, ValueRange) -> SmallVector<Value> {
-            memref::StoreOp::create(b, widen(tensor::ExtractOp::create(b, m.x, c)),
-                                    u, c);
+            memref::StoreOp::create(
+                b, widen(tensor::ExtractOp::create(b, m.x, c)), u, c);
             return {};
           });
   // The subexpressions, in order (operands always refer to earlier ones).
@@ -97,7 +99,8 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
             }
             Value slot = arith::AddIOp::create(b, k, cols);
             memref::StoreOp::create(b, term, u, slot);
-            Value negated = arith::AddIOp::create(b, slot, e.index(subexpressions));
+            Value negated =
+                arith::AddIOp::create(b, slot, e.index(subexpressions));
             memref::StoreOp::create(b, subtract(e.zero(acc), term), u,
                                     ValueRange{negated});
             return {};
@@ -116,11 +119,13 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
     OpBuilder::InsertionGuard guard(b);
     SmallVector<Location> locs(types.size(), b.getLoc());
     Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
-    Value last = arith::AddIOp::create(b, before->getArgument(0), e.index(step - 1));
+    Value last =
+        arith::AddIOp::create(b, before->getArgument(0), e.index(step - 1));
     // The clamped load stays inside col_idx past the last entry.
     Value column =
         e.extractIndex(colIdx, arith::MinUIOp::create(b, last, lastEntry));
-    Value more = arith::AndIOp::create(b, below(last, end), below(column, cols));
+    Value more =
+        arith::AndIOp::create(b, below(last, end), below(column, cols));
     scf::ConditionOp::create(b, more, before->getArguments());
     Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
     Value j = after->getArgument(0), at = after->getArgument(1);
@@ -128,8 +133,9 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
     for (int64_t i = 0; i < step; ++i) {
       Value ji = arith::AddIOp::create(b, j, e.index(i));
       Value ati = arith::AddIOp::create(b, at, e.index(i));
-      sum = e.mulAdd(sum, tensor::ExtractOp::create(b, values, ati),
-                     tensor::ExtractOp::create(b, m.x, e.extractIndex(colIdx, ji)));
+      sum = e.mulAdd(
+          sum, tensor::ExtractOp::create(b, values, ati),
+          tensor::ExtractOp::create(b, m.x, e.extractIndex(colIdx, ji)));
     }
     scf::YieldOp::create(
         b, ValueRange{arith::AddIOp::create(b, j, e.index(step)),
@@ -140,7 +146,8 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   const int64_t unroll = 4;
   auto scalarReferences = [&](Value begin, Value end, Value acc0) {
     auto add = [&](Value sum, Value j) {
-      return e.add(sum, memref::LoadOp::create(b, u, e.extractIndex(colIdx, j)));
+      return e.add(sum,
+                   memref::LoadOp::create(b, u, e.extractIndex(colIdx, j)));
     };
     Value n = arith::SubIOp::create(b, end, begin);
     Value mainEnd = arith::AddIOp::create(
@@ -159,7 +166,8 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   };
   // Vector targets: vl references gathered at once into lane sums (the last
   // step under a lane mask), one reduction per row.
-  const int64_t vl = opts.mve() ? 4 : std::clamp<int64_t>(opts.vectorLength, 1, 16);
+  const int64_t vl =
+      opts.mve() ? 4 : std::clamp<int64_t>(opts.vectorLength, 1, 16);
   auto vectorReferences = [&](Value begin, Value end, Value acc0) {
     auto laneType = VectorType::get({vl}, acc);
     auto indexType = VectorType::get({vl}, b.getI16Type());
@@ -169,13 +177,14 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
         [&](Value j, ValueRange a) -> SmallVector<Value> {
           Value mask = vector::CreateMaskOp::create(
               b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
-          Value at = e.widenIndices(e.readUndefTail(indexType, colIdx, {j}, mask));
+          Value at =
+              e.widenIndices(e.readUndefTail(indexType, colIdx, {j}, mask));
           Value terms = vector::GatherOp::create(b, laneType, u, e.index(0), at,
                                                  mask, e.poison(laneType));
           return {arith::SelectOp::create(b, mask, e.add(a[0], terms), a[0])};
         })[0];
-    return Value(vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes,
-                                             acc0));
+    return Value(vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                             lanes, acc0));
   };
   auto references = [&](Value begin, Value end, Value acc0) {
     return opts.scalarOnly() || vl == 1 ? scalarReferences(begin, end, acc0)

@@ -69,13 +69,15 @@ PackResult mcusparse::pack::packCSECSR(const WeightMatrix &weights,
                          << ", got " << shape;
     PackedBuffer buffer{expected.name, expected.elementType, {}};
     for (Attribute a : attr.getValues<Attribute>()) {
-      APInt bits = isa<FloatAttr>(a) ? cast<FloatAttr>(a).getValue().bitcastToAPInt()
-                                     : cast<IntegerAttr>(a).getValue();
+      APInt bits = isa<FloatAttr>(a)
+                       ? cast<FloatAttr>(a).getValue().bitcastToAPInt()
+                       : cast<IntegerAttr>(a).getValue();
       buffer.data.push_back(bits.getZExtValue());
     }
     buffers.push_back(std::move(buffer));
   }
-  const std::vector<uint64_t> &values = buffers[0].data, &colIdx = buffers[1].data,
+  const std::vector<uint64_t> &values = buffers[0].data,
+                              &colIdx = buffers[1].data,
                               &rowPtr = buffers[2].data,
                               &operands = buffers[3].data,
                               &coefficients = buffers[4].data;
@@ -91,7 +93,8 @@ PackResult mcusparse::pack::packCSECSR(const WeightMatrix &weights,
                        << " of 'col_idx'";
   for (int64_t r = 0; r < rows; ++r)
     if (rowPtr[r] > rowPtr[r + 1])
-      return emitError() << "sparse_enc.buffers 'row_ptr' decreases at row " << r;
+      return emitError() << "sparse_enc.buffers 'row_ptr' decreases at row "
+                         << r;
   if (operands.size() % 2 || coefficients.size() != operands.size())
     return emitError() << "sparse_enc.buffers 'sub_operands' and 'sub_values' "
                           "need two entries per subexpression";

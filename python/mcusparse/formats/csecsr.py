@@ -166,7 +166,7 @@ class _State:
         if not firsts:
             return np.empty((0, 2), np.int64), np.empty(0, np.int64)
         first, second = np.concatenate(firsts), np.concatenate(seconds)
-        if self.span < 2**31:
+        if self.span < 2**31:   # first * span + second then fits an int64
             codes, counts = np.unique(first * self.span + second, return_counts=True)
             pairs = np.stack([codes // self.span, codes % self.span], axis=1)
         else:

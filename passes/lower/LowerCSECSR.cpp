@@ -11,10 +11,12 @@
 // code on every target (each may use the ones before it). Per row, the
 // plain entries come first: while loops take four at a time while the
 // fourth is still a column (indices ascend), then one at a time, the values
-// cursor advancing over them only. Then one add per reference: four per
-// iteration on rv32imc; on vector targets a gather of vl references per
-// step into lane sums (MVE: 4 x i32, a `vldrw.u32` gather with the u16
-// indices scaled), reduced once per row.
+// cursor advancing over them only (rv32imc). Vector targets find the
+// row's first reference by binary search and take the plain entries as
+// CSR's vector kernels do (cortex-m55: its tail-predicated row). Then one
+// add per reference: four per iteration on rv32imc; on vector targets a
+// gather of vl references per step into lane sums (MVE: 4 x i32, a
+// `vldrw.u32` gather with the u16 indices scaled), reduced once per row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -190,6 +192,76 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
     return opts.scalarOnly() || vl == 1 ? scalarReferences(begin, end, acc0)
                                         : vectorReferences(begin, end, acc0);
   };
+  // Vector targets: the row's first reference by binary search (indices
+  // ascend and references are the ones from cols), then the plain entries
+  // as CSR's vector kernels take them.
+  auto search = [&](Value begin, Value end) -> Value {
+    SmallVector<Type> types{idx, idx};
+    auto loop =
+        scf::WhileOp::create(b, TypeRange(types), ValueRange{begin, end});
+    OpBuilder::InsertionGuard guard(b);
+    SmallVector<Location> locs(2, b.getLoc());
+    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+    scf::ConditionOp::create(
+        b, below(before->getArgument(0), before->getArgument(1)),
+        before->getArguments());
+    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+    Value lo = after->getArgument(0), hi = after->getArgument(1);
+    Value mid = arith::AddIOp::create(
+        b, lo,
+        arith::ShRUIOp::create(b, arith::SubIOp::create(b, hi, lo),
+                               e.index(1)));
+    Value isColumn = below(e.extractIndex(colIdx, mid), cols);
+    scf::YieldOp::create(
+        b, ValueRange{
+               arith::SelectOp::create(
+                   b, isColumn, arith::AddIOp::create(b, mid, e.index(1)), lo),
+               arith::SelectOp::create(b, isColumn, hi, mid)});
+    return loop.getResult(0);
+  };
+  // Most rows of a matrix with few subexpressions have no reference: one
+  // look at the row's last entry spares them the search.
+  auto firstReference = [&](Value begin, Value end) -> Value {
+    Value last = arith::MinUIOp::create(
+        b, arith::SubIOp::create(b, end, e.index(1)), lastEntry);
+    Value hasReference = arith::AndIOp::create(
+        b, below(begin, end),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                              e.extractIndex(colIdx, last), cols));
+    auto ifOp = scf::IfOp::create(b, TypeRange{idx}, hasReference,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, search(begin, end));
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, end);
+    return ifOp.getResult(0);
+  };
+  // RVV: products in lane sums, one reduction per row.
+  auto vectorPlain = [&](Value begin, Value end, Value cursor, Value acc0) {
+    auto elem = cast<ShapedType>(values.getType()).getElementType();
+    auto valueType = VectorType::get({vl}, elem);
+    auto xType =
+        VectorType::get({vl}, cast<ShapedType>(m.x.getType()).getElementType());
+    auto indexType = VectorType::get({vl}, b.getI16Type());
+    auto maskType = VectorType::get({vl}, b.getI1Type());
+    Value lanes = forLoop(
+        b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, acc))},
+        [&](Value j, ValueRange a) -> SmallVector<Value> {
+          Value mask = vector::CreateMaskOp::create(
+              b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
+          Value at = arith::AddIOp::create(b, cursor,
+                                           arith::SubIOp::create(b, j, begin));
+          Value v = e.readUndefTail(valueType, values, {at}, mask);
+          Value columns =
+              e.widenIndices(e.readUndefTail(indexType, colIdx, {j}, mask));
+          Value xv = vector::GatherOp::create(b, xType, m.x, e.index(0),
+                                              columns, mask, e.poison(xType));
+          return {e.macLanesMasked(a[0], v, xv, mask)};
+        })[0];
+    return Value(vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                             lanes, acc0));
+  };
   Value first = e.extractIndex(rowPtr, e.index(0));
   return forLoop(
       b, e.index(0), e.index(m.rows), e.index(1), {m.y, first, e.index(0)},
@@ -198,9 +270,20 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
         Value end =
             e.extractIndex(rowPtr, arith::AddIOp::create(b, r, e.index(1)));
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
-        SmallVector<Value> plain = plainEntries(4, begin, end, cursor, acc0);
-        plain = plainEntries(1, plain[0], end, plain[1], plain[2]);
-        Value sum = references(plain[0], end, plain[2]);
-        return {tensor::InsertOp::create(b, sum, yt, r), end, plain[1]};
+        if (opts.scalarOnly() || vl == 1) {
+          SmallVector<Value> plain = plainEntries(4, begin, end, cursor, acc0);
+          plain = plainEntries(1, plain[0], end, plain[1], plain[2]);
+          Value sum = references(plain[0], end, plain[2]);
+          return {tensor::InsertOp::create(b, sum, yt, r), end, plain[1]};
+        }
+        Value split = firstReference(begin, end);
+        Value sum = opts.mve()
+                        ? csrRowsMVE(b, e, values, colIdx, m.x, {e.index(0)}, 8,
+                                     begin, split, {acc0}, cursor)[0]
+                        : vectorPlain(begin, split, cursor, acc0);
+        sum = references(split, end, sum);
+        Value next = arith::AddIOp::create(
+            b, cursor, arith::SubIOp::create(b, split, begin));
+        return {tensor::InsertOp::create(b, sum, yt, r), end, next};
       })[0];
 }

@@ -38,7 +38,8 @@ using namespace mcusparse::lower;
 // predication accepts only predicated reductions).
 SmallVector<Value> mcusparse::lower::csrRowsMVE(
     ImplicitLocOpBuilder &b, Emitter &e, Value values, Value colIdx, Value x,
-    ValueRange xBases, int64_t vl, Value begin, Value end, ValueRange accs0) {
+    ValueRange xBases, int64_t vl, Value begin, Value end, ValueRange accs0,
+    Value valuesBegin) {
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
@@ -57,7 +58,9 @@ SmallVector<Value> mcusparse::lower::csrRowsMVE(
     Value mask = LLVM::GetActiveLaneMaskOp::create(
         b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
     Value at = arith::AddIOp::create(b, begin, k);
-    Value v = e.read(vecOf(values), values, {at}, mask);
+    Value valuesAt =
+        valuesBegin ? Value(arith::AddIOp::create(b, valuesBegin, k)) : at;
+    Value v = e.read(vecOf(values), values, {valuesAt}, mask);
     Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {at}, mask));
     SmallVector<Value> out;
     for (auto [acc, base] : llvm::zip(accs, xBases)) {

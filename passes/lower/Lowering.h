@@ -253,11 +253,13 @@ mlir::FailureOr<mlir::Value> lowerGS(mlir::ImplicitLocOpBuilder &b,
 /// vectors, x[xBases[q] + column] (LowerCSR.cpp, "tail-predicated rows"):
 /// one load of the row's values and column indices per step, one gather and
 /// one predicated `vmlava` per vector. Returns accs0[q] + the row's sums.
+/// With `valuesBegin`, values are read from there instead of from `begin`
+/// (CSE-CSR: its values skip the row's references).
 llvm::SmallVector<mlir::Value>
 csrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e, mlir::Value values,
            mlir::Value colIdx, mlir::Value x, mlir::ValueRange xBases,
            int64_t vl, mlir::Value begin, mlir::Value end,
-           mlir::ValueRange accs0);
+           mlir::ValueRange accs0, mlir::Value valuesBegin = {});
 
 /// Y's init as the matmul kernels start from it: for a fresh `linalg.fill`
 /// of a scalar of the accumulator type, the fill's destination and that

@@ -13,8 +13,6 @@ Per tensor (reshaped to (out_channels, everything else)) it encodes:
     gs      "gs:16" for int8 with cols <= 256 (16 x uint8 gather offsets),
             "gs:8" for int8 with wider rows (8 x uint16 offsets), "gs:4" for
             float32: the vector width of a 128-bit MVE gather.
-    cse-csr "cse-csr": CSR with common subexpressions (its search takes
-            seconds on large tensors)
 
 Totals count a tensor whose format is n/a at its dense size (what a compiler
 would fall back to) and say how many did.
@@ -28,7 +26,7 @@ import numpy as np
 
 from mcusparse.formats import encode, nm as nm_format
 
-FORMAT_COLUMNS = ("dense", "csr", "dcsr", "nm", "gs", "cse-csr")
+FORMAT_COLUMNS = ("dense", "csr", "dcsr", "nm", "gs")
 
 
 @dataclass
@@ -96,7 +94,7 @@ def tensor_report(name: str, operator: str, W: np.ndarray) -> TensorReport:
     report = TensorReport(name, operator, tuple(W.shape), str(W.dtype),
                           int(np.count_nonzero(W)), int(W.size))
     chosen = {"dense": "dense", "csr": "csr", "dcsr": dcsr_format(W),
-              "nm": smallest_nm_format(W), "gs": gs_format(W), "cse-csr": "cse-csr"}
+              "nm": smallest_nm_format(W), "gs": gs_format(W)}
     for column, fmt in chosen.items():
         if fmt is None:
             report.bytes[column] = None
@@ -226,10 +224,10 @@ def format_report(report: ModelReport) -> str:
                                    for c in FORMAT_COLUMNS[1:]])
 
     lines = [f"Flash bytes per weight tensor: {report.path}", ""]
-    lines += _table(["tensor", "op", "shape", "zeros", "dense", "csr", "dcsr", "nm (N:M)", "gs (V)",
-                     "cse-csr"], bytes_rows, left=3)
+    lines += _table(["tensor", "op", "shape", "zeros", "dense", "csr", "dcsr", "nm (N:M)", "gs (V)"],
+                    bytes_rows, left=3)
     lines += ["", "Size relative to dense / to CSR:", ""]
-    lines += _table(["tensor", "csr", "dcsr", "nm", "gs", "cse-csr"], ratio_rows, left=1)
+    lines += _table(["tensor", "csr", "dcsr", "nm", "gs"], ratio_rows, left=1)
     best = sum(min(b for b in t.bytes.values() if b is not None) for t in report.tensors)
     lines += ["", f"Smallest format per tensor: {best} bytes, "
                   f"{best / report.totals['dense']:.2f} of dense, {best / report.totals['csr']:.2f} of CSR."]

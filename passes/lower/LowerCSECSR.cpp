@@ -277,6 +277,7 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
           return {tensor::InsertOp::create(b, sum, yt, r), end, plain[1]};
         }
         Value split = firstReference(begin, end);
+        // MVE: 8 lanes, one q register of the 16-bit column indices.
         Value sum = opts.mve()
                         ? csrRowsMVE(b, e, values, colIdx, m.x, {e.index(0)}, 8,
                                      begin, split, {acc0}, cursor)[0]

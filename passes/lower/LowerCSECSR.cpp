@@ -89,24 +89,92 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
             return {};
           });
   // The subexpressions, in order (operands always refer to earlier ones).
-  forLoop(b, e.index(0), e.index(subexpressions), e.index(1), {},
-          [&](Value k, ValueRange) -> SmallVector<Value> {
-            Value at = arith::MulIOp::create(b, k, e.index(2));
-            Value term = e.zero(acc);
-            for (int64_t i = 0; i < 2; ++i) {
-              Value j = arith::AddIOp::create(b, at, e.index(i));
-              Value o = e.extractIndex(subOperands, j);
-              term = e.mulAdd(term, tensor::ExtractOp::create(b, subValues, j),
-                              memref::LoadOp::create(b, u, o));
-            }
-            Value slot = arith::AddIOp::create(b, k, cols);
-            memref::StoreOp::create(b, term, u, slot);
-            Value negated =
-                arith::AddIOp::create(b, slot, e.index(subexpressions));
-            memref::StoreOp::create(b, subtract(e.zero(acc), term), u,
-                                    ValueRange{negated});
-            return {};
-          });
+  auto subexpression = [&](Value k) {
+    Value at = arith::MulIOp::create(b, k, e.index(2));
+    Value term = e.zero(acc);
+    for (int64_t i = 0; i < 2; ++i) {
+      Value j = arith::AddIOp::create(b, at, e.index(i));
+      Value o = e.extractIndex(subOperands, j);
+      term = e.mulAdd(term, tensor::ExtractOp::create(b, subValues, j),
+                      memref::LoadOp::create(b, u, o));
+    }
+    Value slot = arith::AddIOp::create(b, k, cols);
+    memref::StoreOp::create(b, term, u, slot);
+    Value negated = arith::AddIOp::create(b, slot, e.index(subexpressions));
+    memref::StoreOp::create(b, subtract(e.zero(acc), term), u,
+                            ValueRange{negated});
+  };
+  const int64_t vl =
+      opts.mve() ? 4 : std::clamp<int64_t>(opts.vectorLength, 1, 16);
+  const bool vector = !opts.scalarOnly() && vl > 1;
+  if (!vector) {
+    forLoop(b, e.index(0), e.index(subexpressions), e.index(1), {},
+            [&](Value k, ValueRange) -> SmallVector<Value> {
+              subexpression(k);
+              return {};
+            });
+  } else {
+    // vl subexpressions per step. The encoder orders them by level, so the
+    // subexpressions of a step rarely read each other: only when all
+    // operands are below cols + k does a step take one pass.
+    auto i32 = b.getI32Type();
+    auto laneOffsets = [&](int64_t first) {
+      return e.laneConstants(VectorType::get({vl}, i32),
+                             [&](int64_t l) { return 2 * l + first; });
+    };
+    Value even = laneOffsets(0), odd = laneOffsets(1);
+    auto operandType = VectorType::get({vl}, b.getI16Type());
+    auto coefficientType = VectorType::get(
+        {vl}, cast<ShapedType>(subValues.getType()).getElementType());
+    auto laneType = VectorType::get({vl}, acc);
+    auto maskType = VectorType::get({vl}, b.getI1Type());
+    forLoop(
+        b, e.index(0), e.index(subexpressions), e.index(vl), {},
+        [&](Value k, ValueRange) -> SmallVector<Value> {
+          Value mask = vector::CreateMaskOp::create(
+              b, maskType,
+              ValueRange{arith::SubIOp::create(b, e.index(subexpressions), k)});
+          Value at = arith::MulIOp::create(b, k, e.index(2));
+          auto gather = [&](VectorType type, Value source, Value base,
+                            Value offsets) {
+            return vector::GatherOp::create(b, type, source, base, offsets,
+                                            mask, e.zero(type));
+          };
+          Value p = e.widenIndices(gather(operandType, subOperands, at, even));
+          Value q = e.widenIndices(gather(operandType, subOperands, at, odd));
+          Value largest = vector::ReductionOp::create(
+              b, vector::CombiningKind::MAXUI, arith::MaxUIOp::create(b, p, q));
+          Value limit = arith::IndexCastOp::create(
+              b, i32, arith::AddIOp::create(b, k, cols));
+          Value independent = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::ult, largest, limit);
+          // A step whose subexpressions read each other (across a level
+          // boundary) runs vl times: each pass makes at least one more lane
+          // right, in dependency order.
+          Value passes =
+              arith::SelectOp::create(b, independent, e.index(1), e.index(vl));
+          Value c0 = e.index(0);
+          Value a = gather(coefficientType, subValues, at, even);
+          Value c = gather(coefficientType, subValues, at, odd);
+          Value slot = arith::AddIOp::create(b, k, cols);
+          Value negatedSlot =
+              arith::AddIOp::create(b, slot, e.index(subexpressions));
+          forLoop(b, c0, passes, e.index(1), {},
+                  [&](Value, ValueRange) -> SmallVector<Value> {
+                    Value term =
+                        e.macLanes(e.macLanes(e.zero(laneType), a,
+                                              gather(laneType, u, c0, p)),
+                                   c, gather(laneType, u, c0, q));
+                    vector::MaskedStoreOp::create(b, u, ValueRange{slot}, mask,
+                                                  term);
+                    vector::MaskedStoreOp::create(
+                        b, u, ValueRange{negatedSlot}, mask,
+                        subtract(e.zero(laneType), term));
+                    return {};
+                  });
+          return {};
+        });
+  }
 
   // Rows: plain entries (CSR), then the references to t.
   Value lastEntry = e.index(entries - 1);
@@ -168,8 +236,6 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   };
   // Vector targets: vl references gathered at once into lane sums (the last
   // step under a lane mask), one reduction per row.
-  const int64_t vl =
-      opts.mve() ? 4 : std::clamp<int64_t>(opts.vectorLength, 1, 16);
   auto vectorReferences = [&](Value begin, Value end, Value acc0) {
     auto laneType = VectorType::get({vl}, acc);
     auto indexType = VectorType::get({vl}, b.getI16Type());

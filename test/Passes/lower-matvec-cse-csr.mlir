@@ -6,7 +6,8 @@
 // computed from two loads of u and stored at cols + k and (negated) at
 // cols + S + k; per row a while loop over the plain entries (entries left
 // and the next index below cols), then the references, one load of u each
-// (rv32imc: four per iteration; on cortex-m55 4-lane gathers into lane sums).
+// (rv32imc: four per iteration; on cortex-m55 4-lane gathers into lane sums;
+// there the subexpressions too are computed 4 at a time).
 
 #CSE = #sparse_enc.cse_csr<>
 // CHECK: memref.global "private" @cse_csr_scratch : memref<6xi32> = uninitialized
@@ -30,6 +31,14 @@
 // CHECK-NOT: sparse_enc.
 // CHECK-NOT: linalg.matvec
 // MVE-LABEL: func.func @cse_csr
+// The table 4 subexpressions per step: operand indices gathered at even and
+// odd positions, one pass when no operand reaches cols + k, else 4.
+// MVE: vector.gather %{{.*}} : tensor<2xi16>, vector<4xi32>, vector<4xi1>, vector<4xi16> into vector<4xi16>
+// MVE: vector.reduction <maxui>, %{{.*}} : vector<4xi32> into i32
+// MVE: %[[PASSES:.*]] = arith.select %{{.*}}, %c1, %c4 : index
+// MVE: scf.for %{{.*}} = %c0 to %[[PASSES]] step %c1
+// MVE: vector.maskedstore %{{.*}}[%c4]
+// MVE: vector.maskedstore %{{.*}}[%c5]
 // MVE: vector.create_mask
 // MVE: vector.gather %{{.*}} : memref<6xi32>, vector<4xi32>, vector<4xi1>, vector<4xi32> into vector<4xi32>
 // MVE: vector.reduction <add>, %{{.*}} : vector<4xi32> into i32

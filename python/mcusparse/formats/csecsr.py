@@ -248,11 +248,24 @@ def _arrays(state: _State, dtype: np.dtype) -> dict[str, np.ndarray]:
     value_t = dtype.newbyteorder("<")
     values_of = state.table.astype(value_t)             # code -> coefficient
     V, cols, S = state.V, state.cols, len(state.operands)
+    # Subexpressions by level (1 + the deepest operand's; columns are 0), so
+    # that each level is a run a kernel may compute in parallel.
+    operands = np.asarray(state.operands, np.int64).reshape(S, 2)
+    level = np.zeros(S, np.int64)
+    for k, (p, q) in enumerate(state.operands):
+        level[k] = 1 + max(level[p - cols] if p >= cols else 0,
+                           level[q - cols] if q >= cols else 0)
+    order = np.argsort(level, kind="stable")
+    renumber = np.empty(S, np.int64)
+    renumber[order] = np.arange(S)
+    at = lambda refs: np.where(refs >= cols, cols + renumber[np.maximum(refs - cols, 0)], refs)
+    operands = at(operands[order]).reshape(-1)
+    coefficients = np.asarray(state.coefficients, np.int64).reshape(S, 2)[order].reshape(-1)
     indices, plain_codes = [], []
     count = np.zeros(state.rows + 1, np.int64)
     for r, keys in enumerate(state.row_keys):
         arr = np.fromiter(keys, dtype=np.int64, count=len(keys))
-        ref, code = arr // V, arr % V
+        ref, code = at(arr // V) if S else arr // V, arr % V
         plain = ref < cols
         # subtracted subexpressions are numbered after the added ones
         index = np.where(plain | (code == state.plus), ref, ref + S)
@@ -262,8 +275,6 @@ def _arrays(state: _State, dtype: np.dtype) -> dict[str, np.ndarray]:
         count[r + 1] = arr.size
     cat = lambda parts: np.concatenate(parts) if parts else np.empty(0, np.int64)
     row_ptr = np.cumsum(count)
-    operands = np.asarray(state.operands, np.int64).reshape(-1)
-    coefficients = np.asarray(state.coefficients, np.int64).reshape(-1)
     return {
         "values": values_of[cat(plain_codes)],
         "col_idx": cat(indices).astype("<u2"),

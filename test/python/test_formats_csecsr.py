@@ -143,3 +143,16 @@ def test_bench_cse_command(capsys, monkeypatch):
     assert rows[0]["cse_csr_bytes"] < rows[0]["csr_bytes"]
     assert cli.main(["bench", "cse", "--quick", "-q"]) == 0
     assert "| 64x64 50% sparse, values -1..1 |" in capsys.readouterr().out
+
+
+def test_table_is_ordered_by_level():
+    """Subexpressions of columns only first, then those reading them, ...:
+    a run of one level has no subexpression reading another of the run."""
+    W = quantized(7, 128, 128, 0.3, 1)
+    ops = encode(W, "cse-csr").arrays["sub_operands"].astype(np.int64).reshape(-1, 2)
+    cols = W.shape[1]
+    level = np.zeros(len(ops), np.int64)
+    for k, pair in enumerate(ops):
+        level[k] = 1 + max(level[o - cols] if o >= cols else 0 for o in pair)
+    assert level.max() >= 3
+    assert np.all(np.diff(level) >= 0)

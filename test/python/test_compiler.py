@@ -378,3 +378,21 @@ def test_cse_csr_model_on_the_emulators(tmp_path, digits, target):
     assert "cse-csr" in formats
     for x in digits[0][:2]:
         np.testing.assert_array_equal(cm.run(x).outputs[0], Reference(DIGITS)(x)[0])
+
+
+def test_auto_takes_cse_csr_for_low_bit_weights_on_rv32imc():
+    """Ternary weights: on rv32imc `auto` measures cse-csr and takes it
+    (fewer instructions and bytes than CSR); full int8 weights do not make
+    it a candidate, nor does another target."""
+    from mcusparse.bench.cse import quantized_matrix
+    from mcusparse.compiler import layouts
+    from mcusparse.frontend.model import LayerInfo
+    W = quantized_matrix(128, 128, 0.5, 1)
+    layer = LayerInfo(index=0, name="fc", op="FULLY_CONNECTED", weight_shape=W.shape,
+                      matrix_shape=W.shape, macs=W.size, weight_bytes=W.size,
+                      sparsity=0.5, weight=W)
+    choice = layouts._choose_one(0, layer, "rv32imc", "auto", 4)
+    assert "cse-csr" in choice.costs and choice.format == "cse-csr", choice.costs
+    assert choice.buffers is not None and choice.encoding.startswith("#sparse_enc.cse_csr")
+    assert "cse-csr" not in layouts.candidates(W, "cortex-m55")
+    assert "cse-csr" not in layouts.candidates(quantized_matrix(16, 16, 0.5, 127), "rv32imc")

@@ -19,7 +19,10 @@ the layer's). The cheapest correct candidate wins; dense wins where sparsity doe
 pay. Candidates: dense, csr, csr:8 (at most 256 columns), dcsr, dcsr:16:8
 (byte deltas), gs:V (V = the
 target's lanes) and nm:N:M
-(m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2.
+(m = 8 and 16, N the largest nonzero count of any block) when N <= M / 2;
+on rv32imc also cse-csr when the weights take at most 15 distinct nonzero
+values (low-bit weights, where pairs of entries recur; on the vector
+targets its kernels lose to CSR's, docs/benchmarks.md "CSE-CSR").
 """
 from __future__ import annotations
 
@@ -39,6 +42,10 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # matvec per pixel (cortex-m55: CSR convolutions are pixel-batched or
 # row-gathered, dense ones register-blocked).
 BATCHED_TARGETS = {"cortex-m55"}
+# cse-csr is a candidate for `auto` on these targets, for weights with at
+# most this many distinct nonzero values.
+CSE_TARGETS = {"rv32imc"}
+CSE_MAX_LEVELS = 15
 
 
 @dataclass
@@ -84,6 +91,8 @@ def candidates(W: np.ndarray, target: str) -> List[str]:
         n = int((W.reshape(rows, cols // m, m) != 0).sum(-1).max())
         if 1 <= n <= m // 2:
             out.append(f"nm:{n}:{m}")
+    if target in CSE_TARGETS and np.unique(W[W != 0]).size <= CSE_MAX_LEVELS:
+        out.append("cse-csr")
     return out
 
 

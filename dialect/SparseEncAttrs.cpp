@@ -32,6 +32,13 @@ LogicalResult verifyMatrix(StringRef format, ArrayRef<int64_t> shape,
                        << elementType;
   return success();
 }
+
+/// Row pointers are 16 or 32 bits wide (csr, cse_csr).
+LogicalResult verifyPosBits(EmitErrorFn emitError, int64_t posBits) {
+  if (!isOneOf(posBits, {16, 32}))
+    return emitError() << "pos_bits must be 16 or 32, got " << posBits;
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -42,9 +49,7 @@ LogicalResult CSRAttr::verify(EmitErrorFn emitError, int64_t crdBits,
                               int64_t posBits) {
   if (!isOneOf(crdBits, {8, 16, 32}))
     return emitError() << "crd_bits must be 8, 16 or 32, got " << crdBits;
-  if (!isOneOf(posBits, {16, 32}))
-    return emitError() << "pos_bits must be 16 or 32, got " << posBits;
-  return success();
+  return verifyPosBits(emitError, posBits);
 }
 
 LogicalResult CSRAttr::verifyEncoding(ArrayRef<int64_t> shape, Type elementType,
@@ -134,9 +139,7 @@ LogicalResult GSAttr::verifyEncoding(ArrayRef<int64_t> shape, Type elementType,
 //===----------------------------------------------------------------------===//
 
 LogicalResult CSECSRAttr::verify(EmitErrorFn emitError, int64_t posBits) {
-  if (!isOneOf(posBits, {16, 32}))
-    return emitError() << "pos_bits must be 16 or 32, got " << posBits;
-  return success();
+  return verifyPosBits(emitError, posBits);
 }
 
 LogicalResult CSECSRAttr::verifyEncoding(ArrayRef<int64_t> shape,

@@ -215,24 +215,10 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
   // References: acc + sum of u[col_idx[j]] over [begin, end).
   const int64_t unroll = 4;
   auto scalarReferences = [&](Value begin, Value end, Value acc0) {
-    auto add = [&](Value sum, Value j) {
+    return unrolledSum(b, e, begin, end, unroll, acc0, [&](Value sum, Value j) {
       return e.add(sum,
                    memref::LoadOp::create(b, u, e.extractIndex(colIdx, j)));
-    };
-    Value n = arith::SubIOp::create(b, end, begin);
-    Value mainEnd = arith::AddIOp::create(
-        b, begin, arith::AndIOp::create(b, n, e.index(-unroll)));
-    Value sum = forLoop(b, begin, mainEnd, e.index(unroll), {acc0},
-                        [&](Value j, ValueRange a) -> SmallVector<Value> {
-                          Value s = a[0];
-                          for (int64_t i = 0; i < unroll; ++i)
-                            s = add(s, arith::AddIOp::create(b, j, e.index(i)));
-                          return {s};
-                        })[0];
-    return forLoop(b, mainEnd, end, e.index(1), {sum},
-                   [&](Value j, ValueRange a) -> SmallVector<Value> {
-                     return {add(a[0], j)};
-                   })[0];
+    });
   };
   // Vector targets: vl references gathered at once into lane sums (the last
   // step under a lane mask), one reduction per row.
@@ -303,31 +289,6 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
     scf::YieldOp::create(b, end);
     return ifOp.getResult(0);
   };
-  // RVV: products in lane sums, one reduction per row.
-  auto vectorPlain = [&](Value begin, Value end, Value cursor, Value acc0) {
-    auto elem = cast<ShapedType>(values.getType()).getElementType();
-    auto valueType = VectorType::get({vl}, elem);
-    auto xType =
-        VectorType::get({vl}, cast<ShapedType>(m.x.getType()).getElementType());
-    auto indexType = VectorType::get({vl}, b.getI16Type());
-    auto maskType = VectorType::get({vl}, b.getI1Type());
-    Value lanes = forLoop(
-        b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, acc))},
-        [&](Value j, ValueRange a) -> SmallVector<Value> {
-          Value mask = vector::CreateMaskOp::create(
-              b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
-          Value at = arith::AddIOp::create(b, cursor,
-                                           arith::SubIOp::create(b, j, begin));
-          Value v = e.readUndefTail(valueType, values, {at}, mask);
-          Value columns =
-              e.widenIndices(e.readUndefTail(indexType, colIdx, {j}, mask));
-          Value xv = vector::GatherOp::create(b, xType, m.x, e.index(0),
-                                              columns, mask, e.poison(xType));
-          return {e.macLanesMasked(a[0], v, xv, mask)};
-        })[0];
-    return Value(vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                             lanes, acc0));
-  };
   Value first = e.extractIndex(rowPtr, e.index(0));
   return forLoop(
       b, e.index(0), e.index(m.rows), e.index(1), {m.y, first, e.index(0)},
@@ -347,7 +308,8 @@ FailureOr<Value> mcusparse::lower::lowerCSECSR(ImplicitLocOpBuilder &b,
         Value sum = opts.mve()
                         ? csrRowsMVE(b, e, values, colIdx, m.x, {e.index(0)}, 8,
                                      begin, split, {acc0}, cursor)[0]
-                        : vectorPlain(begin, split, cursor, acc0);
+                        : csrRowLanes(b, e, values, colIdx, m.x, vl, begin,
+                                      split, acc0, cursor);
         sum = references(split, end, sum);
         Value next = arith::AddIOp::create(
             b, cursor, arith::SubIOp::create(b, split, begin));

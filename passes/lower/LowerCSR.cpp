@@ -131,20 +131,7 @@ static Value scalarRow(ImplicitLocOpBuilder &b, Emitter &e,
     Value xv = tensor::ExtractOp::create(b, m.x, e.extractIndex(colIdx, j));
     return e.mulAdd(acc, w, xv);
   };
-  Value n = arith::SubIOp::create(b, end, begin);
-  Value mainEnd = arith::AddIOp::create(
-      b, begin, arith::AndIOp::create(b, n, e.index(-unroll)));
-  Value acc = forLoop(b, begin, mainEnd, e.index(unroll), {acc0},
-                      [&](Value j, ValueRange a) -> SmallVector<Value> {
-                        Value sum = a[0];
-                        for (int64_t u = 0; u < unroll; ++u)
-                          sum = mac(sum, arith::AddIOp::create(b, j, e.index(u)));
-                        return {sum};
-                      })[0];
-  return forLoop(b, mainEnd, end, e.index(1), {acc},
-                 [&](Value j, ValueRange a) -> SmallVector<Value> {
-                   return {mac(a[0], j)};
-                 })[0];
+  return unrolledSum(b, e, begin, end, unroll, acc0, mac);
 }
 
 // Other vector targets (RVV): the products accumulate lane by lane in a
@@ -152,24 +139,28 @@ static Value scalarRow(ImplicitLocOpBuilder &b, Emitter &e,
 // one `vredsum` per step. The last step reads and gathers under the lane
 // mask with undefined masked-off lanes and keeps those accumulators
 // (a select RVV folds into a masked `vwmacc`).
-static Value vectorAccumulatorRow(ImplicitLocOpBuilder &b, Emitter &e,
-                                  const MatvecOperands &m, int64_t vl,
-                                  Value begin, Value end, Value acc0) {
-  Value values = m.buffers[0], colIdx = m.buffers[1];
+Value mcusparse::lower::csrRowLanes(ImplicitLocOpBuilder &b, Emitter &e,
+                                   Value values, Value colIdx, Value x,
+                                   int64_t vl, Value begin, Value end,
+                                   Value acc0, Value valuesBegin) {
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
   auto maskType = VectorType::get({vl}, b.getI1Type());
   Value lanes = forLoop(
-      b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, m.accType))},
+      b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, e.accType))},
       [&](Value j, ValueRange a) -> SmallVector<Value> {
         Value mask = vector::CreateMaskOp::create(
             b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
-        Value v = e.readUndefTail(vecOf(values), values, {j}, mask);
+        Value at = valuesBegin ? Value(arith::AddIOp::create(
+                                     b, valuesBegin,
+                                     arith::SubIOp::create(b, j, begin)))
+                               : j;
+        Value v = e.readUndefTail(vecOf(values), values, {at}, mask);
         Value cols =
             e.widenIndices(e.readUndefTail(vecOf(colIdx), colIdx, {j}, mask));
-        Value xv = vector::GatherOp::create(b, vecOf(m.x), m.x, e.index(0), cols,
-                                            mask, e.poison(vecOf(m.x)));
+        Value xv = vector::GatherOp::create(b, vecOf(x), x, e.index(0), cols,
+                                            mask, e.poison(vecOf(x)));
         return {e.macLanesMasked(a[0], v, xv, mask)};
       })[0];
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes, acc0);
@@ -235,7 +226,7 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
                       b, scalarRow(b, e, m, begin, end, acc0), yt, r),
                   end};
         return {tensor::InsertOp::create(
-                    b, vectorAccumulatorRow(b, e, m, vl, begin, end, acc0), yt, r),
+                    b, csrRowLanes(b, e, m.buffers[0], m.buffers[1], m.x, vl, begin, end, acc0), yt, r),
                 end};
       })[0];
 }

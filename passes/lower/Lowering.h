@@ -226,6 +226,32 @@ llvm::SmallVector<mlir::Value> forLoop(mlir::ImplicitLocOpBuilder &b,
   return llvm::SmallVector<mlir::Value>(loop.getResults());
 }
 
+/// acc0 plus term(acc, j) accumulated over j in [begin, end): `unroll`
+/// terms per iteration (shared pointer updates and branch), then the last
+/// (end - begin) % unroll one at a time. `add(acc, j)` returns the new acc.
+template <typename AddFn>
+mlir::Value unrolledSum(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                        mlir::Value begin, mlir::Value end, int64_t unroll,
+                        mlir::Value acc0, AddFn add) {
+  mlir::Value n = mlir::arith::SubIOp::create(b, end, begin);
+  mlir::Value mainEnd = mlir::arith::AddIOp::create(
+      b, begin, mlir::arith::AndIOp::create(b, n, e.index(-unroll)));
+  mlir::Value acc =
+      forLoop(b, begin, mainEnd, e.index(unroll), {acc0},
+              [&](mlir::Value j, mlir::ValueRange a)
+                  -> llvm::SmallVector<mlir::Value> {
+                mlir::Value sum = a[0];
+                for (int64_t u = 0; u < unroll; ++u)
+                  sum = add(sum, mlir::arith::AddIOp::create(b, j, e.index(u)));
+                return {sum};
+              })[0];
+  return forLoop(b, mainEnd, end, e.index(1), {acc},
+                 [&](mlir::Value j, mlir::ValueRange a)
+                     -> llvm::SmallVector<mlir::Value> {
+                   return {add(a[0], j)};
+                 })[0];
+}
+
 mlir::FailureOr<mlir::Value> lowerDense(mlir::ImplicitLocOpBuilder &b,
                                         const MatvecOperands &m,
                                         const LowerOptions &opts);
@@ -260,6 +286,14 @@ csrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e, mlir::Value values,
            mlir::Value colIdx, mlir::Value x, mlir::ValueRange xBases,
            int64_t vl, mlir::Value begin, mlir::Value end,
            mlir::ValueRange accs0, mlir::Value valuesBegin = {});
+
+/// Other vector targets (RVV): acc0 + the entries [begin, end) of one CSR
+/// row, products in lane sums (the last step under a lane mask, masked-off
+/// lanes undefined) reduced once (LowerCSR.cpp). `valuesBegin` as above.
+mlir::Value csrRowLanes(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                        mlir::Value values, mlir::Value colIdx, mlir::Value x,
+                        int64_t vl, mlir::Value begin, mlir::Value end,
+                        mlir::Value acc0, mlir::Value valuesBegin = {});
 
 /// Y's init as the matmul kernels start from it: for a fresh `linalg.fill`
 /// of a scalar of the accumulator type, the fill's destination and that

@@ -34,6 +34,13 @@ def encoding_attr(fmt: str | FormatSpec, dtype=np.int8, nnz: int = 0) -> str | N
     raise ValueError(f"format {spec} has no sparse_enc encoding")
 
 
+def pointer_count(spec: FormatSpec, arrays) -> int:
+    """The count `encoding_attr`'s nnz means for an encoding's buffers: CSR's
+    nonzeros, CSE-CSR's col_idx entries (0 for formats without pointers)."""
+    name = {"csr": "values", "cse-csr": "col_idx"}.get(spec.name)
+    return int(arrays[name].size) if name else 0
+
+
 def element_type(dtype) -> str:
     """MLIR element type of a weight dtype (int8 -> i8, float32 -> f32)."""
     try:

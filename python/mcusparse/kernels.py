@@ -113,8 +113,8 @@ def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) 
     """The MLIR module of the kernel: storage buffers, x and y as arguments
     (int8 W and x with int32 y, or float32 throughout, after the values)."""
     spec = formats.parse_format(fmt)
-    counted = {"csr": "values", "cse-csr": "col_idx"}.get(spec.name)
-    enc = _encoding(spec, nnz=int(buffers[counted].size) if counted else 0)
+    from mcusparse.encodings import pointer_count
+    enc = _encoding(spec, nnz=pointer_count(spec, buffers))
     is_float = buffers["values"].dtype == np.float32
     elem, acc = ("f32", "f32") if is_float else ("i8", "i32")
     x_t, y_t = f"tensor<{cols}x{elem}>", f"tensor<{rows}x{acc}>"

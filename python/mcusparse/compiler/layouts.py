@@ -143,10 +143,10 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
         enc_obj = formats.encode(W, f)
         packed = int(enc_obj.total_bytes)
         f = enc_obj.fmt
-        enc = encoding_of(f, W)
+        from mcusparse.encodings import pointer_count
+        from mcusparse.kernels import _encoding
+        enc = _encoding(enc_obj.spec, nnz=pointer_count(enc_obj.spec, enc_obj.arrays))
         if enc_obj.spec.name == "cse-csr":
-            from mcusparse.kernels import _encoding
-            enc = _encoding(enc_obj.spec, nnz=int(enc_obj.arrays["col_idx"].size))
             buffers = dict(enc_obj.arrays)
     return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
                        reason, dict(costs or {}), buffers)

@@ -53,8 +53,10 @@ void registerSparseEncPipelines();
 std::string toLLVMPipeline(llvm::StringRef target, int64_t denseRows = 0,
                            int64_t vectorLength = 0);
 
-/// The pass list of sparse-enc-model-to-llvm{target=...}.
-std::string modelToLLVMPipeline(llvm::StringRef target);
+/// The pass list of sparse-enc-model-to-llvm{target=... pex-peak-bytes=...}
+/// (pexPeakBytes 0: no partial execution).
+std::string modelToLLVMPipeline(llvm::StringRef target,
+                                int64_t pexPeakBytes = 0);
 
 } // namespace mcusparse
 

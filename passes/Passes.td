@@ -202,6 +202,66 @@ def SparseEncSetTarget : Pass<"sparse-enc-set-target", "mlir::ModuleOp"> {
 // Whole models (passes/model/)
 //===----------------------------------------------------------------------===//
 
+def SparseEncPartialExecution
+    : Pass<"sparse-enc-partial-execution", "mlir::ModuleOp"> {
+  let summary = "Run operator chains in slices of their channels (Pex) to cut peak SRAM";
+  let description = [{
+    Partial execution (Liberis and Lane, "Pex", arXiv 2211.17246). A chain
+    starts at a layer matmul `X[P, K] x W1[C, K]^T` (zero-filled init) and
+    ends at a layer matmul `Y[P', C] x W2[O, C]^T`; in between, each op has
+    one use and keeps channels apart:
+    `tensor.collapse_shape` / `expand_shape` that keep the channels
+    innermost, `tensor.pad` with no padding on the channel axis, and
+    `linalg.generic` ops (requantisation, depthwise convolution) whose
+    channel axis is a parallel loop that no other index mixes with, whose
+    other per-channel operands are constants (or an `expand_shape` of one)
+    and whose init is fresh. Such a chain is emitted once per slice of the
+    C channels: the producer with the rows of W1 of the slice, each op on
+    the slice, and the consumer with the columns of W2 of the slice,
+    accumulating into the consumer's init (the first slice) or the previous
+    slice's result. Every intermediate is then a slice, live only while its
+    slice runs; `sparse-enc-plan-arena` reuses its bytes.
+
+    Each chain's peak is estimated as the most bytes live while one of its
+    ops runs (its input and its result; sliced, also X and the consumer's
+    accumulator, which stay live across the slices). A chain whose peak is
+    at most `peak-bytes` runs whole (no code grows); another runs in the
+    widest slices whose peak fits, or, if none does, in the slices with the
+    lowest peak, and whole when slicing does not lower it (an int32
+    accumulator as large as the producer's result). Slices are whole groups
+    of 8 channels (4 or 1 where C is not a multiple of 8) for the vector
+    loops downstream. `peak-bytes=0` (the default) turns the pass off.
+    Weights are cut at compile time into constants that keep their layer
+    tag and `sparse_enc.layout`, so each slice is packed on its own and the
+    slices are unrolled: code grows with the slice count. Weights with
+    precomputed `sparse_enc.buffers` (CSE-CSR) are not cut.
+
+    Before (C = 96):
+    ```mlir
+    %e = linalg.matmul ins(%x, %w1 : tensor<2304x16xi8>, tensor<96x16xi8>) ...
+    %q = linalg.generic ... ins(%e, %bias ...) -> tensor<2304x96xi8>
+    %y = linalg.matmul ins(%q, %w2 : tensor<2304x96xi8>, tensor<24x96xi8>)
+        outs(%acc : tensor<2304x24xi32>)
+    ```
+    After (3 slices of 32 channels):
+    ```mlir
+    %e0 = linalg.matmul ins(%x, %w1_0 : ..., tensor<32x16xi8>) ...
+    %q0 = linalg.generic ... ins(%e0, %bias_0 ...) -> tensor<2304x32xi8>
+    %y0 = linalg.matmul ins(%q0, %w2_0 : ..., tensor<24x32xi8>) outs(%acc ...)
+    ... (channels 32..63 into %y1, 64..95 into %y2)
+    ```
+  }];
+  let options = [
+    Option<"peakBytes", "peak-bytes", "int64_t", "0",
+           "chains whose estimated peak is above this many bytes run in "
+           "channel slices; 0: off">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",
+    "mlir::linalg::LinalgDialect"
+  ];
+}
+
 def SparseEncMatmulToMatvec
     : Pass<"sparse-enc-matmul-to-matvec", "mlir::ModuleOp"> {
   let summary = "Layer matmuls X[P,K] x W[O,K]^T as one linalg.matvec per row of X";

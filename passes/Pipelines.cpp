@@ -40,6 +40,12 @@ struct ModelToLLVMOptions : public PassPipelineOptions<ModelToLLVMOptions> {
   Option<std::string> target{*this, "target",
                              llvm::cl::desc("cortex-m55, rv32imc, rv32gcv or host"),
                              llvm::cl::init("cortex-m55")};
+  Option<int64_t> pexPeakBytes{
+      *this, "pex-peak-bytes",
+      llvm::cl::desc("partial execution: operator chains whose peak is above "
+                     "this many bytes run in channel slices "
+                     "(sparse-enc-partial-execution); 0: off"),
+      llvm::cl::init(0)};
 };
 } // namespace
 
@@ -78,7 +84,8 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
       .str();
 }
 
-std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
+std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
+                                           int64_t pexPeakBytes) {
   int64_t denseRows = 0, vectorLength = 0;
   targetDefaults(target, denseRows, vectorLength);
   // mps3-an547: DTCM 512 KiB holds .data, .bss and the 32 KiB stack; a larger
@@ -96,8 +103,14 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target) {
             "sparse-enc-vectorize-elementwise{lanes=4}, "
             "sparse-enc-fixed-point-to-mve, "
           : "";
-  return (llvm::Twine("sparse-enc-set-target{target=") + target +
-          "}, sparse-enc-matmul-to-matvec{target=" + target +
+  // Partial execution first: it cuts the layer matmuls that the next pass
+  // turns into matvec loops.
+  std::string partialExecution =
+      pexPeakBytes > 0 ? "sparse-enc-partial-execution{peak-bytes=" +
+                              std::to_string(pexPeakBytes) + "}, "
+                        : "";
+  return (llvm::Twine("sparse-enc-set-target{target=") + target + "}, " +
+          partialExecution + "sparse-enc-matmul-to-matvec{target=" + target +
           "}, sparse-enc-attach-layouts, "
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
           "sparse-enc-lower-matvec{dense-rows=" +
@@ -130,7 +143,8 @@ void mcusparse::registerSparseEncPipelines() {
       "weights) to the llvm dialect for a target: convolutions as matvec "
       "loops, weights packed into .weights, activations in a static arena",
       [](OpPassManager &pm, const ModelToLLVMOptions &opts) {
-        std::string text = modelToLLVMPipeline(opts.target);
+        std::string text =
+            modelToLLVMPipeline(opts.target, opts.pexPeakBytes);
         if (failed(parsePassPipeline(text, pm, llvm::errs())))
           llvm::report_fatal_error("sparse-enc-model-to-llvm: bad pipeline text");
       });

@@ -21,6 +21,9 @@
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "sparse-enc-plan-arena"
 
 namespace mcusparse {
 #define GEN_PASS_DEF_SPARSEENCPLANARENA
@@ -159,6 +162,13 @@ struct PlanArenaPass
       placed.push_back(buf);
     }
     arenaBytes = alignUp(arenaBytes);
+    LLVM_DEBUG({
+      for (Buffer &buf : buffers)
+        llvm::dbgs() << "buffer [" << buf.offset << ", "
+                     << buf.offset + buf.bytes << ") live " << buf.first
+                     << ".." << buf.last << ": " << buf.alloc.getType() << " at "
+                     << buf.alloc.getLoc() << "\n";
+    });
 
     MLIRContext *ctx = func.getContext();
     auto arenaType = MemRefType::get({arenaBytes}, IntegerType::get(ctx, 8));

@@ -15,7 +15,8 @@ def _log(msg: str) -> None:
 def _compile(args: argparse.Namespace) -> int:
     from mcusparse import compiler
     cm = compiler.compile_model(args.model, args.target, args.format, args.output,
-                                wait_states=args.wait_states, progress=not args.quiet,
+                                wait_states=args.wait_states,
+                                pex_peak_bytes=args.pex_peak_bytes, progress=not args.quiet,
                                 log=None if args.quiet else _log)
     t = cm.report["totals"]
     print(f"{cm.report['model']} -> {cm.out_dir}/ for {cm.target}")
@@ -33,6 +34,15 @@ def _compile(args: argparse.Namespace) -> int:
     if where:
         print(f"weights in {where['weights']}, activation arena in {where['arena']}")
     return 0
+
+
+def _byte_count(text: str) -> int:
+    """A byte count such as 32768, 32K or 1M (K = 1024)."""
+    scale = {"K": 1024, "M": 1024 * 1024}.get(text[-1:].upper(), 1)
+    digits = text[:-1] if scale > 1 else text
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"not a byte count: {text!r} (e.g. 32768, 32K, 1M)")
+    return int(digits) * scale
 
 
 def _load_input(path: str):
@@ -86,6 +96,10 @@ def register(groups) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.add_argument("--wait-states", type=int, default=4,
                    help="weight-memory wait states for the auto choice's modeled cycles")
+    p.add_argument("--pex-peak-bytes", type=_byte_count, default=0, metavar="BYTES",
+                   help="partial execution: operator chains (expand -> depthwise -> "
+                        "project) whose peak is above BYTES (e.g. 262144 or 256K) run in "
+                        "channel slices; default 0: off")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_compile)
 

@@ -228,7 +228,9 @@ def SparseEncPartialExecution
     at most `peak-bytes` runs whole (no code grows); another runs in the
     widest slices whose peak fits, or, if none does, in the slices with the
     lowest peak, and whole when slicing does not lower it (an int32
-    accumulator as large as the producer's result). Slices are whole groups
+    accumulator as large as the producer's result). The budget is never
+    below the lowest peak that slicing gets some chain to: no chain is cut
+    finer than the one that decides the arena. Slices are whole groups
     of 8 channels (4 or 1 where C is not a multiple of 8) for the vector
     loops downstream. `peak-bytes=0` (the default) turns the pass off.
     Weights are cut at compile time into constants that keep their layer

@@ -26,6 +26,9 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "sparse-enc-partial-execution"
 
 namespace mcusparse {
 #define GEN_PASS_DEF_SPARSEENCPARTIALEXECUTION
@@ -405,6 +408,26 @@ struct PartialExecutionPass
       return;
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation().walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+    // No chain needs to go below the lowest peak another chain can reach
+    // by slicing: cutting it finer would grow code and not the arena.
+    // (Chains that slicing does not help stay whole and do not count: where
+    // one ends at another's producer, the other's slices remove its peak.)
+    int64_t budget = peakBytes;
+    for (linalg::MatmulOp producer : matmuls)
+      if (std::optional<Chain> chain = findChain(producer)) {
+        int64_t whole = slicedPeak(*chain, chain->channels), lowest = whole;
+        for (int64_t width : sliceWidths(*chain))
+          lowest = std::min(lowest, slicedPeak(*chain, width));
+        if (lowest == whole)
+          continue;
+        LLVM_DEBUG(llvm::dbgs()
+                   << "chain of " << chain->channels << " channels at "
+                   << producer.getLoc() << ": peak whole " << whole
+                   << ", lowest "
+                   << lowest << "\n");
+        budget = std::max(budget, lowest);
+      }
+
     DenseSet<Operation *> erased;
     for (linalg::MatmulOp producer : matmuls) {
       if (erased.contains(producer))
@@ -412,7 +435,7 @@ struct PartialExecutionPass
       std::optional<Chain> chain = findChain(producer);
       if (!chain)
         continue;
-      int64_t width = sliceWidth(*chain);
+      int64_t width = sliceWidth(*chain, budget);
       if (width >= chain->channels)
         continue;
       OpBuilder b(chain->consumer);
@@ -428,24 +451,32 @@ struct PartialExecutionPass
     }
   }
 
-  /// Channels per slice (`channels`: run the chain whole). A chain whose
-  /// estimated peak fits peak-bytes runs whole; otherwise the widest
-  /// slices that fit, or, if none does, those with the lowest peak. Widths
-  /// are whole groups of 8 channels (4, or 1, where the channel count is
-  /// not a multiple of 8) for the vector loops downstream.
-  int64_t sliceWidth(const Chain &chain) {
+  /// The slice widths to consider, widest first: whole groups of 8
+  /// channels (4, or 1, where the channel count is not a multiple of 8) for
+  /// the vector loops downstream, one per slice count.
+  static SmallVector<int64_t> sliceWidths(const Chain &chain) {
     int64_t channels = chain.channels;
     int64_t granule = channels % 8 == 0 ? 8 : channels % 4 == 0 ? 4 : 1;
-    int64_t best = channels, bestPeak = slicedPeak(chain, channels);
-    if (bestPeak <= peakBytes)
-      return channels;
+    SmallVector<int64_t> widths;
     for (int64_t slices = 2; slices <= channels / granule; ++slices) {
       int64_t width =
           llvm::alignTo(llvm::divideCeil(channels, slices), granule);
-      if (width >= best)
-        continue;
+      if (width < channels && (widths.empty() || width < widths.back()))
+        widths.push_back(width);
+    }
+    return widths;
+  }
+
+  /// Channels per slice (`channels`: run the chain whole). A chain whose
+  /// estimated peak fits the budget runs whole; otherwise the widest slices
+  /// that fit, or, if none does, those with the lowest peak.
+  static int64_t sliceWidth(const Chain &chain, int64_t budget) {
+    int64_t best = chain.channels, bestPeak = slicedPeak(chain, best);
+    if (bestPeak <= budget)
+      return best;
+    for (int64_t width : sliceWidths(chain)) {
       int64_t peak = slicedPeak(chain, width);
-      if (peak <= peakBytes)
+      if (peak <= budget)
         return width;
       if (peak < bestPeak)
         best = width, bestPeak = peak;

@@ -110,3 +110,38 @@ def sub_concat_net(rng, act=NONE) -> bytes:
     y = b.tensor("y", [10, 4, 3], INT8, scale=0.07, zp=2)
     b.op("SQUEEZE", [t], [y], "SqueezeOptions")   # every axis of size 1
     return b.build([x], [y])
+
+
+def inverted_residual(rng, hw=10, channels=8, expand=6, stride=1, sparsity=0.8) -> bytes:
+    """MobileNetV2's block, int8: CONV 1x1 expand (RELU6) -> DEPTHWISE 3x3 (SAME, RELU6)
+    -> CONV 1x1 project -> ADD(residual, stride 1 only). The chain partial execution
+    cuts along the channels * expand hidden channels; the 1x1 weights pruned."""
+    b = TFLiteBuilder()
+    hidden, out_hw = channels * expand, -(-hw // stride)
+    x = b.tensor("x", [1, hw, hw, channels], INT8, scale=0.05, zp=-3)
+
+    def conv(name, inp, cin, cout, act, shape_hw):
+        w = b.tensor(f"{name}/w", [cout, 1, 1, cin], INT8,
+                     data=rand_i8(rng, (cout, 1, 1, cin), sparsity),
+                     scale=rng.uniform(0.002, 0.02, cout), zp=[0] * cout)
+        bias = b.tensor(f"{name}/b", [cout], INT32,
+                        data=rng.integers(-800, 800, cout).astype(np.int32))
+        y = b.tensor(name, [1, shape_hw, shape_hw, cout], INT8, scale=6 / 255 if act else 0.1,
+                     zp=-128 if act else 2)
+        b.op("CONV_2D", [inp, w, bias], [y], "Conv2DOptions", Padding=VALID, StrideW=1,
+             StrideH=1, FusedActivationFunction=act)
+        return y
+
+    e = conv("expand", x, channels, hidden, RELU6, hw)
+    wd = b.tensor("dw/w", [1, 3, 3, hidden], INT8, data=rand_i8(rng, (1, 3, 3, hidden)),
+                  scale=rng.uniform(0.002, 0.02, hidden), zp=[0] * hidden, qdim=3)
+    bd = b.tensor("dw/b", [hidden], INT32, data=rng.integers(-500, 500, hidden).astype(np.int32))
+    d = b.tensor("dw", [1, out_hw, out_hw, hidden], INT8, scale=6 / 255, zp=-128)
+    b.op("DEPTHWISE_CONV_2D", [e, wd, bd], [d], "DepthwiseConv2DOptions", Padding=SAME,
+         StrideW=stride, StrideH=stride, DepthMultiplier=1, FusedActivationFunction=RELU6)
+    p = conv("project", d, hidden, channels, NONE, out_hw)
+    if stride != 1:
+        return b.build([x], [p])
+    y = b.tensor("add", [1, hw, hw, channels], INT8, scale=0.12, zp=1)
+    b.op("ADD", [p, x], [y], "AddOptions", FusedActivationFunction=NONE)
+    return b.build([x], [y])

@@ -1,0 +1,83 @@
+"""Partial execution (sparse-enc-partial-execution, `--pex-peak-bytes`): operator
+chains run in channel slices on the emulators, outputs equal to the reference
+interpreter's, with a smaller activation arena than the whole chains."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mcusparse
+from mcusparse.compiler.reference import Reference
+from models.tflite_builder import inverted_residual
+
+from test_frontend_tflite import SHARED
+
+
+def compile_both(tmp_path, path, target, fmt, budget):
+    whole = mcusparse.compile(path, target=target, format=fmt, out_dir=tmp_path / "whole",
+                              progress=False)
+    sliced = mcusparse.compile(path, target=target, format=fmt, out_dir=tmp_path / "pex",
+                               pex_peak_bytes=budget, progress=False)
+    return whole, sliced
+
+
+@pytest.mark.parametrize("target,fmt,stride", [
+    ("cortex-m55", "dense", 1), ("cortex-m55", "csr", 1), ("cortex-m55", "dcsr:16:8", 2),
+    ("cortex-m55", "gs:16", 1), ("rv32imc", "dense", 1), ("rv32imc", "csr:8", 2),
+    ("rv32gcv", "dense", 2), ("rv32gcv", "gs:8", 1)])
+def test_inverted_residual_in_slices(tmp_path, target, fmt, stride):
+    """48 hidden channels in slices of 8 (budget 1: as low as the chain goes); every
+    slice's weights packed in the layer's format."""
+    rng = np.random.default_rng(stride * 31 + len(fmt))
+    path = tmp_path / "block.tflite"
+    path.write_bytes(inverted_residual(rng, stride=stride))
+    whole, sliced = compile_both(tmp_path, path, target, fmt, budget=1)
+    assert sliced.report["pex_peak_bytes"] == 1
+    assert sliced.report["totals"]["arena_bytes"] < whole.report["totals"]["arena_bytes"] / 2
+    assert (tmp_path / "pex" / "01-layouts.mlir").read_text() == \
+        (tmp_path / "whole" / "01-layouts.mlir").read_text()
+    ref = Reference(path)
+    for _ in range(2):
+        x = rng.integers(-128, 128, (1, 10, 10, 8)).astype(np.int8)
+        want = ref(x)[0]
+        np.testing.assert_array_equal(sliced.run(x).outputs[0], want)
+        np.testing.assert_array_equal(whole.run(x).outputs[0], want)
+
+
+def test_budget_that_fits_changes_nothing(tmp_path):
+    """A chain whose estimated peak fits the budget runs whole: same arena, same code."""
+    path = tmp_path / "block.tflite"
+    path.write_bytes(inverted_residual(np.random.default_rng(3)))
+    whole, sliced = compile_both(tmp_path, path, "cortex-m55", "dense", budget=1 << 20)
+    assert sliced.report["totals"] == whole.report["totals"]
+
+
+def test_mobilenetv2_arena_a_third(tmp_path):
+    """The Pex paper's model family: MobileNetV2 (96x96, CIFAR-10) on cortex-m55 at a
+    256 KiB budget: the arena from 1,105,920 to at most a third, outputs bit-exact."""
+    path = SHARED / "mobilenetv2_cifar10_sparse90.tflite"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    whole, sliced = compile_both(tmp_path, path, "cortex-m55", "dense", budget=256 * 1024)
+    assert sliced.report["totals"]["arena_bytes"] * 3 <= whole.report["totals"]["arena_bytes"]
+    x = np.random.default_rng(0).standard_normal((1, 96, 96, 3)).astype(np.float32)
+    want = Reference(path)(x)[0]
+    np.testing.assert_array_equal(sliced.run(x).outputs[0], want)
+    np.testing.assert_array_equal(whole.run(x).outputs[0], want)
+
+
+def test_cli_budget(tmp_path, capsys):
+    from mcusparse.cli import main
+    path = tmp_path / "block.tflite"
+    path.write_bytes(inverted_residual(np.random.default_rng(4)))
+    assert main(["compile", str(path), "--format", "dense", "--pex-peak-bytes", "2K",
+                 "-q", "-o", str(tmp_path / "out")]) == 0
+    assert "peak SRAM" in capsys.readouterr().out
+    assert mcusparse.compiler.load(tmp_path / "out").report["pex_peak_bytes"] == 2048
+    with pytest.raises(SystemExit) as exit_:
+        main(["compile", str(path), "--pex-peak-bytes", "lots", "-o", str(tmp_path / "o2")])
+    assert exit_.value.code == 2
+    assert "not a byte count: 'lots'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="pex_peak_bytes"):
+        mcusparse.compile(path, pex_peak_bytes=-1, out_dir=tmp_path / "o3", progress=False)
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()

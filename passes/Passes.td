@@ -222,17 +222,23 @@ def SparseEncPartialExecution
     slice's result. Every intermediate is then a slice, live only while its
     slice runs; `sparse-enc-plan-arena` reuses its bytes.
 
-    Each chain's peak is estimated as the most bytes live while one of its
-    ops runs (its input and its result; sliced, also X and the consumer's
-    accumulator, which stay live across the slices). A chain whose peak is
-    at most `peak-bytes` runs whole (no code grows); another runs in the
-    widest slices whose peak fits, or, if none does, in the slices with the
-    lowest peak, and whole when slicing does not lower it (an int32
-    accumulator as large as the producer's result). The budget is never
-    below the lowest peak that slicing gets some chain to: no chain is cut
-    finer than the one that decides the arena. Slices are whole groups
-    of 8 channels (4 or 1 where C is not a multiple of 8) for the vector
-    loops downstream. `peak-bytes=0` (the default) turns the pass off.
+    Which chains, and how finely: the pass estimates what the arena planner
+    will see, one buffer per tensor value (not constants, arguments or
+    reshapes, which are views) live from the op that creates it to its last
+    reader. A chain's peak whole is the most bytes live over its ops; in
+    slices, what was live before it began, plus the consumer's accumulator
+    (live across the slices), plus the largest two consecutive slice-sized
+    intermediates. A chain whose peak fits the budget runs whole (no code
+    grows); another runs in the widest slices that fit, or else in those
+    with the lowest peak. The budget is `peak-bytes`, raised to what stays
+    anyway: the bytes live where no chain runs, the lowest peak slicing
+    gets any chain to, and the peak of a chain that slicing does not help
+    (unless it shares a matmul with one that slicing helps). Slicing that
+    saves less than an eighth of a chain's peak is not done. Slices are
+    whole groups of 8 channels (4 or 1 where C is not a multiple of 8) for
+    the vector loops downstream. `peak-bytes=0` (the default) turns the
+    pass off; `peak-bytes=1` asks for the lowest arena.
+
     Weights are cut at compile time into constants that keep their layer
     tag and `sparse_enc.layout`, so each slice is packed on its own and the
     slices are unrolled: code grows with the slice count. Weights with
@@ -256,7 +262,7 @@ def SparseEncPartialExecution
   let options = [
     Option<"peakBytes", "peak-bytes", "int64_t", "0",
            "chains whose estimated peak is above this many bytes run in "
-           "channel slices; 0: off">
+           "channel slices; 0: off, 1: the lowest arena">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",

@@ -9,9 +9,10 @@
 // matmul with its weight rows of the slice, every op between on the slice,
 // and the second matmul with its weight columns of the slice, accumulating
 // into one result. The arena planner then sees slice-sized intermediates
-// that die before the next slice starts. Weights are sliced at compile time
-// (each slice its own constant, packed for the layer's layout), so the
-// slices are unrolled. See Passes.td.
+// that die before the next slice starts. Which chains are cut, and how
+// finely, follows a liveness estimate of the arena against the budget.
+// Weights are sliced at compile time (each slice its own constant, packed
+// for the layer's layout), so the slices are unrolled. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +25,10 @@
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Debug.h"
 
@@ -398,6 +402,153 @@ void eraseWithDeadOperands(Operation *op) {
   }
 }
 
+/// What the arena planner will see, estimated on tensors: one buffer per
+/// tensor value that is not a constant, a function argument (the caller's),
+/// a reshape (a view of its source) or a destination-style result (written
+/// into its init), live from the top-level op that creates it to the last
+/// one that reads it or a view of it.
+class Liveness {
+public:
+  explicit Liveness(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    for (auto [i, op] : llvm::enumerate(body)) {
+      position[&op] = i;
+      op.walk([&](Operation *nested) {
+        for (Value operand : nested->getOperands())
+          if (auto it = bufferOf.find(operand); it != bufferOf.end())
+            buffers[it->second].last = i;
+      });
+      for (OpResult result : op.getResults()) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        if (!type || !type.hasStaticShape() || matchPattern(result, m_Constant()))
+          continue;
+        Value source;
+        bool isView = isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op);
+        if (isView)
+          source = op.getOperand(0);
+        else if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+          source = dps.getTiedOpOperand(result)->get();
+        if (auto it = bufferOf.find(source); source && it != bufferOf.end()) {
+          bufferOf[result] = it->second;
+          continue;
+        }
+        if (isView) // of a constant or an argument
+          continue;
+        bufferOf[result] = buffers.size();
+        buffers.push_back({bytesOf(result), static_cast<int64_t>(i),
+                           static_cast<int64_t>(i)});
+      }
+    }
+  }
+
+  int64_t positionOf(Operation *op) const { return position.lookup(op); }
+
+  /// Bytes of the buffers live at position t that were created before
+  /// `createdBefore`.
+  int64_t bytesLiveAt(int64_t t, int64_t createdBefore = INT64_MAX) const {
+    int64_t bytes = 0;
+    for (const Buffer &b : buffers)
+      if (b.first <= t && t <= b.last && b.first < createdBefore)
+        bytes += b.bytes;
+    return bytes;
+  }
+
+  /// Whether v's buffer was created before position t.
+  bool createdBefore(Value v, int64_t t) const {
+    auto it = bufferOf.find(v);
+    return it != bufferOf.end() && buffers[it->second].first < t;
+  }
+
+  int64_t size() const { return position.size(); }
+
+private:
+  struct Buffer {
+    int64_t bytes, first, last;
+  };
+  DenseMap<Operation *, int64_t> position;
+  SmallVector<Buffer> buffers;
+  DenseMap<Value, int64_t> bufferOf;
+};
+
+/// The positions a chain occupies: from its first op, or the fresh init
+/// or constant one of them reads if that comes earlier, to its consumer.
+std::pair<int64_t, int64_t> span(const Chain &chain, const Liveness &live) {
+  SmallVector<Operation *> ops = {chain.producer};
+  for (const ChainOp &op : chain.ops)
+    ops.push_back(op.op);
+  int64_t first = live.positionOf(chain.producer);
+  for (Operation *op : ops)
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (isa<tensor::EmptyOp, linalg::FillOp, arith::ConstantOp,
+                tensor::ExpandShapeOp>(def) &&
+            def->getBlock() == chain.producer->getBlock())
+          first = std::min(first, live.positionOf(def));
+  return {first, live.positionOf(chain.consumer)};
+}
+
+/// The chain's estimated peak when run in slices of `width` channels
+/// (`channels`: whole). Whole, the most bytes live over its span. Sliced,
+/// what was live before the chain began (its input X among it) at its
+/// most, plus the consumer's accumulator, live across all the slices, plus
+/// the largest pair of consecutive slice-sized intermediates.
+int64_t chainPeak(const Chain &chain, const Liveness &live, int64_t width) {
+  auto [first, last] = span(chain, live);
+  int64_t peak = 0;
+  for (int64_t t = first; t <= last; ++t)
+    peak = std::max(peak, width < chain.channels ? live.bytesLiveAt(t, first)
+                                                 : live.bytesLiveAt(t));
+  if (width >= chain.channels)
+    return peak;
+  auto sliced = [&](Value v) { return bytesOf(v) / chain.channels * width; };
+  int64_t inner = sliced(chain.values.front());
+  for (auto [a, b] : llvm::zip(chain.values, llvm::drop_begin(chain.values)))
+    inner = std::max(inner, sliced(a) + sliced(b));
+  linalg::MatmulOp consumer = chain.consumer;
+  Value init = consumer.getDpsInits()[0];
+  int64_t acc = live.createdBefore(init, first) ? 0 : bytesOf(init);
+  return peak + acc + inner;
+}
+
+/// Slicing that saves less than an eighth of a chain's peak is not worth
+/// the code it costs (each slice is a copy of the chain's kernels).
+bool worthSlicing(int64_t wholePeak, int64_t slicedPeak) {
+  return slicedPeak * 8 <= wholePeak * 7;
+}
+
+/// The slice widths to consider, widest first: whole groups of 8 channels
+/// (4, or 1, where the channel count is not a multiple of 8) for the vector
+/// loops downstream, one per slice count.
+SmallVector<int64_t> sliceWidths(const Chain &chain) {
+  int64_t channels = chain.channels;
+  int64_t granule = channels % 8 == 0 ? 8 : channels % 4 == 0 ? 4 : 1;
+  SmallVector<int64_t> widths;
+  for (int64_t slices = 2; slices <= channels / granule; ++slices) {
+    int64_t width = llvm::alignTo(llvm::divideCeil(channels, slices), granule);
+    if (width < channels && (widths.empty() || width < widths.back()))
+      widths.push_back(width);
+  }
+  return widths;
+}
+
+/// Channels per slice (`channels`: run the chain whole). A chain whose
+/// estimated peak fits the budget runs whole; otherwise the widest slices
+/// that fit, or, if none does, those with the lowest peak.
+int64_t sliceWidth(const Chain &chain, const Liveness &live, int64_t budget) {
+  int64_t whole = chainPeak(chain, live, chain.channels);
+  int64_t best = chain.channels, bestPeak = whole;
+  if (whole <= budget)
+    return best;
+  for (int64_t width : sliceWidths(chain)) {
+    int64_t peak = chainPeak(chain, live, width);
+    if (peak <= budget && worthSlicing(whole, peak))
+      return width;
+    if (peak < bestPeak)
+      best = width, bestPeak = peak;
+  }
+  return worthSlicing(whole, bestPeak) ? best : chain.channels;
+}
+
 struct PartialExecutionPass
     : public mcusparse::impl::SparseEncPartialExecutionBase<
           PartialExecutionPass> {
@@ -406,100 +557,81 @@ struct PartialExecutionPass
   void runOnOperation() override {
     if (peakBytes <= 0)
       return;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (!func.isExternal() && func.getBody().hasOneBlock())
+        runOnFunction(func);
+  }
+
+  void runOnFunction(func::FuncOp func) {
     SmallVector<linalg::MatmulOp> matmuls;
-    getOperation().walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
-    // No chain needs to go below the lowest peak another chain can reach
-    // by slicing: cutting it finer would grow code and not the arena.
-    // (Chains that slicing does not help stay whole and do not count: where
-    // one ends at another's producer, the other's slices remove its peak.)
-    int64_t budget = peakBytes;
+    func.walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+    SmallVector<Chain> chains;
     for (linalg::MatmulOp producer : matmuls)
-      if (std::optional<Chain> chain = findChain(producer)) {
-        int64_t whole = slicedPeak(*chain, chain->channels), lowest = whole;
-        for (int64_t width : sliceWidths(*chain))
-          lowest = std::min(lowest, slicedPeak(*chain, width));
-        if (lowest == whole)
-          continue;
-        LLVM_DEBUG(llvm::dbgs()
-                   << "chain of " << chain->channels << " channels at "
-                   << producer.getLoc() << ": peak whole " << whole
-                   << ", lowest "
-                   << lowest << "\n");
-        budget = std::max(budget, lowest);
+      if (std::optional<Chain> chain = findChain(producer))
+        chains.push_back(*chain);
+    if (chains.empty())
+      return;
+
+    // No chain needs to go below a peak that stays anyway: the bytes live
+    // where no chain runs, the lowest peak slicing gets some chain to, and
+    // the peak of a chain that slicing does not help, unless it shares a
+    // matmul with one that slicing does help (whose slices then remove its
+    // peak). Cutting finer would grow code and not the arena.
+    Liveness live(func);
+    llvm::BitVector inChain(live.size());
+    for (const Chain &chain : chains) {
+      auto [first, last] = span(chain, live);
+      inChain.set(first, last + 1);
+    }
+    int64_t budget = peakBytes;
+    for (int64_t t = 0; t < live.size(); ++t)
+      if (!inChain.test(t))
+        budget = std::max(budget, live.bytesLiveAt(t));
+    SmallVector<int64_t> whole, lowest;
+    DenseSet<Operation *> helped; // the matmuls of chains slicing helps
+    for (const Chain &chain : chains) {
+      whole.push_back(chainPeak(chain, live, chain.channels));
+      lowest.push_back(whole.back());
+      for (int64_t width : sliceWidths(chain))
+        lowest.back() = std::min(lowest.back(), chainPeak(chain, live, width));
+      LLVM_DEBUG(llvm::dbgs() << "chain of " << chain.channels
+                              << " channels at "
+                              << chain.producer->getLoc() << ": peak whole "
+                              << whole.back() << ", lowest " << lowest.back()
+                              << "\n");
+      if (worthSlicing(whole.back(), lowest.back())) {
+        helped.insert(chain.producer);
+        helped.insert(chain.consumer);
       }
+    }
+    for (auto [chain, w, l] : llvm::zip(chains, whole, lowest))
+      if (worthSlicing(w, l))
+        budget = std::max(budget, l);
+      else if (!helped.contains(chain.producer) &&
+               !helped.contains(chain.consumer))
+        budget = std::max(budget, w);
+    LLVM_DEBUG(llvm::dbgs() << "budget " << budget << "\n");
 
-    DenseSet<Operation *> erased;
-    for (linalg::MatmulOp producer : matmuls) {
-      if (erased.contains(producer))
+    // Decide every chain on the unchanged function, then rewrite.
+    SmallVector<std::pair<Chain, int64_t>> plan;
+    DenseSet<Operation *> claimed;
+    for (const Chain &chain : chains) {
+      int64_t width = sliceWidth(chain, live, budget);
+      if (width >= chain.channels || claimed.contains(chain.producer))
         continue;
-      std::optional<Chain> chain = findChain(producer);
-      if (!chain)
-        continue;
-      int64_t width = sliceWidth(*chain, budget);
-      if (width >= chain->channels)
-        continue;
-      OpBuilder b(chain->consumer);
-      Value acc = chain->consumer.getDpsInits()[0];
-      for (int64_t offset = 0; offset < chain->channels; offset += width)
-        acc = emitSlice(b, *chain, offset,
-                        std::min(width, chain->channels - offset), acc);
-      chain->consumer->getResult(0).replaceAllUsesWith(acc);
+      claimed.insert(chain.consumer);
+      plan.push_back({chain, width});
+    }
+    for (auto &[chain, width] : plan) {
+      OpBuilder b(chain.consumer);
+      Value acc = chain.consumer.getDpsInits()[0];
+      for (int64_t offset = 0; offset < chain.channels; offset += width)
+        acc = emitSlice(b, chain, offset, std::min(width, chain.channels - offset),
+                        acc);
+      chain.consumer->getResult(0).replaceAllUsesWith(acc);
       // Consumer first: it reads the chain, which reads the producer.
-      erased.insert(chain->consumer);
-      erased.insert(chain->producer);
-      eraseWithDeadOperands(chain->consumer);
+      eraseWithDeadOperands(chain.consumer);
     }
-  }
-
-  /// The slice widths to consider, widest first: whole groups of 8
-  /// channels (4, or 1, where the channel count is not a multiple of 8) for
-  /// the vector loops downstream, one per slice count.
-  static SmallVector<int64_t> sliceWidths(const Chain &chain) {
-    int64_t channels = chain.channels;
-    int64_t granule = channels % 8 == 0 ? 8 : channels % 4 == 0 ? 4 : 1;
-    SmallVector<int64_t> widths;
-    for (int64_t slices = 2; slices <= channels / granule; ++slices) {
-      int64_t width =
-          llvm::alignTo(llvm::divideCeil(channels, slices), granule);
-      if (width < channels && (widths.empty() || width < widths.back()))
-        widths.push_back(width);
-    }
-    return widths;
-  }
-
-  /// Channels per slice (`channels`: run the chain whole). A chain whose
-  /// estimated peak fits the budget runs whole; otherwise the widest slices
-  /// that fit, or, if none does, those with the lowest peak.
-  static int64_t sliceWidth(const Chain &chain, int64_t budget) {
-    int64_t best = chain.channels, bestPeak = slicedPeak(chain, best);
-    if (bestPeak <= budget)
-      return best;
-    for (int64_t width : sliceWidths(chain)) {
-      int64_t peak = slicedPeak(chain, width);
-      if (peak <= budget)
-        return width;
-      if (peak < bestPeak)
-        best = width, bestPeak = peak;
-    }
-    return best;
-  }
-
-  /// The chain's peak when run in slices of `width` channels (`channels`:
-  /// whole), counting what is live while one op runs: its input and its
-  /// result. Sliced, the producer's input X and the consumer's accumulator
-  /// stay live across all the slices.
-  static int64_t slicedPeak(const Chain &chain, int64_t width) {
-    auto bytes = [&](Value v) { return bytesOf(v) / chain.channels * width; };
-    linalg::MatmulOp producer = chain.producer, consumer = chain.consumer;
-    int64_t x = bytesOf(producer.getDpsInputs()[0]);
-    int64_t acc = bytesOf(consumer->getResult(0));
-    int64_t inner = bytes(chain.values.front());
-    for (auto [a, b] : llvm::zip(chain.values, llvm::drop_begin(chain.values)))
-      inner = std::max(inner, bytes(a) + bytes(b));
-    if (width < chain.channels)
-      return x + acc + inner;
-    return std::max({x + bytes(chain.values.front()), inner,
-                     bytes(chain.values.back()) + acc});
   }
 };
 

@@ -113,6 +113,37 @@ def _cse(args: argparse.Namespace) -> int:
     return 0 if cse.all_correct(rows) else 2
 
 
+def _pex(args: argparse.Namespace) -> int:
+    from pathlib import Path
+    from mcusparse.bench import pex
+    from mcusparse.compiler.cli import _byte_count
+    workloads = pex.DEFAULT_WORKLOADS
+    if args.models:
+        workloads = [(m, t) for m, t in workloads if m in _csv(args.models)]
+    if args.targets:
+        workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
+    budgets = [_byte_count(b) for b in _csv(args.budgets)]
+    out = Path(args.out)
+    rows = pex.run(workloads, budgets, args.format,
+                   Path(args.models_dir) if args.models_dir else pex.SHARED_MODELS, out,
+                   samples=args.samples, wait_states=args.wait_states,
+                   log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pex.json").write_text(json.dumps(rows, indent=1) + "\n")
+    md = pex.table(rows, args.wait_states)
+    (out / "pex.md").write_text(md + "\n")
+    if not args.no_plot:
+        pex.write_plot(rows, out / "pex_sram.png")
+    print(json.dumps(rows, indent=1) if args.json else md)
+    print(f"wrote {out}/pex.json, pex.md" + ("" if args.no_plot else ", pex_sram.png"),
+          file=sys.stderr)
+    for r in rows:
+        if "error" in r:
+            print(f"error: {r['model']} {r['target']} budget {r['budget']}: {r['error']}",
+                  file=sys.stderr)
+    return 0 if pex.all_correct(rows) else 2
+
+
 def register(subparsers) -> None:
     """Add the `bench` command group to the top-level parser's sub-parsers."""
     group = subparsers.add_parser("bench", help="SpMV and SpMM benchmarks: instructions, weight "
@@ -165,6 +196,26 @@ def register(subparsers) -> None:
     cs.add_argument("--json", action="store_true", help="print the rows as JSON")
     cs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     cs.set_defaults(func=_cse)
+
+    px = commands.add_parser("pex", help="partial execution: peak SRAM, code and instructions "
+                             "of whole models per Pex budget, against whole chains")
+    px.add_argument("--models", help="comma-separated model names (default: MobileNetV2 "
+                    "dense and 90 %%, DS-CNN M and S 90 %%, digits)")
+    px.add_argument("--targets", help="comma-separated targets (default: all workloads)")
+    px.add_argument("--budgets", default="0,512K,384K,256K,1",
+                    help="pex-peak-bytes values (0: whole chains, always run as the "
+                         "baseline; 1: as low as the chains go)")
+    px.add_argument("--format", default="dense", help="the layers' format (default dense)")
+    px.add_argument("--models-dir", default=None,
+                    help="the dCSR paper's .tflite models (default: ../shared/models, or "
+                         "$MCUSPARSE_SHARED_MODELS)")
+    px.add_argument("--samples", type=int, default=2, help="random inputs per build")
+    px.add_argument("--wait-states", type=int, default=4)
+    px.add_argument("--out", default="build/bench/pex")
+    px.add_argument("--json", action="store_true", help="print the rows as JSON")
+    px.add_argument("--no-plot", action="store_true")
+    px.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    px.set_defaults(func=_pex)
 
     mp = commands.add_parser("models", help="whole pruned models, dense vs sparse, on the "
                              "emulators (against LiteRT)")

@@ -20,7 +20,11 @@
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SetVector.h"
+
+#include <random>
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "sparse-enc-plan-arena"
@@ -35,6 +39,9 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kAlign = 16;
+/// Swaps the planner's local search tries at most (about a second for a few
+/// hundred buffers).
+constexpr int kSearchSteps = 2000;
 
 struct Buffer {
   memref::AllocOp alloc;
@@ -45,6 +52,71 @@ struct Buffer {
 };
 
 int64_t alignUp(int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+/// First fit in `order`: each buffer at the lowest aligned offset where it
+/// overlaps no placed buffer whose live range meets its own. Returns the
+/// arena's end and each buffer's offset (indexed like `buffers`).
+int64_t placeAll(ArrayRef<Buffer> buffers, ArrayRef<unsigned> order,
+                 SmallVectorImpl<int64_t> &offsets) {
+  offsets.assign(buffers.size(), -1);
+  int64_t end = 0;
+  SmallVector<std::pair<int64_t, int64_t>> busy; // [begin, end)
+  for (unsigned i : order) {
+    const Buffer &buf = buffers[i];
+    busy.clear();
+    for (auto [j, other] : llvm::enumerate(buffers))
+      if (offsets[j] >= 0 && other.first <= buf.last && buf.first <= other.last)
+        busy.push_back({offsets[j], offsets[j] + other.bytes});
+    llvm::sort(busy);
+    int64_t offset = 0;
+    for (auto [begin, busyEnd] : busy) {
+      if (offset + buf.bytes <= begin)
+        break;
+      offset = std::max(offset, alignUp(busyEnd));
+    }
+    offsets[i] = offset;
+    end = std::max(end, offset + buf.bytes);
+  }
+  return end;
+}
+
+/// Offsets for every buffer. No arena can be smaller than the most bytes
+/// live at one position; first fit in order of size (largest first) often
+/// leaves gaps above that, so a local search swaps two buffers of the
+/// order at a time (deterministic: a fixed seed) and keeps each swap that
+/// does not grow the arena, until the bound is met or the swaps run out.
+int64_t placeBuffers(MutableArrayRef<Buffer> buffers) {
+  int64_t bound = 0;
+  for (const Buffer &b : buffers) {
+    int64_t live = 0;
+    for (const Buffer &other : buffers)
+      if (other.first <= b.first && b.first <= other.last)
+        live += alignUp(other.bytes);
+    bound = std::max(bound, live);
+  }
+  auto indices = llvm::seq<unsigned>(0, buffers.size());
+  SmallVector<unsigned> order(indices.begin(), indices.end());
+  llvm::stable_sort(order, [&](unsigned a, unsigned b) {
+    return buffers[a].bytes > buffers[b].bytes;
+  });
+  SmallVector<int64_t> offsets, best;
+  int64_t arenaBytes = placeAll(buffers, order, best);
+  std::mt19937 rng(0);
+  for (int step = 0; step < kSearchSteps && arenaBytes > bound &&
+                     buffers.size() > 1;
+       ++step) {
+    unsigned i = rng() % order.size(), j = rng() % order.size();
+    std::swap(order[i], order[j]);
+    int64_t bytes = placeAll(buffers, order, offsets);
+    if (bytes <= arenaBytes)
+      arenaBytes = bytes, best.swap(offsets);
+    else
+      std::swap(order[i], order[j]);
+  }
+  for (auto [buf, offset] : llvm::zip(buffers, best))
+    buf.offset = offset;
+  return arenaBytes;
+}
 
 struct PlanArenaPass
     : public mcusparse::impl::SparseEncPlanArenaBase<PlanArenaPass> {
@@ -136,31 +208,7 @@ struct PlanArenaPass
     if (buffers.empty())
       return 0;
 
-    // Largest first, each at the lowest free aligned offset over its range.
-    SmallVector<Buffer *> order;
-    for (Buffer &b : buffers)
-      order.push_back(&b);
-    llvm::stable_sort(order, [](Buffer *a, Buffer *b) {
-      return a->bytes > b->bytes;
-    });
-    int64_t arenaBytes = 0;
-    SmallVector<Buffer *> placed;
-    for (Buffer *buf : order) {
-      SmallVector<std::pair<int64_t, int64_t>> busy; // [begin, end)
-      for (Buffer *other : placed)
-        if (other->first <= buf->last && buf->first <= other->last)
-          busy.push_back({other->offset, other->offset + other->bytes});
-      llvm::sort(busy);
-      int64_t offset = 0;
-      for (auto [begin, end] : busy) {
-        if (offset + buf->bytes <= begin)
-          break;
-        offset = std::max(offset, alignUp(end));
-      }
-      buf->offset = offset;
-      arenaBytes = std::max(arenaBytes, offset + buf->bytes);
-      placed.push_back(buf);
-    }
+    int64_t arenaBytes = placeBuffers(buffers);
     arenaBytes = alignUp(arenaBytes);
     LLVM_DEBUG({
       for (Buffer &buf : buffers)

@@ -621,6 +621,9 @@ struct PartialExecutionPass
         continue;
       claimed.insert(chain.consumer);
       plan.push_back({chain, width});
+      LLVM_DEBUG(llvm::dbgs() << "slices of " << width << " channels for "
+                              << chain.producer->getLoc() << ", peak "
+                              << chainPeak(chain, live, width) << "\n");
     }
     for (auto &[chain, width] : plan) {
       OpBuilder b(chain.consumer);

@@ -81,3 +81,19 @@ def test_cli_budget(tmp_path, capsys):
     with pytest.raises(ValueError, match="pex_peak_bytes"):
         mcusparse.compile(path, pex_peak_bytes=-1, out_dir=tmp_path / "o3", progress=False)
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_bench_pex_table_json_and_plot(tmp_path, capsys):
+    """`mcusparse bench pex` on the bundled digits model (no chain: every budget gives
+    the whole-chain build): rows checked against the reference, table, JSON, plot."""
+    import json
+    from mcusparse.cli import main
+    out = tmp_path / "pex"
+    assert main(["bench", "pex", "--models", "digits_sparse90", "--budgets", "256K,1",
+                 "--samples", "1", "-q", "--out", str(out)]) == 0
+    rows = json.loads((out / "pex.json").read_text())
+    assert [r["budget"] for r in rows] == [0, 256 * 1024, 1]
+    assert all(r["differing_outputs"] == 0 and r["peak_sram_reduction"] == 1.0 for r in rows)
+    table = capsys.readouterr().out
+    assert "| digits_sparse90 | rv32imc | dense | off | 2," in table and "| lowest |" in table
+    assert (out / "pex_sram.png").stat().st_size > 10_000

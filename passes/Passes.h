@@ -56,7 +56,8 @@ std::string toLLVMPipeline(llvm::StringRef target, int64_t denseRows = 0,
 /// The pass list of sparse-enc-model-to-llvm{target=... pex-peak-bytes=...}
 /// (pexPeakBytes 0: no partial execution).
 std::string modelToLLVMPipeline(llvm::StringRef target,
-                                int64_t pexPeakBytes = 0);
+                                int64_t pexPeakBytes = 0,
+                                int64_t tilePixels = 0);
 
 } // namespace mcusparse
 

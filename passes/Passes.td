@@ -202,6 +202,59 @@ def SparseEncSetTarget : Pass<"sparse-enc-set-target", "mlir::ModuleOp"> {
 // Whole models (passes/model/)
 //===----------------------------------------------------------------------===//
 
+def SparseEncTileAccumulators
+    : Pass<"sparse-enc-tile-accumulators", "mlir::ModuleOp"> {
+  let summary = "A layer's int32 result and its requantisation in tiles of pixels";
+  let description = [{
+    The front ends compute a convolution as a `linalg.matmul` into an int32
+    `[P, O]` accumulator (zero-filled) and requantise it with an
+    elementwise `linalg.generic` reached through reshapes; the accumulator
+    is live whole between the two, four times the int8 activation it
+    becomes. This pass rewrites each such requantisation on the
+    matmul's `[P, O]` shape and tiles it along the pixels with upstream
+    tile-and-fuse (`scf::tileConsumerAndFuseProducersUsingSCF`), fusing the
+    matmul and its zero fill into the loop: one `scf.for` whose body
+    multiplies a tile of X's rows, requantises the tile and inserts it into
+    the int8 result. The int32 buffer is then one tile. X and the weights
+    stay whole; the layer's layout is unchanged.
+
+    The consumer must read the accumulator and write its result with
+    identity maps (every pixel in order), read everything else per channel
+    only (bias, multipliers, shifts), not read its own position, and start
+    from a `tensor.empty`. A tile has the most pixels up to `pixels` that
+    divide P, so every tile has the same static shape; `pixels=0` (the
+    default) turns the pass off.
+
+    Before:
+    ```mlir
+    %acc = linalg.matmul ins(%x, %w : tensor<2304x16xi8>, tensor<96x16xi8>)
+        outs(%zero : tensor<2304x96xi32>) -> tensor<2304x96xi32>
+    %nhwc = tensor.expand_shape (tensor.collapse_shape %acc) ... to tensor<1x48x48x96xi32>
+    %q = linalg.generic {requantise} ins(%nhwc, %bias, ...) outs(%e : tensor<1x48x48x96xi8>)
+    ```
+    After (`pixels=48`):
+    ```mlir
+    %r = scf.for %p = %c0 to %c2304 step %c48 iter_args(%out = %e2) -> (tensor<2304x96xi8>) {
+      %xs = tensor.extract_slice %x[%p, 0] [48, 16] [1, 1]
+      %z = linalg.fill ins(%c0_i32 : i32) outs(...) -> tensor<48x96xi32>
+      %t = linalg.matmul ins(%xs, %w : tensor<48x16xi8>, tensor<96x16xi8>) outs(%z ...)
+      %q = linalg.generic {requantise} ins(%t, %bias, ...) -> tensor<48x96xi8>
+      %n = tensor.insert_slice %q into %out[%p, 0] [48, 96] [1, 1]
+      scf.yield %n
+    }
+    %nhwc = tensor.expand_shape (tensor.collapse_shape %r) ... to tensor<1x48x48x96xi8>
+    ```
+  }];
+  let options = [
+    Option<"pixels", "pixels", "int64_t", "0",
+           "most pixels of a tile; 0: off">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::linalg::LinalgDialect"
+  ];
+}
+
 def SparseEncPartialExecution
     : Pass<"sparse-enc-partial-execution", "mlir::ModuleOp"> {
   let summary = "Run operator chains in slices of their channels (Pex) to cut peak SRAM";

@@ -46,6 +46,12 @@ struct ModelToLLVMOptions : public PassPipelineOptions<ModelToLLVMOptions> {
                      "this many bytes run in channel slices "
                      "(sparse-enc-partial-execution); 0: off"),
       llvm::cl::init(0)};
+  Option<int64_t> tilePixels{
+      *this, "tile-pixels",
+      llvm::cl::desc("layers' int32 results and their requantisation in "
+                     "tiles of at most this many pixels "
+                     "(sparse-enc-tile-accumulators); 0: whole"),
+      llvm::cl::init(0)};
 };
 } // namespace
 
@@ -85,7 +91,8 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
 }
 
 std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
-                                           int64_t pexPeakBytes) {
+                                           int64_t pexPeakBytes,
+                                           int64_t tilePixels) {
   int64_t denseRows = 0, vectorLength = 0;
   targetDefaults(target, denseRows, vectorLength);
   // mps3-an547: DTCM 512 KiB holds .data, .bss and the 32 KiB stack; a larger
@@ -109,8 +116,14 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
       pexPeakBytes > 0 ? "sparse-enc-partial-execution{peak-bytes=" +
                               std::to_string(pexPeakBytes) + "}, "
                         : "";
+  // Then int32 results in pixel tiles (inside Pex's slices too).
+  std::string tileAccumulators =
+      tilePixels > 0 ? "sparse-enc-tile-accumulators{pixels=" +
+                           std::to_string(tilePixels) + "}, "
+                     : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target + "}, " +
-          partialExecution + "sparse-enc-matmul-to-matvec{target=" + target +
+          partialExecution + tileAccumulators +
+          "sparse-enc-matmul-to-matvec{target=" + target +
           "}, sparse-enc-attach-layouts, "
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
           "sparse-enc-lower-matvec{dense-rows=" +
@@ -144,7 +157,8 @@ void mcusparse::registerSparseEncPipelines() {
       "loops, weights packed into .weights, activations in a static arena",
       [](OpPassManager &pm, const ModelToLLVMOptions &opts) {
         std::string text =
-            modelToLLVMPipeline(opts.target, opts.pexPeakBytes);
+            modelToLLVMPipeline(opts.target, opts.pexPeakBytes,
+                                opts.tilePixels);
         if (failed(parsePassPipeline(text, pm, llvm::errs())))
           llvm::report_fatal_error("sparse-enc-model-to-llvm: bad pipeline text");
       });

@@ -183,14 +183,16 @@ def run(out_dir: Union[str, os.PathLike], *inputs: np.ndarray, timeout: float = 
 
 def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55",
                   format: str = "auto", out_dir: Union[str, os.PathLike, None] = None, *,
-                  wait_states: int = 4, pex_peak_bytes: int = 0, progress: bool = True,
-                  log=None) -> CompiledModel:
+                  wait_states: int = 4, pex_peak_bytes: int = 0, tile_pixels: int = 0,
+                  progress: bool = True, log=None) -> CompiledModel:
     """Compile a .tflite / .onnx model for `target` into `out_dir` (see the module docstring).
 
     format: "auto" (per layer, measured) or one format for every sparse-capable layer
             ("dense", "csr", "csr:8", "dcsr", "nm:N:M", "gs:V").
     pex_peak_bytes: partial execution (docs/model-passes.md): operator chains whose
             estimated peak is above this many bytes run in channel slices; 0: off.
+    tile_pixels: layers' int32 results and their requantisation in tiles of at most this
+            many pixels (docs/model-passes.md); 0: whole.
     The output directory is written only when every stage succeeded (built in a
     temporary directory next to it, then moved into place)."""
     from mcusparse.frontend import import_model
@@ -201,6 +203,9 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     if pex_peak_bytes < 0:
         raise ValueError(f"pex_peak_bytes must be 0 (off) or a positive byte count, "
                          f"got {pex_peak_bytes}")
+    if tile_pixels < 0:
+        raise ValueError(f"tile_pixels must be 0 (whole) or a positive pixel count, "
+                         f"got {tile_pixels}")
     model_path = Path(model_path)
     out = Path(out_dir) if out_dir is not None else Path("build") / "models" / \
         f"{model_path.stem}-{target}-{format.replace(':', '_')}"
@@ -217,9 +222,9 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     try:
         _write(work / "00-imported.mlir", imported.mlir)
         _write(work / "01-layouts.mlir", text)
-        say(f"lowering with {model_pipeline(target, pex_peak_bytes)}")
+        say(f"lowering with {model_pipeline(target, pex_peak_bytes, tile_pixels)}")
         llvm_text = lower_to_object(text, target, work, model_path.name,
-                                    pex_peak_bytes=pex_peak_bytes)
+                                    pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels)
         m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
         arena = int(m.group(1)) if m else 0
         sections = _section_bytes(work / "model.o")
@@ -231,6 +236,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
                          inputs, outputs, wait_states)
         report["placement"] = where
         report["pex_peak_bytes"] = pex_peak_bytes
+        report["tile_pixels"] = tile_pixels
         _write(work / "report.json", json.dumps(report, indent=1) + "\n")
         if out.exists():
             _check_output(out)
@@ -255,21 +261,23 @@ def _check_output(out: Path) -> None:
                            "not overwriting it")
 
 
-def model_pipeline(target: str, pex_peak_bytes: int = 0) -> str:
+def model_pipeline(target: str, pex_peak_bytes: int = 0, tile_pixels: int = 0) -> str:
     """The sparse-enc-model-to-llvm invocation for `target` (passes/Pipelines.cpp)."""
     pex = f" pex-peak-bytes={pex_peak_bytes}" if pex_peak_bytes else ""
-    return f"sparse-enc-model-to-llvm{{target={target}{pex}}}"
+    tile = f" tile-pixels={tile_pixels}" if tile_pixels else ""
+    return f"sparse-enc-model-to-llvm{{target={target}{pex}{tile}}}"
 
 
 def lower_to_object(text: str, target: str, work: Path, name: str, *,
-                    pex_peak_bytes: int = 0) -> str:
+                    pex_peak_bytes: int = 0, tile_pixels: int = 0) -> str:
     """Model MLIR (01-layouts form) -> work/02-llvm.mlir, model.ll, model.o; returns the llvm-dialect text."""
     from mcusparse import pipeline
     from mcusparse.kernels import _mlir_translate
     from mcusparse.targets import get_target
     from mcusparse.targets import toolchain as _tc
     try:
-        llvm_mod = pipeline.run(text, f"builtin.module({model_pipeline(target, pex_peak_bytes)})")
+        llvm_mod = pipeline.run(
+            text, f"builtin.module({model_pipeline(target, pex_peak_bytes, tile_pixels)})")
     except pipeline.PipelineError as err:
         raise CompileError(f"{name}: lowering for {target} failed:\n{err}") from None
     llvm_text = str(llvm_mod)

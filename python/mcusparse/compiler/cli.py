@@ -16,7 +16,8 @@ def _compile(args: argparse.Namespace) -> int:
     from mcusparse import compiler
     cm = compiler.compile_model(args.model, args.target, args.format, args.output,
                                 wait_states=args.wait_states,
-                                pex_peak_bytes=args.pex_peak_bytes, progress=not args.quiet,
+                                pex_peak_bytes=args.pex_peak_bytes,
+                                tile_pixels=args.tile_pixels, progress=not args.quiet,
                                 log=None if args.quiet else _log)
     t = cm.report["totals"]
     print(f"{cm.report['model']} -> {cm.out_dir}/ for {cm.target}")
@@ -100,6 +101,10 @@ def register(groups) -> None:
                    help="partial execution: operator chains (expand -> depthwise -> "
                         "project) whose peak is above BYTES (e.g. 262144 or 256K) run in "
                         "channel slices; default 0: off")
+    p.add_argument("--tile-pixels", type=int, default=0, metavar="N",
+                   help="compute each convolution's int32 result and its requantisation "
+                        "in tiles of at most N pixels (e.g. 48), so the int32 buffer is one "
+                        "tile; default 0: whole")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_compile)
 

@@ -290,7 +290,9 @@ def SparseEncPartialExecution
     saves less than an eighth of a chain's peak is not done. Slices are
     whole groups of 8 channels (4 or 1 where C is not a multiple of 8) for
     the vector loops downstream. `peak-bytes=0` (the default) turns the
-    pass off; `peak-bytes=1` asks for the lowest arena.
+    pass off; `peak-bytes=1` asks for the lowest arena. With `tile-pixels`,
+    the estimate counts the int32 results that
+    `sparse-enc-tile-accumulators{pixels}` will tile as one tile.
 
     Weights are cut at compile time into constants that keep their layer
     tag and `sparse_enc.layout`, so each slice is packed on its own and the
@@ -315,7 +317,10 @@ def SparseEncPartialExecution
   let options = [
     Option<"peakBytes", "peak-bytes", "int64_t", "0",
            "chains whose estimated peak is above this many bytes run in "
-           "channel slices; 0: off, 1: the lowest arena">
+           "channel slices; 0: off, 1: the lowest arena">,
+    Option<"tilePixels", "tile-pixels", "int64_t", "0",
+           "the pixels option of the sparse-enc-tile-accumulators that runs "
+           "next (its tiled int32 results count as one tile); 0: none">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",

@@ -114,7 +114,8 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
   // turns into matvec loops.
   std::string partialExecution =
       pexPeakBytes > 0 ? "sparse-enc-partial-execution{peak-bytes=" +
-                              std::to_string(pexPeakBytes) + "}, "
+                              std::to_string(pexPeakBytes) + " tile-pixels=" +
+                              std::to_string(tilePixels) + "}, "
                         : "";
   // Then int32 results in pixel tiles (inside Pex's slices too).
   std::string tileAccumulators =

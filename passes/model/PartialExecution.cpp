@@ -18,6 +18,7 @@
 
 #include "passes/Passes.h"
 #include "passes/lower/Lowering.h"
+#include "passes/model/Accumulators.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -402,6 +403,20 @@ void eraseWithDeadOperands(Operation *op) {
   }
 }
 
+/// Bytes of v's buffer once sparse-enc-tile-accumulators{pixels} has run
+/// (it runs after this pass): a layer's int32 result it tiles is one tile.
+int64_t tiledBytes(Value v, int64_t pixels) {
+  auto layer = v.getDefiningOp<linalg::LinalgOp>();
+  if (pixels <= 0 || !layer)
+    return bytesOf(v);
+  std::optional<mcusparse::Accumulator> acc = mcusparse::findAccumulator(layer);
+  if (!acc)
+    return bytesOf(v);
+  auto [axis, tile] = mcusparse::accumulatorTile(*acc, pixels);
+  return bytesOf(v) / cast<RankedTensorType>(v.getType()).getDimSize(axis) *
+         tile;
+}
+
 /// What the arena planner will see, estimated on tensors: one buffer per
 /// tensor value that is not a constant, a function argument (the caller's),
 /// a reshape (a view of its source) or a destination-style result (written
@@ -409,7 +424,7 @@ void eraseWithDeadOperands(Operation *op) {
 /// one that reads it or a view of it.
 class Liveness {
 public:
-  explicit Liveness(func::FuncOp func) {
+  Liveness(func::FuncOp func, int64_t tilePixels) {
     Block &body = func.getBody().front();
     for (auto [i, op] : llvm::enumerate(body)) {
       position[&op] = i;
@@ -429,7 +444,11 @@ public:
         else if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
           source = dps.getTiedOpOperand(result)->get();
         if (auto it = bufferOf.find(source); source && it != bufferOf.end()) {
-          bufferOf[result] = it->second;
+          int64_t index = it->second;
+          bufferOf[result] = index;
+          // A tiled layer result: its init's buffer is one tile.
+          buffers[index].bytes =
+              std::min(buffers[index].bytes, tiledBytes(result, tilePixels));
           continue;
         }
         if (isView) // of a constant or an argument
@@ -492,7 +511,8 @@ std::pair<int64_t, int64_t> span(const Chain &chain, const Liveness &live) {
 /// what was live before the chain began (its input X among it) at its
 /// most, plus the consumer's accumulator, live across all the slices, plus
 /// the largest pair of consecutive slice-sized intermediates.
-int64_t chainPeak(const Chain &chain, const Liveness &live, int64_t width) {
+int64_t chainPeak(const Chain &chain, const Liveness &live, int64_t width,
+                  int64_t tilePixels) {
   auto [first, last] = span(chain, live);
   int64_t peak = 0;
   for (int64_t t = first; t <= last; ++t)
@@ -500,7 +520,9 @@ int64_t chainPeak(const Chain &chain, const Liveness &live, int64_t width) {
                                                  : live.bytesLiveAt(t));
   if (width >= chain.channels)
     return peak;
-  auto sliced = [&](Value v) { return bytesOf(v) / chain.channels * width; };
+  auto sliced = [&](Value v) {
+    return tiledBytes(v, tilePixels) / chain.channels * width;
+  };
   int64_t inner = sliced(chain.values.front());
   for (auto [a, b] : llvm::zip(chain.values, llvm::drop_begin(chain.values)))
     inner = std::max(inner, sliced(a) + sliced(b));
@@ -534,13 +556,14 @@ SmallVector<int64_t> sliceWidths(const Chain &chain) {
 /// Channels per slice (`channels`: run the chain whole). A chain whose
 /// estimated peak fits the budget runs whole; otherwise the widest slices
 /// that fit, or, if none does, those with the lowest peak.
-int64_t sliceWidth(const Chain &chain, const Liveness &live, int64_t budget) {
-  int64_t whole = chainPeak(chain, live, chain.channels);
+int64_t sliceWidth(const Chain &chain, const Liveness &live, int64_t budget,
+                   int64_t tilePixels) {
+  int64_t whole = chainPeak(chain, live, chain.channels, tilePixels);
   int64_t best = chain.channels, bestPeak = whole;
   if (whole <= budget)
     return best;
   for (int64_t width : sliceWidths(chain)) {
-    int64_t peak = chainPeak(chain, live, width);
+    int64_t peak = chainPeak(chain, live, width, tilePixels);
     if (peak <= budget && worthSlicing(whole, peak))
       return width;
     if (peak < bestPeak)
@@ -577,7 +600,7 @@ struct PartialExecutionPass
     // the peak of a chain that slicing does not help, unless it shares a
     // matmul with one that slicing does help (whose slices then remove its
     // peak). Cutting finer would grow code and not the arena.
-    Liveness live(func);
+    Liveness live(func, tilePixels);
     llvm::BitVector inChain(live.size());
     for (const Chain &chain : chains) {
       auto [first, last] = span(chain, live);
@@ -590,10 +613,11 @@ struct PartialExecutionPass
     SmallVector<int64_t> whole, lowest;
     DenseSet<Operation *> helped; // the matmuls of chains slicing helps
     for (const Chain &chain : chains) {
-      whole.push_back(chainPeak(chain, live, chain.channels));
+      whole.push_back(chainPeak(chain, live, chain.channels, tilePixels));
       lowest.push_back(whole.back());
       for (int64_t width : sliceWidths(chain))
-        lowest.back() = std::min(lowest.back(), chainPeak(chain, live, width));
+        lowest.back() =
+            std::min(lowest.back(), chainPeak(chain, live, width, tilePixels));
       LLVM_DEBUG(llvm::dbgs() << "chain of " << chain.channels
                               << " channels at "
                               << chain.producer->getLoc() << ": peak whole "
@@ -616,14 +640,15 @@ struct PartialExecutionPass
     SmallVector<std::pair<Chain, int64_t>> plan;
     DenseSet<Operation *> claimed;
     for (const Chain &chain : chains) {
-      int64_t width = sliceWidth(chain, live, budget);
+      int64_t width = sliceWidth(chain, live, budget, tilePixels);
       if (width >= chain.channels || claimed.contains(chain.producer))
         continue;
       claimed.insert(chain.consumer);
       plan.push_back({chain, width});
       LLVM_DEBUG(llvm::dbgs() << "slices of " << width << " channels for "
                               << chain.producer->getLoc() << ", peak "
-                              << chainPeak(chain, live, width) << "\n");
+                              << chainPeak(chain, live, width, tilePixels)
+                              << "\n");
     }
     for (auto &[chain, width] : plan) {
       OpBuilder b(chain.consumer);

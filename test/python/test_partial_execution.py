@@ -90,10 +90,12 @@ def test_bench_pex_table_json_and_plot(tmp_path, capsys):
     from mcusparse.cli import main
     out = tmp_path / "pex"
     assert main(["bench", "pex", "--models", "digits_sparse90", "--budgets", "256K,1",
-                 "--samples", "1", "-q", "--out", str(out)]) == 0
+                 "--tile-pixels", "0,16", "--samples", "1", "-q", "--out", str(out)]) == 0
     rows = json.loads((out / "pex.json").read_text())
-    assert [r["budget"] for r in rows] == [0, 256 * 1024, 1]
+    assert [(r["budget"], r["tile_pixels"]) for r in rows] == [
+        (0, 0), (256 * 1024, 0), (1, 0), (0, 16), (256 * 1024, 16), (1, 16)]
     assert all(r["differing_outputs"] == 0 and r["peak_sram_reduction"] == 1.0 for r in rows)
     table = capsys.readouterr().out
-    assert "| digits_sparse90 | rv32imc | dense | off | 2," in table and "| lowest |" in table
+    assert "| digits_sparse90 | rv32imc | dense | off | whole | 2," in table
+    assert "| lowest | 16 |" in table
     assert (out / "pex_sram.png").stat().st_size > 10_000

@@ -123,8 +123,9 @@ def _pex(args: argparse.Namespace) -> int:
     if args.targets:
         workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
     budgets = [_byte_count(b) for b in _csv(args.budgets)]
+    tiles = [int(t) for t in _csv(args.tile_pixels)]
     out = Path(args.out)
-    rows = pex.run(workloads, budgets, args.format,
+    rows = pex.run(workloads, budgets, tiles, args.format,
                    Path(args.models_dir) if args.models_dir else pex.SHARED_MODELS, out,
                    samples=args.samples, wait_states=args.wait_states,
                    log=None if args.quiet else lambda m: print(m, file=sys.stderr, flush=True))
@@ -197,14 +198,18 @@ def register(subparsers) -> None:
     cs.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     cs.set_defaults(func=_cse)
 
-    px = commands.add_parser("pex", help="partial execution: peak SRAM, code and instructions "
-                             "of whole models per Pex budget, against whole chains")
+    px = commands.add_parser("pex", help="the memory planner: peak SRAM, code and "
+                             "instructions of whole models per Pex budget and accumulator "
+                             "tile, against neither")
     px.add_argument("--models", help="comma-separated model names (default: MobileNetV2 "
                     "dense and 90 %%, DS-CNN M and S 90 %%, digits)")
     px.add_argument("--targets", help="comma-separated targets (default: all workloads)")
-    px.add_argument("--budgets", default="0,512K,384K,256K,1",
-                    help="pex-peak-bytes values (0: whole chains, always run as the "
-                         "baseline; 1: as low as the chains go)")
+    px.add_argument("--budgets", default="0,384K,256K,1",
+                    help="pex-peak-bytes values (0: whole chains; 1: as low as the "
+                         "chains go)")
+    px.add_argument("--tile-pixels", default="0,48",
+                    help="tile-pixels values (0: whole int32 results); every budget runs "
+                         "with every tile, and the build with neither is the baseline")
     px.add_argument("--format", default="dense", help="the layers' format (default dense)")
     px.add_argument("--models-dir", default=None,
                     help="the dCSR paper's .tflite models (default: ../shared/models, or "

@@ -1,12 +1,12 @@
-"""Partial execution (Pex) against whole operator chains: peak SRAM, code, instructions.
+"""The memory planner's options against none: peak SRAM, code, instructions.
 
-For each model and target, `run` compiles the model once per budget (`pex_peak_bytes`;
-0 runs every chain whole), runs every build on the same random inputs next to the
-reference interpreter, and reports the activation arena, peak SRAM, .text, instructions
-and modeled cycles, each against the whole-chain build of the same model. `table` prints
-the markdown table; `write_plot` draws peak SRAM against the budget.
+For each model and target, `run` compiles the model once per Pex budget (`pex_peak_bytes`;
+0 runs every chain whole) and accumulator tile (`tile_pixels`; 0: whole), runs every build
+on the same random inputs next to the reference interpreter, and reports the activation
+arena, peak SRAM, .text, instructions and modeled cycles, each against the build with
+neither. `table` prints the markdown table; `write_plot` draws peak SRAM per build.
 
-    mcusparse bench pex [--models NAME,...] [--budgets 0,256K,1] [--format dense]
+    mcusparse bench pex [--models NAME,...] [--budgets 0,384K,1] [--tile-pixels 0,48]
 """
 from __future__ import annotations
 
@@ -26,33 +26,43 @@ DEFAULT_WORKLOADS: List[Tuple[str, str]] = [
     ("sparse_m_90", "cortex-m55"), ("sparse_s_90", "cortex-m55"),
     ("digits_sparse90", "rv32imc")]
 # 1: every chain as low as it goes (the budget never goes below the lowest chain peak).
-DEFAULT_BUDGETS = [0, 512 * 1024, 384 * 1024, 256 * 1024, 1]
+DEFAULT_BUDGETS = [0, 384 * 1024, 256 * 1024, 1]
+DEFAULT_TILES = [0, 48]
 
 
 def _kib(n: int) -> str:
     return "off" if n == 0 else "lowest" if n == 1 else f"{n // 1024}K"
 
 
+def _label(r: dict) -> str:
+    tile = f", tiles of {r['tile_pixels']}" if r.get("tile_pixels") else ""
+    return f"Pex {_kib(r['budget'])}{tile}"
+
+
 def run(workloads: Sequence[Tuple[str, str]] = DEFAULT_WORKLOADS,
-        budgets: Sequence[int] = DEFAULT_BUDGETS, fmt: str = "dense",
+        budgets: Sequence[int] = DEFAULT_BUDGETS, tiles: Sequence[int] = DEFAULT_TILES,
+        fmt: str = "dense",
         models_dir: Path = SHARED_MODELS, out_dir: "str | Path" = "build/bench/pex",
         samples: int = 2, wait_states: int = 4, log=None) -> List[dict]:
     from mcusparse import compiler
     from mcusparse.compiler.reference import Reference, random_inputs
-    budgets = [0] + [b for b in budgets if b != 0]   # the whole-chain build is the baseline
+    # The build with neither is the baseline; every tile runs without Pex too.
+    budgets = [0] + [b for b in budgets if b != 0]
+    configs = [(0, 0)] + [(b, t) for t in tiles for b in budgets if (b, t) != (0, 0)]
     rows: List[dict] = []
-    todo = [(m, t, b) for m, t in workloads for b in budgets]
-    for i, (name, target, budget) in enumerate(todo):
+    todo = [(m, t, c) for m, t in workloads for c in configs]
+    for i, (name, target, (budget, tile)) in enumerate(todo):
         path = model_path(name, models_dir)
+        row = {"model": name, "target": target, "format": fmt, "budget": budget,
+               "tile_pixels": tile}
         if log:
-            log(f"[{i + 1}/{len(todo)}] {name} on {target}, {fmt}, Pex budget {_kib(budget)}")
-        row = {"model": name, "target": target, "format": fmt, "budget": budget}
+            log(f"[{i + 1}/{len(todo)}] {name} on {target}, {fmt}, {_label(row)}")
         t0 = time.time()
         try:
             cm = compiler.compile_model(path, target, fmt,
-                                        Path(out_dir) / f"{name}-{target}-{budget}",
+                                        Path(out_dir) / f"{name}-{target}-{budget}-{tile}",
                                         wait_states=wait_states, pex_peak_bytes=budget,
-                                        progress=False)
+                                        tile_pixels=tile, progress=False)
             ref = Reference(path)
             differing = 0
             for seed in range(samples):
@@ -77,8 +87,9 @@ def run(workloads: Sequence[Tuple[str, str]] = DEFAULT_WORKLOADS,
 
 
 def _add_ratios(rows: List[dict]) -> None:
-    """Each row against the whole-chain build (budget 0) of its model and target."""
-    base = {(r["model"], r["target"]): r for r in rows if r["budget"] == 0 and "error" not in r}
+    """Each row against the build with neither (no Pex, no tiles) of its model and target."""
+    base = {(r["model"], r["target"]): r for r in rows
+            if r["budget"] == 0 and r["tile_pixels"] == 0 and "error" not in r}
     for r in rows:
         b = base.get((r["model"], r["target"]))
         if b is None or "error" in r:
@@ -95,18 +106,20 @@ def all_correct(rows: Sequence[dict]) -> bool:
 
 
 def table(rows: Sequence[dict], wait_states: int = 4) -> str:
-    head = ("| model | target | format | Pex budget | arena (B) | peak SRAM (B) | peak SRAM "
-            "reduction | .text (B) | .text growth | instructions | vs whole | modeled cycles "
-            f"{wait_states} ws | vs whole | differing outputs |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| model | target | format | Pex budget | tile pixels | arena (B) | peak SRAM (B) "
+            "| peak SRAM reduction | .text (B) | .text growth | instructions | vs neither "
+            f"| modeled cycles {wait_states} ws | vs neither | differing outputs |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['model']} | {r['target']} | {r['format']} | {_kib(r['budget'])} "
-                         f"| error: {r['error'].splitlines()[0]} |" + " |" * 10)
+                         f"| {r['tile_pixels'] or 'whole'} "
+                         f"| error: {r['error'].splitlines()[0]} |" + " |" * 9)
             continue
         lines.append(
             f"| {r['model']} | {r['target']} | {r['format']} | {_kib(r['budget'])} "
+            f"| {r['tile_pixels'] or 'whole'} "
             f"| {r['arena_bytes']:,} | {r['peak_sram_bytes']:,} | {r['peak_sram_reduction']:.2f}x "
             f"| {r['text_bytes']:,} | {r['text_growth']:.2f}x | {r['instructions']:,} "
             f"| {r['instructions_ratio']:.3f} | {r['modeled_cycles']:,} "
@@ -116,7 +129,7 @@ def table(rows: Sequence[dict], wait_states: int = 4) -> str:
 
 
 def write_plot(rows: Sequence[dict], path: "str | Path") -> None:
-    """Peak SRAM and .text against the budget, one line per model and target."""
+    """Peak SRAM and .text per build, one line per model and target."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -124,7 +137,8 @@ def write_plot(rows: Sequence[dict], path: "str | Path") -> None:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for key in dict.fromkeys((r["model"], r["target"]) for r in ok):
         rs = [r for r in ok if (r["model"], r["target"]) == key]
-        labels = [_kib(r["budget"]) for r in rs]
+        labels = [_label(r).replace("Pex ", "").replace(", tiles of ", "\n+tiles ")
+                  for r in rs]
         name = f"{key[0]} ({key[1]})"
         ax1.plot(labels, [r["peak_sram_bytes"] / 1024 for r in rs], marker="o", label=name)
         ax2.plot(labels, [r["text_bytes"] / 1024 for r in rs], marker="o", label=name)
@@ -132,10 +146,11 @@ def write_plot(rows: Sequence[dict], path: "str | Path") -> None:
     ax1.set_yscale("log")
     ax2.set_ylabel(".text (KiB)")
     for ax in (ax1, ax2):
-        ax.set_xlabel("Pex budget (pex-peak-bytes)")
+        ax.set_xlabel("Pex budget (pex-peak-bytes), + accumulator tiles (tile-pixels)")
+        ax.tick_params(axis="x", labelsize=7)
         ax.grid(alpha=0.3)
     ax1.set_title("peak SRAM: arena + inputs + outputs")
-    ax2.set_title("code: the slices are unrolled")
+    ax2.set_title("code: Pex slices are unrolled")
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

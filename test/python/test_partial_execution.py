@@ -85,7 +85,8 @@ def test_cli_budget(tmp_path, capsys):
 
 def test_bench_pex_table_json_and_plot(tmp_path, capsys):
     """`mcusparse bench pex` on the bundled digits model (no chain: every budget gives
-    the whole-chain build): rows checked against the reference, table, JSON, plot."""
+    the whole-chain build; its convolution's int32 result in tiles of 16 pixels saves
+    arena): rows checked against the reference, table, JSON, plot."""
     import json
     from mcusparse.cli import main
     out = tmp_path / "pex"
@@ -94,7 +95,8 @@ def test_bench_pex_table_json_and_plot(tmp_path, capsys):
     rows = json.loads((out / "pex.json").read_text())
     assert [(r["budget"], r["tile_pixels"]) for r in rows] == [
         (0, 0), (256 * 1024, 0), (1, 0), (0, 16), (256 * 1024, 16), (1, 16)]
-    assert all(r["differing_outputs"] == 0 and r["peak_sram_reduction"] == 1.0 for r in rows)
+    assert all(r["differing_outputs"] == 0 for r in rows)
+    assert [r["peak_sram_reduction"] > 1.0 for r in rows] == [False] * 3 + [True] * 3
     table = capsys.readouterr().out
     assert "| digits_sparse90 | rv32imc | dense | off | whole | 2," in table
     assert "| lowest | 16 |" in table

@@ -187,13 +187,13 @@ struct TileAccumulatorsPass
       tiling.setTileSizes(sizes);
       scf::SCFTileAndFuseOptions options;
       options.setTilingOptions(tiling);
-      // Only the layer and its zero fill move into the loop (the only
-      // generic producing the tiled value is the layer): X stays whole.
+      // Only the layer and its zero fill move into the loop: X stays whole.
+      Operation *layer = acc.layer;
       options.setFusionControlFn(
-          [](tensor::ExtractSliceOp, OpResult producer, bool)
+          [layer](tensor::ExtractSliceOp, OpResult producer, bool)
               -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-            if (isa<linalg::MatmulOp, linalg::GenericOp, linalg::FillOp>(
-                    producer.getOwner()))
+            if (producer.getOwner() == layer ||
+                isa<linalg::FillOp>(producer.getOwner()))
               return scf::SCFTileAndFuseOptions::ControlFnResult{};
             return std::nullopt;
           });

@@ -19,6 +19,9 @@ inline constexpr llvm::StringLiteral kLayoutAttr = "sparse_enc.layout";
 inline constexpr llvm::StringLiteral kBuffersAttr = "sparse_enc.buffers";
 /// Module attribute: bytes of the planned activation arena.
 inline constexpr llvm::StringLiteral kArenaBytesAttr = "mcusparse.arena_bytes";
+/// Module attribute: the buffers live together at the arena's peak, as
+/// "<memref type> <bytes>" strings, largest first.
+inline constexpr llvm::StringLiteral kArenaPeakAttr = "mcusparse.arena_peak";
 /// Name of the arena global, and prefix of the weight globals.
 inline constexpr llvm::StringLiteral kArenaName = "mcusparse_arena";
 inline constexpr llvm::StringLiteral kWeightPrefix = "mcusparse_weights_";

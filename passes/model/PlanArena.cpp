@@ -123,20 +123,57 @@ struct PlanArenaPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    int64_t total = 0;
+    int64_t total = 0, largest = -1;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      FailureOr<int64_t> bytes = plan(func, symbols);
+      SmallVector<Attribute> peak;
+      FailureOr<int64_t> bytes = plan(func, symbols, peak);
       if (failed(bytes))
         return signalPassFailure();
       total += *bytes;
+      if (*bytes > largest) {
+        largest = *bytes;
+        module->setAttr(mcusparse::kArenaPeakAttr,
+                        ArrayAttr::get(&getContext(), peak));
+      }
     }
     module->setAttr(mcusparse::kArenaBytesAttr,
                     IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
   }
 
-  FailureOr<int64_t> plan(func::FuncOp func, SymbolTable &symbols) {
+  /// The buffers live together where the most bytes are, largest first, as
+  /// "<type> <bytes>" strings (for the compile report).
+  static SmallVector<Attribute> peakBuffers(ArrayRef<Buffer> buffers,
+                                            MLIRContext *ctx) {
+    int64_t bestBytes = -1, bestAt = 0;
+    for (const Buffer &b : buffers) {
+      int64_t live = 0;
+      for (const Buffer &other : buffers)
+        if (other.first <= b.first && b.first <= other.last)
+          live += other.bytes;
+      if (live > bestBytes)
+        bestBytes = live, bestAt = b.first;
+    }
+    SmallVector<const Buffer *> live;
+    for (const Buffer &b : buffers)
+      if (b.first <= bestAt && bestAt <= b.last)
+        live.push_back(&b);
+    llvm::stable_sort(live, [](const Buffer *a, const Buffer *b) {
+      return a->bytes > b->bytes;
+    });
+    SmallVector<Attribute> out;
+    for (const Buffer *b : live) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << memref::AllocOp(b->alloc).getType() << " " << b->bytes;
+      out.push_back(StringAttr::get(ctx, text));
+    }
+    return out;
+  }
+
+  FailureOr<int64_t> plan(func::FuncOp func, SymbolTable &symbols,
+                          SmallVectorImpl<Attribute> &peak) {
     if (!func.getBody().hasOneBlock())
       return func.emitOpError("sparse-enc-plan-arena expects structured "
                               "control flow (one block per function)");
@@ -210,6 +247,7 @@ struct PlanArenaPass
 
     int64_t arenaBytes = placeBuffers(buffers);
     arenaBytes = alignUp(arenaBytes);
+    peak.append(peakBuffers(buffers, func.getContext()));
     LLVM_DEBUG({
       for (Buffer &buf : buffers)
         llvm::dbgs() << "buffer [" << buf.offset << ", "

@@ -14,7 +14,7 @@
 // activation lives in @mcusparse_arena, whose size is on the module
 // (test/Passes/plan-arena.mlir checks the planner's offsets and sizes).
 
-// CHECK: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = [[ARENA:[0-9]+]] : i64}
+// CHECK: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = [[ARENA:[0-9]+]] : i64, mcusparse.arena_peak = [{{.*}}]}
 // CHECK-DAG: llvm.mlir.global private constant @{{.*}}(dense<[100, -200, 300, -400]> : tensor<4xi32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<4 x i32>
 // CHECK-DAG: llvm.mlir.global private constant @{{.*}}(dense<[1, 2, 3]> : tensor<3xi32>) {addr_space = 0 : i32, alignment = 64 : i64} : !llvm.array<3 x i32>
 // CHECK-DAG: llvm.mlir.global private constant @mcusparse_weights_0(dense<[-13, 61, 98, 101, 35, -116, -76, -90, 88, -121, 93, -125, 121, -45, -87, 71]> : tensor<16xi8>) {addr_space = 0 : i32, alignment = 16 : i64, section = ".weights"} : !llvm.array<16 x i8>
@@ -29,7 +29,7 @@
 // CHECK: llvm.intr.vector.reduce.add
 // CHECK: llvm.return
 
-// RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = {{[0-9]+}} : i64}
+// RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = {{[0-9]+}} : i64, mcusparse.arena_peak = [{{.*}}]}
 // RV: @mcusparse_weights_0({{.*}}section = ".weights"}
 // RV: llvm.func @model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {llvm.bareptr
 
@@ -105,10 +105,10 @@ func.func @model(%input: tensor<1x4x4x2xi8>) -> tensor<3xi32> {
 
 #id = affine_map<(d0) -> (d0)>
 
-// CHECK: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = 409600 : i64}
+// CHECK: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = 409600 : i64, mcusparse.arena_peak = [{{.*}}]}
 // CHECK: llvm.mlir.global private @mcusparse_arena() {addr_space = 0 : i32, alignment = 16 : i64, section = ".sram_bss"} : !llvm.array<409600 x i8>
 // CHECK-LABEL: llvm.func @big
-// RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = 409600 : i64}
+// RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = 409600 : i64, mcusparse.arena_peak = [{{.*}}]}
 // RV: llvm.mlir.global private @mcusparse_arena() {addr_space = 0 : i32, alignment = 16 : i64} : !llvm.array<409600 x i8>
 // LLVMIR: @mcusparse_arena = private global [409600 x i8] undef, section ".sram_bss", align 16
 func.func @big(%x: tensor<409600xi8>) -> tensor<409600xi8> {

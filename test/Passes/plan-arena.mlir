@@ -4,11 +4,12 @@
 // op that writes b) before c is allocated, so c reuses a's bytes; b overlaps
 // both and gets its own. Every alloc becomes a memref.view of one
 // uninitialised, 16-byte aligned global; deallocs are erased; the arena size
-// is recorded on the module.
+// is recorded on the module, with the buffers live together at its peak
+// (`mcusparse.arena_peak`, for the compile report).
 
 #id = affine_map<(d0) -> (d0)>
 
-// CHECK: module attributes {mcusparse.arena_bytes = 128 : i64}
+// CHECK: module attributes {mcusparse.arena_bytes = 128 : i64, mcusparse.arena_peak = {{\[}}"memref<16xi32> 64", "memref<16xi32> 64"]} {
 // CHECK: memref.global "private" @mcusparse_arena : memref<128xi8> = uninitialized {alignment = 16 : i64}
 // CHECK-LABEL: func.func @chain
 // CHECK: %[[ARENA:.*]] = memref.get_global @mcusparse_arena : memref<128xi8>
@@ -59,7 +60,7 @@ func.func @chain(%in: memref<16xi8>, %out: memref<16xi8>) {
 // A view of a buffer keeps it alive: a is read through its collapse_shape
 // after b is allocated, so b must not take a's bytes ...
 
-// CHECK: module attributes {mcusparse.arena_bytes = 32 : i64}
+// CHECK: module attributes {mcusparse.arena_bytes = 32 : i64, mcusparse.arena_peak = {{\[}}"memref<4x4xi8> 16", "memref<16xi8> 16"]} {
 // CHECK-LABEL: func.func @collapse_extends
 // CHECK: %[[ARENA:.*]] = memref.get_global @mcusparse_arena : memref<32xi8>
 // CHECK: arith.constant 0 : index
@@ -82,7 +83,7 @@ func.func @collapse_extends(%in: memref<4x4xi8>, %out: memref<16xi8>) {
 
 // ... while a view whose last use comes before b's alloc lets them share.
 
-// CHECK: module attributes {mcusparse.arena_bytes = 16 : i64}
+// CHECK: module attributes {mcusparse.arena_bytes = 16 : i64, mcusparse.arena_peak = {{\[}}"memref<4x4xi8> 16"]} {
 // CHECK-LABEL: func.func @collapse_dead
 // CHECK: memref.view %{{.*}}[%[[O:.*]]][] : memref<16xi8> to memref<4x4xi8>
 // CHECK: memref.view %{{.*}}[%{{.*}}][] : memref<16xi8> to memref<16xi8>
@@ -105,7 +106,7 @@ func.func @collapse_dead(%in: memref<4x4xi8>, %out: memref<16xi8>) {
 // overlap in the loop), the 3-byte b, live with both, at 64; the arena is
 // rounded up to 16.
 
-// CHECK: module attributes {mcusparse.arena_bytes = 80 : i64}
+// CHECK: module attributes {mcusparse.arena_bytes = 80 : i64, mcusparse.arena_peak = {{\[}}"memref<10xi32> 40", "memref<10xi8> 10", "memref<3xi8> 3"]} {
 // CHECK-LABEL: func.func @loop_and_alignment
 // CHECK: arith.constant 48 : index
 // CHECK: memref.view %{{.*}} : memref<80xi8> to memref<10xi8>
@@ -139,7 +140,7 @@ func.func @loop_and_alignment(%x: memref<10xi8>, %out: memref<10xi32>) {
 // Each function gets an arena of its own, inserted before it (renamed on a
 // clash); the module attribute is their sum. Functions without allocs and declarations get none.
 
-// CHECK: module attributes {mcusparse.arena_bytes = 48 : i64}
+// CHECK: module attributes {mcusparse.arena_bytes = 48 : i64, mcusparse.arena_peak = {{\[}}"memref<4xi32> 16", "memref<4xi32> 16"]} {
 // CHECK: memref.global "private" @mcusparse_arena : memref<16xi8> = uninitialized {alignment = 16 : i64}
 // CHECK-LABEL: func.func @f
 // CHECK: memref.get_global @mcusparse_arena : memref<16xi8>

@@ -72,8 +72,12 @@ def test_cli_budget(tmp_path, capsys):
     path.write_bytes(inverted_residual(np.random.default_rng(4)))
     assert main(["compile", str(path), "--format", "dense", "--pex-peak-bytes", "2K",
                  "-q", "-o", str(tmp_path / "out")]) == 0
-    assert "peak SRAM" in capsys.readouterr().out
-    assert mcusparse.compiler.load(tmp_path / "out").report["pex_peak_bytes"] == 2048
+    out = capsys.readouterr().out
+    assert "peak SRAM" in out and "arena peak: memref<" in out
+    report = mcusparse.compiler.load(tmp_path / "out").report
+    assert report["pex_peak_bytes"] == 2048
+    peak = report["totals"]["arena_peak"]   # the buffers live together at the peak
+    assert peak and sum(b["bytes"] for b in peak) <= report["totals"]["arena_bytes"]
     with pytest.raises(SystemExit) as exit_:
         main(["compile", str(path), "--pex-peak-bytes", "lots", "-o", str(tmp_path / "o2")])
     assert exit_.value.code == 2

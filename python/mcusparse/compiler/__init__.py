@@ -227,6 +227,10 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
                                     pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels)
         m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
         arena = int(m.group(1)) if m else 0
+        # The buffers live together at the arena's peak (sparse-enc-plan-arena).
+        m = re.search(r"mcusparse\.arena_peak = \[([^\]]*)\]", llvm_text)
+        peak = [{"type": t.rsplit(" ", 1)[0], "bytes": int(t.rsplit(" ", 1)[1])}
+                for t in re.findall(r'"([^"]*)"', m.group(1))] if m else []
         sections = _section_bytes(work / "model.o")
         where = placement(target, sum(v for k, v in sections.items()
                                       if k.startswith(".weights")), arena)
@@ -235,6 +239,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         report = _report(model_path, imported, target, format, choices, sections, arena,
                          inputs, outputs, wait_states)
         report["placement"] = where
+        report["totals"]["arena_peak"] = peak
         report["pex_peak_bytes"] = pex_peak_bytes
         report["tile_pixels"] = tile_pixels
         _write(work / "report.json", json.dumps(report, indent=1) + "\n")

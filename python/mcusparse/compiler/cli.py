@@ -31,6 +31,10 @@ def _compile(args: argparse.Namespace) -> int:
           f"{t['io_bytes']:,}"
           + (f", kernel scratch {t['scratch_bytes']:,}" if t.get("scratch_bytes") else "")
           + ")")
+    peak = t.get("arena_peak")
+    if peak:
+        print("arena peak: " + " + ".join(
+            f"{b['type']} ({b['bytes']:,} B)" for b in peak))
     where = cm.report.get("placement", {})
     if where:
         print(f"weights in {where['weights']}, activation arena in {where['arena']}")

@@ -462,8 +462,10 @@ def SparseEncPlanArena : Pass<"sparse-enc-plan-arena", "mlir::ModuleOp"> {
     runs from the alloc to the last use of the buffer or of any value derived
     from it (views, casts, loop results), measured in the function's
     top-level ops. Buffers are placed largest first at the lowest free
-    16-byte aligned offset. The arena size (the activations' peak SRAM) is
-    set as `mcusparse.arena_bytes` on the module.
+    16-byte aligned offset, then improved by a local search over the order
+    until the arena meets the most bytes live at once. The arena size (the
+    activations' peak SRAM) is set as `mcusparse.arena_bytes` on the module,
+    and the buffers live together at the peak as `mcusparse.arena_peak`.
 
     Needs static shapes and one block per function; a buffer allocated in a
     loop and carried to the next iteration, or returned, is an error.

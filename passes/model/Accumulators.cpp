@@ -44,8 +44,7 @@ std::optional<int64_t> layerChannelAxis(linalg::LinalgOp layer) {
 
 } // namespace
 
-std::optional<Accumulator>
-mcusparse::findAccumulator(linalg::LinalgOp layer) {
+std::optional<Accumulator> mcusparse::findAccumulator(linalg::LinalgOp layer) {
   std::optional<int64_t> axis = layerChannelAxis(layer);
   if (!axis)
     return std::nullopt;
@@ -93,7 +92,6 @@ mcusparse::findAccumulator(linalg::LinalgOp layer) {
   return std::nullopt;
 }
 
-
 /// Pixels per tile: the largest divisor of `pixels` not above `limit` (so
 /// every tile has the same static shape).
 static int64_t tilePixels(int64_t pixels, int64_t limit) {
@@ -103,8 +101,8 @@ static int64_t tilePixels(int64_t pixels, int64_t limit) {
   return 1;
 }
 
-std::pair<unsigned, int64_t>
-mcusparse::accumulatorTile(const Accumulator &acc, int64_t pixels) {
+std::pair<unsigned, int64_t> mcusparse::accumulatorTile(const Accumulator &acc,
+                                                        int64_t pixels) {
   auto shape =
       cast<RankedTensorType>(acc.layer->getResult(0).getType()).getShape();
   unsigned tiled = acc.channelAxis == 1 ? 0 : 1;

@@ -18,8 +18,9 @@
 
 #include "passes/Passes.h"
 #include "passes/lower/Lowering.h"
-#include "passes/model/Accumulators.h"
+#include "passes/model/ArenaEstimate.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -27,7 +28,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/SetVector.h"
@@ -42,13 +42,11 @@ namespace mcusparse {
 
 using namespace mlir;
 
-namespace {
+using mcusparse::bytesOf;
+using mcusparse::Liveness;
+using mcusparse::tiledBytes;
 
-int64_t bytesOf(Value v) {
-  auto type = cast<ShapedType>(v.getType());
-  return type.getNumElements() *
-         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-}
+namespace {
 
 /// The axis that carries the channels: the last one of size other than 1.
 /// Reshaped values may have folded outer dimensions into it (size n * C).
@@ -155,8 +153,7 @@ Value emitConstantSlice(OpBuilder &b, ConstantSlice s, int64_t offset,
   if (!s.expand)
     return cst;
   SmallVector<int64_t> shape(s.expand.getResultType().getShape());
-  for (auto [group, axes] :
-       llvm::enumerate(s.expand.getReassociationIndices()))
+  for (auto [group, axes] : llvm::enumerate(s.expand.getReassociationIndices()))
     if (static_cast<int64_t>(group) == s.sourceAxis)
       for (int64_t axis : axes)
         if (shape[axis] != 1)
@@ -232,8 +229,8 @@ std::optional<ChainOp> channelwiseGeneric(linalg::GenericOp op, Value in,
       else if (expr.isFunctionOfDim(dim.getPosition()))
         return std::nullopt;
     }
-    if (axis >= 0 && cast<ShapedType>(operand.get().getType())
-                             .getDimSize(axis) != channels)
+    if (axis >= 0 &&
+        cast<ShapedType>(operand.get().getType()).getDimSize(axis) != channels)
       return std::nullopt;
     if (&operand != chainOperand && axis >= 0) {
       bool isInit = op.isDpsInit(&operand);
@@ -320,8 +317,8 @@ RankedTensorType withAxis(Type type, int64_t axis, int64_t width) {
 /// A fresh init of `type`: tensor.empty, filled like the original.
 Value freshInit(OpBuilder &b, Value original, RankedTensorType type) {
   Location loc = original.getLoc();
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType());
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   if (auto fill = original.getDefiningOp<linalg::FillOp>())
     return linalg::FillOp::create(b, loc, fill.getDpsInputs()[0], empty)
         .getResult(0);
@@ -330,12 +327,12 @@ Value freshInit(OpBuilder &b, Value original, RankedTensorType type) {
 
 /// Emits the chain for channels [offset, offset + width), accumulating its
 /// consumer matmul into `acc`; returns the new accumulator.
-Value emitSlice(OpBuilder &b, const Chain &chain, int64_t offset,
-                int64_t width, Value acc) {
+Value emitSlice(OpBuilder &b, const Chain &chain, int64_t offset, int64_t width,
+                Value acc) {
   int64_t channels = chain.channels;
   linalg::MatmulOp producer = chain.producer;
-  Value w1 = emitConstantSlice(
-      b, *constantSlice(producer.getDpsInputs()[1], 0), offset, width);
+  Value w1 = emitConstantSlice(b, *constantSlice(producer.getDpsInputs()[1], 0),
+                               offset, width);
   auto producerType = slicedType(producer->getResult(0), channels, width);
   Value v =
       clone(b, producer, TypeRange{producerType},
@@ -372,16 +369,16 @@ Value emitSlice(OpBuilder &b, const Chain &chain, int64_t offset,
           operands.push_back(
               freshInit(b, value, withAxis(value.getType(), axis, width)));
         else
-          operands.push_back(emitConstantSlice(
-              b, *constantSlice(value, axis), offset, width));
+          operands.push_back(
+              emitConstantSlice(b, *constantSlice(value, axis), offset, width));
       }
       v = clone(b, op, TypeRange{type}, operands)->getResult(0);
     }
   }
 
   linalg::MatmulOp consumer = chain.consumer;
-  Value w2 = emitConstantSlice(
-      b, *constantSlice(consumer.getDpsInputs()[1], 1), offset, width);
+  Value w2 = emitConstantSlice(b, *constantSlice(consumer.getDpsInputs()[1], 1),
+                               offset, width);
   return clone(b, consumer, TypeRange{acc.getType()}, ValueRange{v, w2, acc})
       ->getResult(0);
 }
@@ -402,92 +399,6 @@ void eraseWithDeadOperands(Operation *op) {
         worklist.push_back(def);
   }
 }
-
-/// Bytes of v's buffer once sparse-enc-tile-accumulators{pixels} has run
-/// (it runs after this pass): a layer's int32 result it tiles is one tile.
-int64_t tiledBytes(Value v, int64_t pixels) {
-  auto layer = v.getDefiningOp<linalg::LinalgOp>();
-  if (pixels <= 0 || !layer)
-    return bytesOf(v);
-  std::optional<mcusparse::Accumulator> acc = mcusparse::findAccumulator(layer);
-  if (!acc)
-    return bytesOf(v);
-  auto [axis, tile] = mcusparse::accumulatorTile(*acc, pixels);
-  return bytesOf(v) / cast<RankedTensorType>(v.getType()).getDimSize(axis) *
-         tile;
-}
-
-/// What the arena planner will see, estimated on tensors: one buffer per
-/// tensor value that is not a constant, a function argument (the caller's),
-/// a reshape (a view of its source) or a destination-style result (written
-/// into its init), live from the top-level op that creates it to the last
-/// one that reads it or a view of it.
-class Liveness {
-public:
-  Liveness(func::FuncOp func, int64_t tilePixels) {
-    Block &body = func.getBody().front();
-    for (auto [i, op] : llvm::enumerate(body)) {
-      position[&op] = i;
-      op.walk([&](Operation *nested) {
-        for (Value operand : nested->getOperands())
-          if (auto it = bufferOf.find(operand); it != bufferOf.end())
-            buffers[it->second].last = i;
-      });
-      for (OpResult result : op.getResults()) {
-        auto type = dyn_cast<RankedTensorType>(result.getType());
-        if (!type || !type.hasStaticShape() || matchPattern(result, m_Constant()))
-          continue;
-        Value source;
-        bool isView = isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op);
-        if (isView)
-          source = op.getOperand(0);
-        else if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
-          source = dps.getTiedOpOperand(result)->get();
-        if (auto it = bufferOf.find(source); source && it != bufferOf.end()) {
-          int64_t index = it->second;
-          bufferOf[result] = index;
-          // A tiled layer result: its init's buffer is one tile.
-          buffers[index].bytes =
-              std::min(buffers[index].bytes, tiledBytes(result, tilePixels));
-          continue;
-        }
-        if (isView) // of a constant or an argument
-          continue;
-        bufferOf[result] = buffers.size();
-        buffers.push_back({bytesOf(result), static_cast<int64_t>(i),
-                           static_cast<int64_t>(i)});
-      }
-    }
-  }
-
-  int64_t positionOf(Operation *op) const { return position.lookup(op); }
-
-  /// Bytes of the buffers live at position t that were created before
-  /// `createdBefore`.
-  int64_t bytesLiveAt(int64_t t, int64_t createdBefore = INT64_MAX) const {
-    int64_t bytes = 0;
-    for (const Buffer &b : buffers)
-      if (b.first <= t && t <= b.last && b.first < createdBefore)
-        bytes += b.bytes;
-    return bytes;
-  }
-
-  /// Whether v's buffer was created before position t.
-  bool createdBefore(Value v, int64_t t) const {
-    auto it = bufferOf.find(v);
-    return it != bufferOf.end() && buffers[it->second].first < t;
-  }
-
-  int64_t size() const { return position.size(); }
-
-private:
-  struct Buffer {
-    int64_t bytes, first, last;
-  };
-  DenseMap<Operation *, int64_t> position;
-  SmallVector<Buffer> buffers;
-  DenseMap<Value, int64_t> bufferOf;
-};
 
 /// The positions a chain occupies: from its first op, or the fresh init
 /// or constant one of them reads if that comes earlier, to its consumer.
@@ -618,11 +529,10 @@ struct PartialExecutionPass
       for (int64_t width : sliceWidths(chain))
         lowest.back() =
             std::min(lowest.back(), chainPeak(chain, live, width, tilePixels));
-      LLVM_DEBUG(llvm::dbgs() << "chain of " << chain.channels
-                              << " channels at "
-                              << chain.producer->getLoc() << ": peak whole "
-                              << whole.back() << ", lowest " << lowest.back()
-                              << "\n");
+      LLVM_DEBUG(llvm::dbgs()
+                 << "chain of " << chain.channels << " channels at "
+                 << chain.producer->getLoc() << ": peak whole " << whole.back()
+                 << ", lowest " << lowest.back() << "\n");
       if (worthSlicing(whole.back(), lowest.back())) {
         helped.insert(chain.producer);
         helped.insert(chain.consumer);
@@ -645,17 +555,17 @@ struct PartialExecutionPass
         continue;
       claimed.insert(chain.consumer);
       plan.push_back({chain, width});
-      LLVM_DEBUG(llvm::dbgs() << "slices of " << width << " channels for "
-                              << chain.producer->getLoc() << ", peak "
-                              << chainPeak(chain, live, width, tilePixels)
-                              << "\n");
+      LLVM_DEBUG(llvm::dbgs()
+                 << "slices of " << width << " channels for "
+                 << chain.producer->getLoc() << ", peak "
+                 << chainPeak(chain, live, width, tilePixels) << "\n");
     }
     for (auto &[chain, width] : plan) {
       OpBuilder b(chain.consumer);
       Value acc = chain.consumer.getDpsInits()[0];
       for (int64_t offset = 0; offset < chain.channels; offset += width)
-        acc = emitSlice(b, chain, offset, std::min(width, chain.channels - offset),
-                        acc);
+        acc = emitSlice(b, chain, offset,
+                        std::min(width, chain.channels - offset), acc);
       chain.consumer->getResult(0).replaceAllUsesWith(acc);
       // Consumer first: it reads the chain, which reads the producer.
       eraseWithDeadOperands(chain.consumer);

@@ -24,8 +24,8 @@
 #include "llvm/ADT/Sequence.h"
 #include "llvm/ADT/SetVector.h"
 
-#include <random>
 #include "llvm/Support/Debug.h"
+#include <random>
 
 #define DEBUG_TYPE "sparse-enc-plan-arena"
 
@@ -102,8 +102,8 @@ int64_t placeBuffers(MutableArrayRef<Buffer> buffers) {
   SmallVector<int64_t> offsets, best;
   int64_t arenaBytes = placeAll(buffers, order, best);
   std::mt19937 rng(0);
-  for (int step = 0; step < kSearchSteps && arenaBytes > bound &&
-                     buffers.size() > 1;
+  for (int step = 0;
+       step < kSearchSteps && arenaBytes > bound && buffers.size() > 1;
        ++step) {
     unsigned i = rng() % order.size(), j = rng() % order.size();
     std::swap(order[i], order[j]);
@@ -138,8 +138,9 @@ struct PlanArenaPass
                         ArrayAttr::get(&getContext(), peak));
       }
     }
-    module->setAttr(mcusparse::kArenaBytesAttr,
-                    IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
+    module->setAttr(
+        mcusparse::kArenaBytesAttr,
+        IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
   }
 
   /// The buffers live together where the most bytes are, largest first, as
@@ -195,9 +196,10 @@ struct PlanArenaPass
       Buffer buf;
       buf.alloc = alloc;
       // Bytes per element as the target lays it out (index: 4 or 8; i1: 1).
-      int64_t elemBytes = std::max<int64_t>(
-          1, DataLayout::closest(alloc).getTypeSize(type.getElementType())
-                 .getFixedValue());
+      int64_t elemBytes =
+          std::max<int64_t>(1, DataLayout::closest(alloc)
+                                   .getTypeSize(type.getElementType())
+                                   .getFixedValue());
       buf.bytes = std::max<int64_t>(type.getNumElements() * elemBytes, 1);
       buf.first = buf.last = positionOf(alloc);
       // Follow every value that may alias the buffer: results of memref
@@ -251,8 +253,8 @@ struct PlanArenaPass
     LLVM_DEBUG({
       for (Buffer &buf : buffers)
         llvm::dbgs() << "buffer [" << buf.offset << ", "
-                     << buf.offset + buf.bytes << ") live " << buf.first
-                     << ".." << buf.last << ": " << buf.alloc.getType() << " at "
+                     << buf.offset + buf.bytes << ") live " << buf.first << ".."
+                     << buf.last << ": " << buf.alloc.getType() << " at "
                      << buf.alloc.getLoc() << "\n";
     });
 
@@ -261,9 +263,8 @@ struct PlanArenaPass
     OpBuilder moduleBuilder(func);
     auto global = memref::GlobalOp::create(
         moduleBuilder, func.getLoc(), mcusparse::kArenaName,
-        moduleBuilder.getStringAttr("private"), arenaType,
-        UnitAttr::get(ctx), /*constant=*/false,
-        moduleBuilder.getI64IntegerAttr(kAlign));
+        moduleBuilder.getStringAttr("private"), arenaType, UnitAttr::get(ctx),
+        /*constant=*/false, moduleBuilder.getI64IntegerAttr(kAlign));
     symbols.insert(global);
     OpBuilder b = OpBuilder::atBlockBegin(&body);
     Value arena = memref::GetGlobalOp::create(b, func.getLoc(), arenaType,
@@ -272,9 +273,9 @@ struct PlanArenaPass
       OpBuilder ab(buf.alloc);
       Value offset =
           arith::ConstantIndexOp::create(ab, buf.alloc.getLoc(), buf.offset);
-      Value view = memref::ViewOp::create(ab, buf.alloc.getLoc(),
-                                          buf.alloc.getType(), arena, offset,
-                                          ValueRange{});
+      Value view =
+          memref::ViewOp::create(ab, buf.alloc.getLoc(), buf.alloc.getType(),
+                                 arena, offset, ValueRange{});
       buf.alloc.getResult().replaceAllUsesWith(view);
       for (Operation *dealloc : buf.deallocs)
         dealloc->erase();

@@ -44,9 +44,8 @@ linalg::GenericOp onLayerShape(RewriterBase &rewriter, const Accumulator &acc) {
   linalg::GenericOp old = acc.consumer;
   Value layerResult = acc.layer->getResult(0);
   auto layerType = cast<RankedTensorType>(layerResult.getType());
-  Value chainValue = acc.reshapes.empty()
-                         ? layerResult
-                         : acc.reshapes.back()->getResult(0);
+  Value chainValue =
+      acc.reshapes.empty() ? layerResult : acc.reshapes.back()->getResult(0);
   MLIRContext *ctx = rewriter.getContext();
   Location loc = old.getLoc();
   rewriter.setInsertionPoint(old);
@@ -85,8 +84,8 @@ linalg::GenericOp onLayerShape(RewriterBase &rewriter, const Accumulator &acc) {
   if (oldType.getRank() > 1) {
     ReassociationIndices all(oldType.getRank());
     std::iota(all.begin(), all.end(), 0);
-    back = tensor::ExpandShapeOp::create(rewriter, loc, oldType, flat,
-                                         SmallVector<ReassociationIndices>{all});
+    back = tensor::ExpandShapeOp::create(
+        rewriter, loc, oldType, flat, SmallVector<ReassociationIndices>{all});
   }
   Operation *oldInit = old.getDpsInits()[0].getDefiningOp();
   rewriter.replaceOp(old, back);
@@ -146,9 +145,9 @@ void dropUnitTail(RewriterBase &rewriter, linalg::GenericOp tiled) {
       SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel));
   IRMapping mapping;
   tiled.getRegion().cloneInto(&generic.getRegion(), mapping);
-  Value back = tensor::ExpandShapeOp::create(
-      rewriter, loc, tiled->getResult(0).getType(), generic->getResult(0),
-      dropLast);
+  Value back = tensor::ExpandShapeOp::create(rewriter, loc,
+                                             tiled->getResult(0).getType(),
+                                             generic->getResult(0), dropLast);
   rewriter.replaceOp(tiled, back);
 }
 

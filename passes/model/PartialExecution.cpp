@@ -489,7 +489,14 @@ struct PartialExecutionPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (peakBytes <= 0)
+    if (peakBytes < 0 || tilePixels < 0) {
+      emitError(getOperation().getLoc())
+          << "sparse-enc-partial-execution: peak-bytes and tile-pixels must "
+             "be 0 (off) or positive, got "
+          << peakBytes.getValue() << " and " << tilePixels.getValue();
+      return signalPassFailure();
+    }
+    if (peakBytes == 0)
       return;
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (!func.isExternal() && func.getBody().hasOneBlock())

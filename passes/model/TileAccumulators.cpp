@@ -162,7 +162,14 @@ struct TileAccumulatorsPass
   }
 
   void runOnOperation() override {
-    if (pixels <= 0)
+    if (pixels < 0) {
+      emitError(getOperation().getLoc())
+          << "sparse-enc-tile-accumulators: pixels must be 0 (off) or "
+             "positive, got "
+          << pixels.getValue();
+      return signalPassFailure();
+    }
+    if (pixels == 0)
       return;
     SmallVector<Accumulator> found;
     getOperation().walk([&](linalg::LinalgOp op) {

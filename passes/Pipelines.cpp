@@ -113,13 +113,13 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
   // Partial execution first: it cuts the layer matmuls that the next pass
   // turns into matvec loops.
   std::string partialExecution =
-      pexPeakBytes > 0 ? "sparse-enc-partial-execution{peak-bytes=" +
+      pexPeakBytes != 0 ? "sparse-enc-partial-execution{peak-bytes=" +
                               std::to_string(pexPeakBytes) + " tile-pixels=" +
                               std::to_string(tilePixels) + "}, "
                         : "";
   // Then int32 results in pixel tiles (inside Pex's slices too).
   std::string tileAccumulators =
-      tilePixels > 0 ? "sparse-enc-tile-accumulators{pixels=" +
+      tilePixels != 0 ? "sparse-enc-tile-accumulators{pixels=" +
                            std::to_string(tilePixels) + "}, "
                      : "";
   return (llvm::Twine("sparse-enc-set-target{target=") + target + "}, " +

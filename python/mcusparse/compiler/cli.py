@@ -104,7 +104,7 @@ def register(groups) -> None:
     p.add_argument("--pex-peak-bytes", type=_byte_count, default=0, metavar="BYTES",
                    help="partial execution: operator chains (expand -> depthwise -> "
                         "project) whose peak is above BYTES (e.g. 262144 or 256K) run in "
-                        "channel slices; default 0: off")
+                        "channel slices; 1: the lowest arena; default 0: off")
     p.add_argument("--tile-pixels", type=int, default=0, metavar="N",
                    help="compute each convolution's int32 result and its requantisation "
                         "in tiles of at most N pixels (e.g. 48), so the int32 buffer is one "

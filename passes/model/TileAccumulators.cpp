@@ -5,10 +5,10 @@
 // for a 221,184-byte int8 activation. The pass computes such a layer and
 // the elementwise op that consumes it a tile of pixels at a time (upstream
 // tile-and-fuse over the TilingInterface), so the int32 buffer is one tile:
-// the requantisation is rewritten on the layer's own [pixels, channels]
-// shape (the front end reaches it through reshapes), tiled along the
-// pixels, and the layer matmul with its zero fill fused into the loop. See
-// Passes.td.
+// the requantisation is rewritten on the layer's own shape (the front end
+// reaches it through reshapes), tiled along the pixels of a matmul or the
+// output rows of a depthwise convolution, and the layer with its zero fill
+// fused into the loop. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,6 +1,7 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-partial-execution=peak-bytes=400 --verify-diagnostics | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --sparse-enc-partial-execution=peak-bytes=512 | FileCheck %s --check-prefix=WHOLE
 // RUN: sparse-opt %s --split-input-file --sparse-enc-partial-execution | FileCheck %s --check-prefix=WHOLE
+// RUN: sparse-opt %s --split-input-file --sparse-enc-partial-execution="peak-bytes=400 tile-pixels=2" | FileCheck %s --check-prefix=WHOLE
 
 // An inverted-residual block as the front ends emit it: expand (1x1 conv,
 // 16 channels), requantise, pad, depthwise 3x3, requantise, project (1x1
@@ -11,7 +12,10 @@
 // each weight cut at compile time (the rows of the expansion, the depthwise
 // channels, the bias, the columns of the projection, with their layer tags
 // and layouts), the projection accumulating into one result. With 512 (or
-// 0, off) it runs whole.
+// 0, off) it runs whole, and so it does at 400 with tile-pixels=2: the
+// int32 results that sparse-enc-tile-accumulators will compute two pixels
+// (one row) at a time count as one tile, and the whole chain's peak is
+// then 384 bytes.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>

@@ -80,20 +80,30 @@ int64_t placeAll(ArrayRef<Buffer> buffers, ArrayRef<unsigned> order,
   return end;
 }
 
+/// The position where the most bytes are live (a buffer's first position,
+/// the earliest on ties), and those bytes; `aligned` rounds each buffer up
+/// to the arena's alignment.
+std::pair<int64_t, int64_t> busiestPosition(ArrayRef<Buffer> buffers,
+                                            bool aligned) {
+  std::pair<int64_t, int64_t> best = {0, 0};
+  for (const Buffer &b : buffers) {
+    int64_t live = 0;
+    for (const Buffer &other : buffers)
+      if (other.first <= b.first && b.first <= other.last)
+        live += aligned ? alignUp(other.bytes) : other.bytes;
+    if (live > best.second)
+      best = {b.first, live};
+  }
+  return best;
+}
+
 /// Offsets for every buffer. No arena can be smaller than the most bytes
 /// live at one position; first fit in order of size (largest first) often
 /// leaves gaps above that, so a local search swaps two buffers of the
 /// order at a time (deterministic: a fixed seed) and keeps each swap that
 /// does not grow the arena, until the bound is met or the swaps run out.
 int64_t placeBuffers(MutableArrayRef<Buffer> buffers) {
-  int64_t bound = 0;
-  for (const Buffer &b : buffers) {
-    int64_t live = 0;
-    for (const Buffer &other : buffers)
-      if (other.first <= b.first && b.first <= other.last)
-        live += alignUp(other.bytes);
-    bound = std::max(bound, live);
-  }
+  int64_t bound = busiestPosition(buffers, /*aligned=*/true).second;
   auto indices = llvm::seq<unsigned>(0, buffers.size());
   SmallVector<unsigned> order(indices.begin(), indices.end());
   llvm::stable_sort(order, [&](unsigned a, unsigned b) {
@@ -147,15 +157,7 @@ struct PlanArenaPass
   /// "<type> <bytes>" strings (for the compile report).
   static SmallVector<Attribute> peakBuffers(ArrayRef<Buffer> buffers,
                                             MLIRContext *ctx) {
-    int64_t bestBytes = -1, bestAt = 0;
-    for (const Buffer &b : buffers) {
-      int64_t live = 0;
-      for (const Buffer &other : buffers)
-        if (other.first <= b.first && b.first <= other.last)
-          live += other.bytes;
-      if (live > bestBytes)
-        bestBytes = live, bestAt = b.first;
-    }
+    int64_t bestAt = busiestPosition(buffers, /*aligned=*/false).first;
     SmallVector<const Buffer *> live;
     for (const Buffer &b : buffers)
       if (b.first <= bestAt && bestAt <= b.last)

@@ -65,14 +65,19 @@ def _table(args: argparse.Namespace) -> int:
     return 0 if not meta["errors"] else 2
 
 
-def _models(args: argparse.Namespace) -> int:
-    from pathlib import Path
-    from mcusparse.bench import models
-    workloads = models.WORKLOADS
+def _selected(workloads, args: argparse.Namespace):
+    """The (model, target) workloads that --models and --targets keep."""
     if args.models:
         workloads = [(m, t) for m, t in workloads if m in _csv(args.models)]
     if args.targets:
         workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
+    return workloads
+
+
+def _models(args: argparse.Namespace) -> int:
+    from pathlib import Path
+    from mcusparse.bench import models
+    workloads = _selected(models.WORKLOADS, args)
     models_dir = Path(args.models_dir) if args.models_dir else models.SHARED_MODELS
     rows = models.run_models(workloads, _csv(args.formats), models_dir, args.out,
                              samples=args.samples, wait_states=args.wait_states,
@@ -117,11 +122,7 @@ def _pex(args: argparse.Namespace) -> int:
     from pathlib import Path
     from mcusparse.bench import pex
     from mcusparse.compiler.cli import _byte_count
-    workloads = pex.DEFAULT_WORKLOADS
-    if args.models:
-        workloads = [(m, t) for m, t in workloads if m in _csv(args.models)]
-    if args.targets:
-        workloads = [(m, t) for m, t in workloads if t in _csv(args.targets)]
+    workloads = _selected(pex.DEFAULT_WORKLOADS, args)
     budgets = [_byte_count(b) for b in _csv(args.budgets)]
     tiles = [int(t) for t in _csv(args.tile_pixels)]
     out = Path(args.out)

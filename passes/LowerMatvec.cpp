@@ -134,19 +134,23 @@ struct LowerMatvecPass
                                  xType.getElementType(), m.accType)))
       return failure();
     Attribute encoding = m.weightType.getEncoding();
-    if (encoding && !isa<CSRAttr>(encoding))
+    if (encoding &&
+        !hasBatchedSparseKernel(encoding, m.weightType.getElementType(),
+                                xType.getElementType()))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
              << getFormatName(encoding)
-             << " is not implemented (only csr has a batched kernel; run "
-                "sparse-enc-matmul-to-matvec)";
+             << " is not implemented (csr, and dcsr with int8 groups of 16, "
+                "have batched kernels; run sparse-enc-matmul-to-matvec)";
     ImplicitLocOpBuilder b(op.getLoc(), op);
     AssembleOp assemble;
     if (!encoding)
       m.buffers.push_back(w);
     else if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
       return failure();
-    FailureOr<Value> result = encoding ? lowerCSRMatmul(b, m, opts)
-                                       : lowerDenseMatmul(b, m, opts);
+    FailureOr<Value> result =
+        !encoding                ? lowerDenseMatmul(b, m, opts)
+        : isa<CSRAttr>(encoding) ? lowerCSRMatmul(b, m, opts)
+                                 : lowerDCSRMatmul(b, m, opts);
     if (failed(result))
       return failure();
     op->getResult(0).replaceAllUsesWith(*result);

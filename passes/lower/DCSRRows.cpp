@@ -9,15 +9,20 @@
 using namespace mlir;
 using namespace mcusparse::lower;
 
+static Type elementOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
 DCSRGroupTypes::DCSRGroupTypes(Emitter &e, const MatvecOperands &m,
+                               int64_t lanes)
+    : DCSRGroupTypes(e, elementOf(m.buffers[0]), elementOf(m.x), lanes) {}
+
+DCSRGroupTypes::DCSRGroupTypes(Emitter &e, Type valueElem, Type xElem,
                                int64_t lanes) {
-  auto elementOf = [](Value v) {
-    return cast<ShapedType>(v.getType()).getElementType();
-  };
   bytes = VectorType::get({lanes}, e.b.getI8Type());
   mask = VectorType::get({lanes}, e.b.getI1Type());
-  values = VectorType::get({lanes}, elementOf(m.buffers[0]));
-  x = VectorType::get({lanes}, elementOf(m.x));
+  values = VectorType::get({lanes}, valueElem);
+  x = VectorType::get({lanes}, xElem);
   ramp = e.laneConstants(bytes, [](int64_t l) { return l; });
 }
 

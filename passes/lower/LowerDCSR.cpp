@@ -327,39 +327,54 @@ struct ExtensionBits {
 /// get.active.lane.mask(0, entries left) (`vctp.8`), and one `vmlava` per
 /// group reduces its products. The values pointer moves G per group and
 /// steps back by the last group's padding at the row's end.
-static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
-                          int64_t lanes) {
-  Emitter e{b, m.accType};
+///
+/// The same loop serves the layer matmul (DCSRPixels): each group's decode
+/// is shared by all pixels, which add one gather and one `vmlava` each.
+Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
+                                    ArrayRef<Value> buffers, int64_t numRows,
+                                    int64_t numCols, const DCSRPixels &px) {
+  const int64_t lanes = 16;
   Pointers ptrs{e};
-  Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
-        maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
-        nnzBuf = m.buffers[6];
+  Value values = buffers[0], nibbles = buffers[1], minimums = buffers[2],
+        maps = buffers[3], masks = buffers[4], rowOffsets = buffers[5],
+        nnzBuf = buffers[6];
   bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
   ExtensionBits ext{e, masks, &ptrs, lanes};
   auto i8 = b.getI8Type(), i32 = b.getI32Type(), i1 = b.getI1Type();
   auto idx = b.getIndexType();
-  DCSRGroupTypes group(e, m, lanes);
+  DCSRGroupTypes group(e, i8, i8, lanes);
   VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
              xVec = group.x;
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
-  Value rowCount = e.index(m.rows);
+  Value rowCount = e.index(numRows);
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
-  Value xPtr = ptrs.to(m.x);
-  DCSRRows rows(e, values, nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, values, nnzBuf, rowOffsets, numRows, numCols, lanes);
+  Value xPtr = px.xPtr, fillValue = px.fillValue;
+  int64_t pixels = px.pixels, xStride = px.xStride;
+  auto yAt = px.yAt;
+  Type yType = px.y.getType();
+  // Row r's accumulators as they start.
+  auto startAccs = [&](Value yt, Value r) {
+    SmallVector<Value> accs;
+    for (int64_t q = 0; q < pixels; ++q)
+      accs.push_back(fillValue ? fillValue
+                               : tensor::ExtractOp::create(b, yt, yAt(r, q))
+                                     .getResult());
+    return accs;
+  };
 
   // The loop state: y, the next row to set up, the current row's entries
-  // left, its sum, gather base, G*s and ramp*s, then the read positions,
-  // and the odd group's deltas and its map byte | 256 after an even group
-  // (0 before one: the parity and the map in one register, one `orr`;
-  // pairs may span rows).
+  // left, gather base, G*s and ramp*s, then the read positions, the odd
+  // group's deltas and its map byte | 256 after an even group (0 before
+  // one: the parity and the map in one register, one `orr`; pairs may span
+  // rows), and the current row's sums (one per pixel).
   enum {
-    kY, kNextRow, kLeft, kAcc, kBase, kStep, kRampS,
-    kValues, kMin, kNibble, kMap, kMask, kOdd, kOddMap
+    kY, kNextRow, kLeft, kBase, kStep, kRampS,
+    kValues, kMin, kNibble, kMap, kMask, kOdd, kOddMap, kAccs
   };
-  SmallVector<Value> inits{m.y,
+  SmallVector<Value> inits{px.y,
                            c0,
                            c0,
-                           e.zero(m.accType),
                            xPtr,
                            c0,
                            e.zero(byteVec),
@@ -370,6 +385,7 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                            ptrs.to(masks),
                            e.zero(byteVec),
                            ext.constI32(0)};
+  inits.append(pixels, e.zero(e.accType));
   SmallVector<Type> types(ValueRange(inits).getTypes());
   SmallVector<Location> locs(types.size(), b.getLoc());
   auto ifOp = [&](TypeRange results, Value cond, auto thenFn, auto elseFn) {
@@ -392,9 +408,12 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
       -> std::pair<SmallVector<Value>, Value> {
     Value current = arith::SubIOp::create(b, s[kNextRow], c1);
     auto store = [&]() -> SmallVector<Value> {
-      return {tensor::InsertOp::create(b, s[kAcc], s[kY], current)};
+      Value yt = s[kY];
+      for (int64_t q = 0; q < pixels; ++q)
+        yt = tensor::InsertOp::create(b, s[kAccs + q], yt, yAt(current, q));
+      return {yt};
     };
-    s[kY] = started ? ifOp(TypeRange{m.y.getType()}, started, store,
+    s[kY] = started ? ifOp(TypeRange{yType}, started, store,
                            [&]() -> SmallVector<Value> { return {s[kY]}; })[0]
                     : store()[0];
     // The last group read -left padding values.
@@ -419,7 +438,7 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
               ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, u[kStep]));
           u[kNextRow] = arith::AddIOp::create(b, r, c1);
           u[kLeft] = n;
-          u[kAcc] = tensor::ExtractOp::create(b, s[kY], r);
+          llvm::copy(startAccs(s[kY], r), u.begin() + kAccs);
           return u;
         },
         [&]() -> SmallVector<Value> { return s; });
@@ -461,9 +480,12 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
         b, maskType, ext.constI32(0),
         arith::IndexCastOp::create(b, i32, a[kLeft]));
     Value v = ptrs.read(vVec, a[kValues], mask);
-    Value xv = ptrs.gather(xVec, base, offsets, mask);
     SmallVector<Value> next(a);
-    next[kAcc] = e.dot(a[kAcc], v, xv);
+    for (int64_t q = 0; q < pixels; ++q) {
+      Value from = q ? ptrs.advance(base, i8, e.index(q * xStride)) : base;
+      Value xv = ptrs.gather(xVec, from, offsets, mask);
+      next[kAccs + q] = e.dot(a[kAccs + q], v, xv);
+    }
     next[kBase] = base;
     next[kValues] = ptrs.advance(a[kValues], i8, cG);
     next[kMin] = ptrs.advance(a[kMin], i8, c1);
@@ -525,18 +547,36 @@ static Value lowerDCSRMVE(ImplicitLocOpBuilder &b, const MatvecOperands &m,
         types, more, [&]() { return groupLoop(s); },
         [&]() -> SmallVector<Value> { return s; });
     Value r = s[kNextRow];
+    SmallVector<Type> skipTypes(pixels, e.accType);
+    skipTypes.push_back(idx);
     SmallVector<Value> skipped = ifOp(
-        TypeRange{m.accType, idx}, below(r),
+        skipTypes, below(r),
         [&]() -> SmallVector<Value> {
-          return {tensor::ExtractOp::create(b, s[kY], r),
-                  arith::AddIOp::create(b, r, c1)};
+          SmallVector<Value> out = startAccs(s[kY], r);
+          out.push_back(arith::AddIOp::create(b, r, c1));
+          return out;
         },
-        [&]() -> SmallVector<Value> { return {s[kAcc], r}; });
-    s[kAcc] = skipped[0];
-    s[kNextRow] = skipped[1];
+        [&]() -> SmallVector<Value> {
+          SmallVector<Value> out(ArrayRef<Value>(s).slice(kAccs, pixels));
+          out.push_back(r);
+          return out;
+        });
+    llvm::copy(ArrayRef<Value>(skipped).take_front(pixels), s.begin() + kAccs);
+    s[kNextRow] = skipped[pixels];
     scf::YieldOp::create(b, s);
   }
-  return outer.getResult(kY);
+  // A skipped empty row's sums are stored by the next set-up, and a last
+  // empty row has none after it. Its sums are y's own values, except when
+  // they start from a fill that Y has not received: then the sums of row
+  // nextRow - 1 are stored once more.
+  Value yt = outer.getResult(kY);
+  if (!fillValue || numRows == 0)
+    return yt;
+  Value last = arith::SubIOp::create(b, outer.getResult(kNextRow), c1);
+  for (int64_t q = 0; q < pixels; ++q)
+    yt = tensor::InsertOp::create(b, outer.getResult(kAccs + q), yt,
+                                  yAt(last, q));
+  return yt;
 }
 
 FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
@@ -545,8 +585,13 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly())
     return lowerDCSRScalar(b, m, dcsr.getGroup());
-  if (opts.mve() && isMVEInt8Kernel(m, dcsr.getGroup()))
-    return lowerDCSRMVE(b, m, dcsr.getGroup());
+  if (opts.mve() && isMVEInt8Kernel(m, dcsr.getGroup())) {
+    Emitter e{b, m.accType};
+    Pointers ptrs{e};
+    DCSRPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
+                  [](Value r, int64_t) { return r; }, Value()};
+    return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols, px);
+  }
   // Other vector targets (RVV), and MVE with other than int8 elements:
   // products in lane accumulators, one reduction per row.
   Emitter e{b, m.accType};

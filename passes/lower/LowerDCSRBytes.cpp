@@ -42,6 +42,13 @@ using namespace mlir;
 using namespace mcusparse::lower;
 
 namespace {
+/// Lanes of the cortex-m55 kernels: 16 int8 entries per group.
+constexpr int64_t kMVEGroup = 16;
+/// Pixels up to which the group loop stays tail-predicated: 9 accumulators
+/// still fit the GPRs (320x960 over 9 pixels keeps `dlstp`/`letp`), 16
+/// spill and did not (172x172 over 250 pixels).
+constexpr int64_t kTailPredicatedPixels = 9;
+
 /// What one row of the byte-delta kernel needs.
 struct Row {
   Value start;  // index of the row's first entry in values / delta_bytes
@@ -51,6 +58,126 @@ struct Row {
   Value firstGroup;
 };
 } // namespace
+
+/// cortex-m55, int8 (the matvec and the layer matmul, DCSRPixels): the row
+/// loop carries pointers to the row's values, deltas and first group
+/// minimum (the group loop advances the last), and the gather base x + base
+/// is one pointer; pixel q gathers from it + q * xStride with the group's
+/// offsets. A row's groups run for n > 0 as do { ... k += G } while (k != n
+/// rounded up), tail-predicated.
+Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
+                                         ArrayRef<Value> buffers,
+                                         int64_t numRows, int64_t numCols,
+                                         const DCSRPixels &px,
+                                         int64_t rowsPerIteration) {
+  Value values = buffers[0], deltas = buffers[1], minimums = buffers[2];
+  auto i8 = b.getI8Type(), i32 = b.getI32Type();
+  DCSRGroupTypes group(e, i8, i8, kMVEGroup);
+  auto idx = b.getIndexType();
+  Value c0 = e.index(0), c1 = e.index(1), cG = e.index(kMVEGroup);
+  Pointers ptrs{e};
+  Type accType = e.accType;
+  DCSRRows rows(e, values, buffers[4], buffers[3], numRows, numCols,
+                kMVEGroup);
+  Value xPtr = px.xPtr, fillValue = px.fillValue;
+  int64_t pixels = px.pixels, xStride = px.xStride;
+  auto yAt = px.yAt;
+
+  // Up to kTailPredicatedPixels pixels the group loop keeps LLVM's
+  // tail-predicated shape (the dot under the lane mask: dlstp/letp, no vctp
+  // or vpst). More accumulators spill q registers in the loop, which stops
+  // tail predication; the loop then runs a vctp per group and `vpst` per
+  // masked op, and the dot goes without the mask (masked-off values read
+  // zero).
+  bool tailPredicated = pixels <= kTailPredicatedPixels;
+  auto rowStep = [&](Value r, ValueRange in) -> SmallVector<Value> {
+    Value yt = in[0], vals = in[1], dels = in[2], mins = in[3];
+    Value n = rows.entries(r);
+    SmallVector<Value> at, accs0;
+    for (int64_t q = 0; q < pixels; ++q) {
+      at.push_back(yAt(r, q));
+      accs0.push_back(fillValue ? fillValue
+                                : tensor::ExtractOp::create(b, yt, at[q])
+                                      .getResult());
+    }
+    SmallVector<Type> resultTypes(pixels, accType);
+    resultTypes.push_back(ptrs.type());
+    auto nonEmpty = scf::IfOp::create(
+        b, resultTypes,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
+        /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(nonEmpty.thenBlock());
+      Value slope = rows.slope(n, n);
+      Value step = arith::MulIOp::create(b, slope, cG);
+      Value rampS = rows.rampTimes(group.ramp, slope);
+      Value rounded = arith::AndIOp::create(
+          b, arith::AddIOp::create(b, n, e.index(kMVEGroup - 1)),
+          e.index(-kMVEGroup));
+      Value n32 = arith::IndexCastOp::create(b, i32, n);
+      Value base0 = ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, step));
+      SmallVector<Value> inits{c0, base0, mins};
+      llvm::append_range(inits, accs0);
+      SmallVector<Type> types(ValueRange(inits).getTypes());
+      SmallVector<Location> locs(types.size(), b.getLoc());
+      auto loop = scf::WhileOp::create(b, types, inits);
+      Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+      Value k = before->getArgument(0), base = before->getArgument(1),
+            minimum = before->getArgument(2);
+      Value mask = LLVM::GetActiveLaneMaskOp::create(
+          b, group.mask, arith::IndexCastOp::create(b, i32, k), n32);
+      Value d = ptrs.read(group.bytes, ptrs.advance(dels, i8, k), mask);
+      Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, d));
+      Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, minimum));
+      Value newBase = ptrs.advance(ptrs.advance(base, i8, step), i8, code);
+      Value v = ptrs.read(group.values, ptrs.advance(vals, i8, k), mask);
+      Value next = arith::AddIOp::create(b, k, cG);
+      SmallVector<Value> carried{next, newBase,
+                                 ptrs.advance(minimum, i8, c1)};
+      for (int64_t q = 0; q < pixels; ++q) {
+        Value from =
+            q ? ptrs.advance(newBase, i8, e.index(q * xStride)) : newBase;
+        Value xv = ptrs.gather(group.x, from, offsets, mask);
+        Value acc = before->getArgument(3 + q);
+        carried.push_back(tailPredicated ? e.dot(acc, v, xv, mask)
+                                         : e.dot(acc, v, xv));
+      }
+      scf::ConditionOp::create(
+          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
+          carried);
+      Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+      scf::YieldOp::create(b, after->getArguments());
+      b.setInsertionPointAfter(loop);
+      SmallVector<Value> results(loop.getResults().drop_front(3));
+      results.push_back(loop.getResult(2));
+      scf::YieldOp::create(b, results);
+      b.setInsertionPointToStart(nonEmpty.elseBlock());
+      SmallVector<Value> unchanged(accs0);
+      unchanged.push_back(mins);
+      scf::YieldOp::create(b, unchanged);
+    }
+    for (int64_t q = 0; q < pixels; ++q)
+      yt = tensor::InsertOp::create(b, nonEmpty.getResult(q), yt, at[q]);
+    return {yt, ptrs.advance(vals, i8, n), ptrs.advance(dels, i8, n),
+            nonEmpty.getResult(pixels)};
+  };
+  SmallVector<Value> inits{px.y, ptrs.to(values), ptrs.to(deltas),
+                           ptrs.to(minimums)};
+  int64_t grouped = numRows / rowsPerIteration * rowsPerIteration;
+  SmallVector<Value> out = forLoop(
+      b, c0, e.index(grouped), e.index(rowsPerIteration), inits,
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        SmallVector<Value> state(in);
+        for (int64_t i = 0; i < rowsPerIteration; ++i)
+          state = rowStep(i ? arith::AddIOp::create(b, r, e.index(i)) : r,
+                          state);
+        return state;
+      });
+  for (int64_t r = grouped; r < numRows; ++r)
+    out = rowStep(e.index(r), out);
+  return out[0];
+}
 
 FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                                   const MatvecOperands &m,
@@ -90,84 +217,6 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     row.slope = rows.slope(row.n, divisor);
     row.step = arith::MulIOp::create(b, row.slope, cG);
     return rows.rampTimes(rampVec, row.slope);
-  };
-
-  // cortex-m55: the row loop carries pointers to the row's values, deltas
-  // and first group minimum (the group loop advances the last); the gather
-  // base x + base is a pointer too. For n > 0, do { ... k += G } while
-  // (k != n rounded up).
-  Pointers ptrs{e};
-  auto mveRows = [&]() -> Value {
-    Value xPtr = ptrs.to(m.x);
-    SmallVector<Value> inits{m.y, ptrs.to(values), ptrs.to(deltas),
-                             ptrs.to(minimums)};
-    auto rowStep = [&](Value r, ValueRange in) -> SmallVector<Value> {
-          Value yt = in[0], vals = in[1], dels = in[2], mins = in[3];
-          Value n = rows.entries(r);
-          Value acc0 = tensor::ExtractOp::create(b, yt, r);
-          auto nonEmpty = scf::IfOp::create(
-              b, TypeRange{acc0.getType(), ptrs.type()},
-              arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0),
-              /*withElseRegion=*/true);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(nonEmpty.thenBlock());
-            Row row;
-            row.n = n;
-            Value rampS = setSlope(row, n);
-            Value rounded = arith::AndIOp::create(
-                b, arith::AddIOp::create(b, n, e.index(lanes - 1)),
-                e.index(-lanes));
-            Value n32 = arith::IndexCastOp::create(b, i32, n);
-            Value base0 =
-                ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, row.step));
-            SmallVector<Type> types{idx, acc0.getType(), ptrs.type(),
-                                    ptrs.type()};
-            SmallVector<Location> locs(types.size(), b.getLoc());
-            auto loop = scf::WhileOp::create(
-                b, types, ValueRange{c0, acc0, base0, mins});
-            Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
-            Value k = before->getArgument(0), acc = before->getArgument(1),
-                  base = before->getArgument(2), group = before->getArgument(3);
-            Value mask = LLVM::GetActiveLaneMaskOp::create(
-                b, maskType, arith::IndexCastOp::create(b, i32, k), n32);
-            Value d = ptrs.read(byteVec, ptrs.advance(dels, i8, k), mask);
-            Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, d));
-            Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, group));
-            Value newBase =
-                ptrs.advance(ptrs.advance(base, i8, row.step), i8, code);
-            Value xv = ptrs.gather(xVec, newBase, offsets, mask);
-            Value v = ptrs.read(vVec, ptrs.advance(vals, i8, k), mask);
-            Value sum = e.dot(acc, v, xv, mask);
-            Value next = arith::AddIOp::create(b, k, cG);
-            scf::ConditionOp::create(
-                b,
-                arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next,
-                                      rounded),
-                ValueRange{next, sum, newBase, ptrs.advance(group, i8, c1)});
-            Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
-            scf::YieldOp::create(b, after->getArguments());
-            b.setInsertionPointAfter(loop);
-            scf::YieldOp::create(
-                b, ValueRange{loop.getResult(1), loop.getResult(3)});
-            b.setInsertionPointToStart(nonEmpty.elseBlock());
-            scf::YieldOp::create(b, ValueRange{acc0, mins});
-          }
-          return {tensor::InsertOp::create(b, nonEmpty.getResult(0), yt, r),
-                  ptrs.advance(vals, i8, n), ptrs.advance(dels, i8, n),
-                  nonEmpty.getResult(1)};
-    };
-    // Two rows per iteration: they share the loop control and the reloads
-    // of the bases that did not fit in registers.
-    SmallVector<Value> out = forLoop(
-        b, c0, e.index(m.rows / 2 * 2), e.index(2), inits,
-        [&](Value r, ValueRange in) -> SmallVector<Value> {
-          SmallVector<Value> first = rowStep(r, in);
-          return rowStep(arith::AddIOp::create(b, r, c1), first);
-        });
-    if (m.rows % 2)
-      out = rowStep(e.index(m.rows - 1), out);
-    return out[0];
   };
 
   // rv32imc: scalar entries; the lane's ramp s*l is carried as a sum.
@@ -223,8 +272,15 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                        acc0);
   };
 
-  if (opts.mve() && isMVEInt8Kernel(m, lanes))
-    return mveRows();
+  if (opts.mve() && isMVEInt8Kernel(m, lanes)) {
+    // Two rows per iteration: they share the loop control and the reloads
+    // of the bases that did not fit in registers.
+    Pointers ptrs{e};
+    DCSRPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
+                  [](Value r, int64_t) { return r; }, Value()};
+    return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
+                            /*rowsPerIteration=*/2);
+  }
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0},
@@ -244,3 +300,4 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                 arith::AddIOp::create(b, row.firstGroup, groups)};
       })[0];
 }
+

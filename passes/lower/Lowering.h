@@ -176,6 +176,8 @@ struct Pointers {
 /// values and activations, and the ramp 0..G-1 in 8-bit lanes.
 struct DCSRGroupTypes {
   DCSRGroupTypes(Emitter &e, const MatvecOperands &m, int64_t lanes);
+  DCSRGroupTypes(Emitter &e, mlir::Type valueElem, mlir::Type xElem,
+                 int64_t lanes);
   mlir::VectorType bytes, mask, values, x;
   mlir::Value ramp;
 };
@@ -316,6 +318,38 @@ mlir::Value forPixelBlocks(
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,
                                             const LowerOptions &opts);
+/// True when a layer matmul over `encoding` has a batched cortex-m55
+/// kernel: CSR (LowerSpMM.cpp), or dCSR with int8 groups of 16
+/// (LowerDCSRMatmul.cpp), given the weight and activation element types.
+bool hasBatchedSparseKernel(mlir::Attribute encoding, mlir::Type wElem,
+                            mlir::Type xElem);
+/// dCSR layer matmul on cortex-m55 (LowerDCSRMatmul.cpp).
+mlir::FailureOr<mlir::Value> lowerDCSRMatmul(mlir::ImplicitLocOpBuilder &b,
+                                             const MatmulOperands &m,
+                                             const LowerOptions &opts);
+
+/// What the cortex-m55 dCSR row loops multiply W by: `pixels` int8
+/// activation vectors that start `xStride` bytes apart from xPtr (the
+/// matvec: one). Accumulator q of row r is y[yAt(r, q)], started from
+/// `fillValue` when there is one (else read from y).
+struct DCSRPixels {
+  mlir::Value xPtr;
+  int64_t pixels, xStride;
+  mlir::Value y;
+  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> yAt;
+  mlir::Value fillValue;
+};
+/// Every row of a 4-bit dCSR W (groups of 16) against `px`; returns y
+/// (LowerDCSR.cpp). Each group is decoded once for all pixels.
+mlir::Value dcsrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                        llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                        int64_t cols, const DCSRPixels &px);
+/// The same for byte deltas (LowerDCSRBytes.cpp), `rowsPerIteration` rows
+/// sharing one iteration of the row loop.
+mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                             llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                             int64_t cols, const DCSRPixels &px,
+                             int64_t rowsPerIteration);
 /// Register-blocked dense matmul (LowerDenseMatmul.cpp).
 mlir::FailureOr<mlir::Value> lowerDenseMatmul(mlir::ImplicitLocOpBuilder &b,
                                               const MatmulOperands &m,

@@ -32,7 +32,8 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
 }
 
 /// The layer keeps its matmul for a batched kernel on cortex-m55: CSR
-/// weights (pixel-batched, passes/lower/LowerSpMM.cpp) and dense ones over
+/// weights (pixel-batched, passes/lower/LowerSpMM.cpp), int8 dCSR ones in
+/// groups of 16 (passes/lower/LowerDCSRMatmul.cpp) and dense ones over
 /// more than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp;
 /// one pixel is the matvec kernel), for integer weights and activations
 /// with a wider-or-equal integer accumulator.
@@ -41,15 +42,15 @@ bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
   Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
   auto xType = cast<ShapedType>(op.getDpsInputs()[0].getType());
   bool onePixel = xType.hasStaticShape() && xType.getDimSize(0) == 1;
-  if (target != "cortex-m55" ||
-      (layout && !isa<mcusparse::sparse_enc::CSRAttr>(layout)) ||
-      (!layout && onePixel))
-    return false;
   auto elem = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();
   };
   Type x = elem(op.getDpsInputs()[0]), w = elem(op.getDpsInputs()[1]),
        y = elem(op.getDpsInits()[0]);
+  if (target != "cortex-m55" ||
+      (layout && !mcusparse::lower::hasBatchedSparseKernel(layout, w, x)) ||
+      (!layout && onePixel))
+    return false;
   return isa<IntegerType>(x) && isa<IntegerType>(w) && isa<IntegerType>(y) &&
          x.getIntOrFloatBitWidth() <= y.getIntOrFloatBitWidth() &&
          w.getIntOrFloatBitWidth() <= y.getIntOrFloatBitWidth();

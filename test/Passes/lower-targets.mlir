@@ -219,8 +219,8 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // M55: %[[D:.*]] = llvm.intr.masked.load %{{.*}}, %[[M]], %{{.*}} {alignment = 1 : i32} : (!llvm.ptr, vector<16xi1>, vector<16xi8>) -> vector<16xi8>
 // M55: arith.addi %{{.*}}, %[[D]] : vector<16xi8>
 // M55: llvm.load %{{.*}} : !llvm.ptr -> i8
-// M55: llvm.intr.masked.gather %{{.*}}, %[[M]]
 // M55: llvm.intr.masked.load %{{.*}}, %[[M]]
+// M55: llvm.intr.masked.gather %{{.*}}, %[[M]]
 // M55: vector.reduction <add>
 // M55: scf.condition
 // M55: scf.if
@@ -268,10 +268,10 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
-// M55: scf.while {{.*}} -> (tensor<2xi32>, index, index, i32, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32)
+// M55: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32)
 // M55: scf.while
 // M55: %[[LEFT:.*]] = arith.cmpi sle
-// M55: scf.if %[[LEFT]] -> (tensor<2xi32>, index, index, i32, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, i1)
+// M55: scf.if %[[LEFT]] -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, i32, i1)
 // M55: tensor.insert
 // M55: scf.condition
 // M55-NOT: scf.for

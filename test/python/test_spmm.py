@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mcusparse import kernels, prune
+from mcusparse import formats, kernels, prune
 
 
 @pytest.mark.parametrize("target,fmt,shape,batch", [
@@ -49,6 +49,27 @@ def test_spmm_carried_pointers_across_empty_rows(fmt, shape, sparsity):
     X = rng.integers(-128, 128, (shape[1], 19)).astype(np.int8)
     Y, _ = kernels.spmm(W, format=fmt, target="cortex-m55", batch=19).run(X)
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+
+
+@pytest.mark.parametrize("fmt", ["dcsr", "dcsr:16:8"])
+@pytest.mark.parametrize("shape,batch,sparsity", [
+    ((40, 200), 7, 0.9),      # one block of 7 pixels (byte deltas: tail-predicated)
+    ((33, 72), 21, 0.85),     # a block of 16 pixels, then a block of 5
+    ((24, 64), 19, 1.0),      # no entries at all
+    ((8, 1000), 3, 0.99),     # long gaps: explicit zeros (the escape path)
+])
+def test_spmm_dcsr_batched(fmt, shape, batch, sparsity):
+    # cortex-m55 keeps a dCSR layer whole (passes/lower/LowerDCSRMatmul.cpp):
+    # each group is decoded once per block of 16 pixels, so the weights are
+    # read once per block.
+    rng = np.random.default_rng(shape[0] + batch)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
+    W[[1, shape[0] - 1]] = 0                   # empty rows, one of them the last
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // 16)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
 
 
 def test_spmm_errors():

@@ -1,4 +1,5 @@
-"""The pixel-batched CSR layer kernel (passes/lower/LowerSpMM.cpp) on whole models.
+"""The batched CSR and dCSR layer kernels (passes/lower/LowerSpMM.cpp,
+LowerDCSRMatmul.cpp) on whole models.
 
 On cortex-m55 a convolution whose weight is CSR stays a `linalg.matmul`
 (sparse-enc-matmul-to-matvec marks it `sparse_enc.batched`) and
@@ -94,6 +95,19 @@ def test_odd_shapes_bit_exact(tmp_path, name):
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(raw)
     cm = mcusparse.compile(path, target="cortex-m55", format="csr", out_dir=tmp_path / "out",
+                           progress=False)
+    assert batched_layers(tmp_path / "out") == 1, "the conv did not take the batched kernel"
+    check_bit_exact(cm, Reference(path), seeds=range(2))
+
+
+@pytest.mark.parametrize("fmt", ["dcsr", "dcsr:16:8"])
+@pytest.mark.parametrize("name", ["p35_3x3", "p20_s2"])
+def test_dcsr_layers_batched_bit_exact(tmp_path, name, fmt):
+    """dCSR convolutions stay whole on cortex-m55 (blocks of 16 pixels)."""
+    raw, _ = conv_model(*SHAPES[name], seed=sum(map(ord, name)))
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(raw)
+    cm = mcusparse.compile(path, target="cortex-m55", format=fmt, out_dir=tmp_path / "out",
                            progress=False)
     assert batched_layers(tmp_path / "out") == 1, "the conv did not take the batched kernel"
     check_bit_exact(cm, Reference(path), seeds=range(2))

@@ -38,7 +38,8 @@ DCSRRows::DCSRRows(Emitter &e, Value values, Value nnzBuf, Value rowOffsets,
     return;
   }
   Value nnz = arith::IndexCastOp::create(
-      e.b, e.b.getIndexType(), tensor::ExtractOp::create(e.b, nnzBuf, e.index(0)));
+      e.b, e.b.getIndexType(),
+      tensor::ExtractOp::create(e.b, nnzBuf, e.index(0)));
   average = arith::DivSIOp::create(e.b, nnz, e.index(rows));
 }
 

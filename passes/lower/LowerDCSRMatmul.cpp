@@ -35,8 +35,7 @@ constexpr int64_t kGroup = 16;
 
 static bool isDCSRBatchable(mcusparse::sparse_enc::DCSRAttr dcsr, Type wElem,
                             Type xElem) {
-  return dcsr.getGroup() == kGroup && wElem.isInteger(8) &&
-         xElem.isInteger(8);
+  return dcsr.getGroup() == kGroup && wElem.isInteger(8) && xElem.isInteger(8);
 }
 
 FailureOr<Value> mcusparse::lower::lowerDCSRMatmul(ImplicitLocOpBuilder &b,

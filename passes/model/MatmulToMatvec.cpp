@@ -121,11 +121,10 @@ struct MatmulToMatvecPass
           Value yRow = tensor::ExtractSliceOp::create(
               nb, loc, RankedTensorType::get({outs}, yType.getElementType()),
               iter[0], yOff, ySize, yStride);
-          Value prod = linalg::MatvecOp::create(nb, loc,
-                                                TypeRange{yRow.getType()},
-                                                ValueRange{w, xRow},
-                                                ValueRange{yRow})
-                           .getResult(0);
+          Value prod =
+              linalg::MatvecOp::create(nb, loc, TypeRange{yRow.getType()},
+                                       ValueRange{w, xRow}, ValueRange{yRow})
+                  .getResult(0);
           Value next = tensor::InsertSliceOp::create(nb, loc, prod, iter[0],
                                                      yOff, ySize, yStride);
           scf::YieldOp::create(nb, loc, next);

@@ -14,6 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cli.register(groups)
     from mcusparse.compiler import cli as compiler_cli
     compiler_cli.register(groups)
+    from mcusparse import prune_model
+    prune_model.register(groups)
     return parser
 
 

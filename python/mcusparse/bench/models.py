@@ -9,8 +9,9 @@ output agreement. Writes models_table.md, models_table.json and
 models_speedup.png into the output directory.
 
 The standard workloads are the dCSR paper's models in ../shared/models (DS-CNN
-S and M keyword spotting, MobileNetV2 on CIFAR-10), plus the bundled digits
-network.
+S and M keyword spotting on all three targets, MobileNetV2 on CIFAR-10 on
+cortex-m55), the bundled digits network, and the dense DS-CNNs pruned to
+N:M patterns by `mcusparse.prune_model` (NM_PRUNED).
 """
 from __future__ import annotations
 
@@ -27,15 +28,35 @@ SHARED_MODELS = Path(os.environ.get("MCUSPARSE_SHARED_MODELS",
 
 KWS = ["dense_s", "sparse_s_80", "sparse_s_90", "dense_m", "sparse_m_90"]
 MOBILENET = ["mobilenetv2_cifar10_dense100", "mobilenetv2_cifar10_sparse90"]
+# N:M patterns, the N:M paper's RISC-V case: the dense DS-CNNs pruned by
+# `mcusparse prune --keep-first` ("model@pattern"; no fine-tuning, so these
+# rows measure speed and size, not accuracy).
+NM_PRUNED = ["dense_s@nm:1:8", "dense_s@nm:1:16", "dense_m@nm:1:8", "dense_m@nm:1:16"]
 WORKLOADS: List[Tuple[str, str]] = (
     [(m, "cortex-m55") for m in KWS + MOBILENET] + [(m, "rv32imc") for m in KWS]
-    + [("digits_sparse90", "cortex-m55"), ("digits_sparse90", "rv32imc")])
+    + [(m, "rv32gcv") for m in KWS]
+    + [("digits_sparse90", t) for t in ("cortex-m55", "rv32imc", "rv32gcv")]
+    + [(m, t) for m in NM_PRUNED for t in ("rv32imc", "rv32gcv", "cortex-m55")])
 
 
 def model_path(name: str, models_dir: Path = SHARED_MODELS) -> Path:
+    """The .tflite of a workload; "model@pattern" is written once into build/pruned/."""
+    if "@" in name:
+        from mcusparse.prune_model import prune_model
+        from mcusparse.targets import toolchain as _tc
+        base, pattern = name.split("@", 1)
+        src = model_path(base, models_dir)
+        dst = _tc.build_root() / "pruned" / f"{_slug(name)}.tflite"
+        if not dst.is_file() or dst.stat().st_mtime < src.stat().st_mtime:
+            prune_model(src, dst, pattern, keep_first=True, progress=False)
+        return dst
     if name.startswith("digits"):
         return bundled(f"{name}.tflite")
     return Path(models_dir) / f"{name}.tflite"
+
+
+def _slug(name: str) -> str:
+    return name.replace("@", "-").replace(":", "_")
 
 
 def run_models(workloads: Sequence[Tuple[str, str]] = WORKLOADS, formats: Sequence[str] = ("auto",),
@@ -53,7 +74,7 @@ def run_models(workloads: Sequence[Tuple[str, str]] = WORKLOADS, formats: Sequen
         t0 = time.time()
         try:
             r = compare(path, target, fmt, samples=samples, wait_states=wait_states,
-                        out_root=out / "models" / f"{name}-{target}", progress=progress)
+                        out_root=out / "models" / f"{_slug(name)}-{target}", progress=progress)
             r["name"], r["seconds"] = name, round(time.time() - t0, 1)
         except Exception as err:          # one failing model must not hide the others
             r = {"name": name, "model": path.name, "target": target, "format": fmt,

@@ -396,3 +396,17 @@ def test_auto_takes_cse_csr_for_low_bit_weights_on_rv32imc():
     assert choice.buffers is not None and choice.encoding.startswith("#sparse_enc.cse_csr")
     assert "cse-csr" not in layouts.candidates(W, "cortex-m55")
     assert "cse-csr" not in layouts.candidates(quantized_matrix(16, 16, 0.5, 127), "rv32imc")
+
+
+def test_nm_digits_model_takes_nm_layouts_on_rv32(tmp_path, digits):
+    """The bundled 1:8 N:M model: auto takes N:M kernels on rv32imc, and the
+    outputs equal LiteRT's."""
+    path = bundled("digits_nm1_8.tflite")
+    cm = mcusparse.compile(path, target="rv32imc", format="auto", out_dir=tmp_path / "nm",
+                           progress=False)
+    formats = [layer["format"] for layer in cm.report["layers"]]
+    assert sum(f.startswith("nm:") for f in formats) >= 3, formats
+    ref = Reference(path)
+    x, _ = digits
+    for xi in x:
+        np.testing.assert_array_equal(cm.run(xi).outputs[0], ref(xi)[0])

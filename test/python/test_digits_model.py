@@ -23,6 +23,7 @@ litert = pytest.importorskip("ai_edge_litert.interpreter")
 MODELS = Path(__file__).resolve().parents[2] / "models"
 FILES = {0.0: "digits_dense.tflite", 0.8: "digits_sparse80.tflite",
          0.9: "digits_sparse90.tflite"}
+NM_FILE = "digits_nm1_8.tflite"          # 1 of every 8 weights along a row
 MIN_ACCURACY = 0.95
 # out x (kh*kw*in) weight matrix of each layer, in graph order.
 MATRICES = {"conv1": (8, 9), "conv2": (16, 72), "fc1": (128, 256), "fc2": (64, 128),
@@ -46,7 +47,7 @@ def expected_zeros(layer, sparsity):
 
 
 def test_files_present_and_small():
-    for name in list(FILES.values()) + ["digits_test.npz", "README.md"]:
+    for name in list(FILES.values()) + [NM_FILE, "digits_test.npz", "README.md"]:
         path = MODELS / name
         assert path.is_file(), f"{path} missing: run python -m mcusparse.models.digits --out models/"
         assert path.stat().st_size < 100_000, f"{name}: {path.stat().st_size} bytes"
@@ -95,9 +96,25 @@ def test_structure_and_sparsity(sparsity):
             assert n == want, f"{layer}: {n} zeros, expected {want}"
 
 
+def test_nm_model_structure():
+    """Every pruned layer keeps at most 1 of each 8 consecutive weights along a
+    row (exactly 87.5 % zeros), conv1 stays dense, and the network is the same."""
+    path = MODELS / NM_FILE
+    model, dense = import_model(path), import_model(MODELS / FILES[0.0])
+    assert [(l.op, l.matrix_shape) for l in model.layers] == \
+        [(l.op, l.matrix_shape) for l in dense.layers]
+    for info in model.layers:
+        W = info.weight
+        if info.name in digits.DENSE_LAYERS:
+            assert np.count_nonzero(W == 0) / W.size <= 0.02
+            continue
+        blocks = (W.reshape(W.shape[0], -1, 8) != 0).sum(-1)
+        assert (blocks == 1).all(), info.name
+
+
 def test_readme_states_the_sparsity():
     text = (MODELS / "README.md").read_text()
-    for sparsity, name in FILES.items():
+    for sparsity, name in list(FILES.items()) + [(0.875, NM_FILE)]:
         row = re.search(rf"^\| {re.escape(name)} \|(.*)$", text, re.M)
         assert row, f"README.md has no row for {name}"
         cells = [c.strip() for c in row.group(1).split("|")]
@@ -107,12 +124,12 @@ def test_readme_states_the_sparsity():
         assert stated == pytest.approx(list(actual.values()), abs=5e-5), name
 
 
-@pytest.mark.parametrize("sparsity", sorted(FILES))
-def test_litert_accuracy(sparsity, test_set):
+@pytest.mark.parametrize("name", sorted(FILES.values()) + [NM_FILE])
+def test_litert_accuracy(name, test_set):
     x, y = test_set
-    logits = digits.litert_logits(MODELS / FILES[sparsity], x)
+    logits = digits.litert_logits(MODELS / name, x)
     acc = float((logits.argmax(1) == y).mean())
-    assert acc >= MIN_ACCURACY, f"{FILES[sparsity]}: int8 accuracy {acc:.3f}"
+    assert acc >= MIN_ACCURACY, f"{name}: int8 accuracy {acc:.3f}"
 
 
 @pytest.mark.parametrize("sparsity", [0.0, 0.9])
@@ -164,7 +181,7 @@ def test_generator_reproduces_files(tmp_path, test_set):
     new, old = ((d / "README.md").read_text() for d in (tmp_path, MODELS))
     assert accuracies.sub("x %", new) == accuracies.sub("x %", old), "README.md"
     x, y = test_set
-    for name in FILES.values():
+    for name in list(FILES.values()) + [NM_FILE]:
         new, old = (tmp_path / name).read_bytes(), (MODELS / name).read_bytes()
         assert len(new) == len(old), name
         assert digits.int8_layer_sparsity(new) == digits.int8_layer_sparsity(old), name

@@ -10,8 +10,9 @@ models_speedup.png into the output directory.
 
 The standard workloads are the dCSR paper's models in ../shared/models (DS-CNN
 S and M keyword spotting on all three targets, MobileNetV2 on CIFAR-10 on
-cortex-m55), the bundled digits network, and the dense DS-CNNs pruned to
-N:M patterns by `mcusparse.prune_model` (NM_PRUNED).
+cortex-m55), the bundled digits networks (90 % by magnitude, and 1:8 N:M,
+both fine-tuned), and the dense DS-CNN S pruned to N:M patterns by
+`mcusparse.prune_model` (NM_PRUNED).
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ NM_PRUNED = ["dense_s@nm:1:8", "dense_s@nm:1:16"]
 WORKLOADS: List[Tuple[str, str]] = (
     [(m, "cortex-m55") for m in KWS + MOBILENET] + [(m, "rv32imc") for m in KWS]
     + [(m, "rv32gcv") for m in KWS]
-    + [("digits_sparse90", t) for t in ("cortex-m55", "rv32imc", "rv32gcv")]
+    + [(d, t) for d in ("digits_sparse90", "digits_nm1_8")
+       for t in ("cortex-m55", "rv32imc", "rv32gcv")]
     + [(m, t) for m in NM_PRUNED for t in ("rv32imc", "rv32gcv", "cortex-m55")])
 
 

@@ -34,7 +34,7 @@ fraction of each pruned layer is the target, to the rounding of
 
     python -m mcusparse.models.digits --out models/
 
-writes models/digits_{dense,sparse80,sparse90}.tflite, models/digits_test.npz
+writes models/digits_{dense,sparse80,sparse90,nm1_8}.tflite, models/digits_test.npz
 (the held-out test images and labels) and models/README.md. Training is
 deterministic for a seed on one machine (numpy's Generator, single-threaded
 BLAS); numpy's float32 matmul kernels round differently on other CPUs (AVX2
@@ -81,6 +81,8 @@ LR_FINETUNE = 5e-4
 
 MODEL_FILES = {0.0: "digits_dense.tflite", 0.8: "digits_sparse80.tflite",
                0.9: "digits_sparse90.tflite"}
+# N:M-pruned models (N of every M consecutive weights along a row), by (N, M).
+NM_FILES = {(1, 8): "digits_nm1_8.tflite"}
 TEST_FILE = "digits_test.npz"
 
 
@@ -233,6 +235,12 @@ def _prune_masks(params, sparsity):
             for name in LAYERS if name not in DENSE_LAYERS}
 
 
+def _nm_masks(params, n, m):
+    return {name: (prune.nm(params[name][0].reshape(ARCH[name][1][0], -1), n, m)
+                   != 0).reshape(ARCH[name][1]).astype(np.float32)
+            for name in LAYERS if name not in DENSE_LAYERS}
+
+
 def _copy(params):
     return {k: [p.copy() for p in v] for k, v in params.items()}
 
@@ -279,6 +287,33 @@ def _sparse(seed: int, sparsity: float):
                 params[name][0] *= mask
             _epoch(params, opt, x, y, rng, masks)
         masks = _prune_masks(params, sparsity)
+        for name, mask in masks.items():
+            params[name][0] *= mask
+        for _ in range(FINETUNE_EPOCHS):
+            _epoch(params, opt, x, y, rng, masks)
+    return params, masks
+
+
+def _nm(seed: int, n: int, m: int):
+    """The dense model pruned to N:M: the kept count per block of M steps down
+    from M to N over PRUNE_EPOCHS (the cubic ramp of _sparse, rounded up to
+    whole weights per block), then FINETUNE_EPOCHS with the N:M masks fixed."""
+    dense, state = _dense(seed)
+    params = _copy(dense)
+    x, y, _, _ = load_data(seed)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    opt = _Adam(params, LR_FINETUNE)
+    target = 1 - n / m
+    with _single_thread_blas():
+        for e in range(PRUNE_EPOCHS):
+            s = target * (1 - (1 - (e + 1) / PRUNE_EPOCHS) ** 3)
+            keep = max(n, int(np.ceil(m * (1 - s) - 1e-9)))
+            masks = _nm_masks(params, keep, m)
+            for name, mask in masks.items():
+                params[name][0] *= mask
+            _epoch(params, opt, x, y, rng, masks)
+        masks = _nm_masks(params, n, m)
         for name, mask in masks.items():
             params[name][0] *= mask
         for _ in range(FINETUNE_EPOCHS):
@@ -410,6 +445,7 @@ class DigitsModel:
     float_accuracy: float
     int8_accuracy: float | None
     layer_sparsity: dict
+    pattern: str = ""          # "nm:N:M" for an N:M model, "" for magnitude pruning
 
     def save(self, path) -> None:
         Path(path).write_bytes(self.tflite)
@@ -424,9 +460,30 @@ def train_digits(sparsity: float = 0.9, seed: int = 0, out=None,
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity!r}")
     params, _ = _sparse(seed, float(sparsity))
+    return _finish(params, float(sparsity), seed, f"sparsity {sparsity:g}", "", out,
+                   evaluate)
+
+
+def train_digits_nm(n: int = 1, m: int = 8, seed: int = 0, out=None,
+                    evaluate: bool = True) -> DigitsModel:
+    """As train_digits, pruned to N:M (every layer but conv1) instead of by
+    magnitude: each block of M consecutive weights along a row of the
+    out x (kh*kw*in) matrix keeps its N largest."""
+    prune.nm(np.zeros((1, m), np.float32), n, m)             # validates n, m
+    for name in LAYERS:
+        if name not in DENSE_LAYERS and int(np.prod(ARCH[name][1][1:])) % m:
+            raise ValueError(f"{name}: {int(np.prod(ARCH[name][1][1:]))} columns are not "
+                             f"a multiple of m={m}")
+    params, _ = _nm(seed, n, m)
+    return _finish(params, 1 - n / m, seed, f"N:M {n}:{m}", f"nm:{n}:{m}", out, evaluate)
+
+
+def _finish(params, sparsity: float, seed: int, what: str, pattern: str, out,
+            evaluate: bool) -> DigitsModel:
+    """Quantise, export and evaluate trained parameters."""
     x_train, _, x_test, y_test = load_data(seed)
     raw = to_tflite(params, x_train, description=f"mcusparse digits CNN, "
-                    f"sparsity {sparsity:g}, seed {seed}")
+                    f"{what}, seed {seed}")
     with _single_thread_blas():
         acc = accuracy(params, x_test, y_test)
     int8_acc = None
@@ -436,7 +493,7 @@ def train_digits(sparsity: float = 0.9, seed: int = 0, out=None,
         except ImportError:
             pass
     model = DigitsModel(float(sparsity), seed, params, raw, acc, int8_acc,
-                        int8_layer_sparsity(raw))
+                        int8_layer_sparsity(raw), pattern)
     if out is not None:
         model.save(out)
     return model
@@ -466,7 +523,8 @@ def make_test_set_npz(seed: int = 0) -> bytes:
     return _zip_bytes(members)
 
 
-def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int]) -> str:
+def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int],
+            nm_models: dict | None = None) -> str:
     def pct(v):
         return "n/a" if v is None else f"{100 * v:.1f} %"
     lines = [
@@ -515,8 +573,9 @@ def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int]) 
         + "".join(f" {n} zeros |" for n in LAYERS),
         "|---|---|---|---|" + "---|" * len(LAYERS),
     ]
-    for s, m in sorted(models.items()):
-        f = MODEL_FILES[s]
+    rows = [(MODEL_FILES[s], m) for s, m in sorted(models.items())]
+    rows += [(NM_FILES[k], m) for k, m in sorted((nm_models or {}).items())]
+    for f, m in rows:
         lines.append(f"| {f} | {sizes[f]} | {pct(m.float_accuracy)} | {pct(m.int8_accuracy)} |"
                      + "".join(f" {100 * m.layer_sparsity[n]:.2f} % |" for n in LAYERS))
     _, _, _, y = load_data(seed)
@@ -531,6 +590,10 @@ def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int]) 
         f"after {DENSE_EPOCHS} dense epochs) followed by {FINETUNE_EPOCHS} epochs of "
         "fine-tuning with fixed masks;",
         "a weight kept by pruning stays nonzero in int8.",
+        "The N:M model (`digits_nm1_8.tflite`: 1 of every 8 consecutive weights",
+        "along each row of a layer's out x (kh*kw*in) matrix) is pruned the same",
+        "way from the same dense model, its kept count per block stepping down",
+        "with the ramp to N, then fine-tuned with the N:M masks fixed.",
         "",
         f"`{TEST_FILE}`: `x` float32 [{len(y)}, 1, 8, 8, 1] (`x[i]` is one model input),",
         f"`y` int64 [{len(y)}] labels.",
@@ -539,7 +602,8 @@ def _readme(models: dict[float, DigitsModel], seed: int, sizes: dict[str, int]) 
     return "\n".join(lines)
 
 
-def generate(out_dir, seed: int = 0, sparsities=(0.0, 0.8, 0.9), log=print) -> dict:
+def generate(out_dir, seed: int = 0, sparsities=(0.0, 0.8, 0.9), nm=((1, 8),),
+             log=print) -> dict:
     """Writes the bundled models, the test set and README.md into out_dir."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -555,11 +619,22 @@ def generate(out_dir, seed: int = 0, sparsities=(0.0, 0.8, 0.9), log=print) -> d
         log(f"{name}: {len(m.tflite)} bytes, float accuracy {m.float_accuracy:.4f}, "
             f"int8 accuracy {m.int8_accuracy}, zeros "
             + ", ".join(f"{k} {v:.3f}" for k, v in m.layer_sparsity.items()))
+    nm_models = {}
+    for n, m in nm:
+        if (n, m) not in NM_FILES:
+            raise ValueError(f"no file name for N:M {n}:{m} (have {sorted(NM_FILES)})")
+        model = train_digits_nm(n, m, seed=seed)
+        nm_models[(n, m)] = model
+        name = NM_FILES[(n, m)]
+        (out_dir / name).write_bytes(model.tflite)
+        sizes[name] = len(model.tflite)
+        log(f"{name}: {len(model.tflite)} bytes, float accuracy {model.float_accuracy:.4f}, "
+            f"int8 accuracy {model.int8_accuracy}")
     npz = make_test_set_npz(seed)
     (out_dir / TEST_FILE).write_bytes(npz)
     sizes[TEST_FILE] = len(npz)
     log(f"{TEST_FILE}: {len(npz)} bytes")
-    (out_dir / "README.md").write_text(_readme(models, seed, sizes))
+    (out_dir / "README.md").write_text(_readme(models, seed, sizes, nm_models))
     log(f"README.md written in {out_dir}")
     return models
 
@@ -572,8 +647,16 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sparsity", type=float, action="append",
                     help="sparsities to write (0, 0.8, 0.9; repeatable; default all)")
+    ap.add_argument("--nm", action="append", metavar="N:M",
+                    help="N:M models to write (1:8; repeatable; default all)")
     args = ap.parse_args(argv)
-    generate(args.out, args.seed, tuple(args.sparsity) if args.sparsity else (0.0, 0.8, 0.9))
+    try:
+        nm = tuple(tuple(int(v) for v in p.split(":")) for p in args.nm) if args.nm \
+            else tuple(NM_FILES)
+    except ValueError:
+        ap.error(f"--nm takes N:M, e.g. 1:8; got {args.nm}")
+    generate(args.out, args.seed, tuple(args.sparsity) if args.sparsity else (0.0, 0.8, 0.9),
+             nm)
     return 0
 
 

@@ -47,7 +47,9 @@ BATCHED_FORMATS = ("dense", "csr", "dcsr")
 
 
 def has_batched_kernel(fmt: str) -> bool:
-    """True for the formats whose convolutions get a batched kernel (int8)."""
+    """True for the formats whose convolutions get a batched kernel (int8); the
+    compiler's side of this is hasBatchedSparseKernel (passes/lower/Lowering.h),
+    which sparse-enc-matmul-to-matvec asks."""
     return formats.parse_format(fmt).name in BATCHED_FORMATS
 # cse-csr is a candidate for `auto` on these targets, for weights with at
 # most this many distinct nonzero values.

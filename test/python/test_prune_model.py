@@ -5,7 +5,9 @@ import hashlib
 import numpy as np
 import pytest
 
+import models  # noqa: F401  (test helpers: models.onnx_builder)
 import mcusparse
+from models.onnx_builder import float_cnn, ort_quantize, qlinear_net, uint8_qlinear_net
 from mcusparse.cli import main as cli
 from mcusparse.compiler.reference import Reference, random_inputs
 from mcusparse.frontend.tflite import import_tflite
@@ -99,8 +101,8 @@ def test_bad_inputs(tmp_path):
         prune_model(copy, copy, "nm:1:8", progress=False)
     with pytest.raises(PruneError, match="no prunable .* named nope"):
         prune_model(DENSE, tmp_path / "o.tflite", "nm:1:8", layers=["nope"], progress=False)
-    with pytest.raises(PruneError, match="ONNX"):
-        prune_model(tmp_path / "m.onnx", tmp_path / "o.tflite", "nm:1:8", progress=False)
+    with pytest.raises(PruneError, match="must be a .tflite model like the input"):
+        prune_model(DENSE, tmp_path / "o.onnx", "nm:1:8", progress=False)
     (tmp_path / "junk.tflite").write_bytes(b"not a model at all")
     with pytest.raises(PruneError, match="TFL3"):
         prune_model(tmp_path / "junk.tflite", tmp_path / "o.tflite", "nm:1:8", progress=False)
@@ -111,7 +113,57 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(PruneError, match="No such file"):
         prune_model(tmp_path / "missing.tflite", tmp_path / "o.tflite", "nm:1:8",
                     progress=False)
-    assert not (tmp_path / "o.tflite").exists()
+    (tmp_path / "cut.onnx").write_bytes(qlinear_net(np.random.default_rng(0))[:300])
+    with pytest.raises(PruneError, match="not a readable ONNX model"):
+        prune_model(tmp_path / "cut.onnx", tmp_path / "o.onnx", "nm:1:8", progress=False)
+    assert not (tmp_path / "o.tflite").exists() and not (tmp_path / "o.onnx").exists()
+
+
+def onnx_weights(path):
+    from onnx import numpy_helper
+    import onnx
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+
+def check_onnx_bit_exact(path, tmp_path, target="cortex-m55"):
+    cm = mcusparse.compile(path, target=target, format="auto", out_dir=tmp_path / "c",
+                           progress=False)
+    ref = Reference(str(path))
+    for seed in range(2):
+        xs = random_inputs(cm.inputs, seed)
+        for got, want in zip(cm.run(*xs).outputs, ref(*xs)):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_onnx_qoperator(tmp_path):
+    """QLinearConv [O, I, kh, kw] is pruned as the O x (kh*kw*I) matrix the
+    compiler packs, QLinearMatMul's B [K, N] as its transpose."""
+    src, out = tmp_path / "q.onnx", tmp_path / "q_pruned.onnx"
+    src.write_bytes(qlinear_net(np.random.default_rng(0)))
+    report = prune_model(src, out, "nm:1:2", progress=False)
+    assert [layer.op for layer in report.pruned] == ["QLinearConv", "QLinearMatMul"]
+    old, new = onnx_weights(src), onnx_weights(out)
+    conv = new["w"].transpose(0, 2, 3, 1).reshape(6, -1)
+    assert ((conv.reshape(6, -1, 2) != 0).sum(-1) <= 1).all()
+    assert ((new["b"].T.reshape(5, -1, 2) != 0).sum(-1) <= 1).all()
+    for k in old:
+        if k not in ("w", "b"):
+            np.testing.assert_array_equal(new[k], old[k])
+    check_onnx_bit_exact(out, tmp_path)
+
+
+def test_onnx_qdq_and_skips(tmp_path):
+    """onnxruntime's QDQ output (DequantizeLinear of int8 -> Conv / Gemm) is
+    pruned; uint8 weights are skipped with the reason."""
+    path = ort_quantize(float_cnn(np.random.default_rng(0)), tmp_path, unsigned=False)
+    report = prune_model(path, tmp_path / "qdq.onnx", "magnitude:0.8", progress=False)
+    assert len(report.pruned) >= 2 and all(l.sparsity_after >= 0.79 for l in report.pruned)
+    check_onnx_bit_exact(tmp_path / "qdq.onnx", tmp_path, target="rv32imc")
+    u8 = tmp_path / "u8.onnx"
+    u8.write_bytes(uint8_qlinear_net(np.random.default_rng(0)))
+    report = prune_model(u8, tmp_path / "u8_pruned.onnx", "magnitude:0.5", progress=False)
+    skipped = {l.op: l.skipped for l in report.layers}
+    assert skipped["QLinearConv"] == "" and "uint8 weights" in skipped["QLinearMatMul"]
 
 
 def test_cli(tmp_path, capsys):

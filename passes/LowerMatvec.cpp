@@ -135,12 +135,13 @@ struct LowerMatvecPass
       return failure();
     Attribute encoding = m.weightType.getEncoding();
     if (encoding &&
-        !hasBatchedSparseKernel(encoding, m.weightType.getElementType(),
+        !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
                                 xType.getElementType()))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
              << getFormatName(encoding)
-             << " is not implemented (csr, and dcsr with int8 groups of 16, "
-                "have batched kernels; run sparse-enc-matmul-to-matvec)";
+             << " is not implemented (csr, dcsr with int8 groups of 16 and "
+                "int8 nm with 2- or 4-bit fields have batched kernels; run "
+                "sparse-enc-matmul-to-matvec)";
     ImplicitLocOpBuilder b(op.getLoc(), op);
     AssembleOp assemble;
     if (!encoding)
@@ -150,7 +151,7 @@ struct LowerMatvecPass
     FailureOr<Value> result =
         !encoding                ? lowerDenseMatmul(b, m, opts)
         : isa<CSRAttr>(encoding) ? lowerCSRMatmul(b, m, opts)
-                                 : lowerDCSRMatmul(b, m, opts);
+                                 : lowerSparseMatmul(b, m, opts);
     if (failed(result))
       return failure();
     op->getResult(0).replaceAllUsesWith(*result);

@@ -328,11 +328,11 @@ struct ExtensionBits {
 /// group reduces its products. The values pointer moves G per group and
 /// steps back by the last group's padding at the row's end.
 ///
-/// The same loop serves the layer matmul (DCSRPixels): each group's decode
+/// The same loop serves the layer matmul (LayerPixels): each group's decode
 /// is shared by all pixels, which add one gather and one `vmlava` each.
 Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                                     ArrayRef<Value> buffers, int64_t numRows,
-                                    int64_t numCols, const DCSRPixels &px) {
+                                    int64_t numCols, const LayerPixels &px) {
   const int64_t lanes = 16;
   Pointers ptrs{e};
   Value values = buffers[0], nibbles = buffers[1], minimums = buffers[2],
@@ -588,7 +588,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   if (opts.mve() && isMVEInt8Kernel(m, dcsr.getGroup())) {
     Emitter e{b, m.accType};
     Pointers ptrs{e};
-    DCSRPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
+    LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
                   [](Value r, int64_t) { return r; }, Value()};
     return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols, px);
   }

@@ -59,7 +59,7 @@ struct Row {
 };
 } // namespace
 
-/// cortex-m55, int8 (the matvec and the layer matmul, DCSRPixels): the row
+/// cortex-m55, int8 (the matvec and the layer matmul, LayerPixels): the row
 /// loop carries pointers to the row's values, deltas and first group
 /// minimum (the group loop advances the last), and the gather base x + base
 /// is one pointer; pixel q gathers from it + q * xStride with the group's
@@ -68,7 +68,7 @@ struct Row {
 Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                                          ArrayRef<Value> buffers,
                                          int64_t numRows, int64_t numCols,
-                                         const DCSRPixels &px,
+                                         const LayerPixels &px,
                                          int64_t rowsPerIteration) {
   Value values = buffers[0], deltas = buffers[1], minimums = buffers[2];
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
@@ -276,7 +276,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     // Two rows per iteration: they share the loop control and the reloads
     // of the bases that did not fit in registers.
     Pointers ptrs{e};
-    DCSRPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
+    LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
                   [](Value r, int64_t) { return r; }, Value()};
     return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
                             /*rowsPerIteration=*/2);

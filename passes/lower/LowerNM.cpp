@@ -79,6 +79,45 @@ static Value forEachNMRow(
       })[0];
 }
 
+/// For every row r, the pixels' sums: accs = body(accs, index of the row's
+/// first field in values, byte of its first offset word), accumulator q
+/// starting from px.fillValue or y[px.yAt(r, q)] (the byte-lane kernels).
+static Value forEachNMRowPixels(
+    ImplicitLocOpBuilder &b, Emitter &e, int64_t rows, const NMGeometry &g,
+    const LayerPixels &px,
+    llvm::function_ref<SmallVector<Value>(ArrayRef<Value>, Value, Value)> body) {
+  return forLoop(
+      b, e.index(0), e.index(rows), e.index(1), {px.y},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0];
+        SmallVector<Value> at, accs;
+        for (int64_t q = 0; q < px.pixels; ++q) {
+          at.push_back(px.yAt(r, q));
+          accs.push_back(px.fillValue
+                             ? px.fillValue
+                             : tensor::ExtractOp::create(b, yt, at[q]).getResult());
+        }
+        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
+        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
+        accs = body(accs, valueRow, wordRow);
+        for (int64_t q = 0; q < px.pixels; ++q)
+          yt = tensor::InsertOp::create(b, accs[q], yt, at[q]);
+        return {yt};
+      })[0];
+}
+
+/// X index of pixel q's activation `col` (a column index): px.xBase + q *
+/// px.xStride + col.
+static Value pixelIndex(ImplicitLocOpBuilder &b, Emitter &e,
+                        const LayerPixels &px, int64_t q, Value col) {
+  Value at = col;
+  if (q)
+    at = arith::AddIOp::create(b, at, e.index(q * px.xStride));
+  if (px.xBase)
+    at = arith::AddIOp::create(b, px.xBase, at);
+  return at;
+}
+
 static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                            int64_t n, int64_t blockLen) {
   Emitter e{b, m.accType};
@@ -314,12 +353,13 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
 /// x with those 8-bit offsets from x + (16s/n)*m. Values are one contiguous
 /// load, the product one `vmlava`. A row's last partial step uses constant
 /// lane masks.
-static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
-                               int64_t n, int64_t blockLen) {
+static Value lowerNMByteFields(ImplicitLocOpBuilder &b, Emitter &e,
+                               ArrayRef<Value> buffers, int64_t rows,
+                               int64_t cols, int64_t n, int64_t blockLen,
+                               const LayerPixels &px) {
   constexpr int64_t lanes = 16;
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], offsets = m.buffers[1];
-  NMGeometry g(m.cols, n, blockLen);
+  Value values = buffers[0], offsets = buffers[1];
+  NMGeometry g(cols, n, blockLen);
   auto i8 = b.getI8Type();
   auto byteVec = VectorType::get({lanes}, i8);
   const int64_t perByte = 8 / g.bits, srcLanes = lanes / perByte;
@@ -341,9 +381,10 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
   const int64_t stepCols = lanes / n * blockLen;
   const int64_t fullSteps = g.fields / lanes, rest = g.fields % lanes;
 
-  // acc + the 16 fields from field 16*s of the row (masks: the last step's
-  // offset bytes and fields).
-  auto step = [&](Value acc, Value s, Value wordRow, Value valueRow,
+  // accs + the 16 fields from field 16*s of the row (masks: the last step's
+  // offset bytes and fields): the offsets and values once, a gather and a
+  // dot product per pixel.
+  auto step = [&](ArrayRef<Value> accs, Value s, Value wordRow, Value valueRow,
                   Value byteMask, Value mask) {
     Value byteAt = arith::AddIOp::create(
         b, wordRow, arith::MulIOp::create(b, s, e.index(srcLanes)));
@@ -357,29 +398,40 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
           arith::ShLIOp::create(b, spread, splatWide(copies * (8 - g.bits))));
     Value fields = vector::BitCastOp::create(
         b, byteVec, arith::AndIOp::create(b, spread, fieldMask));
-    Value cols = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
+    Value colsAt = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
     Value xAt = arith::MulIOp::create(b, s, e.index(stepCols));
-    Value xv = vector::GatherOp::create(b, byteVec, m.x, xAt, cols,
-                                        mask ? mask : e.allTrue(lanes),
-                                        e.zero(byteVec));
-    Value v = e.read(byteVec, values,
-                     {arith::AddIOp::create(
-                         b, valueRow, arith::MulIOp::create(b, s, e.index(lanes)))},
-                     mask);
-    return e.dot(acc, v, xv);
+    Value v;
+    SmallVector<Value> out;
+    for (int64_t q = 0; q < px.pixels; ++q) {
+      Value xv = vector::GatherOp::create(b, byteVec, px.x,
+                                          pixelIndex(b, e, px, q, xAt), colsAt,
+                                          mask ? mask : e.allTrue(lanes),
+                                          e.zero(byteVec));
+      if (q == 0)
+        v = e.read(byteVec, values,
+                   {arith::AddIOp::create(
+                       b, valueRow, arith::MulIOp::create(b, s, e.index(lanes)))},
+                   mask);
+      out.push_back(e.dot(accs[q], v, xv));
+    }
+    return out;
   };
 
-  return forEachNMRow(b, e, m, g, [&](Value acc, Value valueRow, Value wordRow) {
-    acc = forLoop(b, e.index(0), e.index(fullSteps), e.index(1), {acc},
-                  [&](Value s, ValueRange a) -> SmallVector<Value> {
-                    return {step(a[0], s, wordRow, valueRow, {}, {})};
-                  })[0];
-    if (rest > 0)
-      acc = step(acc, e.index(fullSteps), wordRow, valueRow,
-                 e.prefixMask(srcLanes, (rest + perByte - 1) / perByte),
-                 e.prefixMask(lanes, rest));
-    return acc;
-  });
+  return forEachNMRowPixels(
+      b, e, rows, g, px,
+      [&](ArrayRef<Value> accs, Value valueRow,
+          Value wordRow) -> SmallVector<Value> {
+        SmallVector<Value> a = forLoop(
+            b, e.index(0), e.index(fullSteps), e.index(1), accs,
+            [&](Value s, ValueRange in) -> SmallVector<Value> {
+              return step(SmallVector<Value>(in), s, wordRow, valueRow, {}, {});
+            });
+        if (rest > 0)
+          a = step(a, e.index(fullSteps), wordRow, valueRow,
+                   e.prefixMask(srcLanes, (rest + perByte - 1) / perByte),
+                   e.prefixMask(lanes, rest));
+        return a;
+      });
 }
 
 /// cortex-m55, int8, m = 8 (3-bit fields, 10 to a word, 2 padding bits) and
@@ -399,12 +451,13 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, const MatvecOperands &m,
 /// those 8-bit offsets from x + (16s/n)*8, one contiguous value load and
 /// one `vmlava`. Rows of at most 256 fields (16 steps; byte offsets below
 /// 256) are unrolled; the last partial step has constant lane masks.
-static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
-                                   const MatvecOperands &m, int64_t n) {
+static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b, Emitter &e,
+                                   ArrayRef<Value> buffers, int64_t rows,
+                                   int64_t cols, int64_t n,
+                                   const LayerPixels &px) {
   constexpr int64_t lanes = 16, blockLen = 8;
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], offsets = m.buffers[1];
-  NMGeometry g(m.cols, n, blockLen);
+  Value values = buffers[0], offsets = buffers[1];
+  NMGeometry g(cols, n, blockLen);
   auto byteVec = VectorType::get({lanes}, b.getI8Type());
   auto bytes = [&](llvm::function_ref<int64_t(int64_t)> fn) {
     return e.laneConstants(byteVec, fn);
@@ -417,9 +470,10 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
   Value staged = memref::AllocaOp::create(
       b, MemRefType::get({chunks * lanes}, b.getI8Type()));
 
-  // acc + the 16 fields from field 16*s of the row whose words start at
-  // byte `wordRow` and values at `valueRow`.
-  auto step = [&](Value acc, int64_t s, Value valueRow) {
+  // accs + the 16 fields from field 16*s of the row whose words start at
+  // byte `wordRow` and values at `valueRow` (a gather and a dot product per
+  // pixel).
+  auto step = [&](ArrayRef<Value> accs, int64_t s, Value valueRow) {
     int64_t count = std::min(lanes, g.fields - s * lanes);
     auto field = [&](int64_t l) { return std::min(s * lanes + l, g.fields - 1); };
     auto byteOf = [](int64_t f) { return 4 * (f / 10) + 3 * (f % 10) / 8; };
@@ -444,18 +498,28 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
         arith::OrIOp::create(b, arith::ShRUIOp::create(b, lo, lowShift),
                              arith::ShLIOp::create(b, hi, highShift)),
         seven);
-    Value cols = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
+    Value colsAt = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
     Value mask = count < lanes ? e.prefixMask(lanes, count) : Value();
-    Value xv = vector::GatherOp::create(
-        b, byteVec, m.x, e.index(s * lanes / n * blockLen), cols,
-        mask ? mask : all, zero);
-    Value v = e.read(byteVec, values,
-                     {arith::AddIOp::create(b, valueRow, e.index(s * lanes))},
-                     mask);
-    return e.dot(acc, v, xv);
+    Value v;
+    SmallVector<Value> out;
+    for (int64_t q = 0; q < px.pixels; ++q) {
+      Value xv = vector::GatherOp::create(
+          b, byteVec, px.x,
+          pixelIndex(b, e, px, q, e.index(s * lanes / n * blockLen)), colsAt,
+          mask ? mask : all, zero);
+      if (q == 0)
+        v = e.read(byteVec, values,
+                   {arith::AddIOp::create(b, valueRow, e.index(s * lanes))},
+                   mask);
+      out.push_back(e.dot(accs[q], v, xv));
+    }
+    return out;
   };
 
-  return forEachNMRow(b, e, m, g, [&](Value acc, Value valueRow, Value wordRow) {
+  return forEachNMRowPixels(b, e, rows, g, px,
+                            [&](ArrayRef<Value> accs0, Value valueRow,
+                                Value wordRow) -> SmallVector<Value> {
+    SmallVector<Value> acc(accs0);
     for (int64_t c = 0; c < chunks; ++c) {
       int64_t count = std::min(lanes, rowBytes - c * lanes);
       Value chunk = e.read(
@@ -468,6 +532,25 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b,
       acc = step(acc, s, valueRow);
     return acc;
   });
+}
+
+bool mcusparse::lower::hasNMFieldKernel(mcusparse::sparse_enc::NMAttr nm,
+                                        int64_t cols, Type wElem, Type xElem) {
+  int64_t n = nm.getN(), m = nm.getM();
+  if (!wElem.isInteger(8) || !xElem.isInteger(8) || 16 % n != 0)
+    return false;
+  return m == 4 || m == 16 || (m == 8 && cols / 8 * n <= 256);
+}
+
+Value mcusparse::lower::nmRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
+                                  ArrayRef<Value> buffers, int64_t rows,
+                                  int64_t cols,
+                                  mcusparse::sparse_enc::NMAttr nm,
+                                  const LayerPixels &px) {
+  if (nm.getM() == 8)
+    return lowerNMThreeBitFields(b, e, buffers, rows, cols, nm.getN(), px);
+  return lowerNMByteFields(b, e, buffers, rows, cols, nm.getN(), nm.getM(),
+                           px);
 }
 
 FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
@@ -487,12 +570,15 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   // lane kernels above where they apply; rows of m = 8 with more than 256
   // fields (byte offsets past 255) and n = 3, 5, 6, 7 stay row-parallel.
   bool int8 = isI8(m.buffers[0]) && isI8(m.x) && m.accType.isInteger(32);
-  if (opts.mve() && int8 && (nm.getM() == 4 || nm.getM() == 16) &&
-      16 % nm.getN() == 0)
-    return lowerNMByteFields(b, m, nm.getN(), nm.getM());
-  if (opts.mve() && int8 && nm.getM() == 8 && 16 % nm.getN() == 0 &&
-      m.cols / 8 * nm.getN() <= 256)
-    return lowerNMThreeBitFields(b, m, nm.getN());
+  if (opts.mve() && m.accType.isInteger(32) &&
+      hasNMFieldKernel(nm, m.cols,
+                       cast<ShapedType>(m.buffers[0].getType()).getElementType(),
+                       cast<ShapedType>(m.x.getType()).getElementType())) {
+    Emitter e{b, m.accType};
+    LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
+                   [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
+    return nmRowsMVE(b, e, m.buffers, m.rows, m.cols, nm, px);
+  }
   if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8)
     return lowerNMRows(b, m, nm.getN(), nm.getM(),
                        /*lanes=*/opts.target == "rv32gcv" ? 32 : 4);

@@ -15,6 +15,7 @@
 #ifndef MCUSPARSE_PASSES_LOWER_LOWERING_H
 #define MCUSPARSE_PASSES_LOWER_LOWERING_H
 
+#include "dialect/SparseEncDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -319,37 +320,49 @@ mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,
                                             const LowerOptions &opts);
 /// True when a layer matmul over `encoding` has a batched cortex-m55
-/// kernel: CSR (LowerSpMM.cpp), or dCSR with int8 groups of 16
-/// (LowerDCSRMatmul.cpp), given the weight and activation element types.
-bool hasBatchedSparseKernel(mlir::Attribute encoding, mlir::Type wElem,
-                            mlir::Type xElem);
-/// dCSR layer matmul on cortex-m55 (LowerDCSRMatmul.cpp).
-mlir::FailureOr<mlir::Value> lowerDCSRMatmul(mlir::ImplicitLocOpBuilder &b,
-                                             const MatmulOperands &m,
-                                             const LowerOptions &opts);
+/// kernel: CSR (LowerSpMM.cpp), dCSR with int8 groups of 16 or N:M with
+/// 2- or 4-bit fields (LowerSparseMatmul.cpp), given the weight's columns
+/// and the weight and activation element types.
+bool hasBatchedSparseKernel(mlir::Attribute encoding, int64_t cols,
+                            mlir::Type wElem, mlir::Type xElem);
+/// dCSR or N:M layer matmul on cortex-m55 (LowerSparseMatmul.cpp).
+mlir::FailureOr<mlir::Value> lowerSparseMatmul(mlir::ImplicitLocOpBuilder &b,
+                                               const MatmulOperands &m,
+                                               const LowerOptions &opts);
 
-/// What the cortex-m55 dCSR row loops multiply W by: `pixels` int8
-/// activation vectors that start `xStride` bytes apart from xPtr (the
-/// matvec: one). Accumulator q of row r is y[yAt(r, q)], started from
-/// `fillValue` when there is one (else read from y).
-struct DCSRPixels {
+/// What the cortex-m55 batched row loops multiply W by: `pixels` int8
+/// activation vectors `xStride` elements apart (the matvec: one). The dCSR
+/// kernels read them through `xPtr` (pixel 0's first byte), the N:M kernels
+/// as X (`x`, 1-D) from index `xBase` (null: 0). Accumulator q of row r is
+/// y[yAt(r, q)], started from `fillValue` when there is one (else read from y).
+struct LayerPixels {
   mlir::Value xPtr;
   int64_t pixels, xStride;
   mlir::Value y;
   llvm::function_ref<mlir::Value(mlir::Value, int64_t)> yAt;
   mlir::Value fillValue;
+  mlir::Value x, xBase;
 };
 /// Every row of a 4-bit dCSR W (groups of 16) against `px`; returns y
 /// (LowerDCSR.cpp). Each group is decoded once for all pixels.
 mlir::Value dcsrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                         llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
-                        int64_t cols, const DCSRPixels &px);
+                        int64_t cols, const LayerPixels &px);
 /// The same for byte deltas (LowerDCSRBytes.cpp), `rowsPerIteration` rows
 /// sharing one iteration of the row loop.
 mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                              llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
-                             int64_t cols, const DCSRPixels &px,
+                             int64_t cols, const LayerPixels &px,
                              int64_t rowsPerIteration);
+/// True when the cortex-m55 N:M byte-lane kernels take `nm` (LowerNM.cpp):
+/// int8, m = 4 or 16, or m = 8 with at most 256 fields per row; n divides 16.
+bool hasNMFieldKernel(mcusparse::sparse_enc::NMAttr nm, int64_t cols,
+                      mlir::Type wElem, mlir::Type xElem);
+/// Every row of an N:M W against `px` with those kernels; returns y.
+mlir::Value nmRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                      llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                      int64_t cols, mcusparse::sparse_enc::NMAttr nm,
+                      const LayerPixels &px);
 /// Register-blocked dense matmul (LowerDenseMatmul.cpp).
 mlir::FailureOr<mlir::Value> lowerDenseMatmul(mlir::ImplicitLocOpBuilder &b,
                                               const MatmulOperands &m,

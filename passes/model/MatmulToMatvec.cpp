@@ -33,7 +33,8 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
 
 /// The layer keeps its matmul for a batched kernel on cortex-m55: CSR
 /// weights (pixel-batched, passes/lower/LowerSpMM.cpp), int8 dCSR ones in
-/// groups of 16 (passes/lower/LowerDCSRMatmul.cpp) and dense ones over
+/// groups of 16 and N:M ones the byte-lane kernels take
+/// (passes/lower/LowerSparseMatmul.cpp) and dense ones over
 /// more than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp;
 /// one pixel is the matvec kernel), for integer weights and activations
 /// with a wider-or-equal integer accumulator.
@@ -48,7 +49,9 @@ bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
   Type x = elem(op.getDpsInputs()[0]), w = elem(op.getDpsInputs()[1]),
        y = elem(op.getDpsInits()[0]);
   if (target != "cortex-m55" ||
-      (layout && !mcusparse::lower::hasBatchedSparseKernel(layout, w, x)) ||
+      (layout && !mcusparse::lower::hasBatchedSparseKernel(
+                     layout, cast<ShapedType>(weight.getType()).getDimSize(1),
+                     w, x)) ||
       (!layout && onePixel))
     return false;
   return isa<IntegerType>(x) && isa<IntegerType>(w) && isa<IntegerType>(y) &&

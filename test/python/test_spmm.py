@@ -59,13 +59,34 @@ def test_spmm_carried_pointers_across_empty_rows(fmt, shape, sparsity):
     ((8, 1000), 3, 0.99),     # long gaps: explicit zeros (the escape path)
 ])
 def test_spmm_dcsr_batched(fmt, shape, batch, sparsity):
-    # cortex-m55 keeps a dCSR layer whole (passes/lower/LowerDCSRMatmul.cpp):
+    # cortex-m55 keeps a dCSR layer whole (passes/lower/LowerSparseMatmul.cpp):
     # each group is decoded once per block of 16 pixels, so the weights are
     # read once per block.
     rng = np.random.default_rng(shape[0] + batch)
     W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
     W[[1, shape[0] - 1]] = 0                   # empty rows, one of them the last
     X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // 16)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+
+
+@pytest.mark.parametrize("pattern,shape,batch", [
+    ((1, 16), (40, 64), 21),      # a block of 16 pixels, then a block of 5
+    ((2, 4), (24, 40), 7),        # 2-bit fields, one block
+    ((1, 4), (9, 48), 16),        # exactly one block
+])
+def test_spmm_nm_batched(pattern, shape, batch):
+    # cortex-m55 keeps an N:M layer with 2- or 4-bit fields whole
+    # (LowerSparseMatmul.cpp): each step's offsets are unpacked once per
+    # block of 16 pixels.
+    n, m = pattern
+    rng = np.random.default_rng(batch)
+    W = prune.nm(rng.integers(-128, 128, shape).astype(np.int8), n, m)
+    W[[0, shape[0] - 1]] = 0                   # empty rows
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    fmt = f"nm:{n}:{m}"
     Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
     blocks = -(-batch // 16)

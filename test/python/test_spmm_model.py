@@ -1,5 +1,5 @@
 """The batched CSR and dCSR layer kernels (passes/lower/LowerSpMM.cpp,
-LowerDCSRMatmul.cpp) on whole models.
+LowerSparseMatmul.cpp) on whole models.
 
 On cortex-m55 a convolution whose weight is CSR stays a `linalg.matmul`
 (sparse-enc-matmul-to-matvec marks it `sparse_enc.batched`) and

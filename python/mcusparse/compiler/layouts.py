@@ -11,9 +11,10 @@ depthwise convolutions and float layers stay dense.
 compiled as one y = W x kernel (mcusparse.kernels, cached), run once on the
 target's emulator, checked against numpy, and its modeled cycles (MEASURE.md,
 at the given wait states) times the number of output pixels is the layer's
-cost. On cortex-m55 a CSR, dCSR or dense convolution (more than one output
-pixel) gets a batched kernel (CSR: pixel-batched or row-gathered; dCSR: each
-group decoded once per 16 pixels; dense: register-blocked), so its cost is
+cost. On cortex-m55 a CSR, dCSR, N:M (2- or 4-bit fields) or dense
+convolution (more than one output pixel) gets a batched kernel (CSR:
+pixel-batched or row-gathered; dCSR and N:M: each group decoded once per 16
+pixels; dense: register-blocked), so its cost is
 measured on the whole layer as the model pipeline compiles it
 (compiler/layer_cost.py, at most 64 pixels, scaled to the layer's). The cheapest correct candidate wins; dense wins where sparsity does not
 pay. Candidates: dense, csr, csr:8 (at most 256 columns), dcsr, dcsr:16:8
@@ -40,8 +41,9 @@ MATRIX_OPS = {"CONV_2D", "FULLY_CONNECTED", "Conv", "Gemm", "MatMul", "QLinearCo
 GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # Targets where a convolution's kernel depends on the format beyond one
 # matvec per pixel (cortex-m55: CSR convolutions are pixel-batched or
-# row-gathered, dCSR ones decode each group once per 16 pixels, dense ones
-# are register-blocked), and the formats that have such a kernel there.
+# row-gathered, dCSR and N:M ones with 2- or 4-bit fields decode each group
+# once per 16 pixels, dense ones are register-blocked), and the formats that
+# have such a kernel there.
 BATCHED_TARGETS = {"cortex-m55"}
 BATCHED_FORMATS = ("dense", "csr", "dcsr")
 
@@ -50,7 +52,11 @@ def has_batched_kernel(fmt: str) -> bool:
     """True for the formats whose convolutions get a batched kernel (int8); the
     compiler's side of this is hasBatchedSparseKernel (passes/lower/Lowering.h),
     which sparse-enc-matmul-to-matvec asks."""
-    return formats.parse_format(fmt).name in BATCHED_FORMATS
+    spec = formats.parse_format(fmt)
+    if spec.name == "nm":
+        n, m = spec.params["n"], spec.params["m"]
+        return m in (4, 16) and 16 % n == 0
+    return spec.name in BATCHED_FORMATS
 # cse-csr is a candidate for `auto` on these targets, for weights with at
 # most this many distinct nonzero values.
 CSE_TARGETS = {"rv32imc"}

@@ -3,7 +3,7 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SPLIT
 
 // dCSR layer matmul Y[P, O] += X[P, K] x W[O, K]^T on cortex-m55
-// (passes/lower/LowerDCSRMatmul.cpp): blocks of 16 pixels, then one block
+// (passes/lower/LowerSparseMatmul.cpp): blocks of 16 pixels, then one block
 // of the rest (18 pixels: 16 and 2); per block the matvec's row loop over W
 // with one accumulator per pixel. Byte deltas: a group's deltas, minimum
 // and values are read once, then one gather of X per pixel at the group's
@@ -93,8 +93,9 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // -----
 
 // sparse-enc-matmul-to-matvec keeps int8 dCSR layers whole on cortex-m55
-// (marked sparse_enc.batched), both delta widths; a GS layer has no batched
-// kernel and becomes matvecs; on rv32 targets every layer does.
+// (marked sparse_enc.batched), both delta widths, and N:M ones with 2- or
+// 4-bit fields (1:16 here); a 1:8 layer (3-bit fields) and a GS layer have no
+// batched kernel and become matvecs; on rv32 targets every layer does.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -104,20 +105,68 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // KEEP-LABEL: func.func @layers
 // KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8, #sparse_enc.dcsr<>>)
 // KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8, #sparse_enc.dcsr<delta_bits = 8>>)
-// KEEP-NOT: linalg.matmul
 // KEEP: linalg.matvec ins(%{{.*}}, %{{.*}} : tensor<4x32xi8, #sparse_enc.gs<lanes = 4>>, tensor<32xi8>)
+// KEEP: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8, #sparse_enc.nm<n = 1, m = 16>>)
+// KEEP-NOT: linalg.matmul
+// KEEP: linalg.matvec ins(%{{.*}}, %{{.*}} : tensor<4x32xi8, #sparse_enc.nm<n = 1, m = 8>>, tensor<32xi8>)
+// KEEP-NOT: linalg.matmul
 // SPLIT-LABEL: func.func @layers
 // SPLIT-NOT: linalg.matmul
-// SPLIT-COUNT-3: linalg.matvec
-func.func @layers(%x: tensor<6x32xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>) {
+// SPLIT-COUNT-5: linalg.matvec
+func.func @layers(%x: tensor<6x32xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>) {
   %w4 = arith.constant {mcusparse.layer = 0 : i64, sparse_enc.layout = #sparse_enc.dcsr<group = 16>} dense<1> : tensor<4x32xi8>
   %w8 = arith.constant {mcusparse.layer = 1 : i64, sparse_enc.layout = #sparse_enc.dcsr<group = 16, delta_bits = 8>} dense<1> : tensor<4x32xi8>
   %wg = arith.constant {mcusparse.layer = 2 : i64, sparse_enc.layout = #sparse_enc.gs<lanes = 4>} dense<1> : tensor<4x32xi8>
+  %w16 = arith.constant {mcusparse.layer = 3 : i64, sparse_enc.layout = #sparse_enc.nm<n = 1, m = 16>} dense<[[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x32xi8>
+  %w18 = arith.constant {mcusparse.layer = 4 : i64, sparse_enc.layout = #sparse_enc.nm<n = 1, m = 8>} dense<[[1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]> : tensor<4x32xi8>
   %a = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w4 : tensor<6x32xi8>, tensor<4x32xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
   %b = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w8 : tensor<6x32xi8>, tensor<4x32xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
   %c = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %wg : tensor<6x32xi8>, tensor<4x32xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
-  return %a, %b, %c : tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>
+  %d = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w16 : tensor<6x32xi8>, tensor<4x32xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
+  %g = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w18 : tensor<6x32xi8>, tensor<4x32xi8>) outs(%y : tensor<6x4xi32>) -> tensor<6x4xi32>
+  return %a, %b, %c, %d, %g : tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>
+}
+
+// -----
+
+// N:M with 4-bit fields (1:16): the byte-lane kernel's row loop over W with
+// one accumulator per pixel (18 pixels: a block of 16, then one of 2). A
+// step unpacks its 16 offsets once (the 8 offset bytes widened, shifted,
+// ORed, masked, the block starts added) and reads the values once; each
+// pixel gathers X at its own row of X (base p0 * K + q * K) with those
+// offsets. 256 columns: 16 fields per row, one step.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#NM = #sparse_enc.nm<n = 1, m = 16>
+
+// CHECK-LABEL: func.func @nm_matmul
+// KEEP-LABEL: func.func @nm_matmul
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<18x256xi8> into tensor<4608xi8>
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (tensor<36xi32>)
+// CHECK: arith.extui %{{.*}} : vector<8xi8> to vector<8xi16>
+// CHECK: %[[F:.*]] = vector.bitcast %{{.*}} : vector<8xi16> to vector<16xi8>
+// CHECK: arith.addi %[[F]], %{{.*}} : vector<16xi8>
+// CHECK-COUNT-16: vector.gather %[[X1]][%{{.*}}] [%{{.*}}], %{{.*}}, %{{.*}} : tensor<4608xi8>
+// CHECK-COUNT-16: tensor.insert
+// The block of 2 pixels.
+// CHECK: arith.extui %{{.*}} : vector<8xi8> to vector<8xi16>
+// CHECK-COUNT-2: vector.gather %[[X1]]
+// CHECK: tensor.expand_shape
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: sparse_enc.
+func.func @nm_matmul(%v: tensor<32xi8>, %o: tensor<16xi8>, %x: tensor<18x256xi8>) -> tensor<18x2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<32xi8>, tensor<16xi8>) -> tensor<2x256xi8, #NM>
+  %e = tensor.empty() : tensor<18x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<18x2xi32>) -> tensor<18x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<18x256xi8>, tensor<2x256xi8, #NM>) outs(%f : tensor<18x2xi32>) -> tensor<18x2xi32>
+  return %r : tensor<18x2xi32>
 }

@@ -1,0 +1,106 @@
+//===- LowerSparseMatmul.cpp - batched dCSR and N:M layer matmuls ---------===//
+//
+// Y[P, O] += X[P, K] x W[O, K]^T with W in dCSR (4-bit or byte deltas) or
+// N:M with 2- or 4-bit fields (m = 4, 16; the byte-lane kernel), the 1x1
+// convolution or im2col layer of a network, on cortex-m55:
+//
+//   for each block of 16 pixels p0 (then one block of the P % 16 left):
+//     the matvec's row loop over W (LowerDCSR.cpp, LowerDCSRBytes.cpp,
+//     LowerNM.cpp), where each group's (or step's) column offsets and values
+//     are decoded once and each pixel q adds a gather of X[p0 + q, offsets]
+//     and a `vmlava` into its own scalar accumulator.
+//
+// One matvec per pixel decoded every group once per pixel: the decode is
+// most of a dCSR group's cost (docs/kernels.md), and the sub-byte offsets'
+// unpacking of an N:M step, so a block shares it 16 ways. Sixteen
+// accumulators spill some GPRs, which still beats blocks of 4 and 8
+// (docs/kernels.md, "the batched dCSR kernels").
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/SparseEncDialect.h"
+#include "passes/lower/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mcusparse::lower;
+
+namespace {
+/// Pixels per pass over W.
+constexpr int64_t kPixels = 16;
+/// The MVE dCSR kernels' group: 16 int8 lanes.
+constexpr int64_t kGroup = 16;
+} // namespace
+
+static bool isDCSRBatchable(mcusparse::sparse_enc::DCSRAttr dcsr, Type wElem,
+                            Type xElem) {
+  return dcsr.getGroup() == kGroup && wElem.isInteger(8) && xElem.isInteger(8);
+}
+
+FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
+                                                     const MatmulOperands &m,
+                                                     const LowerOptions &opts) {
+  Attribute encoding = m.weightType.getEncoding();
+  Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
+  if (!opts.mve() || !m.accType.isInteger(32) ||
+      !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
+                              xElem))
+    return linalg::MatmulOp(m.op).emitOpError(
+        "the batched dCSR and N:M kernels need target cortex-m55, int8 "
+        "weights and activations (dCSR in groups of 16, N:M with 2- or 4-bit "
+        "fields) and an i32 accumulator (run sparse-enc-matmul-to-matvec "
+        "otherwise)");
+  Emitter e{b, m.accType};
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  auto [y, fillValue] = matmulInit(m);
+  auto collapse = [&](Value t) -> Value {
+    return tensor::CollapseShapeOp::create(
+        b, t, SmallVector<ReassociationIndices>{{0, 1}});
+  };
+  Value x1 = collapse(m.x), y1 = collapse(y);
+  Pointers ptrs{e};
+  auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
+  Value xStart = dcsr ? ptrs.to(x1) : Value();
+  y1 = forPixelBlocks(
+      b, e, P, kPixels, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
+        Value xBase = arith::MulIOp::create(b, p0, e.index(K));
+        Value yBase = arith::MulIOp::create(b, p0, e.index(O));
+        // Y positions yBase + r + q * O: the block's stores share one
+        // address register (as in the CSR kernel, LowerSpMM.cpp).
+        auto yAt = [&](Value r, int64_t q) -> Value {
+          Value at = arith::AddIOp::create(b, yBase, r);
+          return q ? arith::AddIOp::create(b, at, e.index(q * O)).getResult()
+                   : at;
+        };
+        LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
+        if (!dcsr)
+          return nmRowsMVE(b, e, m.buffers, O, K,
+                           cast<mcusparse::sparse_enc::NMAttr>(encoding), px);
+        px.xPtr = ptrs.advance(xStart, b.getI8Type(), xBase);
+        if (dcsr.getDeltaBits() == 8)
+          return dcsrBytesRowsMVE(b, e, m.buffers, O, K, px,
+                                  /*rowsPerIteration=*/1);
+        return dcsrRowsMVE(b, e, m.buffers, O, K, px);
+      });
+  return tensor::ExpandShapeOp::create(
+             b, cast<RankedTensorType>(m.y.getType()), y1,
+             SmallVector<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
+
+bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
+                                              Type wElem, Type xElem) {
+  if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
+    return true;
+  // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's
+  // offset bytes on the stack and unrolls its steps, which spill with 16
+  // accumulators (nm:1:8 256x256 over 16 pixels: 308,138 instructions,
+  // against 177,482 as 16 matvecs).
+  if (auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding))
+    return nm.getM() != 8 && hasNMFieldKernel(nm, cols, wElem, xElem);
+  auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
+  return dcsr && isDCSRBatchable(dcsr, wElem, xElem);
+}

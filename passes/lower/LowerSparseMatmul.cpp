@@ -14,7 +14,7 @@
 // most of a dCSR group's cost (docs/kernels.md), and the sub-byte offsets'
 // unpacking of an N:M step, so a block shares it 16 ways. Sixteen
 // accumulators spill some GPRs, which still beats blocks of 4 and 8
-// (docs/kernels.md, "the batched dCSR kernels").
+// (docs/kernels.md, "the batched dCSR and N:M kernels").
 //
 //===----------------------------------------------------------------------===//
 

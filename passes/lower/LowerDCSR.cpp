@@ -351,7 +351,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   DCSRRows rows(e, values, nnzBuf, rowOffsets, numRows, numCols, lanes);
   Value xPtr = px.xPtr, fillValue = px.fillValue;
   int64_t pixels = px.pixels, xStride = px.xStride;
-  auto yAt = px.yAt;
+  const auto &yAt = px.yAt;
   Type yType = px.y.getType();
   // Row r's accumulators as they start.
   auto startAccs = [&](Value yt, Value r) {

@@ -81,7 +81,7 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                 kMVEGroup);
   Value xPtr = px.xPtr, fillValue = px.fillValue;
   int64_t pixels = px.pixels, xStride = px.xStride;
-  auto yAt = px.yAt;
+  const auto &yAt = px.yAt;
 
   // Up to kTailPredicatedPixels pixels the group loop keeps LLVM's
   // tail-predicated shape (the dot under the lane mask: dlstp/letp, no vctp

@@ -63,22 +63,6 @@ struct NMGeometry {
 };
 } // namespace
 
-/// For every row r: y[r] = body(y[r], index of the row's first field in
-/// values, byte of its first offset word) (one row at a time kernels).
-static Value forEachNMRow(
-    ImplicitLocOpBuilder &b, Emitter &e, const MatvecOperands &m,
-    const NMGeometry &g, llvm::function_ref<Value(Value, Value, Value)> body) {
-  return forLoop(
-      b, e.index(0), e.index(m.rows), e.index(1), {m.y},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
-        Value acc = tensor::ExtractOp::create(b, yt, r);
-        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
-        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
-        return {tensor::InsertOp::create(b, body(acc, valueRow, wordRow), yt, r)};
-      })[0];
-}
-
 /// For every row r, the pixels' sums: accs = body(accs, index of the row's
 /// first field in values, byte of its first offset word), accumulator q
 /// starting from px.fillValue or y[px.yAt(r, q)] (the byte-lane kernels).
@@ -116,6 +100,43 @@ static Value pixelIndex(ImplicitLocOpBuilder &b, Emitter &e,
   if (px.xBase)
     at = arith::AddIOp::create(b, px.xBase, at);
   return at;
+}
+
+/// For every row r: y[r] = body(y[r], index of the row's first field in
+/// values, byte of its first offset word) (the one-pixel case above).
+static Value forEachNMRow(
+    ImplicitLocOpBuilder &b, Emitter &e, const MatvecOperands &m,
+    const NMGeometry &g, llvm::function_ref<Value(Value, Value, Value)> body) {
+  LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
+                 [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
+  return forEachNMRowPixels(
+      b, e, m.rows, g, px,
+      [&](ArrayRef<Value> accs, Value valueRow,
+          Value wordRow) -> SmallVector<Value> {
+        return {body(accs[0], valueRow, wordRow)};
+      });
+}
+
+/// accs[q] + the dot product of one step's values with pixel q's gather of
+/// X at column xAt + cols (under `mask`, null: all lanes): the values are
+/// read once (readValues, after pixel 0's gather), X once per pixel.
+static SmallVector<Value> pixelDots(ImplicitLocOpBuilder &b, Emitter &e,
+                                   const LayerPixels &px, ArrayRef<Value> accs,
+                                   Value xAt, Value cols, Value mask,
+                                   llvm::function_ref<Value()> readValues) {
+  auto byteVec = VectorType::get({16}, b.getI8Type());
+  Value v;
+  SmallVector<Value> out;
+  for (int64_t q = 0; q < px.pixels; ++q) {
+    Value xv = vector::GatherOp::create(b, byteVec, px.x,
+                                        pixelIndex(b, e, px, q, xAt), cols,
+                                        mask ? mask : e.allTrue(16),
+                                        e.zero(byteVec));
+    if (q == 0)
+      v = readValues();
+    out.push_back(e.dot(accs[q], v, xv));
+  }
+  return out;
 }
 
 static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
@@ -400,21 +421,12 @@ static Value lowerNMByteFields(ImplicitLocOpBuilder &b, Emitter &e,
         b, byteVec, arith::AndIOp::create(b, spread, fieldMask));
     Value colsAt = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
     Value xAt = arith::MulIOp::create(b, s, e.index(stepCols));
-    Value v;
-    SmallVector<Value> out;
-    for (int64_t q = 0; q < px.pixels; ++q) {
-      Value xv = vector::GatherOp::create(b, byteVec, px.x,
-                                          pixelIndex(b, e, px, q, xAt), colsAt,
-                                          mask ? mask : e.allTrue(lanes),
-                                          e.zero(byteVec));
-      if (q == 0)
-        v = e.read(byteVec, values,
-                   {arith::AddIOp::create(
-                       b, valueRow, arith::MulIOp::create(b, s, e.index(lanes)))},
-                   mask);
-      out.push_back(e.dot(accs[q], v, xv));
-    }
-    return out;
+    return pixelDots(b, e, px, accs, xAt, colsAt, mask, [&] {
+      return e.read(byteVec, values,
+                    {arith::AddIOp::create(
+                        b, valueRow, arith::MulIOp::create(b, s, e.index(lanes)))},
+                    mask);
+    });
   };
 
   return forEachNMRowPixels(
@@ -500,20 +512,13 @@ static Value lowerNMThreeBitFields(ImplicitLocOpBuilder &b, Emitter &e,
         seven);
     Value colsAt = e.widenIndices(arith::AddIOp::create(b, fields, blockStart));
     Value mask = count < lanes ? e.prefixMask(lanes, count) : Value();
-    Value v;
-    SmallVector<Value> out;
-    for (int64_t q = 0; q < px.pixels; ++q) {
-      Value xv = vector::GatherOp::create(
-          b, byteVec, px.x,
-          pixelIndex(b, e, px, q, e.index(s * lanes / n * blockLen)), colsAt,
-          mask ? mask : all, zero);
-      if (q == 0)
-        v = e.read(byteVec, values,
-                   {arith::AddIOp::create(b, valueRow, e.index(s * lanes))},
-                   mask);
-      out.push_back(e.dot(accs[q], v, xv));
-    }
-    return out;
+    return pixelDots(b, e, px, accs, e.index(s * lanes / n * blockLen), colsAt,
+                     mask, [&] {
+                       return e.read(byteVec, values,
+                                     {arith::AddIOp::create(b, valueRow,
+                                                            e.index(s * lanes))},
+                                     mask);
+                     });
   };
 
   return forEachNMRowPixels(b, e, rows, g, px,

@@ -22,6 +22,8 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <functional>
+
 namespace mcusparse::lower {
 
 /// Marks a `vector.bitcast` of 4 bytes to one i32 whose bytes are a 4-byte
@@ -339,7 +341,8 @@ struct LayerPixels {
   mlir::Value xPtr;
   int64_t pixels, xStride;
   mlir::Value y;
-  llvm::function_ref<mlir::Value(mlir::Value, int64_t)> yAt;
+  // Owned (not a function_ref): the matvec callers pass a temporary lambda.
+  std::function<mlir::Value(mlir::Value, int64_t)> yAt;
   mlir::Value fillValue;
   mlir::Value x, xBase;
 };

@@ -25,6 +25,18 @@ def sha(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
+def compile_bit_exact(path, tmp_path, target="cortex-m55"):
+    """The model compiled with auto layouts; its outputs equal the reference's."""
+    cm = mcusparse.compile(path, target=target, format="auto", out_dir=tmp_path / "c",
+                           progress=False)
+    ref = Reference(str(path))
+    for seed in range(2):
+        xs = random_inputs(cm.inputs, seed)
+        for got, want in zip(cm.run(*xs).outputs, ref(*xs)):
+            np.testing.assert_array_equal(got, want)
+    return cm
+
+
 def test_nm_pattern_and_only_weight_bytes_change(tmp_path):
     before = sha(DENSE)
     out = tmp_path / "nm.tflite"
@@ -63,14 +75,8 @@ def test_pruned_model_compiles_bit_exact_on_rv32(tmp_path):
     """auto takes an N:M layout where it pays, and the result equals LiteRT's."""
     out = tmp_path / "nm.tflite"
     prune_model(DENSE, out, "nm:1:8", keep_first=True, progress=False)
-    cm = mcusparse.compile(out, target="rv32imc", format="auto", out_dir=tmp_path / "c",
-                           progress=False)
+    cm = compile_bit_exact(out, tmp_path, target="rv32imc")
     assert any(layer["format"].startswith("nm:") for layer in cm.report["layers"])
-    ref = Reference(str(out))
-    for seed in range(2):
-        xs = random_inputs(cm.inputs, seed)
-        for got, want in zip(cm.run(*xs).outputs, ref(*xs)):
-            np.testing.assert_array_equal(got, want)
 
 
 def test_layers_selection_and_skips(tmp_path):
@@ -125,16 +131,6 @@ def onnx_weights(path):
     return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
 
 
-def check_onnx_bit_exact(path, tmp_path, target="cortex-m55"):
-    cm = mcusparse.compile(path, target=target, format="auto", out_dir=tmp_path / "c",
-                           progress=False)
-    ref = Reference(str(path))
-    for seed in range(2):
-        xs = random_inputs(cm.inputs, seed)
-        for got, want in zip(cm.run(*xs).outputs, ref(*xs)):
-            np.testing.assert_array_equal(got, want)
-
-
 def test_onnx_qoperator(tmp_path):
     """QLinearConv [O, I, kh, kw] is pruned as the O x (kh*kw*I) matrix the
     compiler packs, QLinearMatMul's B [K, N] as its transpose."""
@@ -149,7 +145,7 @@ def test_onnx_qoperator(tmp_path):
     for k in old:
         if k not in ("w", "b"):
             np.testing.assert_array_equal(new[k], old[k])
-    check_onnx_bit_exact(out, tmp_path)
+    compile_bit_exact(out, tmp_path)
 
 
 def test_onnx_qdq_and_skips(tmp_path):
@@ -158,7 +154,7 @@ def test_onnx_qdq_and_skips(tmp_path):
     path = ort_quantize(float_cnn(np.random.default_rng(0)), tmp_path, unsigned=False)
     report = prune_model(path, tmp_path / "qdq.onnx", "magnitude:0.8", progress=False)
     assert len(report.pruned) >= 2 and all(l.sparsity_after >= 0.79 for l in report.pruned)
-    check_onnx_bit_exact(tmp_path / "qdq.onnx", tmp_path, target="rv32imc")
+    compile_bit_exact(tmp_path / "qdq.onnx", tmp_path, target="rv32imc")
     u8 = tmp_path / "u8.onnx"
     u8.write_bytes(uint8_qlinear_net(np.random.default_rng(0)))
     report = prune_model(u8, tmp_path / "u8_pruned.onnx", "magnitude:0.5", progress=False)

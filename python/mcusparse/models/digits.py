@@ -272,56 +272,43 @@ def _dense(seed: int):
     return params, rng.bit_generator.state
 
 
-def _sparse(seed: int, sparsity: float):
+def _prune_and_finetune(seed: int, masks_at, target: float, finetune_epochs: int):
+    """The dense model pruned with masks_at(params, s): s ramps up to `target`
+    (cubic) over PRUNE_EPOCHS, then `finetune_epochs` with the final masks fixed."""
     dense, state = _dense(seed)
     params = _copy(dense)
-    if sparsity == 0:
-        return params, {}
     x, y, _, _ = load_data(seed)
     rng = np.random.default_rng()
     rng.bit_generator.state = state
     opt = _Adam(params, LR_FINETUNE)
-    masks = {}
     with _single_thread_blas():
         for e in range(PRUNE_EPOCHS):
-            s = sparsity * (1 - (1 - (e + 1) / PRUNE_EPOCHS) ** 3)
-            masks = _prune_masks(params, s)
+            s = target * (1 - (1 - (e + 1) / PRUNE_EPOCHS) ** 3)
+            masks = masks_at(params, s)
             for name, mask in masks.items():
                 params[name][0] *= mask
             _epoch(params, opt, x, y, rng, masks)
-        masks = _prune_masks(params, sparsity)
+        masks = masks_at(params, target)
         for name, mask in masks.items():
             params[name][0] *= mask
-        for _ in range(FINETUNE_EPOCHS):
+        for _ in range(finetune_epochs):
             _epoch(params, opt, x, y, rng, masks)
     return params, masks
+
+
+def _sparse(seed: int, sparsity: float):
+    if sparsity == 0:
+        return _copy(_dense(seed)[0]), {}
+    return _prune_and_finetune(seed, _prune_masks, sparsity, FINETUNE_EPOCHS)
 
 
 def _nm(seed: int, n: int, m: int):
     """The dense model pruned to N:M: the kept count per block of M steps down
-    from M to N over PRUNE_EPOCHS (the cubic ramp of _sparse, rounded up to
-    whole weights per block), then NM_FINETUNE_EPOCHS with the N:M masks fixed."""
-    dense, state = _dense(seed)
-    params = _copy(dense)
-    x, y, _, _ = load_data(seed)
-    rng = np.random.default_rng()
-    rng.bit_generator.state = state
-    opt = _Adam(params, LR_FINETUNE)
-    target = 1 - n / m
-    with _single_thread_blas():
-        for e in range(PRUNE_EPOCHS):
-            s = target * (1 - (1 - (e + 1) / PRUNE_EPOCHS) ** 3)
-            keep = max(n, int(np.ceil(m * (1 - s) - 1e-9)))
-            masks = _nm_masks(params, keep, m)
-            for name, mask in masks.items():
-                params[name][0] *= mask
-            _epoch(params, opt, x, y, rng, masks)
-        masks = _nm_masks(params, n, m)
-        for name, mask in masks.items():
-            params[name][0] *= mask
-        for _ in range(NM_FINETUNE_EPOCHS):
-            _epoch(params, opt, x, y, rng, masks)
-    return params, masks
+    from M to N with the ramp (rounded up to whole weights per block), then
+    NM_FINETUNE_EPOCHS with the N:M masks fixed."""
+    def masks_at(params, s):
+        return _nm_masks(params, max(n, int(np.ceil(m * (1 - s) - 1e-9))), m)
+    return _prune_and_finetune(seed, masks_at, 1 - n / m, NM_FINETUNE_EPOCHS)
 
 
 # --- int8 quantisation and export -------------------------------------------------

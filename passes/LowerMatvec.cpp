@@ -136,11 +136,13 @@ struct LowerMatvecPass
     Attribute encoding = m.weightType.getEncoding();
     if (encoding &&
         !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
-                                xType.getElementType()))
+                                xType.getElementType(), opts.target))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
              << getFormatName(encoding)
-             << " is not implemented (csr, dcsr with int8 groups of 16 and "
-                "int8 nm with 2- or 4-bit fields have batched kernels; run "
+             << " is not implemented for target '"
+             << (opts.target.empty() ? "generic" : opts.target)
+             << "' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or "
+                "4-bit fields have batched kernels, and on rv32imc nm; run "
                 "sparse-enc-matmul-to-matvec)";
     ImplicitLocOpBuilder b(op.getLoc(), op);
     AssembleOp assemble;

@@ -45,6 +45,10 @@ namespace {
 /// R + Q read pointers must fit the 14 usable GPRs of the M55.
 constexpr int64_t kRows = 2;
 constexpr int64_t kPixels = 3;
+/// rv32imc: R * Q accumulators and R + Q loaded bytes in 27 GPRs; one
+/// column per step (unrolled, the loads of later columns spilled).
+constexpr int64_t kScalarRows = 3;
+constexpr int64_t kScalarPixels = 4;
 } // namespace
 
 FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
@@ -94,11 +98,28 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
           out.push_back(dot(in[q * nr + r], ws[r], xs[q]));
       return out;
     };
-    if (full > 0)
-      accs = forLoop(b, e.index(0), e.index(full), e.index(vl), accs,
-                     [&](Value c, ValueRange in) { return step(c, in, {}); });
-    if (tail > 0)
-      accs = step(e.index(full), accs, e.prefixMask(vl, tail));
+    // Scalar targets: column c, one byte load per row and per pixel.
+    auto scalarColumn = [&](Value c, ValueRange in) {
+      SmallVector<Value> xs, ws, out;
+      for (int64_t q = 0; q < nq; ++q)
+        xs.push_back(tensor::ExtractOp::create(b, m.x, ValueRange{pix[q], c}));
+      for (int64_t r = 0; r < nr; ++r)
+        ws.push_back(tensor::ExtractOp::create(b, w, ValueRange{rows[r], c}));
+      for (int64_t q = 0; q < nq; ++q)
+        for (int64_t r = 0; r < nr; ++r)
+          out.push_back(e.mulAdd(in[q * nr + r], ws[r], xs[q]));
+      return out;
+    };
+    if (opts.scalarOnly()) {
+      accs = forLoop(b, e.index(0), e.index(K), e.index(1), accs,
+                     [&](Value c, ValueRange in) { return scalarColumn(c, in); });
+    } else {
+      if (full > 0)
+        accs = forLoop(b, e.index(0), e.index(full), e.index(vl), accs,
+                       [&](Value c, ValueRange in) { return step(c, in, {}); });
+      if (tail > 0)
+        accs = step(e.index(full), accs, e.prefixMask(vl, tail));
+    }
     for (int64_t q = 0; q < nq; ++q)
       for (int64_t r = 0; r < nr; ++r)
         yt = tensor::InsertOp::create(b, accs[q * nr + r], yt,
@@ -109,7 +130,9 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
   // All rows of Y for pixels [p0, p0 + nq): blocks of R rows, then the
   // rest. A single pixel is a matvec: R = denseRows, as in LowerDense.cpp.
   auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
-    int64_t R = nq == 1 ? std::max<int64_t>(1, opts.denseRows) : kRows;
+    int64_t R = nq == 1 ? std::max<int64_t>(1, opts.denseRows)
+                : opts.scalarOnly() ? kScalarRows
+                                    : kRows;
     int64_t grouped = O / R * R;
     if (grouped > 0)
       yt = forLoop(b, e.index(0), e.index(grouped), e.index(R), {yt},
@@ -125,5 +148,6 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
   };
 
   // The last 1 or 2 pixels are one block.
-  return forPixelBlocks(b, e, P, kPixels, y, emitPixels);
+  return forPixelBlocks(b, e, P, opts.scalarOnly() ? kScalarPixels : kPixels, y,
+                        emitPixels);
 }

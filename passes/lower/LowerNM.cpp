@@ -139,25 +139,30 @@ static SmallVector<Value> pixelDots(ImplicitLocOpBuilder &b, Emitter &e,
   return out;
 }
 
-static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
-                           int64_t n, int64_t blockLen) {
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], offsets = m.buffers[1];
-  NMGeometry g(m.cols, n, blockLen);
+Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
+                                     ArrayRef<Value> buffers, int64_t rows,
+                                     int64_t cols, int64_t n, int64_t blockLen,
+                                     const LayerPixels &px) {
+  Value values = buffers[0], offsets = buffers[1];
+  NMGeometry g(cols, n, blockLen);
   int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
           words = g.words, fullWords = g.fullWords;
-  bool loopWords = perWord % n == 0 && words > 8 && fullWords > 0;
+  // Rows of more than 8 words loop over words; so do all rows of a pixel
+  // block, whose unrolled rows grow with the pixels (nm:1:8 256x256 over 8
+  // pixels: 8 % more instructions, half the code).
+  bool loopWords =
+      perWord % n == 0 && (words > 8 || px.pixels > 1) && fullWords > 0;
   auto i32 = b.getI32Type();
   auto byteVec = VectorType::get({4}, b.getI8Type());
   auto wordVec = VectorType::get({1}, i32);
   auto c32 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, i32, v).getResult();
   };
-  auto mac = [&](Value acc, Value w, Value xv) { return e.mulAdd(acc, w, xv); };
-  // acc + the `count` fields of the word at byte `wordByte`; field l of the
-  // word is field k*perWord + l of the chunk starting at column xBase.
-  auto emitWord = [&](Value acc, Value wordByte, Value valueAt, Value xBase,
-                      int64_t k, int64_t count) {
+  // accs + the `count` fields of the word at byte `wordByte`; field l of the
+  // word is field k*perWord + l of the chunk starting at column xBase. The
+  // field's offset and value are decoded once for all pixels.
+  auto emitWord = [&](SmallVector<Value> accs, Value wordByte, Value valueAt,
+                      Value xBase, int64_t k, int64_t count) {
     Value bytes = e.read(byteVec, offsets, {wordByte});
     auto cast = vector::BitCastOp::create(b, wordVec, bytes);
     cast->setAttr(kAlignedWordAttr, b.getUnitAttr());
@@ -174,47 +179,59 @@ static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
           b, arith::IndexCastUIOp::create(b, b.getIndexType(), f).getResult(),
           arith::AddIOp::create(
               b, xBase, e.index((k * perWord + l) / n * blockLen)));
-      Value xv = tensor::ExtractOp::create(b, m.x, ValueRange{col});
       Value wAt = arith::AddIOp::create(b, valueAt, e.index(l));
       Value w = tensor::ExtractOp::create(b, values, ValueRange{wAt});
-      acc = mac(acc, w, xv);
+      for (int64_t q = 0; q < px.pixels; ++q) {
+        Value xv = tensor::ExtractOp::create(
+            b, px.x, ValueRange{pixelIndex(b, e, px, q, col)});
+        accs[q] = e.mulAdd(accs[q], w, xv);
+      }
     }
-    return acc;
+    return accs;
   };
-  // One row: y[r] + its fields.
+  // One row: y[r] + its fields, for every pixel.
   auto emitRow = [&](Value yt, Value r) -> Value {
-    Value acc = tensor::ExtractOp::create(b, yt, r);
+    SmallVector<Value> at, accs;
+    for (int64_t q = 0; q < px.pixels; ++q) {
+      at.push_back(px.yAt(r, q));
+      accs.push_back(px.fillValue
+                         ? px.fillValue
+                         : tensor::ExtractOp::create(b, yt, at[q]).getResult());
+    }
     Value valueRow = arith::MulIOp::create(b, r, e.index(fields));
     Value wordRow = arith::MulIOp::create(b, r, e.index(words * 4));
-    auto at = [&](Value row, Value k, int64_t scale) {
+    auto atWord = [&](Value row, Value k, int64_t scale) {
       return arith::AddIOp::create(b, row,
                                    arith::MulIOp::create(b, k, e.index(scale)))
           .getResult();
     };
     int64_t k0 = 0;
     if (loopWords) {
-      acc = forLoop(
-          b, e.index(0), e.index(fullWords), e.index(1), {acc},
+      accs = forLoop(
+          b, e.index(0), e.index(fullWords), e.index(1), accs,
           [&](Value k, ValueRange a) -> SmallVector<Value> {
             Value kBase =
                 arith::MulIOp::create(b, k, e.index(perWord / n * blockLen));
-            return {emitWord(a[0], at(wordRow, k, 4), at(valueRow, k, perWord),
-                             kBase, 0, perWord)};
-          })[0];
+            return emitWord(SmallVector<Value>(a), atWord(wordRow, k, 4),
+                            atWord(valueRow, k, perWord), kBase, 0, perWord);
+          });
       k0 = fullWords;
     }
     for (int64_t k = k0; k < words; ++k)
-      acc = emitWord(acc, at(wordRow, e.index(k), 4),
-                     at(valueRow, e.index(k), perWord), e.index(0), k,
-                     std::min(perWord, fields - k * perWord));
-    return tensor::InsertOp::create(b, acc, yt, r);
+      accs = emitWord(accs, atWord(wordRow, e.index(k), 4),
+                      atWord(valueRow, e.index(k), perWord), e.index(0), k,
+                      std::min(perWord, fields - k * perWord));
+    for (int64_t q = 0; q < px.pixels; ++q)
+      yt = tensor::InsertOp::create(b, accs[q], yt, at[q]);
+    return yt;
   };
-  // Short rows (up to 2 words: 4 rows, up to 4 words: 2 rows) per iteration: the loop's pointer
-  // increments and branch are shared (rv32imc nm:1:16 256x256: 116 -> 114
-  // instructions per row).
-  int64_t unroll = words <= 2 ? 4 : words <= 4 ? 2 : 1;
-  int64_t paired = m.rows / unroll * unroll;
-  Value y = m.y;
+  // One pixel, short rows (up to 2 words: 4 rows, up to 4 words: 2 rows)
+  // per iteration: the loop's pointer increments and branch are shared
+  // (rv32imc nm:1:16 256x256: 116 -> 114 instructions per row).
+  int64_t unroll =
+      px.pixels > 1 ? 1 : words <= 2 ? 4 : words <= 4 ? 2 : 1;
+  int64_t paired = rows / unroll * unroll;
+  Value y = px.y;
   if (paired > 0)
     y = forLoop(b, e.index(0), e.index(paired), e.index(unroll), {y},
                 [&](Value r, ValueRange in) -> SmallVector<Value> {
@@ -225,8 +242,8 @@ static Value lowerNMScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                                        : r);
                   return {yt};
                 })[0];
-  if (paired < m.rows)
-    y = forLoop(b, e.index(paired), e.index(m.rows), e.index(1), {y},
+  if (paired < rows)
+    y = forLoop(b, e.index(paired), e.index(rows), e.index(1), {y},
                 [&](Value r, ValueRange in) -> SmallVector<Value> {
                   return {emitRow(in[0], r)};
                 })[0];
@@ -563,7 +580,11 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                                            const LowerOptions &opts) {
   auto nm = cast<mcusparse::sparse_enc::NMAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly()) {
-    return lowerNMScalar(b, m, nm.getN(), nm.getM());
+    Emitter e{b, m.accType};
+    LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
+                   [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
+    return nmRowsScalar(b, e, m.buffers, m.rows, m.cols, nm.getN(), nm.getM(),
+                        px);
   }
   auto isI8 = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType().isInteger(8);

@@ -2,7 +2,8 @@
 //
 // Y[P, O] += X[P, K] x W[O, K]^T with W in dCSR (4-bit or byte deltas) or
 // N:M with 2- or 4-bit fields (m = 4, 16; the byte-lane kernel), the 1x1
-// convolution or im2col layer of a network, on cortex-m55:
+// convolution or im2col layer of a network, on cortex-m55 (and N:M with any
+// field width on rv32imc, below):
 //
 //   for each block of 16 pixels p0 (then one block of the P % 16 left):
 //     the matvec's row loop over W (LowerDCSR.cpp, LowerDCSRBytes.cpp,
@@ -15,6 +16,11 @@
 // unpacking of an N:M step, so a block shares it 16 ways. Sixteen
 // accumulators spill some GPRs, which still beats blocks of 4 and 8
 // (docs/kernels.md, "the batched dCSR and N:M kernels").
+//
+// rv32imc: blocks of 8 pixels run the scalar N:M row loop (LowerNM.cpp,
+// nmRowsScalar): each field's offset is unpacked and its value loaded once,
+// and each pixel adds a byte load, a multiply and an add (nm:1:8 256x256
+// over 16 pixels: 939,290 -> 522,352 instructions).
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +37,9 @@ using namespace mcusparse::lower;
 namespace {
 /// Pixels per pass over W.
 constexpr int64_t kPixels = 16;
+/// Pixels per pass over W on rv32imc (N:M 256x256 over 16 pixels, 8: 0.50
+/// instructions per dense MAC, 4: 0.55, 16: 0.57).
+constexpr int64_t kScalarPixels = 8;
 /// The MVE dCSR kernels' group: 16 int8 lanes.
 constexpr int64_t kGroup = 16;
 } // namespace
@@ -45,14 +54,14 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
                                                      const LowerOptions &opts) {
   Attribute encoding = m.weightType.getEncoding();
   Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
-  if (!opts.mve() || !m.accType.isInteger(32) ||
+  if ((!opts.mve() && !opts.scalarOnly()) || !m.accType.isInteger(32) ||
       !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
-                              xElem))
+                              xElem, opts.target))
     return linalg::MatmulOp(m.op).emitOpError(
-        "the batched dCSR and N:M kernels need target cortex-m55, int8 "
-        "weights and activations (dCSR in groups of 16, N:M with 2- or 4-bit "
-        "fields) and an i32 accumulator (run sparse-enc-matmul-to-matvec "
-        "otherwise)");
+        "the batched dCSR and N:M kernels need target cortex-m55 (int8 "
+        "weights and activations, dCSR in groups of 16, N:M with 2- or 4-bit "
+        "fields) or rv32imc (N:M), and an i32 accumulator (run "
+        "sparse-enc-matmul-to-matvec otherwise)");
   Emitter e{b, m.accType};
   int64_t P = m.pixels, O = m.rows, K = m.cols;
   auto [y, fillValue] = matmulInit(m);
@@ -63,9 +72,12 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
   Value x1 = collapse(m.x), y1 = collapse(y);
   Pointers ptrs{e};
   auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
+  auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
   Value xStart = dcsr ? ptrs.to(x1) : Value();
+  bool scalar = opts.scalarOnly();
+  int64_t block = scalar ? kScalarPixels : kPixels;
   y1 = forPixelBlocks(
-      b, e, P, kPixels, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
+      b, e, P, block, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
         Value xBase = arith::MulIOp::create(b, p0, e.index(K));
         Value yBase = arith::MulIOp::create(b, p0, e.index(O));
         // Y positions yBase + r + q * O: the block's stores share one
@@ -76,9 +88,10 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
                    : at;
         };
         LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
+        if (scalar)
+          return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
         if (!dcsr)
-          return nmRowsMVE(b, e, m.buffers, O, K,
-                           cast<mcusparse::sparse_enc::NMAttr>(encoding), px);
+          return nmRowsMVE(b, e, m.buffers, O, K, nm, px);
         px.xPtr = ptrs.advance(xStart, b.getI8Type(), xBase);
         if (dcsr.getDeltaBits() == 8)
           return dcsrBytesRowsMVE(b, e, m.buffers, O, K, px,
@@ -92,14 +105,20 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
 }
 
 bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
-                                              Type wElem, Type xElem) {
+                                              Type wElem, Type xElem,
+                                              llvm::StringRef target) {
+  auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
+  // rv32imc: N:M, each field decoded once per block of pixels (scalar code
+  // has no lanes to fill, so any field width).
+  if (target == "rv32imc")
+    return nm && isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's
   // offset bytes on the stack and unrolls its steps, which spill with 16
   // accumulators (nm:1:8 256x256 over 16 pixels: 308,138 instructions,
   // against 177,482 as 16 matvecs).
-  if (auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding))
+  if (nm)
     return nm.getM() != 8 && hasNMFieldKernel(nm, cols, wElem, xElem);
   auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
   return dcsr && isDCSRBatchable(dcsr, wElem, xElem);

@@ -326,7 +326,8 @@ mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
 /// 2- or 4-bit fields (LowerSparseMatmul.cpp), given the weight's columns
 /// and the weight and activation element types.
 bool hasBatchedSparseKernel(mlir::Attribute encoding, int64_t cols,
-                            mlir::Type wElem, mlir::Type xElem);
+                            mlir::Type wElem, mlir::Type xElem,
+                            llvm::StringRef target);
 /// dCSR or N:M layer matmul on cortex-m55 (LowerSparseMatmul.cpp).
 mlir::FailureOr<mlir::Value> lowerSparseMatmul(mlir::ImplicitLocOpBuilder &b,
                                                const MatmulOperands &m,
@@ -366,6 +367,12 @@ mlir::Value nmRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                       llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
                       int64_t cols, mcusparse::sparse_enc::NMAttr nm,
                       const LayerPixels &px);
+/// Every row of an N:M W against `px` on a scalar target (rv32imc): each
+/// field's offset and value are decoded once for all pixels (LowerNM.cpp).
+mlir::Value nmRowsScalar(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                         llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                         int64_t cols, int64_t n, int64_t m,
+                         const LayerPixels &px);
 /// Register-blocked dense matmul (LowerDenseMatmul.cpp).
 mlir::FailureOr<mlir::Value> lowerDenseMatmul(mlir::ImplicitLocOpBuilder &b,
                                               const MatmulOperands &m,

@@ -48,10 +48,10 @@ bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
   };
   Type x = elem(op.getDpsInputs()[0]), w = elem(op.getDpsInputs()[1]),
        y = elem(op.getDpsInits()[0]);
-  if (target != "cortex-m55" ||
+  if ((target != "cortex-m55" && target != "rv32imc") ||
       (layout && !mcusparse::lower::hasBatchedSparseKernel(
                      layout, cast<ShapedType>(weight.getType()).getDimSize(1),
-                     w, x)) ||
+                     w, x, target)) ||
       (!layout && onePixel))
     return false;
   return isa<IntegerType>(x) && isa<IntegerType>(w) && isa<IntegerType>(y) &&

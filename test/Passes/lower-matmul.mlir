@@ -1,7 +1,8 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec, canonicalize)' | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=MVE
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
-// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SCALAR
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=LLVM
 
 // Pixel-batched CSR layer matmul Y[P, O] += X[P, K] x W[O, K]^T: blocks of
@@ -121,8 +122,9 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 // -----
 
 // sparse-enc-matmul-to-matvec keeps a CSR or dense int8 layer whole on
-// cortex-m55 (marked sparse_enc.batched) and attach-layouts accepts it; other
-// targets split both into matvecs.
+// cortex-m55 (marked sparse_enc.batched) and attach-layouts accepts it;
+// rv32imc keeps the dense one (register-blocked scalar kernel) and splits the
+// CSR one; rv32gcv splits both into matvecs.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -139,6 +141,10 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 // SPLIT-NOT: linalg.matmul
 // SPLIT-NOT: sparse_enc.batched
 // SPLIT-COUNT-2: linalg.matvec
+// SCALAR-LABEL: func.func @layers
+// SCALAR: linalg.matvec
+// SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x8xi8>, tensor<4x8xi8>)
+// SCALAR-NOT: linalg.matvec
 // LLVM-LABEL: llvm.func @layers
 // LLVM-NOT: sparse_enc
 // LLVM-NOT: linalg

@@ -1,6 +1,7 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SCALAR
 
 // dCSR layer matmul Y[P, O] += X[P, K] x W[O, K]^T on cortex-m55
 // (passes/lower/LowerSparseMatmul.cpp): blocks of 16 pixels, then one block
@@ -95,7 +96,9 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // sparse-enc-matmul-to-matvec keeps int8 dCSR layers whole on cortex-m55
 // (marked sparse_enc.batched), both delta widths, and N:M ones with 2- or
 // 4-bit fields (1:16 here); a 1:8 layer (3-bit fields) and a GS layer have no
-// batched kernel and become matvecs; on rv32 targets every layer does.
+// batched kernel and become matvecs; on rv32gcv every layer does; rv32imc
+// keeps the N:M layers of any field width (the scalar kernel,
+// lower-sparse-matmul-rv32imc.mlir) and splits the others.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -113,6 +116,11 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // SPLIT-LABEL: func.func @layers
 // SPLIT-NOT: linalg.matmul
 // SPLIT-COUNT-5: linalg.matvec
+// SCALAR-LABEL: func.func @layers
+// SCALAR-COUNT-3: linalg.matvec
+// SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)
+// SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)
+// SCALAR-NOT: linalg.matvec
 func.func @layers(%x: tensor<6x32xi8>, %y: tensor<6x4xi32>) -> (tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>, tensor<6x4xi32>) {
   %w4 = arith.constant {mcusparse.layer = 0 : i64, sparse_enc.layout = #sparse_enc.dcsr<group = 16>} dense<1> : tensor<4x32xi8>
   %w8 = arith.constant {mcusparse.layer = 1 : i64, sparse_enc.layout = #sparse_enc.dcsr<group = 16, delta_bits = 8>} dense<1> : tensor<4x32xi8>

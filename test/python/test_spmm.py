@@ -93,6 +93,42 @@ def test_spmm_nm_batched(pattern, shape, batch):
     assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
 
 
+@pytest.mark.parametrize("pattern,shape,batch", [
+    ((1, 8), (24, 256), 21),      # 3-bit fields, word loop: blocks of 8, 8, 5
+    ((1, 16), (9, 48), 8),        # exactly one block, one partial word per row
+    ((2, 4), (10, 40), 3),        # 2-bit fields, one block of 3
+    ((3, 8), (7, 64), 9),         # n = 3: fields not a multiple of a word
+])
+def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
+    # rv32imc keeps an N:M layer whole (LowerSparseMatmul.cpp, nmRowsScalar):
+    # each field is decoded once per block of 8 pixels.
+    n, m = pattern
+    rng = np.random.default_rng(batch + n)
+    W = prune.nm(rng.integers(-128, 128, shape).astype(np.int8), n, m)
+    W[[0, shape[0] - 1]] = 0                   # empty rows
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    fmt = f"nm:{n}:{m}"
+    Y, stats = kernels.spmm(W, format=fmt, target="rv32imc", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // 8)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+
+
+@pytest.mark.parametrize("shape,batch", [
+    ((7, 40), 6),       # 4-pixel x 3-row blocks, then 2 pixels and a last row
+    ((12, 33), 8),      # exact blocks, an odd column count
+    ((1, 100), 1),      # one pixel: the matvec kernel
+])
+def test_spmm_dense_blocked_rv32imc(shape, batch):
+    # rv32imc keeps a dense layer whole (LowerDenseMatmul.cpp): scalar
+    # register blocks, one column per step.
+    rng = np.random.default_rng(shape[0])
+    W = rng.integers(-128, 128, shape).astype(np.int8)
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, _ = kernels.spmm(W, format="dense", target="rv32imc", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+
+
 def test_spmm_errors():
     W = np.zeros((4, 8), np.int8)
     with pytest.raises(ValueError, match="int8"):

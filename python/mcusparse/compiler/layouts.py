@@ -40,23 +40,25 @@ MATRIX_OPS = {"CONV_2D", "FULLY_CONNECTED", "Conv", "Gemm", "MatMul", "QLinearCo
               "QLinearMatMul"}
 GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # Targets where a convolution's kernel depends on the format beyond one
-# matvec per pixel (cortex-m55: CSR convolutions are pixel-batched or
+# matvec per pixel: on cortex-m55 CSR convolutions are pixel-batched or
 # row-gathered, dCSR and N:M ones with 2- or 4-bit fields decode each group
-# once per 16 pixels, dense ones are register-blocked), and the formats that
-# have such a kernel there.
-BATCHED_TARGETS = {"cortex-m55"}
-BATCHED_FORMATS = ("dense", "csr", "dcsr")
+# once per 16 pixels, dense ones are register-blocked; on rv32imc N:M ones
+# decode each field once per 8 pixels and dense ones are register-blocked.
+BATCHED_TARGETS = {"cortex-m55", "rv32imc"}
+BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense",)}
 
 
-def has_batched_kernel(fmt: str) -> bool:
-    """True for the formats whose convolutions get a batched kernel (int8); the
-    compiler's side of this is hasBatchedSparseKernel (passes/lower/Lowering.h),
-    which sparse-enc-matmul-to-matvec asks."""
+def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:
+    """True for the formats whose convolutions get a batched kernel (int8) on
+    `target`; the compiler's side of this is hasBatchedSparseKernel
+    (passes/lower/Lowering.h), which sparse-enc-matmul-to-matvec asks."""
+    if target not in BATCHED_TARGETS:
+        return False
     spec = formats.parse_format(fmt)
     if spec.name == "nm":
         n, m = spec.params["n"], spec.params["m"]
-        return m in (4, 16) and 16 % n == 0
-    return spec.name in BATCHED_FORMATS
+        return target == "rv32imc" or (m in (4, 16) and 16 % n == 0)
+    return spec.name in BATCHED_FORMATS[target]
 # cse-csr is a candidate for `auto` on these targets, for weights with at
 # most this many distinct nonzero values.
 CSE_TARGETS = {"rv32imc"}
@@ -187,7 +189,7 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
     for f in candidates(W, target):
         try:
             formats.encode(W, f)           # ValueError when W does not fit f
-            if batched and has_batched_kernel(f):
+            if batched and has_batched_kernel(f, target):
                 from mcusparse.compiler.layer_cost import measure_conv_layer
                 cost = measure_conv_layer(W, px, f, target, wait_states)
             else:

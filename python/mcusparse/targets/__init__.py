@@ -108,7 +108,7 @@ RV32IMC = Target(
     gcc="riscv64-unknown-elf-gcc",
     gcc_flags=("-march=rv32imc", "-mabi=ilp32", "-mcmodel=medlow"),
     link_flags=("-march=rv32imc", "-mabi=ilp32", "-mcmodel=medlow"),
-    clang_flags=("-target", "riscv32-freestanding-none", "-mcpu=generic_rv32+m+c", "-mabi=ilp32",
+    clang_flags=("-target", "riscv32-freestanding-none", "-mcpu=rocket_rv32+m+c", "-mabi=ilp32",
                  "-mcmodel=medlow"),
     ir_route="clang",
     llvm_triple="riscv32-unknown-none-elf",

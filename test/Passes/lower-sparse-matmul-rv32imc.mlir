@@ -1,0 +1,63 @@
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32imc}, canonicalize)' | FileCheck %s
+
+// N:M layer matmul on rv32imc (passes/lower/LowerSparseMatmul.cpp,
+// nmRowsScalar in LowerNM.cpp): blocks of 8 pixels (10 pixels: 8, then 2).
+// Per row, a loop over the full offset words carries one scalar accumulator
+// per pixel; each field's 3-bit offset is unpacked (shift, and 7) and its
+// value read once, then each pixel reads its own X byte (X collapsed to 1-D,
+// pixel q at q * 256) and multiply-adds. No vector gathers: scalar code.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#NM = #sparse_enc.nm<n = 1, m = 8>
+
+// CHECK-LABEL: func.func @nm_matmul_scalar
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<10x256xi8> into tensor<2560xi8>
+// The block of 8 pixels: 3 full words of 10 fields in a loop.
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK: vector.bitcast %{{.*}} {sparse_enc.aligned_word} : vector<4xi8> to vector<1xi32>
+// CHECK: arith.andi %{{.*}}, %c7_i32 : i32
+// CHECK: tensor.extract %arg0[%{{.*}}] : tensor<64xi8>
+// CHECK-COUNT-8: tensor.extract %[[X1]][%{{.*}}] : tensor<2560xi8>
+// CHECK: arith.shrui %{{.*}}, %c3_i32 : i32
+// CHECK-COUNT-8: tensor.insert
+// The block of 2 pixels.
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1 iter_args({{.*}}) -> (i32, i32)
+// CHECK: tensor.expand_shape
+// CHECK-NOT: vector.gather
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: sparse_enc.assemble
+func.func @nm_matmul_scalar(%v: tensor<64xi8>, %o: tensor<32xi8>, %x: tensor<10x256xi8>) -> tensor<10x2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<64xi8>, tensor<32xi8>) -> tensor<2x256xi8, #NM>
+  %e = tensor.empty() : tensor<10x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<10x2xi32>) -> tensor<10x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<10x256xi8>, tensor<2x256xi8, #NM>) outs(%f : tensor<10x2xi32>) -> tensor<10x2xi32>
+  return %r : tensor<10x2xi32>
+}
+
+// -----
+
+// Dense layer matmul on rv32imc (passes/lower/LowerDenseMatmul.cpp): blocks
+// of 4 pixels x 3 rows of W, one column per step: 4 + 3 byte reads and 12
+// scalar multiply-adds (no vector ops). 6 pixels: a block of 4, then 2; 7
+// rows: blocks of 3, then one row at a time.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @dense_matmul_scalar
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c3
+// CHECK: scf.for %{{.*}} = %c0 to %c40 step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK-COUNT-7: tensor.extract
+// CHECK-COUNT-12: arith.muli
+// CHECK-NOT: vector.
+// CHECK: return
+func.func @dense_matmul_scalar(%x: tensor<6x40xi8>, %w: tensor<7x40xi8>, %y: tensor<6x7xi32>) -> tensor<6x7xi32> {
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<6x40xi8>, tensor<7x40xi8>) outs(%y : tensor<6x7xi32>) -> tensor<6x7xi32>
+  return %r : tensor<6x7xi32>
+}

@@ -108,10 +108,11 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
                                               Type wElem, Type xElem,
                                               llvm::StringRef target) {
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
-  // rv32imc: N:M, each field decoded once per block of pixels (scalar code
-  // has no lanes to fill, so any field width).
+  // rv32imc: N:M and CSR, each field or entry decoded once per block of
+  // pixels (scalar code has no lanes to fill, so any field width).
   if (target == "rv32imc")
-    return nm && isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
+    return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
+           isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's

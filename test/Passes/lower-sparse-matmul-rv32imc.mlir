@@ -61,3 +61,37 @@ func.func @dense_matmul_scalar(%x: tensor<6x40xi8>, %w: tensor<7x40xi8>, %y: ten
       ins(%x, %w : tensor<6x40xi8>, tensor<7x40xi8>) outs(%y : tensor<6x7xi32>) -> tensor<6x7xi32>
   return %r : tensor<6x7xi32>
 }
+
+// -----
+
+// CSR layer matmul on rv32imc (passes/lower/LowerSpMM.cpp,
+// lowerCSRMatmulScalar): blocks of 16 pixels (18: 16, then 2); per row an
+// entry loop carries one scalar accumulator per pixel; each entry's value
+// and column index are read once, then each pixel reads its X byte at its
+// own row of X (base p0 * K + q * K + column).
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#CSR = #sparse_enc.csr<crd_bits = 8>
+
+// CHECK-LABEL: func.func @csr_matmul_scalar
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<18x40xi8> into tensor<720xi8>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK: tensor.extract %arg0[%{{.*}}] : tensor<5xi8>
+// CHECK: tensor.extract %arg1[%{{.*}}] : tensor<5xi8>
+// CHECK-COUNT-16: tensor.extract %[[X1]][%{{.*}}] : tensor<720xi8>
+// The block of 2 pixels.
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args({{.*}}) -> (i32, i32)
+// CHECK: tensor.expand_shape
+// CHECK-NOT: vector.
+// CHECK-NOT: linalg.matmul
+func.func @csr_matmul_scalar(%v: tensor<5xi8>, %c: tensor<5xi8>, %rp: tensor<4xi16>, %x: tensor<18x40xi8>) -> tensor<18x3xi32> {
+  %w = sparse_enc.assemble (%v, %c, %rp) : (tensor<5xi8>, tensor<5xi8>, tensor<4xi16>) -> tensor<3x40xi8, #CSR>
+  %e = tensor.empty() : tensor<18x3xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<18x3xi32>) -> tensor<18x3xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<18x40xi8>, tensor<3x40xi8, #CSR>) outs(%f : tensor<18x3xi32>) -> tensor<18x3xi32>
+  return %r : tensor<18x3xi32>
+}

@@ -98,7 +98,7 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // 4-bit fields (1:16 here); a 1:8 layer (3-bit fields) and a GS layer have no
 // batched kernel and become matvecs; on rv32gcv every layer does; rv32imc
 // keeps the N:M layers of any field width (the scalar kernel,
-// lower-sparse-matmul-rv32imc.mlir) and splits the others.
+// lower-sparse-matmul-rv32imc.mlir) and splits the dCSR and GS ones.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>

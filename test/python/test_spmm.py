@@ -114,6 +114,24 @@ def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
     assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
 
 
+@pytest.mark.parametrize("fmt,shape,batch,sparsity", [
+    ("csr", (20, 300), 37, 0.9),     # blocks of 16, 16, then 5; 16-bit columns
+    ("csr:8", (12, 64), 16, 0.8),    # exactly one block
+    ("csr:8", (8, 40), 9, 1.0),      # no entries at all
+])
+def test_spmm_csr_batched_rv32imc(fmt, shape, batch, sparsity):
+    # rv32imc keeps a CSR layer whole (LowerSpMM.cpp, lowerCSRMatmulScalar):
+    # each entry is read once per block of 16 pixels.
+    rng = np.random.default_rng(batch)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
+    W[[0, 3, shape[0] - 1]] = 0                # empty rows, the last one too
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="rv32imc", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // 16)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+
+
 @pytest.mark.parametrize("shape,batch", [
     ((7, 40), 6),       # 4-pixel x 3-row blocks, then 2 pixels and a last row
     ((12, 33), 8),      # exact blocks, an odd column count

@@ -42,10 +42,11 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # Targets where a convolution's kernel depends on the format beyond one
 # matvec per pixel: on cortex-m55 CSR convolutions are pixel-batched or
 # row-gathered, dCSR and N:M ones with 2- or 4-bit fields decode each group
-# once per 16 pixels, dense ones are register-blocked; on rv32imc N:M ones
-# decode each field once per 8 pixels and dense ones are register-blocked.
+# once per 16 pixels, dense ones are register-blocked; on rv32imc CSR and
+# N:M ones read each entry once per 16 or 8 pixels and dense ones are
+# register-blocked.
 BATCHED_TARGETS = {"cortex-m55", "rv32imc"}
-BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense",)}
+BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr")}
 
 
 def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:

@@ -346,9 +346,11 @@ def SparseEncMatmulToMatvec
     or which has no layout (dense) and more than one pixel, stays a
     `linalg.matmul`, marked `sparse_enc.batched`: `sparse-enc-lower-matvec`
     lowers it with the pixel-batched CSR kernel (the row decode paid once
-    per 16 pixels) or the register-blocked dense kernel (each weight load
-    shared by 3 pixels). Other targets (and no target) split every layer
-    matmul as above.
+    per 16 pixels), the batched dCSR and N:M kernels or the register-blocked
+    dense kernel (each weight load shared by 3 pixels). With
+    `target=rv32imc` dense, CSR and N:M layers stay whole too, for scalar
+    batched kernels. Other targets (and no target) split every layer matmul
+    as above.
 
     Before:
     ```mlir

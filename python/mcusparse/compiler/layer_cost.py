@@ -1,8 +1,8 @@
 """Measured cost of one convolution layer as the compiled model runs it.
 
-A convolution is a matmul X[P, K] x W[O, K]^T. On cortex-m55 CSR, dCSR and
-dense weights get batched kernels (several pixels per pass over the weight),
-the others one matvec per pixel, and per-call overheads differ by format, so
+A convolution is a matmul X[P, K] x W[O, K]^T. On cortex-m55 CSR, dCSR, N:M
+and dense weights get batched kernels (several pixels per pass over the
+weight), on rv32imc CSR, N:M and dense ones, the others one matvec per pixel, and per-call overheads differ by format, so
 `spmv cost x P` misjudges them. This module compiles that one matmul exactly as
 `sparse-enc-model-to-llvm` compiles it inside a model (zero-filled
 accumulator, weight tagged as layer 0 with its layout), runs it on the

@@ -113,6 +113,8 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
   if (target == "rv32imc")
     return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
            isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
+  if (target == "rv32gcv")
+    return isa<mcusparse::sparse_enc::CSRAttr>(encoding);
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's

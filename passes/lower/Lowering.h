@@ -321,10 +321,12 @@ mlir::Value forPixelBlocks(
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,
                                             const LowerOptions &opts);
-/// True when a layer matmul over `encoding` has a batched cortex-m55
-/// kernel: CSR (LowerSpMM.cpp), dCSR with int8 groups of 16 or N:M with
-/// 2- or 4-bit fields (LowerSparseMatmul.cpp), given the weight's columns
-/// and the weight and activation element types.
+/// True when a layer matmul over `encoding` has a batched kernel on
+/// `target`: CSR (LowerSpMM.cpp; any target), dCSR with int8 groups of 16
+/// or N:M with 2- or 4-bit fields (LowerSparseMatmul.cpp; not on rv32
+/// targets); on rv32imc CSR and N:M with any fields (scalar kernels), on
+/// rv32gcv CSR; given the weight's columns and the weight and activation
+/// element types.
 bool hasBatchedSparseKernel(mlir::Attribute encoding, int64_t cols,
                             mlir::Type wElem, mlir::Type xElem,
                             llvm::StringRef target);

@@ -31,13 +31,15 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
   return mcusparse::lower::isTransposedWeightMatmul(op);
 }
 
-/// The layer keeps its matmul for a batched kernel on cortex-m55: CSR
-/// weights (pixel-batched, passes/lower/LowerSpMM.cpp), int8 dCSR ones in
-/// groups of 16 and N:M ones the byte-lane kernels take
-/// (passes/lower/LowerSparseMatmul.cpp) and dense ones over
-/// more than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp;
-/// one pixel is the matvec kernel), for integer weights and activations
-/// with a wider-or-equal integer accumulator.
+/// The layer keeps its matmul for a batched kernel (hasBatchedSparseKernel):
+/// on cortex-m55 CSR weights (pixel-batched, passes/lower/LowerSpMM.cpp),
+/// int8 dCSR ones in groups of 16 and N:M ones the byte-lane kernels take
+/// (passes/lower/LowerSparseMatmul.cpp); on rv32imc CSR and N:M ones
+/// (scalar); on rv32gcv CSR ones (the generic vector kernel); and on all
+/// three dense ones over more than one pixel (register-blocked,
+/// passes/lower/LowerDenseMatmul.cpp; one pixel is the matvec kernel), for
+/// integer weights and activations with a wider-or-equal integer
+/// accumulator.
 bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
                       llvm::StringRef target) {
   Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
@@ -48,7 +50,7 @@ bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
   };
   Type x = elem(op.getDpsInputs()[0]), w = elem(op.getDpsInputs()[1]),
        y = elem(op.getDpsInits()[0]);
-  if ((target != "cortex-m55" && target != "rv32imc") ||
+  if ((target != "cortex-m55" && target != "rv32imc" && target != "rv32gcv") ||
       (layout && !mcusparse::lower::hasBatchedSparseKernel(
                      layout, cast<ShapedType>(weight.getType()).getDimSize(1),
                      w, x, target)) ||

@@ -1,7 +1,8 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec, canonicalize)' | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=MVE
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
-// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=host})' | FileCheck %s --check-prefix=SPLIT
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SCALAR
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SCALAR
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=LLVM
 
@@ -123,8 +124,8 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 
 // sparse-enc-matmul-to-matvec keeps a CSR or dense int8 layer whole on
 // cortex-m55 (marked sparse_enc.batched) and attach-layouts accepts it;
-// rv32imc keeps both too (scalar kernels: lower-sparse-matmul-rv32imc.mlir);
-// rv32gcv splits both into matvecs.
+// rv32imc keeps both too (scalar kernels: lower-sparse-matmul-rv32imc.mlir),
+// and rv32gcv (the generic vector kernels); host splits both into matvecs.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>

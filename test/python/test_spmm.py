@@ -19,7 +19,12 @@ from mcusparse import formats, kernels, prune
     ("cortex-m55", "dense", (1, 300), 1),
     ("cortex-m55", "gs:16", (32, 300), 3),     # one matvec per column
     ("rv32imc", "csr", (20, 33), 7),
+    # rv32gcv: the generic pixel-batched CSR kernel (masked tail block) and
+    # register-blocked dense kernel (masked column step)
     ("rv32gcv", "dense", (8, 24), 4),
+    ("rv32gcv", "dense", (17, 50), 7),
+    ("rv32gcv", "csr", (37, 50), 21),
+    ("rv32gcv", "csr:8", (20, 200), 16),
 ])
 def test_spmm_matches_numpy(target, fmt, shape, batch):
     rng = np.random.default_rng(batch)

@@ -44,22 +44,25 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # row-gathered, dCSR and N:M ones with 2- or 4-bit fields decode each group
 # once per 16 pixels, dense ones are register-blocked; on rv32imc CSR and
 # N:M ones read each entry once per 16 or 8 pixels and dense ones are
-# register-blocked.
-BATCHED_TARGETS = {"cortex-m55", "rv32imc"}
-BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr")}
+# register-blocked; on rv32gcv CSR ones are pixel-batched and dense ones
+# register-blocked (the generic vector kernels).
+BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr"),
+                   "rv32gcv": ("dense", "csr")}
+BATCHED_TARGETS = set(BATCHED_FORMATS)
 
 
 def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:
     """True for the formats whose convolutions get a batched kernel (int8) on
     `target`; the compiler's side of this is hasBatchedSparseKernel
     (passes/lower/Lowering.h), which sparse-enc-matmul-to-matvec asks."""
-    if target not in BATCHED_TARGETS:
-        return False
     spec = formats.parse_format(fmt)
     if spec.name == "nm":
         n, m = spec.params["n"], spec.params["m"]
-        return target == "rv32imc" or (m in (4, 16) and 16 % n == 0)
-    return spec.name in BATCHED_FORMATS[target]
+        return target == "rv32imc" or (target == "cortex-m55" and m in (4, 16)
+                                       and 16 % n == 0)
+    return spec.name in BATCHED_FORMATS.get(target, ())
+
+
 # cse-csr is a candidate for `auto` on these targets, for weights with at
 # most this many distinct nonzero values.
 CSE_TARGETS = {"rv32imc"}

@@ -31,20 +31,49 @@ bool hasTransposedWeight(linalg::MatmulOp op) {
   return mcusparse::lower::isTransposedWeightMatmul(op);
 }
 
+/// rv32gcv: the pixel-batched CSR kernel (16 pixels per entry, 4-lane
+/// gathers) beats one 32-lane matvec per pixel unless rows are long and the
+/// pixels few (MobileNetV2's 320x960 over 9 pixels, 96 entries per row:
+/// 660,802 instructions against 221,969). Measured crossover: rows of fewer
+/// than 32 entries on average, or at least 16 pixels.
+bool rv32gcvBatchesCSR(arith::ConstantOp weight, int64_t pixels) {
+  auto dense = dyn_cast<DenseElementsAttr>(weight.getValue());
+  auto type = cast<ShapedType>(weight.getType());
+  if (!dense || !type.hasStaticShape() || type.getDimSize(0) == 0 ||
+      !isa<IntegerType>(type.getElementType()))
+    return false;
+  int64_t nnz = 0;
+  if (dense.isSplat())
+    nnz = dense.getSplatValue<APInt>().isZero() ? 0 : type.getNumElements();
+  else
+    for (const APInt &v : dense.getValues<APInt>())
+      nnz += !v.isZero();
+  return pixels >= 16 || nnz < 32 * type.getDimSize(0);
+}
+
 /// The layer keeps its matmul for a batched kernel (hasBatchedSparseKernel):
 /// on cortex-m55 CSR weights (pixel-batched, passes/lower/LowerSpMM.cpp),
 /// int8 dCSR ones in groups of 16 and N:M ones the byte-lane kernels take
 /// (passes/lower/LowerSparseMatmul.cpp); on rv32imc CSR and N:M ones
-/// (scalar); on rv32gcv CSR ones (the generic vector kernel); and on all
-/// three dense ones over more than one pixel (register-blocked,
-/// passes/lower/LowerDenseMatmul.cpp; one pixel is the matvec kernel), for
-/// integer weights and activations with a wider-or-equal integer
-/// accumulator.
+/// (scalar); on rv32gcv CSR ones with short rows or many pixels
+/// (rv32gcvBatchesCSR); and on cortex-m55 and rv32imc dense ones over more
+/// than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp; one
+/// pixel is the matvec kernel), for integer weights and activations with a
+/// wider-or-equal integer accumulator.
+///
+/// rv32gcv keeps dense layers as matvecs: the register-blocked kernel reads
+/// W 3x less often (1.07-1.5x fewer modeled cycles on the model layers) but
+/// ran up to 1.41x more instructions (DS-CNN M's 172x172 over 250 pixels:
+/// 4,108,760 against 2,917,607; its column tail is a masked step per block).
 bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
                       llvm::StringRef target) {
   Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
   auto xType = cast<ShapedType>(op.getDpsInputs()[0].getType());
   bool onePixel = xType.hasStaticShape() && xType.getDimSize(0) == 1;
+  if (target == "rv32gcv" &&
+      (!layout || !isa<mcusparse::sparse_enc::CSRAttr>(layout) ||
+       !rv32gcvBatchesCSR(weight, xType.getDimSize(0))))
+    return false;
   auto elem = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();
   };

@@ -2,7 +2,7 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=MVE
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-attach-layouts)' | FileCheck %s --check-prefix=KEEP
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=host})' | FileCheck %s --check-prefix=SPLIT
-// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=SCALAR
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32gcv})' | FileCheck %s --check-prefix=GCV
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=rv32imc})' | FileCheck %s --check-prefix=SCALAR
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55})' | FileCheck %s --check-prefix=LLVM
 
@@ -124,8 +124,9 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 
 // sparse-enc-matmul-to-matvec keeps a CSR or dense int8 layer whole on
 // cortex-m55 (marked sparse_enc.batched) and attach-layouts accepts it;
-// rv32imc keeps both too (scalar kernels: lower-sparse-matmul-rv32imc.mlir),
-// and rv32gcv (the generic vector kernels); host splits both into matvecs.
+// rv32imc keeps both too (scalar kernels: lower-sparse-matmul-rv32imc.mlir);
+// rv32gcv keeps the CSR one (short rows: the generic pixel-batched kernel)
+// and splits the dense one; host splits both into matvecs.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -145,6 +146,10 @@ func.func @fill_init(%v: tensor<3xi8>, %ci: tensor<3xi8>, %rp: tensor<3xi16>, %x
 // SCALAR-LABEL: func.func @layers
 // SCALAR-COUNT-2: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x8xi8>, tensor<4x8xi8>)
 // SCALAR-NOT: linalg.matvec
+// GCV-LABEL: func.func @layers
+// GCV: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x8xi8>, tensor<4x8xi8>)
+// GCV-NOT: sparse_enc.batched
+// GCV: linalg.matvec
 // LLVM-LABEL: llvm.func @layers
 // LLVM-NOT: sparse_enc
 // LLVM-NOT: linalg
@@ -259,4 +264,26 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w : tensor<9x40xi8>, tensor<2x40xi8, #CSR8>) outs(%f : tensor<9x2xi32>) -> tensor<9x2xi32>
   return %r : tensor<9x2xi32>
+}
+
+// -----
+
+// rv32gcv splits a CSR layer with long rows (64 entries) over few pixels
+// (6): one 32-lane matvec per pixel beats the pixel-batched kernel there.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @long_rows
+// MVE-LABEL: func.func @long_rows
+// GCV-LABEL: func.func @long_rows
+// GCV-NOT: sparse_enc.batched
+// GCV: linalg.matvec
+// GCV-NOT: linalg.matmul
+func.func @long_rows(%x: tensor<6x64xi8>, %y: tensor<6x2xi32>) -> tensor<6x2xi32> {
+  %w = arith.constant {mcusparse.layer = 0 : i64, sparse_enc.layout = #sparse_enc.csr<>} dense<3> : tensor<2x64xi8>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<6x64xi8>, tensor<2x64xi8>) outs(%y : tensor<6x2xi32>) -> tensor<6x2xi32>
+  return %r : tensor<6x2xi32>
 }

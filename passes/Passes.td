@@ -349,8 +349,9 @@ def SparseEncMatmulToMatvec
     per 16 pixels), the batched dCSR and N:M kernels or the register-blocked
     dense kernel (each weight load shared by 3 pixels). With
     `target=rv32imc` dense, CSR and N:M layers stay whole too, for scalar
-    batched kernels. Other targets (and no target) split every layer matmul
-    as above.
+    batched kernels, and with `target=rv32gcv` CSR layers whose rows have
+    fewer than 32 entries or that have at least 16 pixels. Other targets
+    (and no target) split every layer matmul as above.
 
     Before:
     ```mlir

@@ -138,8 +138,7 @@ struct LowerMatvecPass
         !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
                                 xType.getElementType(), opts.target))
       return op.emitOpError("lowering linalg.matmul over #sparse_enc.")
-             << getFormatName(encoding)
-             << " is not implemented for target '"
+             << getFormatName(encoding) << " is not implemented for target '"
              << (opts.target.empty() ? "generic" : opts.target)
              << "' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or "
                 "4-bit fields have batched kernels, and on rv32imc nm; run "

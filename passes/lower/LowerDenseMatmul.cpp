@@ -111,8 +111,9 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
       return out;
     };
     if (opts.scalarOnly()) {
-      accs = forLoop(b, e.index(0), e.index(K), e.index(1), accs,
-                     [&](Value c, ValueRange in) { return scalarColumn(c, in); });
+      accs =
+          forLoop(b, e.index(0), e.index(K), e.index(1), accs,
+                  [&](Value c, ValueRange in) { return scalarColumn(c, in); });
     } else {
       if (full > 0)
         accs = forLoop(b, e.index(0), e.index(full), e.index(vl), accs,
@@ -130,7 +131,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
   // All rows of Y for pixels [p0, p0 + nq): blocks of R rows, then the
   // rest. A single pixel is a matvec: R = denseRows, as in LowerDense.cpp.
   auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
-    int64_t R = nq == 1 ? std::max<int64_t>(1, opts.denseRows)
+    int64_t R = nq == 1             ? std::max<int64_t>(1, opts.denseRows)
                 : opts.scalarOnly() ? kScalarRows
                                     : kRows;
     int64_t grouped = O / R * R;

@@ -177,8 +177,8 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
         f = arith::AndIOp::create(b, f, c32(blockLen - 1));
       Value col = arith::AddIOp::create(
           b, arith::IndexCastUIOp::create(b, b.getIndexType(), f).getResult(),
-          arith::AddIOp::create(
-              b, xBase, e.index((k * perWord + l) / n * blockLen)));
+          arith::AddIOp::create(b, xBase,
+                                e.index((k * perWord + l) / n * blockLen)));
       Value wAt = arith::AddIOp::create(b, valueAt, e.index(l));
       Value w = tensor::ExtractOp::create(b, values, ValueRange{wAt});
       for (int64_t q = 0; q < px.pixels; ++q) {
@@ -228,8 +228,7 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
   // One pixel, short rows (up to 2 words: 4 rows, up to 4 words: 2 rows)
   // per iteration: the loop's pointer increments and branch are shared
   // (rv32imc nm:1:16 256x256: 116 -> 114 instructions per row).
-  int64_t unroll =
-      px.pixels > 1 ? 1 : words <= 2 ? 4 : words <= 4 ? 2 : 1;
+  int64_t unroll = px.pixels > 1 ? 1 : words <= 2 ? 4 : words <= 4 ? 2 : 1;
   int64_t paired = rows / unroll * unroll;
   Value y = px.y;
   if (paired > 0)
@@ -237,9 +236,10 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
                 [&](Value r, ValueRange in) -> SmallVector<Value> {
                   Value yt = in[0];
                   for (int64_t u = 0; u < unroll; ++u)
-                    yt = emitRow(yt, u ? arith::AddIOp::create(b, r, e.index(u))
-                                             .getResult()
-                                       : r);
+                    yt = emitRow(
+                        yt,
+                        u ? arith::AddIOp::create(b, r, e.index(u)).getResult()
+                          : r);
                   return {yt};
                 })[0];
   if (paired < rows)

@@ -233,26 +233,27 @@ static Value lowerCSRMatmulScalar(ImplicitLocOpBuilder &b,
               for (int64_t q = 0; q < nq; ++q) {
                 at.push_back(arith::AddIOp::create(
                     b, arith::AddIOp::create(b, yBase, r), e.index(q * O)));
-                accs.push_back(fillValue ? fillValue
-                                         : tensor::ExtractOp::create(b, yr, at[q])
-                                               .getResult());
+                accs.push_back(
+                    fillValue
+                        ? fillValue
+                        : tensor::ExtractOp::create(b, yr, at[q]).getResult());
               }
-              accs = forLoop(
-                  b, begin, end, e.index(1), accs,
-                  [&](Value j, ValueRange a) -> SmallVector<Value> {
-                    Value w = tensor::ExtractOp::create(b, values, j);
-                    Value xAt = arith::AddIOp::create(
-                        b, xBase, e.extractIndex(colIdx, j));
-                    SmallVector<Value> out;
-                    for (int64_t q = 0; q < nq; ++q) {
-                      Value xv = tensor::ExtractOp::create(
-                          b, x1,
-                          ValueRange{arith::AddIOp::create(b, xAt,
-                                                           e.index(q * K))});
-                      out.push_back(e.mulAdd(a[q], w, xv));
-                    }
-                    return out;
-                  });
+              accs = forLoop(b, begin, end, e.index(1), accs,
+                             [&](Value j, ValueRange a) -> SmallVector<Value> {
+                               Value w =
+                                   tensor::ExtractOp::create(b, values, j);
+                               Value xAt = arith::AddIOp::create(
+                                   b, xBase, e.extractIndex(colIdx, j));
+                               SmallVector<Value> out;
+                               for (int64_t q = 0; q < nq; ++q) {
+                                 Value xv = tensor::ExtractOp::create(
+                                     b, x1,
+                                     ValueRange{arith::AddIOp::create(
+                                         b, xAt, e.index(q * K))});
+                                 out.push_back(e.mulAdd(a[q], w, xv));
+                               }
+                               return out;
+                             });
               for (int64_t q = 0; q < nq; ++q)
                 yr = tensor::InsertOp::create(b, accs[q], yr, at[q]);
               return {yr, end};

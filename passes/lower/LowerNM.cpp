@@ -63,31 +63,39 @@ struct NMGeometry {
 };
 } // namespace
 
-/// For every row r, the pixels' sums: accs = body(accs, index of the row's
-/// first field in values, byte of its first offset word), accumulator q
-/// starting from px.fillValue or y[px.yAt(r, q)] (the byte-lane kernels).
+/// Row r's pixel sums: accs = body(accs, index of the row's first field in
+/// values, byte of its first offset word), accumulator q starting from
+/// px.fillValue or y[px.yAt(r, q)] and stored back there; returns y.
+static Value nmRowPixels(
+    ImplicitLocOpBuilder &b, Emitter &e, const NMGeometry &g,
+    const LayerPixels &px, Value yt, Value r,
+    llvm::function_ref<SmallVector<Value>(ArrayRef<Value>, Value, Value)>
+        body) {
+  SmallVector<Value> at, accs;
+  for (int64_t q = 0; q < px.pixels; ++q) {
+    at.push_back(px.yAt(r, q));
+    accs.push_back(px.fillValue
+                       ? px.fillValue
+                       : tensor::ExtractOp::create(b, yt, at[q]).getResult());
+  }
+  Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
+  Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
+  accs = body(accs, valueRow, wordRow);
+  for (int64_t q = 0; q < px.pixels; ++q)
+    yt = tensor::InsertOp::create(b, accs[q], yt, at[q]);
+  return yt;
+}
+
+/// nmRowPixels for every row r (the byte-lane kernels).
 static Value forEachNMRowPixels(
     ImplicitLocOpBuilder &b, Emitter &e, int64_t rows, const NMGeometry &g,
     const LayerPixels &px,
-    llvm::function_ref<SmallVector<Value>(ArrayRef<Value>, Value, Value)> body) {
-  return forLoop(
-      b, e.index(0), e.index(rows), e.index(1), {px.y},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        Value yt = in[0];
-        SmallVector<Value> at, accs;
-        for (int64_t q = 0; q < px.pixels; ++q) {
-          at.push_back(px.yAt(r, q));
-          accs.push_back(px.fillValue
-                             ? px.fillValue
-                             : tensor::ExtractOp::create(b, yt, at[q]).getResult());
-        }
-        Value valueRow = arith::MulIOp::create(b, r, e.index(g.fields));
-        Value wordRow = arith::MulIOp::create(b, r, e.index(g.words * 4));
-        accs = body(accs, valueRow, wordRow);
-        for (int64_t q = 0; q < px.pixels; ++q)
-          yt = tensor::InsertOp::create(b, accs[q], yt, at[q]);
-        return {yt};
-      })[0];
+    llvm::function_ref<SmallVector<Value>(ArrayRef<Value>, Value, Value)>
+        body) {
+  return forLoop(b, e.index(0), e.index(rows), e.index(1), {px.y},
+                 [&](Value r, ValueRange in) -> SmallVector<Value> {
+                   return {nmRowPixels(b, e, g, px, in[0], r, body)};
+                 })[0];
 }
 
 /// X index of pixel q's activation `col` (a column index): px.xBase + q *
@@ -191,39 +199,35 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
   };
   // One row: y[r] + its fields, for every pixel.
   auto emitRow = [&](Value yt, Value r) -> Value {
-    SmallVector<Value> at, accs;
-    for (int64_t q = 0; q < px.pixels; ++q) {
-      at.push_back(px.yAt(r, q));
-      accs.push_back(px.fillValue
-                         ? px.fillValue
-                         : tensor::ExtractOp::create(b, yt, at[q]).getResult());
-    }
-    Value valueRow = arith::MulIOp::create(b, r, e.index(fields));
-    Value wordRow = arith::MulIOp::create(b, r, e.index(words * 4));
-    auto atWord = [&](Value row, Value k, int64_t scale) {
-      return arith::AddIOp::create(b, row,
-                                   arith::MulIOp::create(b, k, e.index(scale)))
-          .getResult();
-    };
-    int64_t k0 = 0;
-    if (loopWords) {
-      accs = forLoop(
-          b, e.index(0), e.index(fullWords), e.index(1), accs,
-          [&](Value k, ValueRange a) -> SmallVector<Value> {
-            Value kBase =
-                arith::MulIOp::create(b, k, e.index(perWord / n * blockLen));
-            return emitWord(SmallVector<Value>(a), atWord(wordRow, k, 4),
-                            atWord(valueRow, k, perWord), kBase, 0, perWord);
-          });
-      k0 = fullWords;
-    }
-    for (int64_t k = k0; k < words; ++k)
-      accs = emitWord(accs, atWord(wordRow, e.index(k), 4),
-                      atWord(valueRow, e.index(k), perWord), e.index(0), k,
-                      std::min(perWord, fields - k * perWord));
-    for (int64_t q = 0; q < px.pixels; ++q)
-      yt = tensor::InsertOp::create(b, accs[q], yt, at[q]);
-    return yt;
+    return nmRowPixels(
+        b, e, g, px, yt, r,
+        [&](ArrayRef<Value> accs0, Value valueRow,
+            Value wordRow) -> SmallVector<Value> {
+          SmallVector<Value> accs(accs0);
+          auto atWord = [&](Value row, Value k, int64_t scale) {
+            return arith::AddIOp::create(
+                       b, row, arith::MulIOp::create(b, k, e.index(scale)))
+                .getResult();
+          };
+          int64_t k0 = 0;
+          if (loopWords) {
+            accs = forLoop(b, e.index(0), e.index(fullWords), e.index(1), accs,
+                           [&](Value k, ValueRange a) -> SmallVector<Value> {
+                             Value kBase = arith::MulIOp::create(
+                                 b, k, e.index(perWord / n * blockLen));
+                             return emitWord(SmallVector<Value>(a),
+                                             atWord(wordRow, k, 4),
+                                             atWord(valueRow, k, perWord),
+                                             kBase, 0, perWord);
+                           });
+            k0 = fullWords;
+          }
+          for (int64_t k = k0; k < words; ++k)
+            accs = emitWord(accs, atWord(wordRow, e.index(k), 4),
+                            atWord(valueRow, e.index(k), perWord), e.index(0),
+                            k, std::min(perWord, fields - k * perWord));
+          return accs;
+        });
   };
   // One pixel, short rows (up to 2 words: 4 rows, up to 4 words: 2 rows)
   // per iteration: the loop's pointer increments and branch are shared

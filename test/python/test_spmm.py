@@ -77,6 +77,21 @@ def test_spmm_dcsr_batched(fmt, shape, batch, sparsity):
     assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
 
 
+def check_nm_batched(target, pattern, shape, batch, seed, block):
+    """An N:M layer with empty rows equals numpy, and its weights are read at
+    most once per block of `block` pixels."""
+    n, m = pattern
+    rng = np.random.default_rng(seed)
+    W = prune.nm(rng.integers(-128, 128, shape).astype(np.int8), n, m)
+    W[[0, shape[0] - 1]] = 0                   # empty rows
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    fmt = f"nm:{n}:{m}"
+    Y, stats = kernels.spmm(W, format=fmt, target=target, batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // block)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+
+
 @pytest.mark.parametrize("pattern,shape,batch", [
     ((1, 16), (40, 64), 21),      # a block of 16 pixels, then a block of 5
     ((2, 4), (24, 40), 7),        # 2-bit fields, one block
@@ -86,16 +101,7 @@ def test_spmm_nm_batched(pattern, shape, batch):
     # cortex-m55 keeps an N:M layer with 2- or 4-bit fields whole
     # (LowerSparseMatmul.cpp): each step's offsets are unpacked once per
     # block of 16 pixels.
-    n, m = pattern
-    rng = np.random.default_rng(batch)
-    W = prune.nm(rng.integers(-128, 128, shape).astype(np.int8), n, m)
-    W[[0, shape[0] - 1]] = 0                   # empty rows
-    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
-    fmt = f"nm:{n}:{m}"
-    Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
-    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
-    blocks = -(-batch // 16)
-    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+    check_nm_batched("cortex-m55", pattern, shape, batch, seed=batch, block=16)
 
 
 @pytest.mark.parametrize("pattern,shape,batch", [
@@ -107,16 +113,7 @@ def test_spmm_nm_batched(pattern, shape, batch):
 def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
     # rv32imc keeps an N:M layer whole (LowerSparseMatmul.cpp, nmRowsScalar):
     # each field is decoded once per block of 8 pixels.
-    n, m = pattern
-    rng = np.random.default_rng(batch + n)
-    W = prune.nm(rng.integers(-128, 128, shape).astype(np.int8), n, m)
-    W[[0, shape[0] - 1]] = 0                   # empty rows
-    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
-    fmt = f"nm:{n}:{m}"
-    Y, stats = kernels.spmm(W, format=fmt, target="rv32imc", batch=batch).run(X)
-    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
-    blocks = -(-batch // 8)
-    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+    check_nm_batched("rv32imc", pattern, shape, batch, seed=batch + pattern[0], block=8)
 
 
 @pytest.mark.parametrize("fmt,shape,batch,sparsity", [

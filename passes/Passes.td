@@ -561,7 +561,7 @@ def SparseEncVectorizeDepthwise
 
 def SparseEncFixedPointToMVE
     : Pass<"sparse-enc-fixed-point-to-mve", "mlir::ModuleOp"> {
-  let summary = "TFLite requantisation idioms on vector<4xi32> as MVE vqrdmulh / vrshl";
+  let summary = "TFLite requantisation idioms on vector<4xi32> as MVE vqrdmulh / vqdmulh / vrshl";
   let description = [{
     The front ends write TFLite's MultiplyByQuantizedMultiplier in 32-bit
     arith ops (so that the host path needs only upstream passes); on
@@ -573,7 +573,12 @@ def SparseEncFixedPointToMVE
     input; for a = b = INT32_MIN it saturates as TFLite does where the
     32-bit idiom wraps), RoundingDivideByPOT by a saturating add of
     `(x & -e) >> 31` (-1 for negative x) and a rounding shift `vrshl.s32`
-    by -e (halves away from zero, as TFLite). Other code is left unchanged.
+    by -e (halves away from zero, as TFLite). FULLY_CONNECTED's single
+    rounding, written in 32-bit ops where its right shift e is 1..31, has
+    two more: floor(a * b / 2^31), `(hi << 1) | (lo >>u 31)`, by
+    `vqdmulh.s32` when one factor is a constant (table) without INT32_MIN,
+    and rounding right by e half up, `(v >> e) + ((v >> (e - 1)) & 1)`, by
+    `vrshl.s32`. Other code is left unchanged.
     For cortex-m55, after `sparse-enc-vectorize-elementwise`.
 
     Before (SaturatingRoundingDoublingHighMul):

@@ -21,7 +21,18 @@
 //     a load from a constant global whose elements all are), the fixup is
 //     x >> 31 alone: one `vand` less per four outputs.
 //
-// This pass finds the two idioms, exactly as emit.py writes them (constants
+// FULLY_CONNECTED's single rounding, x * m / 2^(e + 31) rounded half away
+// from zero with e in 1..31, is written in 32-bit ops as well (emit.py
+// `single_rounding_i32`: floor(x * m / 2^31), one less for negative exact
+// multiples of 2^31, rounded right by e) and has two more idioms:
+//
+//   floor(x * m / 2^31) = vqdmulh.s32 x, m
+//     (the same value for every pair except INT32_MIN * INT32_MIN, so one
+//     factor must be a constant or constant table without INT32_MIN);
+//   v rounded right by e, half up = vrshl.s32 v, -e
+//     ((v >> e) + ((v >> (e - 1)) & 1), for e in 1..31).
+//
+// This pass finds the four idioms, exactly as emit.py writes them (constants
 // folded or not, operands of commutative ops in either order), on
 // vector<4xi32> and replaces each by those intrinsics. Anything else is left
 // as it is: a missed match costs speed, never a different result.
@@ -37,6 +48,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <limits>
 
 namespace mcusparse {
 #define GEN_PASS_DEF_SPARSEENCFIXEDPOINTTOMVE
@@ -95,22 +108,30 @@ Value callIntrinsic(PatternRewriter &rewriter, Location loc, Type type,
       .getResult(0);
 }
 
-/// Every lane of `e` is a right shift of 1 to 31 bits: a constant, or a
-/// vector.load from a constant memref.global (a per-channel exponent table)
-/// whose elements all are.
-bool isRightShift(Value e) {
-  auto inRange = [](int64_t v) { return v >= 1 && v <= 31; };
-  if (std::optional<int64_t> c = splatValue(e))
-    return inRange(*c);
-  auto load = e.getDefiningOp<vector::LoadOp>();
+/// Every lane of `v` satisfies `pred`: `v` is a constant, or a vector.load
+/// from a constant memref.global (a per-channel table) whose elements all do.
+bool everyLane(Value v, llvm::function_ref<bool(int64_t)> pred) {
+  if (std::optional<int64_t> c = splatValue(v))
+    return pred(*c);
+  auto load = v.getDefiningOp<vector::LoadOp>();
   memref::GlobalOp global =
       load ? mcusparse::constantIntGlobal(load.getBase()) : nullptr;
   if (!global)
     return false;
   auto table = cast<DenseIntElementsAttr>(*global.getInitialValue());
-  return llvm::all_of(table.getValues<APInt>(), [&](const APInt &v) {
-    return inRange(v.getSExtValue());
-  });
+  return llvm::all_of(table.getValues<APInt>(),
+                      [&](const APInt &x) { return pred(x.getSExtValue()); });
+}
+
+/// Every lane of `e` is a right shift of 1 to 31 bits.
+bool isRightShift(Value e) {
+  return everyLane(e, [](int64_t v) { return v >= 1 && v <= 31; });
+}
+
+/// No lane of `v` is INT32_MIN.
+bool neverMinInt(Value v) {
+  return everyLane(
+      v, [](int64_t x) { return x != std::numeric_limits<int32_t>::min(); });
 }
 
 /// emit.py's SaturatingRoundingDoublingHighMul:
@@ -166,6 +187,116 @@ struct DoublingHighMulToVqrdmulh : OpRewritePattern<arith::OrIOp> {
   }
 };
 
+/// `lo` is the low word of a * b: `mul`'s low result, or an arith.muli of
+/// the same operands.
+bool isLowWordOf(Value lo, arith::MulSIExtendedOp mul) {
+  if (lo == mul.getLow())
+    return true;
+  auto muli = lo.getDefiningOp<arith::MulIOp>();
+  Value a = mul.getLhs(), b = mul.getRhs();
+  return muli && ((muli.getLhs() == a && muli.getRhs() == b) ||
+                  (muli.getLhs() == b && muli.getRhs() == a));
+}
+
+/// emit.py's single_rounding_i32 product, floor(a * b / 2^31):
+///   hi = mulsi_extended(a, b)#1;  lo = a * b (low word);
+///   (hi << 1) | (lo >>u 31)
+/// That is vqdmulh's value except where a = b = INT32_MIN (vqdmulh
+/// saturates, the ops wrap), so one factor must provably not be INT32_MIN.
+struct DoublingMulHighToVqdmulh : OpRewritePattern<arith::OrIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::OrIOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isVector4xI32(op.getType()))
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      auto shl = op->getOperand(i).getDefiningOp<arith::ShLIOp>();
+      auto top = op->getOperand(1 - i).getDefiningOp<arith::ShRUIOp>();
+      if (!shl || !top || !isSplat(shl.getRhs(), 1) ||
+          !isSplat(top.getRhs(), 31))
+        continue;
+      auto high = dyn_cast<OpResult>(shl.getLhs());
+      auto mul =
+          high ? dyn_cast<arith::MulSIExtendedOp>(high.getOwner()) : nullptr;
+      if (!mul || high.getResultNumber() != 1 ||
+          !isLowWordOf(top.getLhs(), mul))
+        continue;
+      if (!neverMinInt(mul.getLhs()) && !neverMinInt(mul.getRhs()))
+        continue;
+      rewriter.replaceOp(op, callIntrinsic(rewriter, op.getLoc(), op.getType(),
+                                           "llvm.arm.mve.vqdmulh",
+                                           {mul.getLhs(), mul.getRhs()}));
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// 0 - e.
+Value negate(PatternRewriter &rewriter, Location loc, Value e) {
+  Type type = e.getType();
+  Value zero = arith::ConstantOp::create(rewriter, loc, type,
+                                         rewriter.getZeroAttr(type));
+  return arith::SubIOp::create(rewriter, loc, zero, e);
+}
+
+/// vshl.vector(x, shift = -e, saturate = 0, round = 1, unsigned = 0): x
+/// shifted right by e with rounding (half up), computed without overflow.
+Value roundingShiftRight(PatternRewriter &rewriter, Location loc, Value x,
+                         Value shift) {
+  Type type = x.getType();
+  auto i32 = rewriter.getI32Type();
+  auto flag = [&](int64_t v) {
+    return LLVM::ConstantOp::create(rewriter, loc, i32,
+                                    rewriter.getI32IntegerAttr(v));
+  };
+  return callIntrinsic(rewriter, loc, type, "llvm.arm.mve.vshl.vector",
+                       {x, shift, flag(0), flag(1), flag(0)});
+}
+
+/// emit.py's single_rounding_i32 shift, x rounded right by e (half up):
+///   (x >> e) + ((x >> (e - 1)) & 1)
+/// with e - 1 as `subi e, 1`, a constant, or (e = 1) x itself.
+struct RoundHalfUpShiftToVrshl : OpRewritePattern<arith::AddIOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(arith::AddIOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isVector4xI32(op.getType()))
+      return failure();
+    for (int i = 0; i < 2; ++i) {
+      auto shr = op->getOperand(i).getDefiningOp<arith::ShRSIOp>();
+      auto bit = op->getOperand(1 - i).getDefiningOp<arith::AndIOp>();
+      if (!shr || !bit || !isRightShift(shr.getRhs()))
+        continue;
+      Value x = shr.getLhs(), e = shr.getRhs();
+      for (int j = 0; j < 2; ++j)
+        if (isSplat(bit->getOperand(1 - j), 1) &&
+            isShiftByOneLess(bit->getOperand(j), x, e)) {
+          Location loc = op.getLoc();
+          rewriter.replaceOp(op, roundingShiftRight(rewriter, loc, x,
+                                                    negate(rewriter, loc, e)));
+          return success();
+        }
+    }
+    return failure();
+  }
+
+private:
+  /// x >> (e - 1).
+  static bool isShiftByOneLess(Value v, Value x, Value e) {
+    std::optional<int64_t> ce = splatValue(e);
+    if (v == x)
+      return ce && *ce == 1;
+    auto shr = v.getDefiningOp<arith::ShRSIOp>();
+    if (!shr || shr.getLhs() != x)
+      return false;
+    if (ce)
+      return isSplat(shr.getRhs(), *ce - 1);
+    auto sub = shr.getRhs().getDefiningOp<arith::SubIOp>();
+    return sub && sub.getLhs() == e && isSplat(sub.getRhs(), 1);
+  }
+};
+
 /// emit.py's RoundingDivideByPOT(x, e):
 ///   mask = (1 << e) - 1;  thr = (mask >> 1) + zext(x < 0)
 ///   (x >> e) + zext((x & mask) > thr)
@@ -188,31 +319,21 @@ struct DivideByPOTToVrshl : OpRewritePattern<arith::AddIOp> {
         continue;
       Location loc = op.getLoc();
       Type type = op.getType();
-      Value zero = arith::ConstantOp::create(
-          rewriter, loc, type, rewriter.getZeroAttr(type));
-      Value shift = arith::SubIOp::create(rewriter, loc, zero, e);
+      Value shift = negate(rewriter, loc, e);
       // x & -e has x's sign bit where e > 0 (and none where e = 0).
-      Value sign = isRightShift(e)
-                       ? x
-                       : arith::AndIOp::create(rewriter, loc, x, shift).getResult();
+      Value sign =
+          isRightShift(e)
+              ? x
+              : arith::AndIOp::create(rewriter, loc, x, shift).getResult();
       Value fixup = arith::ShRSIOp::create(
           rewriter, loc, sign,
           arith::ConstantOp::create(
               rewriter, loc, type,
-              DenseElementsAttr::get(cast<ShapedType>(type),
-                                     rewriter.getI32IntegerAttr(31)
-                                         .getValue())));
+              DenseElementsAttr::get(
+                  cast<ShapedType>(type),
+                  rewriter.getI32IntegerAttr(31).getValue())));
       Value fixed = LLVM::SAddSat::create(rewriter, loc, x, fixup);
-      auto i32 = rewriter.getI32Type();
-      auto flag = [&](int64_t v) {
-        return LLVM::ConstantOp::create(rewriter, loc, i32,
-                                        rewriter.getI32IntegerAttr(v));
-      };
-      // vshl.vector(a, shifts, saturate = 0, round = 1, unsigned = 0).
-      rewriter.replaceOp(op, callIntrinsic(rewriter, loc, type,
-                                           "llvm.arm.mve.vshl.vector",
-                                           {fixed, shift, flag(0), flag(1),
-                                            flag(0)}));
+      rewriter.replaceOp(op, roundingShiftRight(rewriter, loc, fixed, shift));
       return success();
     }
     return failure();
@@ -253,10 +374,13 @@ private:
 };
 
 struct FixedPointToMVEPass
-    : public mcusparse::impl::SparseEncFixedPointToMVEBase<FixedPointToMVEPass> {
+    : public mcusparse::impl::SparseEncFixedPointToMVEBase<
+          FixedPointToMVEPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<DoublingHighMulToVqrdmulh, DivideByPOTToVrshl>(&getContext());
+    patterns.add<DoublingHighMulToVqrdmulh, DivideByPOTToVrshl,
+                 DoublingMulHighToVqdmulh, RoundHalfUpShiftToVrshl>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

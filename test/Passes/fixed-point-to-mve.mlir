@@ -223,3 +223,124 @@ func.func @scalar(%x: i32, %m: i32) -> i32 {
   %r = arith.ori %h2, %top : i32
   return %r : i32
 }
+
+// -----
+
+// FULLY_CONNECTED's single rounding as the front end writes it (emit.py
+// `single_rounding_i32`), per channel: floor(x * m / 2^31) from a constant
+// multiplier table (the low word, x * m, also decides whether a negative
+// product is an exact multiple of 2^31: one less, so that ties round away
+// from zero), then rounded right (half up) by a table of exponents.
+
+// CHECK-LABEL: func.func @single_per_channel
+// CHECK-SAME: (%[[X:.*]]: vector<4xi32>, %[[I:.*]]: index)
+// CHECK: %[[M:.*]] = vector.load %{{.*}}[%[[I]]]
+// CHECK: %[[E:.*]] = vector.load %{{.*}}[%[[I]]]
+// CHECK: %[[LO:.*]] = arith.muli %[[X]], %[[M]]
+// CHECK: %[[V:.*]] = llvm.call_intrinsic "llvm.arm.mve.vqdmulh"(%[[X]], %[[M]])
+// CHECK: %[[W:.*]] = arith.subi %[[V]], %{{.*}} : vector<4xi32>
+// CHECK: %[[N:.*]] = arith.subi %{{.*}}, %[[E]] : vector<4xi32>
+// CHECK: %[[R:.*]] = llvm.call_intrinsic "llvm.arm.mve.vshl.vector"(%[[W]], %[[N]], %{{.*}}, %{{.*}}, %{{.*}})
+// CHECK: return %[[R]]
+// GONE-LABEL: func.func @single_per_channel
+// GONE-NOT: arith.mulsi_extended
+// GONE-NOT: arith.shrsi
+// MVE-LABEL: single_per_channel:
+// MVE: vqdmulh.s32
+// MVE: vrshl.s32
+memref.global "private" constant @single_multipliers : memref<4xi32> = dense<[1073741824, 2147483647, 1518500250, 1300000000]>
+memref.global "private" constant @single_exponents : memref<4xi32> = dense<[1, 7, 16, 31]>
+func.func @single_per_channel(%x: vector<4xi32>, %i: index) -> vector<4xi32> {
+  %mt = memref.get_global @single_multipliers : memref<4xi32>
+  %et = memref.get_global @single_exponents : memref<4xi32>
+  %m = vector.load %mt[%i] : memref<4xi32>, vector<4xi32>
+  %e = vector.load %et[%i] : memref<4xi32>, vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %zero = arith.constant dense<0> : vector<4xi32>
+  %lo = arith.muli %x, %m : vector<4xi32>
+  %lo_unused, %hi = arith.mulsi_extended %x, %m : vector<4xi32>
+  %h2 = arith.shli %hi, %c1 : vector<4xi32>
+  %top = arith.shrui %lo, %c31 : vector<4xi32>
+  %v0 = arith.ori %h2, %top : vector<4xi32>
+  %low31 = arith.shli %lo, %c1 : vector<4xi32>
+  %exact = arith.cmpi eq, %low31, %zero : vector<4xi32>
+  %neg = arith.cmpi slt, %v0, %zero : vector<4xi32>
+  %down = arith.andi %exact, %neg : vector<4xi1>
+  %downi = arith.extui %down : vector<4xi1> to vector<4xi32>
+  %v = arith.subi %v0, %downi : vector<4xi32>
+  %q = arith.shrsi %v, %e : vector<4xi32>
+  %em1 = arith.subi %e, %c1 : vector<4xi32>
+  %b = arith.shrsi %v, %em1 : vector<4xi32>
+  %bit = arith.andi %b, %c1 : vector<4xi32>
+  %r = arith.addi %q, %bit : vector<4xi32>
+  return %r : vector<4xi32>
+}
+
+// -----
+
+// Per tensor: constant multiplier and exponents (e = 5, e - 1 = 4; e = 1,
+// where v >> 0 has folded to v), operands of commutative ops swapped.
+
+// CHECK-LABEL: func.func @single_per_tensor
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vqdmulh"
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vshl.vector"
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vshl.vector"
+// GONE-LABEL: func.func @single_per_tensor
+// GONE-NOT: arith.mulsi_extended
+// GONE-NOT: arith.andi
+// GONE-LABEL: func.func @single_not_the_idiom
+func.func @single_per_tensor(%x: vector<4xi32>) -> (vector<4xi32>, vector<4xi32>) {
+  %m = arith.constant dense<1518500250> : vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c4 = arith.constant dense<4> : vector<4xi32>
+  %c5 = arith.constant dense<5> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %lo, %hi = arith.mulsi_extended %m, %x : vector<4xi32>
+  %h2 = arith.shli %hi, %c1 : vector<4xi32>
+  %top = arith.shrui %lo, %c31 : vector<4xi32>
+  %v = arith.ori %top, %h2 : vector<4xi32>
+  %q = arith.shrsi %v, %c5 : vector<4xi32>
+  %b = arith.shrsi %v, %c4 : vector<4xi32>
+  %bit = arith.andi %c1, %b : vector<4xi32>
+  %r = arith.addi %bit, %q : vector<4xi32>
+  %q1 = arith.shrsi %v, %c1 : vector<4xi32>
+  %bit1 = arith.andi %v, %c1 : vector<4xi32>
+  %r1 = arith.addi %q1, %bit1 : vector<4xi32>
+  return %r, %r1 : vector<4xi32>, vector<4xi32>
+}
+
+// -----
+
+// Not the single-rounding idioms: neither factor known not to be INT32_MIN
+// (vqdmulh saturates where the ops wrap), an exponent table with a 0 (no
+// rounding bit below it), a rounding bit one place too low.
+
+// CHECK-LABEL: func.func @single_not_the_idiom
+// CHECK: arith.mulsi_extended
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK: return
+memref.global "private" constant @single_exponents_with_zero : memref<4xi32> = dense<[3, 0, 3, 3]>
+func.func @single_not_the_idiom(%x: vector<4xi32>, %m: vector<4xi32>, %i: index)
+    -> (vector<4xi32>, vector<4xi32>) {
+  %et = memref.get_global @single_exponents_with_zero : memref<4xi32>
+  %e = vector.load %et[%i] : memref<4xi32>, vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c3 = arith.constant dense<3> : vector<4xi32>
+  %c5 = arith.constant dense<5> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %lo, %hi = arith.mulsi_extended %x, %m : vector<4xi32>
+  %h2 = arith.shli %hi, %c1 : vector<4xi32>
+  %top = arith.shrui %lo, %c31 : vector<4xi32>
+  %v = arith.ori %h2, %top : vector<4xi32>
+  %q = arith.shrsi %v, %e : vector<4xi32>
+  %em1 = arith.subi %e, %c1 : vector<4xi32>
+  %b = arith.shrsi %v, %em1 : vector<4xi32>
+  %bit = arith.andi %b, %c1 : vector<4xi32>
+  %r = arith.addi %q, %bit : vector<4xi32>
+  %q5 = arith.shrsi %v, %c5 : vector<4xi32>
+  %b3 = arith.shrsi %v, %c3 : vector<4xi32>
+  %bit3 = arith.andi %b3, %c1 : vector<4xi32>
+  %r5 = arith.addi %q5, %bit3 : vector<4xi32>
+  return %r, %r5 : vector<4xi32>, vector<4xi32>
+}

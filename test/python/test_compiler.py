@@ -243,6 +243,36 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
     assert np.unique(want[..., 0]).size > 100  # the outputs do span the range
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
+@pytest.mark.parametrize("scale,i32_ops", [(0.25, True), (0.375 / 64, True), (0.75, False)])
+def test_fully_connected_single_rounding_bit_exact(tmp_path, target, scale, i32_ops):
+    """FULLY_CONNECTED requantises with single rounding, (acc * m + 2^(s - 1)) >> s.
+    Scales below 1/2 (s >= 32) run in 32-bit ops (cortex-m55: vqdmulh / vrshl), others
+    in i64; the scales put many accumulators on rounding ties (acc * 1/4, acc * 3/512).
+    10 outputs: two full vectors of 4 and a masked tail on cortex-m55."""
+    from models.tflite_builder import INT8, INT32, TFLiteBuilder
+    rng = np.random.default_rng(int(scale * 4096))
+    b = TFLiteBuilder()
+    x = b.tensor("x", [1, 12], INT8, scale=1.0, zp=0)
+    w = b.tensor("w", [10, 12], INT8, data=rng.integers(-1, 2, (10, 12)).astype(np.int8),
+                 scale=scale, zp=0)
+    bias = b.tensor("b", [10], INT32, data=rng.integers(-9, 10, 10).astype(np.int32),
+                    scale=scale, zp=0)
+    y = b.tensor("y", [1, 10], INT8, scale=1.0, zp=3)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions",
+         FusedActivationFunction=0)
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(b.build([x], [y]))
+    cm = mcusparse.compile(path, target=target, format="dense", out_dir=tmp_path / "out",
+                           progress=False)
+    imported = (tmp_path / "out" / "00-imported.mlir").read_text()
+    assert ("i32 to i64" not in imported) == i32_ops  # the i64 product
+    ref = Reference(path)
+    for _ in range(6):
+        xs = rng.integers(-128, 128, (1, 12)).astype(np.int8)
+        np.testing.assert_array_equal(cm.run(xs).outputs[0], ref(xs)[0])
+
+
 @pytest.mark.parametrize("channels,mult,stride,dil,k", [
     (16, 1, 1, 1, 3),   # sparse-enc-vectorize-depthwise: 2 blocks of 8 channels (int16 lanes)
     (8, 1, 2, 1, 3),    # stride 2

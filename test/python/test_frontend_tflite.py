@@ -131,6 +131,14 @@ def test_requant_math_matches_numpy():
     assert np.abs(a - exact).max() <= 1 and np.abs(b - exact).max() <= 1
     assert quant.quantize_multiplier(0.5) == (1 << 30, 0)
     assert quant.quantize_multiplier(0.0) == (0, 0)
+    # "single" rounds ties half away from zero, as LiteRT's FULLY_CONNECTED
+    # (x / 4: m = 2^30, shift = -1).
+    ties = quant.multiply_by_quantized_multiplier(np.array([-14, -10, -2, 2, 10, 14]),
+                                                  1 << 30, -1, "single")
+    assert list(ties) == [-4, -3, -1, 1, 3, 4]
+    assert quant.single_rounding_fits_i32([1 << 30, 1 << 30], [-1, -31])
+    assert not quant.single_rounding_fits_i32(1 << 30, 0)
+    assert not quant.single_rounding_fits_i32(-(1 << 31), -3)
 
 
 # --- errors ---------------------------------------------------------------------

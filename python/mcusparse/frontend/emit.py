@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcusparse.frontend.quant import single_rounding_fits_i32
+
 ELEM = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "i8", np.dtype(np.int16): "i16",
         np.dtype(np.int32): "i32", np.dtype(np.int64): "i64",
         np.dtype(np.float32): "f32", np.dtype(np.bool_): "i1"}
@@ -149,8 +151,11 @@ class Body:
         mult/shift: Python ints (per-tensor) or pairs of SSA names
         (mult, (left_shift, right_shift)) for per-channel values.
         """
+        if rounding == "single-i32":
+            return self.single_rounding_i32(x, mult, shift)
         if rounding == "single":
-            # (x * m + 2^(30 - shift)) >> (31 - shift), in i64.
+            # (x * m - (x * m < 0) + 2^(30 - shift)) >> (31 - shift), in i64:
+            # rounded half away from zero (the - 1 turns negative ties down).
             if isinstance(mult, str):
                 m = mult
                 tot = self.op(f"arith.extsi {shift[2]} : i32 to i64")
@@ -160,6 +165,9 @@ class Body:
             a = self.op(f"arith.extsi {x} : i32 to i64")
             b = self.op(f"arith.extsi {m} : i32 to i64")
             ab = self.op(f"arith.muli {a}, {b} : i64")
+            neg = self.op(f"arith.cmpi slt, {ab}, {self.const(0, 'i64')} : i64")
+            neg = self.op(f"arith.extui {neg} : i1 to i64")
+            ab = self.op(f"arith.subi {ab}, {neg} : i64")
             one = self.const(1, "i64")
             tm1 = self.op(f"arith.subi {tot}, {one} : i64")
             rnd = self.op(f"arith.shli {one}, {tm1} : i64")
@@ -191,6 +199,40 @@ class Body:
         top = self.op(f"arith.shrui {s}, {self.const(31, 'i32')} : i32")
         hi = self.op(f"arith.ori {h}, {top} : i32")
         return self.rdbp(hi, rs)
+
+    def single_rounding_i32(self, x: str, mult, shift) -> str:
+        """mbqm's "single" rounding with e = -shift in 1..31 in 32-bit ops
+        (single_rounding_fits_i32 says when): x * m / 2^(31 + e) rounded half
+        away from zero, that is (p + 2^(30 + e)) >> (31 + e) with p = x * m -
+        (x * m < 0). With x * m = hi * 2^32 + lo,
+          v = floor(p / 2^31) = (hi << 1) | (lo >>u 31), minus 1 where
+              x * m < 0 (v < 0) and 2^31 divides x * m (lo << 1 = 0);
+          the result is v rounded right by e, half up: (v >> e) + bit e - 1.
+        Unlike the i64 form it vectorises (MVE vqdmulh + vrshl,
+        sparse-enc-fixed-point-to-mve) and needs no 64-bit shifts on rv32."""
+        if isinstance(mult, str):
+            m, e = mult, shift[1]
+            em1 = self.op(f"arith.subi {e}, {self.const(1, 'i32')} : i32")
+        else:
+            m = self.const(mult, "i32")
+            e, em1 = self.const(-shift, "i32"), self.const(-shift - 1, "i32")
+        one, zero = self.const(1, "i32"), self.const(0, "i32")
+        lo = self.op(f"arith.muli {x}, {m} : i32")
+        prod = self.em.fresh("s")
+        self.lines.append(f"{prod}:2 = arith.mulsi_extended {x}, {m} : i32")
+        hi = self.op(f"arith.shli {prod}#1, {one} : i32")
+        top = self.op(f"arith.shrui {lo}, {self.const(31, 'i32')} : i32")
+        v = self.op(f"arith.ori {hi}, {top} : i32")
+        low31 = self.op(f"arith.shli {lo}, {one} : i32")
+        exact = self.op(f"arith.cmpi eq, {low31}, {zero} : i32")
+        neg = self.op(f"arith.cmpi slt, {v}, {zero} : i32")
+        down = self.op(f"arith.andi {exact}, {neg} : i1")
+        down = self.op(f"arith.extui {down} : i1 to i32")
+        v = self.op(f"arith.subi {v}, {down} : i32")
+        q = self.op(f"arith.shrsi {v}, {e} : i32")
+        half = self.op(f"arith.shrsi {v}, {em1} : i32")
+        half = self.op(f"arith.andi {half}, {one} : i32")
+        return self.op(f"arith.addi {q}, {half} : i32")
 
     def rdbp(self, x: str, exponent: str) -> str:
         one = self.const(1, "i32")
@@ -467,12 +509,18 @@ class Emitter:
         if has_bias:
             ins.append((self.constant(np.asarray(bias, np.int64).astype(np.int32)
                                       .reshape(ch), "i32"), chan))
+        if rounding == "single" and single_rounding_fits_i32(mult, shift):
+            rounding = "single-i32"
         if per_channel:
             shift = np.asarray(shift, np.int64)
             ins.append((self.constant(np.asarray(mult, np.int64).astype(np.int32), "i32"), chan))
-            ins.append((self.constant(np.maximum(shift, 0).astype(np.int32), "i32"), chan))
-            ins.append((self.constant(np.maximum(-shift, 0).astype(np.int32), "i32"), chan))
-            ins.append((self.constant((31 - shift).astype(np.int32), "i32"), chan))
+            if rounding == "single-i32":
+                # Only the right shift: mbqm's 32-bit single rounding.
+                ins.append((self.constant((-shift).astype(np.int32), "i32"), chan))
+            else:
+                ins.append((self.constant(np.maximum(shift, 0).astype(np.int32), "i32"), chan))
+                ins.append((self.constant(np.maximum(-shift, 0).astype(np.int32), "i32"), chan))
+                ins.append((self.constant((31 - shift).astype(np.int32), "i32"), chan))
 
         def body(b: Body, a, o):
             v = a[0]
@@ -480,7 +528,9 @@ class Emitter:
             if has_bias:
                 v = b.op(f"arith.addi {v}, {a[1]} : i32")
                 i = 2
-            if per_channel:
+            if per_channel and rounding == "single-i32":
+                r = b.mbqm(v, a[i], (None, a[i + 1], None), rounding)
+            elif per_channel:
                 r = b.mbqm(v, a[i], (a[i + 1], a[i + 2], a[i + 3]), rounding)
             else:
                 r = b.mbqm(v, int(np.ravel(mult)[0]), int(np.ravel(shift)[0]), rounding)

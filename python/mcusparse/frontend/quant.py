@@ -69,11 +69,12 @@ def wrap_i32(x):
 
 # Rounding of MultiplyByQuantizedMultiplier: "double" is gemmlowp's
 # SaturatingRoundingDoublingHighMul followed by RoundingDivideByPOT (TFLite's
-# default build); "single" is (x * m + 2^(30 - shift)) >> (31 - shift)
-# (TFLITE_SINGLE_ROUNDING). Measured against ai-edge-litert 2.3.0's reference
-# kernels: CONV_2D, DEPTHWISE_CONV_2D, ADD, MUL agree with "double";
-# FULLY_CONNECTED agrees only with "single" (its outputs differ by one on ties
-# with "double"). The importer picks the mode per operator (ROUNDING_OF).
+# default build); "single" is x * m / 2^(31 - shift) rounded once, half away
+# from zero: (x * m - (x * m < 0) + 2^(30 - shift)) >> (31 - shift). Measured
+# against ai-edge-litert 2.3.0's reference kernels: CONV_2D, DEPTHWISE_CONV_2D,
+# ADD, MUL agree with "double"; FULLY_CONNECTED agrees only with "single" (its
+# outputs differ by one with "double", and on negative ties with half-up
+# single rounding). The importer picks the mode per operator (ROUNDING_OF).
 ROUNDING = "double"
 ROUNDING_OF = {"FULLY_CONNECTED": "single"}
 
@@ -83,13 +84,23 @@ def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str | None 
     if (rounding or ROUNDING) == "single":
         total = 31 - np.asarray(shift, np.int64)
         prod = np.asarray(x, np.int64) * np.asarray(multiplier, np.int64)
-        return (prod + (np.int64(1) << (total - 1))) >> total
+        return (prod - (prod < 0) + (np.int64(1) << (total - 1))) >> total
     shift = np.asarray(shift, np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     shifted = wrap_i32(np.asarray(x, np.int64) << left)
     return rounding_divide_by_pot(
         saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+
+
+def single_rounding_fits_i32(multiplier, shift) -> bool:
+    """Whether "single" rounding of x * multiplier can run in 32-bit ops
+    (emit.py `single_rounding_i32`): every right shift -shift in 1..31 (the
+    total shift 31 - shift in 32..62), and no multiplier INT32_MIN (the one
+    factor whose product with INT32_MIN leaves 32 bits after the doubling)."""
+    m = np.asarray(multiplier, np.int64)
+    s = np.asarray(shift, np.int64)
+    return bool(np.all((s <= -1) & (s >= -31)) and np.all(m != INT32_MIN))
 
 
 def tflite_round(x):

@@ -1,6 +1,7 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-model-to-llvm=target=cortex-m55 | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --sparse-enc-model-to-llvm=target=cortex-m55 | FileCheck %s --check-prefix=GONE
 // RUN: sparse-opt %s --split-input-file --sparse-enc-model-to-llvm=target=rv32imc | FileCheck %s --check-prefix=RV
+// RUN: sparse-opt %s --split-input-file --sparse-enc-model-to-llvm=target=rv32gcv | FileCheck %s --check-prefix=GCV
 // RUN: sparse-opt %s --split-input-file --sparse-enc-model-to-llvm=target=cortex-m55 \
 // RUN:   | mlir-translate --mlir-to-llvmir --split-input-file | FileCheck %s --check-prefix=LLVMIR
 
@@ -32,6 +33,15 @@
 // RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = {{[0-9]+}} : i64, mcusparse.arena_peak = [{{.*}}]}
 // RV: @mcusparse_weights_0({{.*}}section = ".weights"}
 // RV: llvm.func @model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {llvm.bareptr
+// RV-NOT: vector<8xi32>
+// RV: llvm.return
+
+// rv32gcv: the requantisation of the 4 channels is a vector loop of 8 i32
+// lanes (sparse-enc-vectorize-elementwise{lanes=8}) under a tail mask.
+// GCV-LABEL: llvm.func @model
+// GCV: llvm.intr.masked.load {{.*}} -> vector<8xi32>
+// GCV: llvm.intr.masked.store {{.*}} : vector<8xi8>, vector<8xi1> into !llvm.ptr
+// GCV: llvm.return
 
 // LLVMIR-DAG: @mcusparse_weights_0 = private constant [16 x i8] {{.*}}, section ".weights", align 16
 // LLVMIR-DAG: @mcusparse_weights_3 = private constant [3 x [64 x i8]] {{.*}}, section ".weights", align 16

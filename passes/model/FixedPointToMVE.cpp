@@ -109,13 +109,19 @@ Value callIntrinsic(PatternRewriter &rewriter, Location loc, Type type,
 }
 
 /// Every lane of `v` satisfies `pred`: `v` is a constant, or a vector.load
-/// from a constant memref.global (a per-channel table) whose elements all do.
+/// from a constant memref.global (a per-channel table) whose elements all do,
+/// or a vector.maskedload from one whose pass-through value does too (the
+/// tail of a table whose length is not a multiple of the lanes).
 bool everyLane(Value v, llvm::function_ref<bool(int64_t)> pred) {
   if (std::optional<int64_t> c = splatValue(v))
     return pred(*c);
-  auto load = v.getDefiningOp<vector::LoadOp>();
-  memref::GlobalOp global =
-      load ? mcusparse::constantIntGlobal(load.getBase()) : nullptr;
+  Value base;
+  if (auto load = v.getDefiningOp<vector::LoadOp>())
+    base = load.getBase();
+  if (auto masked = v.getDefiningOp<vector::MaskedLoadOp>())
+    if (everyLane(masked.getPassThru(), pred))
+      base = masked.getBase();
+  memref::GlobalOp global = base ? mcusparse::constantIntGlobal(base) : nullptr;
   if (!global)
     return false;
   auto table = cast<DenseIntElementsAttr>(*global.getInitialValue());

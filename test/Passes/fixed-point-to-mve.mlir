@@ -344,3 +344,40 @@ func.func @single_not_the_idiom(%x: vector<4xi32>, %m: vector<4xi32>, %i: index)
   %r5 = arith.addi %q5, %bit3 : vector<4xi32>
   return %r, %r5 : vector<4xi32>, vector<4xi32>
 }
+
+// -----
+
+// The tail of per-channel tables (10 channels in vectors of 4): masked
+// loads, whose masked-off lanes take the pass-through 0. 0 is not INT32_MIN,
+// so the multiplier table still qualifies for vqdmulh; 0 is no right shift,
+// so the exponent table does not qualify for the rounding shift, which
+// stays as arith ops.
+
+// CHECK-LABEL: func.func @single_masked_tables
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vqdmulh"
+// CHECK-NOT: llvm.call_intrinsic
+// CHECK: arith.andi
+// CHECK: return
+memref.global "private" constant @masked_multipliers : memref<10xi32> = dense<1073741824>
+memref.global "private" constant @masked_exponents : memref<10xi32> = dense<3>
+func.func @single_masked_tables(%x: vector<4xi32>, %i: index) -> vector<4xi32> {
+  %mask = arith.constant dense<[true, true, false, false]> : vector<4xi1>
+  %mt = memref.get_global @masked_multipliers : memref<10xi32>
+  %et = memref.get_global @masked_exponents : memref<10xi32>
+  %zero = arith.constant dense<0> : vector<4xi32>
+  %m = vector.maskedload %mt[%i], %mask, %zero : memref<10xi32>, vector<4xi1>, vector<4xi32> into vector<4xi32>
+  %e = vector.maskedload %et[%i], %mask, %zero : memref<10xi32>, vector<4xi1>, vector<4xi32> into vector<4xi32>
+  %c1 = arith.constant dense<1> : vector<4xi32>
+  %c31 = arith.constant dense<31> : vector<4xi32>
+  %lo = arith.muli %x, %m : vector<4xi32>
+  %lo_unused, %hi = arith.mulsi_extended %x, %m : vector<4xi32>
+  %h2 = arith.shli %hi, %c1 : vector<4xi32>
+  %top = arith.shrui %lo, %c31 : vector<4xi32>
+  %v = arith.ori %h2, %top : vector<4xi32>
+  %q = arith.shrsi %v, %e : vector<4xi32>
+  %em1 = arith.subi %e, %c1 : vector<4xi32>
+  %b = arith.shrsi %v, %em1 : vector<4xi32>
+  %bit = arith.andi %b, %c1 : vector<4xi32>
+  %r = arith.addi %q, %bit : vector<4xi32>
+  return %r : vector<4xi32>
+}

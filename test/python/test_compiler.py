@@ -244,20 +244,24 @@ def test_requantisation_ties_bit_exact(tmp_path, target):
 
 
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
-@pytest.mark.parametrize("scale,i32_ops", [(0.25, True), (0.375 / 64, True), (0.75, False)])
+@pytest.mark.parametrize("scale,i32_ops", [
+    (0.25, True), (0.375 / 64, True), (0.75, False),
+    ([0.25, 0.125, 0.375, 1 / 6, 0.0625, 0.3, 0.4375, 0.01, 0.25, 0.125], True)])
 def test_fully_connected_single_rounding_bit_exact(tmp_path, target, scale, i32_ops):
-    """FULLY_CONNECTED requantises with single rounding, (acc * m + 2^(s - 1)) >> s.
-    Scales below 1/2 (s >= 32) run in 32-bit ops (cortex-m55: vqdmulh / vrshl), others
-    in i64; the scales put many accumulators on rounding ties (acc * 1/4, acc * 3/512).
-    10 outputs: two full vectors of 4 and a masked tail on cortex-m55."""
+    """FULLY_CONNECTED requantises with single rounding: acc * m / 2^s rounded once,
+    half away from zero. Scales below 1/2 (s >= 32) run in 32-bit ops (cortex-m55:
+    vqdmulh / vrshl), others in i64; the scales put many accumulators on rounding ties
+    (acc * 1/4, acc * 3/512); the last case is per channel (tables of multipliers and
+    shifts). 10 outputs: two full vectors of 4 and a masked tail on cortex-m55."""
     from models.tflite_builder import INT8, INT32, TFLiteBuilder
-    rng = np.random.default_rng(int(scale * 4096))
+    rng = np.random.default_rng(int(np.ravel(scale)[0] * 4096))
     b = TFLiteBuilder()
     x = b.tensor("x", [1, 12], INT8, scale=1.0, zp=0)
+    zp = [0] * 10 if isinstance(scale, list) else 0
     w = b.tensor("w", [10, 12], INT8, data=rng.integers(-1, 2, (10, 12)).astype(np.int8),
-                 scale=scale, zp=0)
+                 scale=scale, zp=zp)
     bias = b.tensor("b", [10], INT32, data=rng.integers(-9, 10, 10).astype(np.int32),
-                    scale=scale, zp=0)
+                    scale=scale, zp=zp)
     y = b.tensor("y", [1, 10], INT8, scale=1.0, zp=3)
     b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions",
          FusedActivationFunction=0)

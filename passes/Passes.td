@@ -628,6 +628,43 @@ def SparseEncFenceIntToFloat
   }];
 }
 
+def SparseEncVectorizeIm2col
+    : Pass<"sparse-enc-vectorize-im2col", "mlir::ModuleOp"> {
+  let summary = "int8 im2col copy generics as byte gathers with constant offsets";
+  let description = [{
+    The front ends write a convolution's im2col as a copy `linalg.generic`,
+    out[n, oh, ow, kh, kw, c] = x[n, oh*sh + kh*dh, ow*sw + kw*dw, c]; as
+    loops LLVM copies it byte by byte (two instructions per byte with one
+    input channel). For all-parallel int8 copies between static contiguous
+    memrefs with an identity output map and an affine input map, this pass
+    takes the longest run of trailing dimensions (a block of at most 128
+    elements, at least 16) whose input offsets from the block's first element
+    fit in 8 bits, and writes the copy as loops over the leading dimensions
+    around, per 16 elements of the block, one `vector.gather` from the
+    block's input base with constant offsets and one `vector.store` (a
+    masked one for the tail): on cortex-m55 `vldrb.u8` gathers and
+    `vstrb.8`. Other generics are left unchanged. On memrefs, before
+    `convert-linalg-to-loops`.
+
+    After (digits' first layer: 3x3 taps of one channel, a block of one
+    output row, 72 bytes):
+    ```mlir
+    scf.for %oh = %c0 to %c8 step %c1 {
+      %in = arith.addi %c0, %oh * 10
+      %out = arith.addi %c0, %oh * 72
+      %v0 = vector.gather %x[%in] [%offsets0], %all, %zero
+          : memref<100xi8>, vector<16xi32>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+      vector.store %v0, %cols[%out] : memref<576xi8>, vector<16xi8>
+      ...
+      vector.maskedstore %cols[%out + 64], %mask8, %v4
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def SparseEncVectorizeElementwise
     : Pass<"sparse-enc-vectorize-elementwise", "mlir::ModuleOp"> {
   let summary = "Elementwise linalg.generic on memrefs as loops around a vector loop";

@@ -109,6 +109,7 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
   std::string vectorizeElementwise;
   if (target == "cortex-m55")
     vectorizeElementwise = "sparse-enc-vectorize-depthwise, "
+                           "sparse-enc-vectorize-im2col, "
                            "sparse-enc-vectorize-elementwise{lanes=4}, "
                            "sparse-enc-fixed-point-to-mve, ";
   else if (target == "rv32gcv")

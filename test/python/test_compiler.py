@@ -277,6 +277,46 @@ def test_fully_connected_single_rounding_bit_exact(tmp_path, target, scale, i32_
         np.testing.assert_array_equal(cm.run(xs).outputs[0], ref(xs)[0])
 
 
+@pytest.mark.parametrize("cin,k,stride,dil,padding,hw", [
+    (1, (3, 3), 1, 1, 1, (8, 8)),     # sparse-enc-vectorize-im2col: a row of 8 pixels, 72 taps
+    (8, (3, 3), 2, 1, 1, (9, 9)),     # one pixel's 72 taps per block, stride 2
+    (1, (10, 4), 2, 1, 0, (49, 10)),  # DS-CNN's first layer (40 taps, SAME)
+    (3, (3, 3), 1, 2, 1, (9, 8)),     # dilation 2, a pixel's 27 taps
+    (4, (5, 5), 1, 1, 0, (7, 7)),     # 100 taps: a 16-lane tail of 4
+    (40, (3, 3), 1, 1, 1, (5, 5)),    # 360 taps: offsets beyond 8 bits, left to the loops
+])
+def test_convolution_im2col_bit_exact_on_cortex_m55(tmp_path, cin, k, stride, dil, padding,
+                                                    hw):
+    """int8 convolutions whose im2col copies become byte gathers on cortex-m55
+    (sparse-enc-vectorize-im2col), every output against LiteRT."""
+    from models.tflite_builder import INT8, INT32, TFLiteBuilder
+    rng = np.random.default_rng(cin * 100 + k[0] * 10 + stride + dil)
+    h, w = hw
+    cout = 8
+    kh, kw = k
+    if padding == 0:  # SAME
+        oh, ow = -(-h // stride), -(-w // stride)
+    else:
+        oh, ow = (h - dil * (kh - 1) - 1) // stride + 1, (w - dil * (kw - 1) - 1) // stride + 1
+    b = TFLiteBuilder()
+    x = b.tensor("x", [1, h, w, cin], INT8, scale=0.05, zp=-3)
+    wt = b.tensor("w", [cout, kh, kw, cin], INT8,
+                  data=rng.integers(-127, 128, (cout, kh, kw, cin)).astype(np.int8),
+                  scale=rng.uniform(0.002, 0.01, cout), zp=[0] * cout)
+    bias = b.tensor("b", [cout], INT32, data=rng.integers(-500, 500, cout).astype(np.int32))
+    y = b.tensor("y", [1, oh, ow, cout], INT8, scale=0.1, zp=4)
+    b.op("CONV_2D", [x, wt, bias], [y], "Conv2DOptions", Padding=padding, StrideW=stride,
+         StrideH=stride, DilationWFactor=dil, DilationHFactor=dil)
+    path = tmp_path / "conv.tflite"
+    path.write_bytes(b.build([x], [y]))
+    cm = mcusparse.compile(path, target="cortex-m55", format="dense", out_dir=tmp_path / "out",
+                           progress=False)
+    ref = Reference(path)
+    for _ in range(2):
+        xs = rng.integers(-128, 128, (1, h, w, cin)).astype(np.int8)
+        np.testing.assert_array_equal(cm.run(xs).outputs[0], ref(xs)[0])
+
+
 @pytest.mark.parametrize("channels,mult,stride,dil,k", [
     (16, 1, 1, 1, 3),   # sparse-enc-vectorize-depthwise: 2 blocks of 8 channels (int16 lanes)
     (8, 1, 2, 1, 3),    # stride 2

@@ -41,7 +41,12 @@ cortex-m55  llvm-mca 22 (LLVM wheel) `-mtriple=thumbv8.1m.main-none-eabi
             -arm-implicit-it=always`; IT instructions are dropped from each
             block and re-created by the assembler, and an instruction that
             does not parse on its own (VPT-predicated, in a block that QEMU
-            started inside its VPT block) costs UNSCHEDULED_CYCLES
+            started inside its VPT block) costs UNSCHEDULED_CYCLES; so does
+            a VPT block that QEMU's block ends inside (its `vpt`/`vpst` and
+            the predicated instructions before the block's end), which
+            would otherwise stay open in the assembler and change how the
+            next region parses (blocks are estimated in batches, and each
+            block's cycles must not depend on its batch)
 rv32imc     the LLVM 22 wheel has no RISC-V back end. Debian's LLVM 19
             (package `llvm-19`, installed by scripts/setup-emulators.sh; any
             llvm-mca-NN with RISC-V on PATH works) does:
@@ -263,8 +268,28 @@ def _fallback_cycles(body: Sequence[str]) -> float:
     return cyc
 
 
+_VPT = re.compile(r"^vp(?:s)?t([te]*)\b")
+
+
+def _without_open_vpt(body: List[str]) -> List[str]:
+    """`body` without a VPT block that it leaves open (QEMU ended the block
+    inside it). Regions share one assembler, whose VPT state would carry
+    into the next region and change how that region parses; the dropped
+    instructions are charged UNSCHEDULED_CYCLES each, like the predicated
+    ones at the start of the block that continues it."""
+    open_at, left = None, 0
+    for i, insn in enumerate(body):
+        m = _VPT.match(insn)
+        if m:
+            open_at, left = i, 1 + len(m.group(1))
+        elif left:
+            left -= 1
+    return body[:open_at] if left else body
+
+
 def _run_mca(model: _Model, regions: List[List[str]]) -> List[float]:
-    """Cycles per iteration of each region (all regions in one llvm-mca run)."""
+    """Cycles per iteration of each region (all regions in one llvm-mca run;
+    each region's result does not depend on the others)."""
     src = [".syntax unified", ".thumb"] if model.arch == "arm" else []
     extra = [0.0] * len(regions)
     counts = [0] * len(regions)
@@ -276,11 +301,16 @@ def _run_mca(model: _Model, regions: List[List[str]]) -> List[float]:
         if model.arch == "arm":
             body = [b for b in body if not re.match(r"^it[te]{0,3}\s", b)]
         counts[i] = len(body)
+        if model.arch == "arm":
+            body = _without_open_vpt(body)
         src += [f"# LLVM-MCA-BEGIN r{i}", f"Ls{i}:"]
         src += [_rewrite(model, b, i) for b in body]
         src += [f"Le{i}:", f"# LLVM-MCA-END r{i}"]
     if not any(counts):
         return extra
+    # One instruction that always parses: a file whose only region starts
+    # inside a VPT block would otherwise have none, which llvm-mca rejects.
+    src += ["# LLVM-MCA-BEGIN sentinel", "nop", "# LLVM-MCA-END sentinel"]
     with tempfile.NamedTemporaryFile("w", suffix=".s", delete=False) as f:
         f.write("\n".join(src) + "\n")
         path = f.name
@@ -294,9 +324,9 @@ def _run_mca(model: _Model, regions: List[List[str]]) -> List[float]:
     seen: Dict[int, Tuple[int, int]] = {}
     cur = None
     for line in proc.stdout.splitlines():
-        m = re.match(r"^\[\d+\] Code Region - r(\d+)", line)
+        m = re.match(r"^\[\d+\] Code Region - (\S+)", line)
         if m:
-            cur = int(m.group(1))
+            cur = int(m.group(1)[1:]) if re.fullmatch(r"r\d+", m.group(1)) else None
             continue
         m = re.match(r"^(Instructions|Total Cycles):\s+(\d+)", line)
         if m and cur is not None:
@@ -316,7 +346,7 @@ _CACHE: Dict[str, Dict[str, float]] = {}
 
 def _cache_path(model: _Model) -> Path:
     h = hashlib.sha256(repr((model.name, model.mca, ITERATIONS, RVV_CYCLES,
-                             UNSCHEDULED_CYCLES, "v1")).encode()).hexdigest()[:16]
+                             UNSCHEDULED_CYCLES, "v2")).encode()).hexdigest()[:16]
     return _tc.build_root() / "cyclemodel" / f"blocks-{h}.json"
 
 

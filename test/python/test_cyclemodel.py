@@ -73,3 +73,19 @@ def test_block_cache_is_used(tmp_path, monkeypatch):
     monkeypatch.setattr(cyclemodel, "_run_mca", boom)
     again = cyclemodel.estimate("cortex-m55", elf, res.blocks, res.weight_bytes_read)
     assert again == first
+
+
+def test_block_cycles_do_not_depend_on_the_other_blocks():
+    """Blocks share one llvm-mca run, but each block's cycles are its own: a block
+    that QEMU ended inside a VPT block (`vpst` open) must not change how the next
+    one parses, and a block that starts inside one (its predicated instructions
+    charged UNSCHEDULED_CYCLES) is estimated even alone."""
+    model = cyclemodel._model("cortex-m55")
+    ends_open = ["vqdmulh.s32 q4, q4, q5", "vbic.i32 q6, #0x80000000", "vpt.i32 eq, q6, zr"]
+    plain = ["mov r2, r1", "movs r1, #0x0", "adds r0, #1"]
+    starts_inside = ["vldrbt.u8 q1, [r4]", "adds r4, #16"]
+    blocks = [ends_open, plain, starts_inside]
+    together = cyclemodel._run_mca(model, blocks)
+    alone = [cyclemodel._run_mca(model, [b])[0] for b in blocks]
+    assert together == alone
+    assert together[2] >= cyclemodel.UNSCHEDULED_CYCLES

@@ -140,28 +140,41 @@ bool neverMinInt(Value v) {
       v, [](int64_t x) { return x != std::numeric_limits<int32_t>::min(); });
 }
 
+/// The (hi, lo) operand pairs of `v` = (hi << 1) | (lo >>u 31), in either
+/// operand order: the doubling of a 64-bit value's high word, from its words.
+SmallVector<std::pair<Value, Value>, 2> doubledHighWord(Value v) {
+  SmallVector<std::pair<Value, Value>, 2> pairs;
+  auto root = v.getDefiningOp<arith::OrIOp>();
+  if (!root)
+    return pairs;
+  for (int i = 0; i < 2; ++i) {
+    auto shl = root->getOperand(i).getDefiningOp<arith::ShLIOp>();
+    auto top = root->getOperand(1 - i).getDefiningOp<arith::ShRUIOp>();
+    if (shl && top && isSplat(shl.getRhs(), 1) && isSplat(top.getRhs(), 31))
+      pairs.emplace_back(shl.getLhs(), top.getLhs());
+  }
+  return pairs;
+}
+
+/// The mulsi_extended whose high word `v` is.
+arith::MulSIExtendedOp highWordOf(Value v) {
+  auto high = dyn_cast<OpResult>(v);
+  auto mul = high ? dyn_cast<arith::MulSIExtendedOp>(high.getOwner()) : nullptr;
+  return mul && high.getResultNumber() == 1 ? mul : nullptr;
+}
+
 /// emit.py's SaturatingRoundingDoublingHighMul:
 ///   lo, hi = mulsi_extended a, b;  s = lo + 2^30
 ///   (hi + zext(s <u lo)) << 1 | s >>u 31
 /// The multiplication, when `v` is that.
 arith::MulSIExtendedOp matchDoublingHighMul(Value v) {
-  auto root = v.getDefiningOp<arith::OrIOp>();
-  if (!root)
-    return nullptr;
-  for (int i = 0; i < 2; ++i) {
-    auto shl = root->getOperand(i).getDefiningOp<arith::ShLIOp>();
-    auto top = root->getOperand(1 - i).getDefiningOp<arith::ShRUIOp>();
-    if (!shl || !top || !isSplat(shl.getRhs(), 1) || !isSplat(top.getRhs(), 31))
-      continue;
-    Value s = top.getLhs();
-    auto add = shl.getLhs().getDefiningOp<arith::AddIOp>();
+  for (auto [hi, s] : doubledHighWord(v)) {
+    auto add = hi.getDefiningOp<arith::AddIOp>();
     if (!add)
       continue;
     for (int j = 0; j < 2; ++j) {
-      auto high = dyn_cast<OpResult>(add->getOperand(j));
-      auto mul = high ? dyn_cast<arith::MulSIExtendedOp>(high.getOwner())
-                      : nullptr;
-      if (!mul || high.getResultNumber() != 1)
+      arith::MulSIExtendedOp mul = highWordOf(add->getOperand(j));
+      if (!mul)
         continue;
       Value low = mul.getLow();
       arith::CmpIOp carry =
@@ -215,17 +228,9 @@ struct DoublingMulHighToVqdmulh : OpRewritePattern<arith::OrIOp> {
                                 PatternRewriter &rewriter) const override {
     if (!isVector4xI32(op.getType()))
       return failure();
-    for (int i = 0; i < 2; ++i) {
-      auto shl = op->getOperand(i).getDefiningOp<arith::ShLIOp>();
-      auto top = op->getOperand(1 - i).getDefiningOp<arith::ShRUIOp>();
-      if (!shl || !top || !isSplat(shl.getRhs(), 1) ||
-          !isSplat(top.getRhs(), 31))
-        continue;
-      auto high = dyn_cast<OpResult>(shl.getLhs());
-      auto mul =
-          high ? dyn_cast<arith::MulSIExtendedOp>(high.getOwner()) : nullptr;
-      if (!mul || high.getResultNumber() != 1 ||
-          !isLowWordOf(top.getLhs(), mul))
+    for (auto [hi, lo] : doubledHighWord(op.getResult())) {
+      arith::MulSIExtendedOp mul = highWordOf(hi);
+      if (!mul || !isLowWordOf(lo, mul))
         continue;
       if (!neverMinInt(mul.getLhs()) && !neverMinInt(mul.getRhs()))
         continue;

@@ -17,8 +17,9 @@
 // per 16 bytes. The block is the longest run of trailing dimensions with
 // at most kMaxBlock elements whose offsets fit in 8 bits (digits' first
 // layer: a whole output row, 8 pixels x 3 x 3 taps = 72 bytes, offsets up
-// to 29), and at least one gather long. Applies to int8 copy generics on static, contiguous memrefs whose
-// input map is affine; others are left to convert-linalg-to-loops.
+// to 29), and at least one gather long. Applies to int8 copy generics on
+// static, contiguous memrefs whose input map is affine; others are left to
+// convert-linalg-to-loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,21 +95,31 @@ std::optional<LinearOffset> linearInputOffset(AffineMap map,
   return lin;
 }
 
+/// The block a copy is gathered in: the trailing loops it spans, its
+/// elements' input offsets from its first element, and the input offset.
+struct Block {
+  unsigned loops;
+  SmallVector<int64_t> offsets;
+  LinearOffset input;
+};
+
 struct VectorizeIm2colPass
     : public mcusparse::impl::SparseEncVectorizeIm2colBase<
           VectorizeIm2colPass> {
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> ops;
+    SmallVector<std::pair<linalg::GenericOp, Block>> copies;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isCopy(op))
-        ops.push_back(op);
+      if (!isCopy(op))
+        return;
+      if (std::optional<Block> block = chooseBlock(op))
+        copies.emplace_back(op, std::move(*block));
     });
-    for (linalg::GenericOp op : ops)
-      rewrite(op);
+    for (auto &[op, block] : copies)
+      rewrite(op, block);
   }
 
   /// An all-parallel int8 copy between static contiguous memrefs, identity
-  /// output map, affine input map.
+  /// output map.
   static bool isCopy(linalg::GenericOp op) {
     if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 ||
         op.getNumDpsInits() != 1 ||
@@ -124,17 +135,16 @@ struct VectorizeIm2colPass
     if (!contiguousI8(in->get()) || !contiguousI8(out->get()) ||
         !op.getMatchingIndexingMap(out).isIdentity())
       return false;
-    return chooseBlock(op).has_value();
+    return true;
   }
 
-  /// The number of trailing loops that form a block (the most for which
-  /// the block has at most kMaxBlock elements and non-negative offsets of
-  /// at most kMaxOffset from its first element), with their offsets; none
-  /// when that block is shorter than one gather (MobileNetV2's first layer,
+  /// The block of the most trailing loops with at most kMaxBlock elements
+  /// and non-negative offsets of at most kMaxOffset from its first element,
+  /// when the input map is affine; none when that block is shorter than
+  /// one gather (MobileNetV2's first layer,
   /// 9-byte blocks of 3 taps x 3 channels: 16,294,587 -> 16,437,994
   /// instructions; the loops copy such runs with a few loads).
-  static std::optional<std::pair<unsigned, SmallVector<int64_t>>>
-  chooseBlock(linalg::GenericOp op) {
+  static std::optional<Block> chooseBlock(linalg::GenericOp op) {
     OpOperand *in = op.getDpsInputOperand(0);
     auto inType = cast<MemRefType>(in->get().getType());
     std::optional<LinearOffset> lin =
@@ -143,7 +153,7 @@ struct VectorizeIm2colPass
       return std::nullopt;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     unsigned n = ranges.size();
-    std::optional<std::pair<unsigned, SmallVector<int64_t>>> best;
+    std::optional<Block> best;
     for (unsigned k = 1; k < n; ++k) {
       int64_t elems = 1;
       for (unsigned d = n - k; d < n; ++d)
@@ -165,24 +175,23 @@ struct VectorizeIm2colPass
       if (!fits || *llvm::max_element(offsets) > kMaxOffset)
         break;
       if (elems >= kLanes)
-        best = std::make_pair(k, offsets);
+        best = Block{k, offsets, *lin};
     }
     return best;
   }
 
-  static void rewrite(linalg::GenericOp op) {
-    auto [k, offsets] = *chooseBlock(op);
+  static void rewrite(linalg::GenericOp op, const Block &block) {
+    const SmallVector<int64_t> &offsets = block.offsets;
+    const LinearOffset &lin = block.input;
     Location loc = op.getLoc();
     OpBuilder b(op);
     Value in = op.getDpsInputOperand(0)->get();
     Value out = op.getDpsInitOperand(0)->get();
     auto inType = cast<MemRefType>(in.getType());
     auto outType = cast<MemRefType>(out.getType());
-    LinearOffset lin = *linearInputOffset(
-        op.getMatchingIndexingMap(op.getDpsInputOperand(0)), inType.getShape());
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<int64_t> outStrides = stridesOf(outType.getShape());
-    unsigned lead = ranges.size() - k;
+    unsigned lead = ranges.size() - block.loops;
     int64_t elems = int64_t(offsets.size());
 
     auto flat = [&](Value v, MemRefType type) {

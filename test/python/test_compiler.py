@@ -271,10 +271,8 @@ def test_fully_connected_single_rounding_bit_exact(tmp_path, target, scale, i32_
                            progress=False)
     imported = (tmp_path / "out" / "00-imported.mlir").read_text()
     assert ("i32 to i64" not in imported) == i32_ops  # the i64 product
-    ref = Reference(path)
-    for _ in range(6):
-        xs = rng.integers(-128, 128, (1, 12)).astype(np.int8)
-        np.testing.assert_array_equal(cm.run(xs).outputs[0], ref(xs)[0])
+    xs = [rng.integers(-128, 128, (1, 12)).astype(np.int8) for _ in range(6)]
+    check_bit_exact(cm, xs, Reference(path))
 
 
 @pytest.mark.parametrize("cin,k,stride,dil,padding,hw", [
@@ -311,10 +309,8 @@ def test_convolution_im2col_bit_exact_on_cortex_m55(tmp_path, cin, k, stride, di
     path.write_bytes(b.build([x], [y]))
     cm = mcusparse.compile(path, target="cortex-m55", format="dense", out_dir=tmp_path / "out",
                            progress=False)
-    ref = Reference(path)
-    for _ in range(2):
-        xs = rng.integers(-128, 128, (1, h, w, cin)).astype(np.int8)
-        np.testing.assert_array_equal(cm.run(xs).outputs[0], ref(xs)[0])
+    xs = [rng.integers(-128, 128, (1, h, w, cin)).astype(np.int8) for _ in range(2)]
+    check_bit_exact(cm, xs, Reference(path))
 
 
 @pytest.mark.parametrize("channels,mult,stride,dil,k", [

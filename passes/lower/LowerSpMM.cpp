@@ -42,6 +42,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace mcusparse::lower;
@@ -64,6 +67,12 @@ constexpr int64_t kOffsetVectors = 2;
 constexpr int64_t kRowPixels = 4;
 /// Average entries per row from which the row-gather kernel is faster.
 constexpr int64_t kRowEntries = 12;
+/// cortex-m55 (lowerCSRMatmulRowResidentMVE): pixels per pixel-loop
+/// iteration.
+constexpr int64_t kResidentPixels = 4;
+/// Pixels and average entries per row from which it is the faster kernel.
+constexpr int64_t kResidentMinPixels = 32;
+constexpr int64_t kResidentMinEntries = 4;
 /// rv32imc (lowerCSRMatmulScalar): pixels per pass over W (csr 64x64 at
 /// 90 % over 125 pixels: 4: 303,701, 8: 249,904, 12: 235,875, 16: 238,782
 /// instructions; 256x256 over 16 pixels: 16 best).
@@ -207,6 +216,118 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
       .getResult();
 }
 
+/// Where the row-resident kernel below beats the pixel-batched and the
+/// row-gather kernels (cortex-m55, instructions; docs/kernels.md): at
+/// least kResidentMinPixels pixels (its row set-up is spread over all of
+/// them), rows of kResidentMinEntries to two steps' entries on average
+/// (shorter rows cost the pixel-batched kernel less than one gather and
+/// `vmlava` per pixel), and with 8-bit indices at least two index vectors
+/// (K <= 128: with one, LLVM folded each pixel's base into 32-bit offsets
+/// and the gathers were scalarised).
+static bool prefersRowResident(const MatmulOperands &m, int64_t nnz) {
+  auto colIdx = cast<ShapedType>(m.buffers[1].getType());
+  int64_t idxBits = colIdx.getElementTypeBitWidth();
+  int64_t vl = 128 / idxBits;
+  if (idxBits == 8 && 2 * m.cols > 256)
+    return false;
+  return m.pixels >= kResidentMinPixels &&
+         nnz >= kResidentMinEntries * m.rows && nnz <= 2 * vl * m.rows;
+}
+
+/// cortex-m55, int8, short rows: each row's entries stay in registers while
+/// every pixel passes (the row-resident kernel). Per step of vl entries
+/// (16 with 8-bit indices, 8 with 16-bit ones; short rows have one) the
+/// values and column indices are read once, masked, so that lanes past the
+/// row read value 0 at column 0, and kResidentPixels pixels at a time each
+/// take one gather of X at p * K + column and one `vmlava` into a scalar
+/// that is stored to Y[p, r]. Pixel p0 + u gathers from x + (p0 + u - d) * K
+/// with the column indices plus d * K (d = u % D; D index vectors, as many
+/// as keep d * K + K - 1 within the index width), so the pixel loop moves
+/// one gather base and one Y address. A row's later steps add to Y.
+static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
+                                          const MatmulOperands &m) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
+  int64_t vl = 128 / idxBits;
+  int64_t D = std::clamp<int64_t>((int64_t{1} << idxBits) / K, 1,
+                                  kResidentPixels);
+  auto vecOf = [&](Value t) {
+    return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
+  };
+  auto i16x8 = VectorType::get({8}, b.getI16Type());
+  auto maskType = VectorType::get({vl}, b.getI1Type());
+  auto i32 = b.getI32Type();
+  Value allTrue = e.allTrue(vl), zeroX = e.zero(vecOf(m.x));
+  auto collapse = [&](Value t) { return collapseRows(b, t); };
+  auto [y, fillValue] = matmulInit(m);
+  Value x1 = collapse(m.x), y1 = collapse(y);
+
+  // Entries [k, end) up to vl of row r against every pixel; `first`: the
+  // row's first step (its sums start from the fill or from Y).
+  auto step = [&](Value yt, Value r, Value k, Value end, bool first) {
+    // get.active.lane.mask(0, n) is one `vctp`; outside a tail-predicated
+    // loop, (k, end) became lane-by-lane compares.
+    Value mask = LLVM::GetActiveLaneMaskOp::create(
+        b, maskType, arith::ConstantIntOp::create(b, i32, 0),
+        arith::IndexCastOp::create(b, i32,
+                                   arith::SubIOp::create(b, end, k)));
+    Value v = e.read(vecOf(values), values, {k}, mask);
+    Value cols = e.read(vecOf(colIdx), colIdx, {k}, mask);
+    SmallVector<Value> offsets;
+    for (int64_t d = 0; d < D; ++d) {
+      Value shifted =
+          d ? arith::AddIOp::create(
+                  b, cols,
+                  e.laneConstants(cast<VectorType>(cols.getType()),
+                                  [&](int64_t) { return d * K; }))
+                  .getResult()
+            : cols;
+      offsets.push_back(e.widenIndices(shifted));
+    }
+    if (vl == 8)
+      v = arith::ExtSIOp::create(b, i16x8, v);
+    return forPixelBlocks(
+        b, e, P, kResidentPixels, yt, [&](Value yb, Value p0, int64_t nq) {
+          for (int64_t u = 0; u < nq; ++u) {
+            int64_t d = u % D;
+            Value base = arith::MulIOp::create(
+                b, arith::AddIOp::create(b, p0, e.index(u - d)), e.index(K));
+            Value xv = vector::GatherOp::create(b, vecOf(m.x), x1, base,
+                                                offsets[d], allTrue, zeroX);
+            if (vl == 8)
+              xv = arith::ExtSIOp::create(b, i16x8, xv);
+            Value at = arith::AddIOp::create(
+                b,
+                arith::MulIOp::create(
+                    b, arith::AddIOp::create(b, p0, e.index(u)), e.index(O)),
+                r);
+            Value acc = first && fillValue
+                            ? fillValue
+                            : tensor::ExtractOp::create(b, yb, at).getResult();
+            yb = tensor::InsertOp::create(b, e.mveDot(acc, v, xv), yb, at);
+          }
+          return yb;
+        });
+  };
+
+  y1 = forEachRow(
+      b, e, rowPtr, O, y1, [&](Value r, Value begin, Value end, Value yr) {
+        // An empty row's sums are the fill (masked step: all values 0).
+        yr = step(yr, r, begin, end, /*first=*/true);
+        return forLoop(b, arith::AddIOp::create(b, begin, e.index(vl)), end,
+                       e.index(vl), {yr},
+                       [&](Value k, ValueRange in) -> SmallVector<Value> {
+                         return {step(in[0], r, k, end, /*first=*/false)};
+                       })[0];
+      });
+  return tensor::ExpandShapeOp::create(
+             b, cast<RankedTensorType>(m.y.getType()), y1,
+             SmallVector<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
+
 /// rv32imc: blocks of kScalarPixels pixels; per row, each entry's column
 /// index and value are read once and each pixel adds a byte load of X, a
 /// multiply and an add into its own scalar accumulator (a matvec per pixel
@@ -277,9 +398,12 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
     return lowerCSRMatmulScalar(b, m);
   auto isI8 = [](Type t) { return t.isInteger(8); };
   int64_t nnz = cast<ShapedType>(m.buffers[0].getType()).getDimSize(0);
-  if (opts.mve() && isI8(m.weightType.getElementType()) &&
-      isI8(cast<ShapedType>(m.x.getType()).getElementType()) &&
-      m.accType.isInteger(32) && nnz >= kRowEntries * m.rows)
+  bool mveInt8 = opts.mve() && isI8(m.weightType.getElementType()) &&
+                 isI8(cast<ShapedType>(m.x.getType()).getElementType()) &&
+                 m.accType.isInteger(32);
+  if (mveInt8 && prefersRowResident(m, nnz))
+    return lowerCSRMatmulRowResidentMVE(b, m);
+  if (mveInt8 && nnz >= kRowEntries * m.rows)
     return lowerCSRMatmulRowsMVE(b, m, opts);
   Emitter e{b, m.accType};
   Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];

@@ -56,6 +56,28 @@ def test_spmm_carried_pointers_across_empty_rows(fmt, shape, sparsity):
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
 
 
+@pytest.mark.parametrize("fmt,shape,batch,sparsity", [
+    ("csr:8", (64, 64), 125, 0.9),   # DS-CNN S's 1x1 layer: one step per row, 1 tail pixel
+    ("csr:8", (40, 100), 34, 0.75),  # K = 100: two offset vectors; rows of 1-3 steps
+    ("csr:8", (33, 128), 32, 0.85),  # K = 128: offsets up to 255
+    ("csr", (24, 300), 35, 0.96),    # 16-bit indices: steps of 8, 3 tail pixels
+    ("csr", (20, 72), 41, 0.8),      # 16-bit indices, about 14 entries per row
+])
+def test_spmm_csr_row_resident(fmt, shape, batch, sparsity):
+    # cortex-m55 with >= 32 pixels and 4 to 32 entries per row: each row's
+    # entries stay in registers while every pixel passes (LowerSpMM.cpp
+    # lowerCSRMatmulRowResidentMVE). Empty rows, a row of many steps (its
+    # later steps add to Y) and lanes past the row's end must not count.
+    rng = np.random.default_rng(batch)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
+    W[[0, 3]] = 0
+    W[2, : min(shape[1], 40)] = rng.integers(1, 128, min(shape[1], 40))
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    assert stats.weight_bytes_read > 0
+
+
 @pytest.mark.parametrize("fmt", ["dcsr", "dcsr:16:8"])
 @pytest.mark.parametrize("shape,batch,sparsity", [
     ((40, 200), 7, 0.9),      # one block of 7 pixels (byte deltas: tail-predicated)

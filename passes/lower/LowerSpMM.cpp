@@ -37,6 +37,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/lower/Lowering.h"
+#include "passes/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -70,9 +71,6 @@ constexpr int64_t kRowEntries = 12;
 /// cortex-m55 (lowerCSRMatmulRowResidentMVE): pixels per pixel-loop
 /// iteration.
 constexpr int64_t kResidentPixels = 4;
-/// Pixels and average entries per row from which it is the faster kernel.
-constexpr int64_t kResidentMinPixels = 32;
-constexpr int64_t kResidentMinEntries = 4;
 /// rv32imc (lowerCSRMatmulScalar): pixels per pass over W (csr 64x64 at
 /// 90 % over 125 pixels: 4: 303,701, 8: 249,904, 12: 235,875, 16: 238,782
 /// instructions; 256x256 over 16 pixels: 16 best).
@@ -140,13 +138,17 @@ static Value forEachRow(
 
 Value mcusparse::lower::forPixelBlocks(
     ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block,
-    Value y, llvm::function_ref<Value(Value, Value, int64_t)> emit) {
+    Value y, llvm::function_ref<Value(Value, Value, int64_t)> emit,
+    bool rolled) {
   int64_t full = pixels / block * block;
-  if (full > 0)
+  if (full > 0) {
     y = forLoop(b, e.index(0), e.index(full), e.index(block), {y},
                 [&](Value p0, ValueRange in) -> SmallVector<Value> {
                   return {emit(in[0], p0, block)};
                 })[0];
+    if (rolled)
+      mcusparse::disableUnroll(y.getDefiningOp<scf::ForOp>());
+  }
   if (full < pixels)
     y = emit(y, e.index(full), pixels - full);
   return y;
@@ -216,22 +218,22 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
       .getResult();
 }
 
-/// Where the row-resident kernel below beats the pixel-batched and the
-/// row-gather kernels (cortex-m55, instructions; docs/kernels.md): at
-/// least kResidentMinPixels pixels (its row set-up is spread over all of
-/// them), rows of kResidentMinEntries to two steps' entries on average
-/// (shorter rows cost the pixel-batched kernel less than one gather and
-/// `vmlava` per pixel), and with 8-bit indices at least two index vectors
-/// (K <= 128: with one, LLVM folded each pixel's base into 32-bit offsets
-/// and the gathers were scalarised).
+/// Where the row-resident kernel below runs fewer instructions than the
+/// pixel-batched and the row-gather kernels (cortex-m55; measured in
+/// docs/kernels.md): from 32 pixels on, rows of 4 to two steps' entries on
+/// average (shorter rows cost the pixel-batched kernel less than one
+/// gather and `vmlav` per pixel; longer ones run more steps, each adding
+/// to Y); with 8-bit indices from 16 pixels on, rows of 6 to 20 entries
+/// (a step's set-up is spread over fewer pixels).
 static bool prefersRowResident(const MatmulOperands &m, int64_t nnz) {
-  auto colIdx = cast<ShapedType>(m.buffers[1].getType());
-  int64_t idxBits = colIdx.getElementTypeBitWidth();
-  int64_t vl = 128 / idxBits;
-  if (idxBits == 8 && 2 * m.cols > 256)
-    return false;
-  return m.pixels >= kResidentMinPixels &&
-         nnz >= kResidentMinEntries * m.rows && nnz <= 2 * vl * m.rows;
+  int64_t idxBits =
+      cast<ShapedType>(m.buffers[1].getType()).getElementTypeBitWidth();
+  int64_t vl = 128 / idxBits, O = m.rows;
+  if (m.pixels >= 32)
+    return nnz >= 4 * O && nnz <= 2 * vl * O;
+  if (m.pixels >= 16 && vl == 16)
+    return nnz >= 6 * O && nnz <= 20 * O;
+  return false;
 }
 
 /// cortex-m55, int8, short rows: each row's entries stay in registers while
@@ -239,77 +241,84 @@ static bool prefersRowResident(const MatmulOperands &m, int64_t nnz) {
 /// (16 with 8-bit indices, 8 with 16-bit ones; short rows have one) the
 /// values and column indices are read once, masked, so that lanes past the
 /// row read value 0 at column 0, and kResidentPixels pixels at a time each
-/// take one gather of X at p * K + column and one `vmlava` into a scalar
+/// take one gather of X at p * K + column and one `vmlav` into a scalar
 /// that is stored to Y[p, r]. Pixel p0 + u gathers from x + (p0 + u - d) * K
 /// with the column indices plus d * K (d = u % D; D index vectors, as many
 /// as keep d * K + K - 1 within the index width), so the pixel loop moves
-/// one gather base and one Y address. A row's later steps add to Y.
+/// few gather bases. A row's later steps add to Y.
 static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
                                           const MatmulOperands &m) {
   Emitter e{b, m.accType};
+  Pointers ptrs{e};
   Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
   int64_t P = m.pixels, O = m.rows, K = m.cols;
   int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
   int64_t vl = 128 / idxBits;
   int64_t D = std::clamp<int64_t>((int64_t{1} << idxBits) / K, 1,
                                   kResidentPixels);
+  auto i8 = b.getI8Type(), i32 = b.getI32Type();
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
   auto i16x8 = VectorType::get({8}, b.getI16Type());
   auto maskType = VectorType::get({vl}, b.getI1Type());
-  auto i32 = b.getI32Type();
-  Value allTrue = e.allTrue(vl), zeroX = e.zero(vecOf(m.x));
-  auto collapse = [&](Value t) { return collapseRows(b, t); };
   auto [y, fillValue] = matmulInit(m);
-  Value x1 = collapse(m.x), y1 = collapse(y);
+  Value y1 = collapseRows(b, y);
+  Value xPtr = ptrs.to(collapseRows(b, m.x));
+
+  // x[base + offsets[l]]: `vldrb.u8` (16 lanes, 8-bit offsets) or
+  // `vldrb.s16` (8 lanes, 16-bit offsets, sign-extended) as the MVE
+  // intrinsic. Generic gathers that shared one offset vector between
+  // pixels (K > 128 with 8-bit indices) had the pixels' bases folded into
+  // 32-bit lane addresses and were scalarised (172x172 over 50 pixels:
+  // 482,439 instructions against 77,818).
+  auto gather = [&](Value base, Value offsets) {
+    auto c = [&](int64_t v) {
+      return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(v));
+    };
+    Type lanes = vl == 8 ? Type(i16x8) : Type(vecOf(m.x));
+    return LLVM::CallIntrinsicOp::create(
+               b, lanes, b.getStringAttr("llvm.arm.mve.vldr.gather.offset"),
+               ValueRange{base, offsets, c(8), c(0), c(vl == 8 ? 0 : 1)})
+        .getResult(0);
+  };
 
   // Entries [k, end) up to vl of row r against every pixel; `first`: the
-  // row's first step (its sums start from the fill or from Y).
+  // row's first step (its sums start from the fill, or from Y).
   auto step = [&](Value yt, Value r, Value k, Value end, bool first) {
     // get.active.lane.mask(0, n) is one `vctp`; outside a tail-predicated
     // loop, (k, end) became lane-by-lane compares.
     Value mask = LLVM::GetActiveLaneMaskOp::create(
         b, maskType, arith::ConstantIntOp::create(b, i32, 0),
-        arith::IndexCastOp::create(b, i32,
-                                   arith::SubIOp::create(b, end, k)));
+        arith::IndexCastOp::create(b, i32, arith::SubIOp::create(b, end, k)));
     Value v = e.read(vecOf(values), values, {k}, mask);
-    Value cols = e.read(vecOf(colIdx), colIdx, {k}, mask);
-    SmallVector<Value> offsets;
-    for (int64_t d = 0; d < D; ++d) {
-      Value shifted =
-          d ? arith::AddIOp::create(
-                  b, cols,
-                  e.laneConstants(cast<VectorType>(cols.getType()),
-                                  [&](int64_t) { return d * K; }))
-                  .getResult()
-            : cols;
-      offsets.push_back(e.widenIndices(shifted));
-    }
     if (vl == 8)
       v = arith::ExtSIOp::create(b, i16x8, v);
-    return forPixelBlocks(
-        b, e, P, kResidentPixels, yt, [&](Value yb, Value p0, int64_t nq) {
-          for (int64_t u = 0; u < nq; ++u) {
-            int64_t d = u % D;
-            Value base = arith::MulIOp::create(
-                b, arith::AddIOp::create(b, p0, e.index(u - d)), e.index(K));
-            Value xv = vector::GatherOp::create(b, vecOf(m.x), x1, base,
-                                                offsets[d], allTrue, zeroX);
-            if (vl == 8)
-              xv = arith::ExtSIOp::create(b, i16x8, xv);
-            Value at = arith::AddIOp::create(
-                b,
-                arith::MulIOp::create(
-                    b, arith::AddIOp::create(b, p0, e.index(u)), e.index(O)),
-                r);
-            Value acc = first && fillValue
-                            ? fillValue
-                            : tensor::ExtractOp::create(b, yb, at).getResult();
-            yb = tensor::InsertOp::create(b, e.mveDot(acc, v, xv), yb, at);
-          }
-          return yb;
-        });
+    Value cols = e.read(vecOf(colIdx), colIdx, {k}, mask);
+    SmallVector<Value> offsets{cols};
+    for (int64_t d = 1; d < D; ++d)
+      offsets.push_back(arith::AddIOp::create(
+          b, cols,
+          e.laneConstants(cast<VectorType>(cols.getType()),
+                          [&](int64_t) { return d * K; })));
+    auto pixels = [&](Value yb, Value p0, int64_t nq) {
+      for (int64_t u = 0; u < nq; ++u) {
+        int64_t d = u % D;
+        Value p = arith::AddIOp::create(b, p0, e.index(u));
+        Value from = d ? arith::AddIOp::create(b, p0, e.index(u - d)) : p;
+        Value base = arith::MulIOp::create(b, from, e.index(K));
+        Value xv = gather(ptrs.advance(xPtr, i8, base), offsets[d]);
+        Value at = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, p, e.index(O)), r);
+        Value acc = first && fillValue
+                        ? fillValue
+                        : tensor::ExtractOp::create(b, yb, at).getResult();
+        yb = tensor::InsertOp::create(b, e.mveDot(acc, v, xv), yb, at);
+      }
+      return yb;
+    };
+    return forPixelBlocks(b, e, P, kResidentPixels, yt, pixels,
+                          /*rolled=*/true);
   };
 
   y1 = forEachRow(

@@ -311,11 +311,14 @@ MatmulInit matmulInit(const MatmulOperands &m);
 
 /// y through blocks of `block` pixels from 0, then one block of the
 /// P % block pixels left: emit(y, first pixel, pixels in the block)
-/// (LowerSpMM.cpp).
+/// (LowerSpMM.cpp). `rolled`: LLVM must not unroll the block loop (a short
+/// constant trip count was unrolled completely and each block's addresses
+/// hoisted and spilled).
 mlir::Value forPixelBlocks(
     mlir::ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block,
     mlir::Value y,
-    llvm::function_ref<mlir::Value(mlir::Value, mlir::Value, int64_t)> emit);
+    llvm::function_ref<mlir::Value(mlir::Value, mlir::Value, int64_t)> emit,
+    bool rolled = false);
 
 /// Pixel-batched CSR matmul (LowerSpMM.cpp).
 mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,

@@ -268,27 +268,29 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 
 // -----
 
-// cortex-m55, at least 32 pixels and 4 to 32 entries per row on average
-// (8-bit indices, K <= 128): the row-resident kernel. Each row's values and
-// column indices are read once under get.active.lane.mask(0, n) (one
-// `vctp`), the indices plus K, 2K and 3K make four offset vectors (K = 40),
-// and the pixel loop takes 4 pixels per iteration, each one gather of X from
-// the block's base and one `vmlav` whose sum is stored to Y (the fill is
-// the start: Y is not read). Pixels 32 and 33 are the tail; a row's later
-// steps of 16 entries add to Y.
+// cortex-m55, at least 32 pixels and 4 to 32 entries per row on average:
+// the row-resident kernel. Each row's values and column indices are read
+// once under get.active.lane.mask(0, n) (one `vctp`), the indices plus K,
+// 2K and 3K make four offset vectors (K = 40), and the pixel loop (kept
+// rolled: llvm.loop.unroll.disable) takes 4 pixels per iteration, each one
+// `vldrb.u8` gather (the MVE intrinsic) from x + p0 * K and one `vmlav`
+// whose sum is stored to Y (the fill is the start: Y is not read). Pixels
+// 32 and 33 are the tail; a row's later steps of 16 entries add to Y.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
 #Y = affine_map<(d0, d1, d2) -> (d0, d1)>
 #CSR8 = #sparse_enc.csr<crd_bits = 8>
 
+// MVE: #[[NOUNROLL:.*]] = #llvm.loop_unroll<disable = true>
+// MVE: #[[ROLLED:.*]] = #llvm.loop_annotation<unroll = #[[NOUNROLL]]>
 // MVE-LABEL: func.func @csr_matmul_row_resident
 // MVE-SAME: (%[[V:.*]]: tensor<10xi8>, %[[CI:.*]]: tensor<10xi8>, %[[RP:.*]]: tensor<3xi16>, %[[X:.*]]: tensor<34x40xi8>)
 // MVE-DAG: %[[K1:.*]] = arith.constant dense<40> : vector<16xi8>
 // MVE-DAG: %[[K2:.*]] = arith.constant dense<80> : vector<16xi8>
 // MVE-DAG: %[[K3:.*]] = arith.constant dense<120> : vector<16xi8>
-// MVE-DAG: %[[ALL:.*]] = arith.constant dense<true> : vector<16xi1>
 // MVE: %[[X1:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1]] : tensor<34x40xi8> into tensor<1360xi8>
+// MVE: %[[XP:.*]] = llvm.inttoptr
 // MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}} = %{{.*}}, %[[BEGIN:.*]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<68xi32>, index, !llvm.ptr)
 // MVE: %[[END:.*]] = arith.index_castui %{{.*}} : i16 to index
 // MVE: %[[N:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
@@ -296,21 +298,22 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 // MVE: %[[M:.*]] = llvm.intr.get.active.lane.mask %c0_i32, %[[N32]] : i32, i32 to vector<16xi1>
 // MVE: %[[VV:.*]] = vector.transfer_read %[[V]][%[[BEGIN]]], %{{.*}}, %[[M]]
 // MVE: %[[CV:.*]] = vector.transfer_read %[[CI]][%[[BEGIN]]], %{{.*}}, %[[M]]
-// MVE: %[[O0:.*]] = arith.extui %[[CV]] : vector<16xi8> to vector<16xi32>
-// MVE: %[[C1:.*]] = arith.addi %[[CV]], %[[K1]] : vector<16xi8>
-// MVE: %[[O1:.*]] = arith.extui %[[C1]]
+// MVE: %[[O1:.*]] = arith.addi %[[CV]], %[[K1]] : vector<16xi8>
 // MVE: arith.addi %[[CV]], %[[K2]] : vector<16xi8>
 // MVE: arith.addi %[[CV]], %[[K3]] : vector<16xi8>
 // MVE: scf.for %[[P0:.*]] = %c0 to %c32 step %c4 iter_args(%{{.*}} = %{{.*}}) -> (tensor<68xi32>)
 // MVE: %[[B:.*]] = arith.muli %[[P0]], %c40 : index
-// MVE: %[[G0:.*]] = vector.gather %[[X1]][%[[B]]] [%[[O0]]], %[[ALL]], %{{.*}} : tensor<1360xi8>, vector<16xi32>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// MVE: %[[B32:.*]] = arith.index_cast %[[B]] : index to i32
+// MVE: %[[BP:.*]] = llvm.getelementptr %[[XP]][%[[B32]]]
+// MVE: %[[G0:.*]] = llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%[[BP]], %[[CV]], %{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, vector<16xi8>, i32, i32, i32) -> vector<16xi8>
 // MVE: %[[S0:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %c0_i32, %[[VV]], %[[G0]])
 // MVE: tensor.insert %[[S0]]
-// MVE: vector.gather %[[X1]][%{{.*}}] [%[[O1]]]
-// MVE-COUNT-2: vector.gather %[[X1]]
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%{{.*}}, %[[O1]],
+// MVE-COUNT-2: llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"
 // MVE: scf.yield
+// MVE-NEXT: } {loop_annotation = #[[ROLLED]]}
 // Tail pixels 32 and 33.
-// MVE-COUNT-2: vector.gather %[[X1]][%c1280]
+// MVE-COUNT-2: llvm.getelementptr %[[XP]][1280]
 // Later steps: from k = begin + 16, their sums added to Y.
 // MVE: %[[K:.*]] = arith.addi %[[BEGIN]], %c16 : index
 // MVE: scf.for %{{.*}} = %[[K]] to %[[END]] step %c16
@@ -319,6 +322,7 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 // MVE: %[[Y0:.*]] = tensor.extract
 // MVE: llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %[[Y0]],
 // MVE: tensor.expand_shape
+// MVE-NOT: vector.gather
 // MVE-NOT: vector.scatter
 // MVE-NOT: scf.while
 // MVE-NOT: linalg.matmul
@@ -334,19 +338,29 @@ func.func @csr_matmul_row_resident(%v: tensor<10xi8>, %ci: tensor<10xi8>, %rp: t
 
 // -----
 
-// The same layer with K = 200 (8-bit indices): one offset vector only
-// (d * K + K - 1 > 255 for d = 1), so the pixel-batched kernel stays.
+// The same layer with K = 200 (8-bit indices): one offset vector (d * K +
+// K - 1 > 255 for d = 1), so each of the 4 pixels gathers with the row's
+// indices from its own base (p0 + u) * K.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
 #Y = affine_map<(d0, d1, d2) -> (d0, d1)>
 #CSR8 = #sparse_enc.csr<crd_bits = 8>
 
-// MVE-LABEL: func.func @csr_matmul_wide_rows_pixel_batched
-// MVE-NOT: llvm.arm.mve.vmldava
-// MVE: vector.scatter
+// MVE-LABEL: func.func @csr_matmul_row_resident_wide
+// MVE: %[[CV:.*]] = vector.transfer_read %arg1
+// MVE-NOT: arith.addi %[[CV]]
+// MVE: scf.for %[[P0:.*]] = %c0 to %c32 step %c4
+// MVE: arith.muli %[[P0]], %c200 : index
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%{{.*}}, %[[CV]],
+// MVE: %[[P1:.*]] = arith.addi %[[P0]], %c1 : index
+// MVE: arith.muli %[[P1]], %c200 : index
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%{{.*}}, %[[CV]],
+// MVE: %[[P3:.*]] = arith.addi %[[P0]], %c3 : index
+// MVE: arith.muli %[[P3]], %c200 : index
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%{{.*}}, %[[CV]],
 // MVE: return
-func.func @csr_matmul_wide_rows_pixel_batched(%v: tensor<10xi8>, %ci: tensor<10xi8>, %rp: tensor<3xi16>, %x: tensor<34x200xi8>) -> tensor<34x2xi32> {
+func.func @csr_matmul_row_resident_wide(%v: tensor<10xi8>, %ci: tensor<10xi8>, %rp: tensor<3xi16>, %x: tensor<34x200xi8>) -> tensor<34x2xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<10xi8>, tensor<10xi8>, tensor<3xi16>) -> tensor<2x200xi8, #CSR8>
   %e = tensor.empty() : tensor<34x2xi32>
   %z = arith.constant 0 : i32
@@ -354,6 +368,30 @@ func.func @csr_matmul_wide_rows_pixel_batched(%v: tensor<10xi8>, %ci: tensor<10x
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w : tensor<34x200xi8>, tensor<2x200xi8, #CSR8>) outs(%f : tensor<34x2xi32>) -> tensor<34x2xi32>
   return %r : tensor<34x2xi32>
+}
+
+// -----
+
+// Fewer than 6 entries per row over fewer than 32 pixels (here 5 over 20):
+// the pixel-batched kernel stays.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#CSR8 = #sparse_enc.csr<crd_bits = 8>
+
+// MVE-LABEL: func.func @csr_matmul_few_pixels
+// MVE-NOT: llvm.arm.mve.vldr.gather.offset
+// MVE: vector.scatter
+// MVE: return
+func.func @csr_matmul_few_pixels(%v: tensor<10xi8>, %ci: tensor<10xi8>, %rp: tensor<3xi16>, %x: tensor<20x40xi8>) -> tensor<20x2xi32> {
+  %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<10xi8>, tensor<10xi8>, tensor<3xi16>) -> tensor<2x40xi8, #CSR8>
+  %e = tensor.empty() : tensor<20x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<20x2xi32>) -> tensor<20x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<20x40xi8>, tensor<2x40xi8, #CSR8>) outs(%f : tensor<20x2xi32>) -> tensor<20x2xi32>
+  return %r : tensor<20x2xi32>
 }
 
 // -----

@@ -32,7 +32,9 @@
 // 4 pixels, each row's entries once, 16 at a time, against the 4 pixels'
 // rows of X (one gather and `vmlava` per pixel). Its per-row set-up is
 // spread over 4 pixels only, so short rows stay with the kernel above
-// (crossover measured in docs/kernels.md).
+// (crossover measured in docs/kernels.md). Over many pixels, rows of a few
+// steps take the row-resident kernel (lowerCSRMatmulRowResidentMVE): each
+// row's entries read once and held in registers while every pixel passes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,10 +42,10 @@
 #include "passes/LoopAnnotations.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 #include <algorithm>
 
@@ -137,9 +139,8 @@ static Value forEachRow(
 }
 
 Value mcusparse::lower::forPixelBlocks(
-    ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block,
-    Value y, llvm::function_ref<Value(Value, Value, int64_t)> emit,
-    bool rolled) {
+    ImplicitLocOpBuilder &b, Emitter &e, int64_t pixels, int64_t block, Value y,
+    llvm::function_ref<Value(Value, Value, int64_t)> emit, bool rolled) {
   int64_t full = pixels / block * block;
   if (full > 0) {
     y = forLoop(b, e.index(0), e.index(full), e.index(block), {y},
@@ -254,11 +255,12 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
   int64_t P = m.pixels, O = m.rows, K = m.cols;
   int64_t idxBits = cast<ShapedType>(colIdx.getType()).getElementTypeBitWidth();
   int64_t vl = 128 / idxBits;
-  int64_t D = std::clamp<int64_t>((int64_t{1} << idxBits) / K, 1,
-                                  kResidentPixels);
+  int64_t D =
+      std::clamp<int64_t>((int64_t{1} << idxBits) / K, 1, kResidentPixels);
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
   auto vecOf = [&](Value t) {
-    return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
+    return VectorType::get({vl},
+                           cast<ShapedType>(t.getType()).getElementType());
   };
   auto i16x8 = VectorType::get({8}, b.getI16Type());
   auto maskType = VectorType::get({vl}, b.getI1Type());

@@ -469,6 +469,9 @@ def SparseEncPlanArena : Pass<"sparse-enc-plan-arena", "mlir::ModuleOp"> {
     until the arena meets the most bytes live at once. The arena size (the
     activations' peak SRAM) is set as `mcusparse.arena_bytes` on the module,
     and the buffers live together at the peak as `mcusparse.arena_peak`.
+    The buffer arguments of a public function (the model's inputs and
+    outputs, which overlap neither each other nor the arena) get
+    `llvm.noalias`.
 
     Needs static shapes and one block per function; a buffer allocated in a
     loop and carried to the next iteration, or returned, is an error.

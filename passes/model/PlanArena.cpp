@@ -153,6 +153,21 @@ struct PlanArenaPass
         IntegerAttr::get(IntegerType::get(&getContext(), 64), total));
   }
 
+  /// A public function's buffer arguments (the model's inputs and
+  /// outputs, model.h's `restrict` pointers) overlap neither each other nor
+  /// the arena: `llvm.noalias`, so that LLVM may keep values loaded from one
+  /// in registers across stores to another. Without it, once an output was
+  /// written in place rather than copied out of an arena buffer, the
+  /// register-blocked dense kernel reloaded its operands after every store
+  /// (a 64x64 layer over 125 pixels: 61,223 -> 66,030 instructions).
+  static void markBuffersDistinct(func::FuncOp func) {
+    if (!func.isPublic())
+      return;
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (isa<MemRefType>(func.getArgument(i).getType()))
+        func.setArgAttr(i, "llvm.noalias", UnitAttr::get(func.getContext()));
+  }
+
   /// The buffers live together where the most bytes are, largest first, as
   /// "<type> <bytes>" strings (for the compile report).
   static SmallVector<Attribute> peakBuffers(ArrayRef<Buffer> buffers,
@@ -181,6 +196,7 @@ struct PlanArenaPass
       return func.emitOpError("sparse-enc-plan-arena expects structured "
                               "control flow (one block per function)");
     Block &body = func.getBody().front();
+    markBuffersDistinct(func);
     DenseMap<Operation *, int64_t> position;
     for (auto [i, op] : llvm::enumerate(body))
       position[&op] = i;

@@ -23,7 +23,9 @@
 // CHECK-DAG: llvm.mlir.global private constant @mcusparse_weights_2(dense<[0, 4, 8, 12, 16]> : tensor<5xi16>) {addr_space = 0 : i32, alignment = 16 : i64, section = ".weights"} : !llvm.array<5 x i16>
 // CHECK-DAG: llvm.mlir.global private constant @mcusparse_weights_3(dense<3> : tensor<3x64xi8>) {addr_space = 0 : i32, alignment = 16 : i64, section = ".weights"} : !llvm.array<3 x array<64 x i8>>
 // CHECK-DAG: llvm.mlir.global private @mcusparse_arena() {addr_space = 0 : i32, alignment = 16 : i64} : !llvm.array<[[ARENA]] x i8>
-// CHECK-LABEL: llvm.func @model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {llvm.bareptr}
+// The model's input and output buffers overlap neither each other nor the
+// arena (model.h: restrict): llvm.noalias.
+// CHECK-LABEL: llvm.func @model(%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}) attributes {llvm.bareptr}
 // CHECK-DAG: llvm.mlir.addressof @mcusparse_arena
 // CHECK-DAG: llvm.mlir.addressof @mcusparse_weights_0
 // CHECK-DAG: llvm.mlir.addressof @mcusparse_weights_3
@@ -32,7 +34,7 @@
 
 // RV: module attributes {dlti.dl_spec = #dlti.dl_spec<index = 32 : i64>, mcusparse.arena_bytes = {{[0-9]+}} : i64, mcusparse.arena_peak = [{{.*}}]}
 // RV: @mcusparse_weights_0({{.*}}section = ".weights"}
-// RV: llvm.func @model(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes {llvm.bareptr
+// RV: llvm.func @model(%{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}) attributes {llvm.bareptr
 // RV-NOT: vector<8xi32>
 // RV: llvm.return
 
@@ -46,7 +48,7 @@
 // LLVMIR-DAG: @mcusparse_weights_0 = private constant [16 x i8] {{.*}}, section ".weights", align 16
 // LLVMIR-DAG: @mcusparse_weights_3 = private constant [3 x [64 x i8]] {{.*}}, section ".weights", align 16
 // LLVMIR-DAG: @mcusparse_arena = private global [{{[0-9]+}} x i8] undef, align 16
-// LLVMIR: define void @model(ptr %0, ptr %1)
+// LLVMIR: define void @model(ptr noalias %0, ptr noalias %1)
 
 // No op of the tensor, buffer or structured levels is left.
 // GONE-NOT: sparse_enc

@@ -254,3 +254,22 @@ func.func @yielded_from_if(%c: i1, %x: memref<16xi8>, %out: memref<16xi8>) {
   memref.copy %d, %out : memref<16xi8> to memref<16xi8>
   return
 }
+
+// -----
+
+// A public function's buffer arguments (a model's inputs and outputs,
+// `restrict` in model.h) overlap neither each other nor the arena: they get
+// llvm.noalias, so that LLVM keeps loaded values across stores to an output.
+// A private function may be called with views of one buffer: unmarked.
+
+// CHECK-LABEL: func.func @entry
+// CHECK-SAME: (%{{.*}}: memref<8xi8> {llvm.noalias}, %{{.*}}: index, %{{.*}}: memref<8xi32> {llvm.noalias})
+// CHECK-LABEL: func.func private @helper
+// CHECK-SAME: (%{{.*}}: memref<8xi8>, %{{.*}}: memref<8xi8>)
+// CHECK-NOT: llvm.noalias
+func.func @entry(%in: memref<8xi8>, %n: index, %out: memref<8xi32>) {
+  return
+}
+func.func private @helper(%a: memref<8xi8>, %b: memref<8xi8>) {
+  return
+}

@@ -3,6 +3,8 @@ emulators, against the reference interpreters (LiteRT reference kernels,
 onnxruntime). The bundled digits models keep this fast and independent of
 ../shared; docs/benchmarks.md has the large models."""
 import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -70,6 +72,27 @@ def test_auto_output_directory_and_report(tmp_path, digits, reference):
     assert "mcusparse_model(" in (out / "model.h").read_text()
     assert "sparse_enc" not in (out / "02-llvm.mlir").read_text()
     check_bit_exact(compiler.load(out), digits[0][:1], reference)
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs a host C compiler")
+def test_model_header_compiles_in_c89_c99_and_cpp(tmp_path):
+    # model.h declares the entry point with restrict buffers (the model is
+    # compiled with llvm.noalias on them): `restrict` from C99, `__restrict`
+    # in C++ and C89.
+    cm = mcusparse.compile(DIGITS, target="cortex-m55", format="dense",
+                           out_dir=tmp_path / "out", progress=False)
+    header = (tmp_path / "out" / "model.h").read_text()
+    assert "*MCUSPARSE_RESTRICT in0" in header and "*MCUSPARSE_RESTRICT out0" in header
+    src = tmp_path / "use.c"
+    src.write_text('#include "model.h"\nvoid (*entry)(void) = (void (*)(void))mcusparse_model;\n')
+    for cmd in (["gcc", "-std=c89", "-pedantic-errors"], ["gcc", "-std=c99", "-pedantic-errors"],
+                ["g++", "-x", "c++", "-std=c++11"]):
+        if shutil.which(cmd[0]) is None:
+            continue
+        proc = subprocess.run(cmd + ["-Wall", "-Werror", "-I", str(tmp_path / "out"), "-c",
+                                     str(src), "-o", str(tmp_path / "use.o")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, (cmd, proc.stderr)
 
 
 def test_compare_table(tmp_path, digits):

@@ -221,19 +221,19 @@ static Value lowerCSRMatmulRowsMVE(ImplicitLocOpBuilder &b,
 
 /// Where the row-resident kernel below runs fewer instructions than the
 /// pixel-batched and the row-gather kernels (cortex-m55; measured in
-/// docs/kernels.md): from 32 pixels on, rows of 4 to two steps' entries on
-/// average (shorter rows cost the pixel-batched kernel less than one
-/// gather and `vmlav` per pixel; longer ones run more steps, each adding
-/// to Y); with 8-bit indices from 16 pixels on, rows of 6 to 20 entries
-/// (a step's set-up is spread over fewer pixels).
+/// docs/kernels.md): from 32 pixels on, rows of 4 to 3 vl entries on
+/// average (shorter rows cost the pixel-batched kernel less than one gather
+/// and `vmlav` per pixel; from the fourth step on each step adds to Y);
+/// from 16 pixels on, rows of 6 to 2.5 vl entries (a pass's set-up is
+/// spread over fewer pixels).
 static bool prefersRowResident(const MatmulOperands &m, int64_t nnz) {
   int64_t idxBits =
       cast<ShapedType>(m.buffers[1].getType()).getElementTypeBitWidth();
   int64_t vl = 128 / idxBits, O = m.rows;
   if (m.pixels >= 32)
-    return nnz >= 4 * O && nnz <= 2 * vl * O;
-  if (m.pixels >= 16 && vl == 16)
-    return nnz >= 6 * O && nnz <= 20 * O;
+    return nnz >= 4 * O && nnz <= 3 * vl * O;
+  if (m.pixels >= 16)
+    return nnz >= 6 * O && 2 * nnz <= 5 * vl * O;
   return false;
 }
 
@@ -285,37 +285,49 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
         .getResult(0);
   };
 
-  // Entries [k, end) up to vl of row r against every pixel; `first`: the
-  // row's first step (its sums start from the fill, or from Y).
-  auto step = [&](Value yt, Value r, Value k, Value end, bool first) {
-    // get.active.lane.mask(0, n) is one `vctp`; outside a tail-predicated
-    // loop, (k, end) became lane-by-lane compares.
-    Value mask = LLVM::GetActiveLaneMaskOp::create(
-        b, maskType, arith::ConstantIntOp::create(b, i32, 0),
-        arith::IndexCastOp::create(b, i32, arith::SubIOp::create(b, end, k)));
-    Value v = e.read(vecOf(values), values, {k}, mask);
-    if (vl == 8)
-      v = arith::ExtSIOp::create(b, i16x8, v);
-    Value cols = e.read(vecOf(colIdx), colIdx, {k}, mask);
-    SmallVector<Value> offsets{cols};
-    for (int64_t d = 1; d < D; ++d)
-      offsets.push_back(arith::AddIOp::create(
-          b, cols,
-          e.laneConstants(cast<VectorType>(cols.getType()),
-                          [&](int64_t) { return d * K; })));
+  // Entries [k, k + n * vl) of row r (n = `steps` vectors, the last
+  // masked at `end`) against every pixel; `first`: the row's first pass
+  // (its sums start from the fill, or from Y). A pass of two steps keeps
+  // both in registers and adds both to one sum per pixel, with at most two
+  // offset vectors per step (8 q registers).
+  auto pass = [&](Value yt, Value r, Value k, Value end, bool first,
+                  int64_t steps) {
+    int64_t dn = steps == 1 ? D : std::min<int64_t>(D, 2);
+    SmallVector<Value> vs;
+    SmallVector<SmallVector<Value>> offsets(steps);
+    for (int64_t s = 0; s < steps; ++s) {
+      Value at = s ? arith::AddIOp::create(b, k, e.index(s * vl)) : k;
+      // get.active.lane.mask(0, n) is one `vctp`; outside a
+      // tail-predicated loop, (k, end) became lane-by-lane compares.
+      Value mask = LLVM::GetActiveLaneMaskOp::create(
+          b, maskType, arith::ConstantIntOp::create(b, i32, 0),
+          arith::IndexCastOp::create(b, i32,
+                                     arith::SubIOp::create(b, end, at)));
+      Value v = e.read(vecOf(values), values, {at}, mask);
+      vs.push_back(vl == 8 ? arith::ExtSIOp::create(b, i16x8, v) : v);
+      Value cols = e.read(vecOf(colIdx), colIdx, {at}, mask);
+      offsets[s].push_back(cols);
+      for (int64_t d = 1; d < dn; ++d)
+        offsets[s].push_back(arith::AddIOp::create(
+            b, cols,
+            e.laneConstants(cast<VectorType>(cols.getType()),
+                            [&](int64_t) { return d * K; })));
+    }
     auto pixels = [&](Value yb, Value p0, int64_t nq) {
       for (int64_t u = 0; u < nq; ++u) {
-        int64_t d = u % D;
+        int64_t d = u % dn;
         Value p = arith::AddIOp::create(b, p0, e.index(u));
         Value from = d ? arith::AddIOp::create(b, p0, e.index(u - d)) : p;
-        Value base = arith::MulIOp::create(b, from, e.index(K));
-        Value xv = gather(ptrs.advance(xPtr, i8, base), offsets[d]);
+        Value base =
+            ptrs.advance(xPtr, i8, arith::MulIOp::create(b, from, e.index(K)));
         Value at = arith::AddIOp::create(
             b, arith::MulIOp::create(b, p, e.index(O)), r);
         Value acc = first && fillValue
                         ? fillValue
                         : tensor::ExtractOp::create(b, yb, at).getResult();
-        yb = tensor::InsertOp::create(b, e.mveDot(acc, v, xv), yb, at);
+        for (int64_t s = 0; s < steps; ++s)
+          acc = e.mveDot(acc, vs[s], gather(base, offsets[s][d]));
+        yb = tensor::InsertOp::create(b, acc, yb, at);
       }
       return yb;
     };
@@ -323,15 +335,28 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
                           /*rolled=*/true);
   };
 
+  // A row of up to vl entries is one pass (an empty row's: all values 0,
+  // sums the fill); a longer one starts with a pass of two steps, and its
+  // later steps, one pass each, add to Y.
   y1 = forEachRow(
       b, e, rowPtr, O, y1, [&](Value r, Value begin, Value end, Value yr) {
-        // An empty row's sums are the fill (masked step: all values 0).
-        yr = step(yr, r, begin, end, /*first=*/true);
-        return forLoop(b, arith::AddIOp::create(b, begin, e.index(vl)), end,
-                       e.index(vl), {yr},
-                       [&](Value k, ValueRange in) -> SmallVector<Value> {
-                         return {step(in[0], r, k, end, /*first=*/false)};
-                       })[0];
+        Value n = arith::SubIOp::create(b, end, begin);
+        Value longRow =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, e.index(vl));
+        auto ifOp = scf::IfOp::create(b, TypeRange{yr.getType()}, longRow,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        Value two = pass(yr, r, begin, end, /*first=*/true, 2);
+        two = forLoop(b, arith::AddIOp::create(b, begin, e.index(2 * vl)), end,
+                      e.index(vl), {two},
+                      [&](Value k, ValueRange in) -> SmallVector<Value> {
+                        return {pass(in[0], r, k, end, /*first=*/false, 1)};
+                      })[0];
+        scf::YieldOp::create(b, two);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        scf::YieldOp::create(b, pass(yr, r, begin, end, /*first=*/true, 1));
+        return ifOp.getResult(0);
       });
   return tensor::ExpandShapeOp::create(
              b, cast<RankedTensorType>(m.y.getType()), y1,

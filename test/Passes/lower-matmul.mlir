@@ -268,14 +268,17 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 
 // -----
 
-// cortex-m55, at least 32 pixels and 4 to 32 entries per row on average:
-// the row-resident kernel. Each row's values and column indices are read
-// once under get.active.lane.mask(0, n) (one `vctp`), the indices plus K,
-// 2K and 3K make four offset vectors (K = 40), and the pixel loop (kept
-// rolled: llvm.loop.unroll.disable) takes 4 pixels per iteration, each one
-// `vldrb.u8` gather (the MVE intrinsic) from x + p0 * K and one `vmlav`
-// whose sum is stored to Y (the fill is the start: Y is not read). Pixels
-// 32 and 33 are the tail; a row's later steps of 16 entries add to Y.
+// cortex-m55, at least 32 pixels and 4 to 48 entries per row on average:
+// the row-resident kernel. A row of up to 16 entries is one pass: its
+// values and column indices are read once under get.active.lane.mask(0, n)
+// (one `vctp`), the indices plus K, 2K and 3K make four offset vectors
+// (K = 40), and the pixel loop (kept rolled: llvm.loop.unroll.disable)
+// takes 4 pixels per iteration, each one `vldrb.u8` gather (the MVE
+// intrinsic) from x + p0 * K and one `vmlav` whose sum is stored to Y (the
+// fill is the start: Y is not read). Pixels 32 and 33 are the tail. A
+// longer row starts with a pass of two steps (both gathers and `vmlava`s
+// into one sum per pixel, two offset vectors per step), and its later
+// steps, one pass each from begin + 32, add to Y.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -294,8 +297,30 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 // MVE: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}} = %{{.*}}, %[[BEGIN:.*]] = %{{.*}}, %{{.*}} = %{{.*}}) -> (tensor<68xi32>, index, !llvm.ptr)
 // MVE: %[[END:.*]] = arith.index_castui %{{.*}} : i16 to index
 // MVE: %[[N:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
-// MVE: %[[N32:.*]] = arith.index_cast %[[N]] : index to i32
-// MVE: %[[M:.*]] = llvm.intr.get.active.lane.mask %c0_i32, %[[N32]] : i32, i32 to vector<16xi1>
+// MVE: %[[LONG:.*]] = arith.cmpi ugt, %[[N]], %c16 : index
+// MVE: scf.if %[[LONG]] -> (tensor<68xi32>) {
+// A pass of two steps: two masks, two value and index reads, one extra
+// offset vector each (+K), two gathers and two `vmlava`s per pixel.
+// MVE: %[[VA:.*]] = vector.transfer_read %[[V]][%[[BEGIN]]]
+// MVE: %[[CA:.*]] = vector.transfer_read %[[CI]][%[[BEGIN]]]
+// MVE: %[[K16:.*]] = arith.addi %[[BEGIN]], %c16 : index
+// MVE: llvm.intr.get.active.lane.mask
+// MVE: %[[VB:.*]] = vector.transfer_read %[[V]][%[[K16]]]
+// MVE: %[[CB:.*]] = vector.transfer_read %[[CI]][%[[K16]]]
+// MVE: scf.for %{{.*}} = %c0 to %c32 step %c4
+// MVE: %[[GA:.*]] = llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%[[PB:.*]], %[[CA]],
+// MVE: %[[SA:.*]] = llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %c0_i32, %[[VA]], %[[GA]])
+// MVE: %[[GB:.*]] = llvm.call_intrinsic "llvm.arm.mve.vldr.gather.offset"(%[[PB]], %[[CB]],
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %[[SA]], %[[VB]], %[[GB]])
+// MVE: } {loop_annotation = #[[ROLLED]]}
+// MVE: %[[K32:.*]] = arith.addi %[[BEGIN]], %c32 : index
+// MVE: scf.for %{{.*}} = %[[K32]] to %[[END]] step %c16
+// MVE: scf.for %{{.*}} = %c0 to %c32 step %c4
+// MVE: %[[Y0:.*]] = tensor.extract
+// MVE: llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %[[Y0]],
+// MVE: } else {
+// One pass of one step.
+// MVE: %[[M:.*]] = llvm.intr.get.active.lane.mask %c0_i32, %{{.*}} : i32, i32 to vector<16xi1>
 // MVE: %[[VV:.*]] = vector.transfer_read %[[V]][%[[BEGIN]]], %{{.*}}, %[[M]]
 // MVE: %[[CV:.*]] = vector.transfer_read %[[CI]][%[[BEGIN]]], %{{.*}}, %[[M]]
 // MVE: %[[O1:.*]] = arith.addi %[[CV]], %[[K1]] : vector<16xi8>
@@ -314,13 +339,6 @@ func.func @csr_matmul_rows(%v: tensor<26xi8>, %ci: tensor<26xi8>, %rp: tensor<3x
 // MVE-NEXT: } {loop_annotation = #[[ROLLED]]}
 // Tail pixels 32 and 33.
 // MVE-COUNT-2: llvm.getelementptr %[[XP]][1280]
-// Later steps: from k = begin + 16, their sums added to Y.
-// MVE: %[[K:.*]] = arith.addi %[[BEGIN]], %c16 : index
-// MVE: scf.for %{{.*}} = %[[K]] to %[[END]] step %c16
-// MVE: llvm.intr.get.active.lane.mask
-// MVE: scf.for %{{.*}} = %c0 to %c32 step %c4
-// MVE: %[[Y0:.*]] = tensor.extract
-// MVE: llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %[[Y0]],
 // MVE: tensor.expand_shape
 // MVE-NOT: vector.gather
 // MVE-NOT: vector.scatter

@@ -221,7 +221,8 @@ struct PlanArenaPass
       buf.bytes = std::max<int64_t>(type.getNumElements() * elemBytes, 1);
       buf.first = buf.last = positionOf(alloc);
       // Follow every value that may alias the buffer: results of memref
-      // type of any op using it (views, casts, loops carrying it).
+      // type of any op using it (views, casts, loops carrying it), and
+      // everything computed from a raw address of it.
       SmallVector<Value> worklist = {alloc.getResult()};
       DenseSet<Value> seen(worklist.begin(), worklist.end());
       while (!worklist.empty()) {
@@ -243,7 +244,9 @@ struct PlanArenaPass
             // results may be this buffer.
             buf.last = std::max(buf.last, positionOf(parent));
             for (Value r : parent->getResults())
-              if (isa<BaseMemRefType>(r.getType()) && seen.insert(r).second)
+              if ((isa<BaseMemRefType>(r.getType()) ||
+                   !isa<BaseMemRefType>(v.getType())) &&
+                  seen.insert(r).second)
                 worklist.push_back(r);
             continue;
           }
@@ -252,8 +255,14 @@ struct PlanArenaPass
                                      "function (run "
                                      "buffer-results-to-out-params first)");
           buf.last = std::max(buf.last, positionOf(user));
+          // A raw address of the buffer (the kernels that walk their
+          // operands with pointers, passes/lower/Pointers.cpp): every value
+          // computed from it may still read the buffer, whatever its type.
+          bool raw = isa<memref::ExtractAlignedPointerAsIndexOp>(user) ||
+                     !isa<BaseMemRefType>(v.getType());
           for (Value r : user->getResults())
-            if (isa<BaseMemRefType>(r.getType()) && seen.insert(r).second)
+            if ((raw || isa<BaseMemRefType>(r.getType())) &&
+                seen.insert(r).second)
               worklist.push_back(r);
         }
       }

@@ -273,3 +273,48 @@ func.func @entry(%in: memref<8xi8>, %n: index, %out: memref<8xi32>) {
 func.func private @helper(%a: memref<8xi8>, %b: memref<8xi8>) {
   return
 }
+
+// -----
+
+// A raw address of a buffer (the pointer-walking kernels,
+// passes/lower/Pointers.cpp) keeps it live while anything computed from the
+// address is used: %a's address is loaded from after %b is written, so the
+// two must not share bytes (sharing them gave wrong outputs in MobileNetV2
+// with partial execution). Without the raw address, %a is dead before %b.
+
+// CHECK: module attributes {mcusparse.arena_bytes = 128 : i64
+// CHECK-LABEL: func.func @raw_address
+// CHECK: %[[A:.*]] = memref.view %{{.*}}[%[[OA:.*]]][]
+// CHECK: memref.extract_aligned_pointer_as_index %[[A]]
+// CHECK: %[[B:.*]] = memref.view %{{.*}}[%[[OB:.*]]][]
+// CHECK: llvm.load
+func.func @raw_address(%out: memref<1xi32>) {
+  %c0 = arith.constant 0 : index
+  %c7 = arith.constant 7 : i32
+  %a = memref.alloc() : memref<16xi32>
+  linalg.fill ins(%c7 : i32) outs(%a : memref<16xi32>)
+  %p = memref.extract_aligned_pointer_as_index %a : memref<16xi32> -> index
+  %b = memref.alloc() : memref<16xi32>
+  linalg.fill ins(%c7 : i32) outs(%b : memref<16xi32>)
+  %i = arith.index_cast %p : index to i32
+  %q = llvm.inttoptr %i : i32 to !llvm.ptr
+  %v = llvm.load %q : !llvm.ptr -> i32
+  memref.store %v, %out[%c0] : memref<1xi32>
+  return
+}
+
+// -----
+
+// CHECK: module attributes {mcusparse.arena_bytes = 64 : i64
+// CHECK-LABEL: func.func @no_raw_address
+func.func @no_raw_address(%out: memref<1xi32>) {
+  %c0 = arith.constant 0 : index
+  %c7 = arith.constant 7 : i32
+  %a = memref.alloc() : memref<16xi32>
+  linalg.fill ins(%c7 : i32) outs(%a : memref<16xi32>)
+  %v = memref.load %a[%c0] : memref<16xi32>
+  %b = memref.alloc() : memref<16xi32>
+  linalg.fill ins(%c7 : i32) outs(%b : memref<16xi32>)
+  memref.store %v, %out[%c0] : memref<1xi32>
+  return
+}

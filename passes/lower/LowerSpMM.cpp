@@ -246,7 +246,8 @@ static bool prefersRowResident(const MatmulOperands &m, int64_t nnz) {
 /// that is stored to Y[p, r]. Pixel p0 + u gathers from x + (p0 + u - d) * K
 /// with the column indices plus d * K (d = u % D; D index vectors, as many
 /// as keep d * K + K - 1 within the index width), so the pixel loop moves
-/// few gather bases. A row's later steps add to Y.
+/// few gather bases. A row of more than one step starts with a pass of two
+/// (both steps in registers, one sum per pixel); its later steps add to Y.
 static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
                                           const MatmulOperands &m) {
   Emitter e{b, m.accType};

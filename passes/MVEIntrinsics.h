@@ -31,6 +31,27 @@ inline mlir::Value mveVmull(mlir::OpBuilder &b, mlir::Location loc,
       .getResult(0);
 }
 
+/// llvm.arm.mve.vldr.gather.offset: lanes of bytes at base + offsets[l]
+/// (offsets unsigned), of type `result`: vector<16xi8> with 8-bit offsets
+/// (`vldrb.u8`) or vector<8xi16> with 16-bit ones, sign-extended
+/// (`vldrb.s16`). Unlike a generic gather, LLVM cannot fold the base into
+/// the offsets.
+inline mlir::Value mveGatherBytes(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Type result, mlir::Value base,
+                                  mlir::Value offsets) {
+  auto flag = [&](int32_t v) {
+    return mlir::LLVM::ConstantOp::create(b, loc, b.getI32Type(),
+                                          b.getI32IntegerAttr(v))
+        .getResult();
+  };
+  bool widened = mlir::cast<mlir::VectorType>(result).getNumElements() == 8;
+  return mlir::LLVM::CallIntrinsicOp::create(
+             b, loc, result, b.getStringAttr("llvm.arm.mve.vldr.gather.offset"),
+             mlir::ValueRange{base, offsets, flag(8), flag(0),
+                              flag(widened ? 0 : 1)})
+      .getResult(0);
+}
+
 } // namespace mcusparse
 
 #endif // MCUSPARSE_PASSES_MVEINTRINSICS_H

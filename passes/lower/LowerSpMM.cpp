@@ -40,6 +40,7 @@
 
 #include "passes/lower/Lowering.h"
 #include "passes/LoopAnnotations.h"
+#include "passes/MVEIntrinsics.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -270,20 +271,14 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
   Value xPtr = ptrs.to(collapseRows(b, m.x));
 
   // x[base + offsets[l]]: `vldrb.u8` (16 lanes, 8-bit offsets) or
-  // `vldrb.s16` (8 lanes, 16-bit offsets, sign-extended) as the MVE
-  // intrinsic. Generic gathers that shared one offset vector between
-  // pixels (K > 128 with 8-bit indices) had the pixels' bases folded into
-  // 32-bit lane addresses and were scalarised (172x172 over 50 pixels:
-  // 482,439 instructions against 77,818).
+  // `vldrb.s16` (8 lanes, 16-bit offsets) as the MVE intrinsic. Generic
+  // gathers that shared one offset vector between pixels (K > 128 with
+  // 8-bit indices) had the pixels' bases folded into 32-bit lane addresses
+  // and were scalarised (172x172 over 50 pixels: 482,439 instructions
+  // against 77,818).
+  Type gathered = vl == 8 ? Type(i16x8) : Type(vecOf(m.x));
   auto gather = [&](Value base, Value offsets) {
-    auto c = [&](int64_t v) {
-      return LLVM::ConstantOp::create(b, i32, b.getI32IntegerAttr(v));
-    };
-    Type lanes = vl == 8 ? Type(i16x8) : Type(vecOf(m.x));
-    return LLVM::CallIntrinsicOp::create(
-               b, lanes, b.getStringAttr("llvm.arm.mve.vldr.gather.offset"),
-               ValueRange{base, offsets, c(8), c(0), c(vl == 8 ? 0 : 1)})
-        .getResult(0);
+    return mcusparse::mveGatherBytes(b, b.getLoc(), gathered, base, offsets);
   };
 
   // Entries [k, k + n * vl) of row r (n = `steps` vectors, the last

@@ -383,16 +383,22 @@ def _key(body: Sequence[str]) -> str:
 # ----------------------------------------------------------------------------- API
 def core_cycles(target: str, elf: "str | Path", blocks: Sequence) -> Tuple[int, str]:
     """(core cycles of the measured window, model name) from the plugin's blocks."""
+    cycles, name = block_cycles(target, elf, blocks)
+    return int(round(math.fsum(cycles))), name
+
+
+def block_cycles(target: str, elf: "str | Path", blocks: Sequence) -> Tuple[List[float], str]:
+    """(core cycles of each block over all its executions, model name)."""
     model = _model(get_target(target).name)
-    blocks = [b for b in blocks if b.execs]
-    if not blocks:
-        return 0, model.name
+    ran = [b for b in blocks if b.execs]
+    if not ran:
+        return [0.0] * len(blocks), model.name
     elf = Path(elf)
-    insns = _disassemble(model, elf, min(b.start for b in blocks),
-                         max(b.end for b in blocks) + 8)
+    insns = _disassemble(model, elf, min(b.start for b in ran),
+                         max(b.end for b in ran) + 8)
     addrs = sorted(insns)
     bodies = [_block_text(insns, addrs, b.start, b.end, b.insns, f"{target}: {elf.name}")
-              for b in blocks]
+              for b in ran]
     cache = _load_cache(model)
     keys = [_key(body) for body in bodies]
     todo = {}
@@ -407,8 +413,8 @@ def core_cycles(target: str, elf: "str | Path", blocks: Sequence) -> Tuple[int, 
         new = dict(zip(todo, cycles))
         cache.update(new)
         _save_cache(model, new)
-    total = math.fsum(cache[k] * b.execs for k, b in zip(keys, blocks))
-    return int(round(total)), model.name
+    per_block = iter([cache[k] * b.execs for k, b in zip(keys, ran)])
+    return [next(per_block) if b.execs else 0.0 for b in blocks], model.name
 
 
 def estimate(target: str, elf: "str | Path", blocks: Sequence,

@@ -48,7 +48,7 @@ class SpmmKernel:
         self.weight_bytes = int(W.nbytes if packed is None else packed.total_bytes)
         self._dir = Path(tempfile.mkdtemp(prefix="spmm-"))
         compiler.lower_to_object(layer_mlir(W, batch, enc), target, self._dir,
-                                 f"spmm {W.shape[0]}x{W.shape[1]} {format}")
+                                 f"spmm {W.shape[0]}x{W.shape[1]} {format}", line_tables=False)
         sections = compiler._section_bytes(self._dir / "model.o")
         self.text_bytes = int(sum(v for k, v in sections.items() if k.startswith(".text")))
 

@@ -17,7 +17,9 @@
  *   windows=all    add up every begin..end window
  *   out=PATH       key=value results, written at exit (default: QEMU's log)
  *   blocks=PATH    per-block counts inside the window, written at exit:
- *                  "start,end,insns,execs" per line, hex addresses, sorted
+ *                  "start,end,insns,execs,weight_bytes" per line, hex
+ *                  addresses, sorted (weight_bytes: loaded from the weight
+ *                  range by the block's instructions)
  *
  * Exactness: single vCPU, no asynchronous interrupts in our bare-metal
  * programs, so the counts are deterministic. Blocks without a marker are
@@ -48,6 +50,7 @@ typedef struct {
     uint64_t end;       /* one past the last instruction's bytes */
     uint32_t n_insns;
     uint64_t execs;     /* executions inside the window */
+    uint64_t w_bytes;   /* weight-range bytes its instructions loaded, inside */
 } BlockInfo;
 
 typedef struct {        /* per-instruction record for blocks holding a marker */
@@ -122,8 +125,8 @@ static void marker_insn_exec(unsigned int vcpu, void *udata)
 static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info,
                        uint64_t vaddr, void *udata)
 {
+    BlockInfo *b = udata;
     (void)vcpu;
-    (void)udata;
     if (!active) {
         return;
     }
@@ -141,6 +144,7 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info,
         if (hi > lo) {
             w_loads++;
             w_bytes += hi - lo;
+            b->w_bytes += hi - lo;
         }
     }
 }
@@ -188,7 +192,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     for (size_t i = 0; i < n; i++) {
         qemu_plugin_register_vcpu_mem_cb(qemu_plugin_tb_get_insn(tb, i), mem_access,
                                          QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW,
-                                         NULL);
+                                         b);
     }
 }
 
@@ -256,11 +260,11 @@ static void write_results(qemu_plugin_id_t id, void *udata)
     if (blocks_path) {
         FILE *f = fopen(blocks_path, "w");
         if (f) {
-            fputs("# start,end,insns,execs (inside the measured window)\n", f);
+            fputs("# start,end,insns,execs,weight_bytes (inside the measured window)\n", f);
             for (guint i = 0; i < used->len; i++) {
                 BlockInfo *b = g_ptr_array_index(used, i);
-                fprintf(f, "0x%" PRIx64 ",0x%" PRIx64 ",%u,%" PRIu64 "\n",
-                        b->start, b->end, b->n_insns, b->execs);
+                fprintf(f, "0x%" PRIx64 ",0x%" PRIx64 ",%u,%" PRIu64 ",%" PRIu64 "\n",
+                        b->start, b->end, b->n_insns, b->execs, b->w_bytes);
             }
             fclose(f);
         } else {

@@ -195,6 +195,8 @@ def check_blocks(result):
     assert result.blocks, "no blocks recorded in the window"
     assert sum(b.insns * b.execs for b in result.blocks) == result.instructions
     assert all(b.end > b.start and b.insns > 0 and b.execs > 0 for b in result.blocks)
+    # Every weight byte read is charged to the block whose instruction loaded it.
+    assert sum(b.weight_bytes for b in result.blocks) == (result.weight_bytes_read or 0)
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)

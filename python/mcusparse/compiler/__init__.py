@@ -20,7 +20,13 @@ Stages (each written to OUT/):
    time (`mcusparse.arena_bytes`), constants in the `.weights` section.
 4. `model.ll` (mlir-translate), `model.o` (the target's LLVM route),
    `model.h` (the C entry point), `report.json` (per layer: format, bytes,
-   MACs; totals: flash, peak SRAM).
+   MACs; totals: flash, peak SRAM; each source operator's lines in
+   01-layouts.mlir).
+
+model.o carries a DWARF line table whose lines are those of
+01-layouts.mlir (the MLIR locations, kept through the lowering); it changes
+no code (tested) and no flash byte (debug sections are not loaded), and it is
+how `mcusparse.compiler.profile` charges executed instructions to operators.
 
 `run` links model.o with runtime/common/model_main.c and the input (one ELF
 per input, cached) and runs it on the target's emulator with the counting
@@ -129,7 +135,9 @@ def _section_bytes(obj: Path) -> dict:
     sizes = {}
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+        # Debug sections (the line table) are not loaded: not flash.
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit() and \
+                not parts[0].startswith(".debug"):
             sizes[parts[0]] = sizes.get(parts[0], 0) + int(parts[1])
     return sizes
 
@@ -273,22 +281,35 @@ def model_pipeline(target: str, pex_peak_bytes: int = 0, tile_pixels: int = 0) -
     return f"sparse-enc-model-to-llvm{{target={target}{pex}{tile}}}"
 
 
+# A line table only (no variables or types): the MLIR locations of the
+# module text become the object's DWARF lines.
+LINE_TABLES = "ensure-debug-info-scope-on-llvm-func{emission-kind=LineTablesOnly}"
+
+
 def lower_to_object(text: str, target: str, work: Path, name: str, *,
-                    pex_peak_bytes: int = 0, tile_pixels: int = 0) -> str:
-    """Model MLIR (01-layouts form) -> work/02-llvm.mlir, model.ll, model.o; returns the llvm-dialect text."""
+                    pex_peak_bytes: int = 0, tile_pixels: int = 0,
+                    line_tables: bool = True) -> str:
+    """Model MLIR (01-layouts form) -> work/02-llvm.mlir, model.ll, model.o; returns the
+    llvm-dialect text. line_tables: model.o maps its code to the lines of `text`."""
     from mcusparse import pipeline
     from mcusparse.kernels import _mlir_translate
     from mcusparse.targets import get_target
     from mcusparse.targets import toolchain as _tc
+    passes = model_pipeline(target, pex_peak_bytes, tile_pixels)
+    if line_tables:
+        passes += "," + LINE_TABLES
     try:
-        llvm_mod = pipeline.run(
-            text, f"builtin.module({model_pipeline(target, pex_peak_bytes, tile_pixels)})")
+        llvm_mod = pipeline.run(text, f"builtin.module({passes})")
     except pipeline.PipelineError as err:
         raise CompileError(f"{name}: lowering for {target} failed:\n{err}") from None
     llvm_text = str(llvm_mod)
     _write(work / "02-llvm.mlir", llvm_text)
-    proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(work / "02-llvm.mlir"),
-                           "-o", str(work / "model.ll")], capture_output=True, text=True)
+    # mlir-translate reads the module with its locations (the stage file
+    # above stays readable without them).
+    located = llvm_mod.operation.get_asm(enable_debug_info=True) if line_tables else llvm_text
+    proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", "-", "-o",
+                           str(work / "model.ll")], input=located, capture_output=True,
+                          text=True)
     if proc.returncode:
         raise CompileError(f"{name}: mlir-translate failed:\n{proc.stderr[-3000:]}")
     t = get_target(target)
@@ -331,7 +352,8 @@ def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence
                          if k.startswith((".bss", ".sram_bss"))) - arena)
     layers = []
     for c, l in zip(choices, imported.layers):
-        layers.append({"index": c.index, "name": c.name, "op": c.op, "format": c.format,
+        layers.append({"index": c.index, "operator": int(l.index), "name": c.name,
+                       "op": c.op, "format": c.format,
                        "matrix_shape": list(l.matrix_shape), "sparsity": round(l.sparsity, 4),
                        "macs": int(l.macs), "dense_bytes": c.dense_bytes,
                        "bytes": c.weight_bytes, "pixels": c.pixels, "reason": c.reason,
@@ -341,6 +363,7 @@ def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence
         "format": fmt, "wait_states": wait_states,
         "inputs": [s.to_json() for s in inputs], "outputs": [s.to_json() for s in outputs],
         "layers": layers,
+        "operators": [o.to_json() for o in imported.operators],
         "totals": {
             "macs": int(sum(l.macs for l in imported.layers)),
             "layer_weight_bytes": int(sum(c.weight_bytes for c in choices)),

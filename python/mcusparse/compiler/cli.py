@@ -1,4 +1,4 @@
-"""`mcusparse compile | run | compare`: whole models on the emulated MCUs."""
+"""`mcusparse compile | run | profile | compare`: whole models on the emulated MCUs."""
 from __future__ import annotations
 
 import argparse
@@ -77,6 +77,25 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from mcusparse.compiler import profile
+    inputs = _load_input(args.input) if args.input else ()
+    if not inputs:
+        from mcusparse import compiler
+        from mcusparse.compiler.reference import random_inputs
+        inputs = random_inputs(compiler.load(args.out_dir).inputs, seed=args.seed)
+    p = profile.profile(args.out_dir, *inputs, wait_states=args.wait_states,
+                        timeout=args.timeout)
+    print(profile.format_table(p))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(p.to_json(), f, indent=1)
+    if args.plot:
+        profile.plot(p, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     from mcusparse.compiler import compare
     r = compare.compare(args.model, args.target, args.format, samples=args.samples,
@@ -121,6 +140,19 @@ def register(groups) -> None:
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--save", metavar="FILE.npz", help="write the outputs")
     p.set_defaults(func=_run)
+
+    p = groups.add_parser("profile", help="run a compiled model once and show where its "
+                                          "instructions, cycles and weight bytes go, per "
+                                          "source operator")
+    p.add_argument("out_dir", metavar="OUT")
+    p.add_argument("--input", help=".npy (one input) or .npz (one array per input); "
+                                   "default: random")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wait-states", type=int, default=4)
+    p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--json", metavar="FILE")
+    p.add_argument("--plot", metavar="FILE.png", help="bar chart of the modeled cycles")
+    p.set_defaults(func=_profile)
 
     p = groups.add_parser("compare", help="dense vs sparse vs the reference interpreter")
     p.add_argument("model")

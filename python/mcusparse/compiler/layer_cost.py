@@ -86,7 +86,8 @@ def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
     x = rng.integers(-128, 128, (pixels, W.shape[1]), dtype=np.int8)
     work = Path(tempfile.mkdtemp(prefix="layer-cost-"))
     try:
-        compiler.lower_to_object(text, target, work, f"layer {W.shape[0]}x{W.shape[1]} {fmt}")
+        compiler.lower_to_object(text, target, work, f"layer {W.shape[0]}x{W.shape[1]} {fmt}",
+                                 line_tables=False)
         out = program.IoSpec("y", (pixels, W.shape[0]), "int32")
         elf = program.build(target, work / "model.o", [x], [out], work)
         res = program.run(target, elf, [out], model=f"layer {fmt}")

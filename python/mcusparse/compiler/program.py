@@ -11,7 +11,7 @@ is built per input (cached by content under OUT/programs/).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Sequence
 
@@ -54,6 +54,7 @@ class ProgramRun:
     core_cycles: int            # modeled cycles at 0 wait states (-1 if not modeled)
     weight_transactions: int    # ceil(weight bytes read / 8)
     elf: Path
+    blocks: list = field(default_factory=list)   # the plugin's per-block counts (qemu.Block)
 
     def modeled_cycles(self, wait_states: int = 4) -> int:
         if self.core_cycles < 0:
@@ -154,4 +155,4 @@ def run(target: str, elf: Path, outputs: Sequence[IoSpec], *, model: str,
         core, trans = est.core_cycles, est.weight_transactions
     return ProgramRun(outputs=outs, instructions=int(res.instructions or 0),
                       weight_bytes_read=int(res.weight_bytes_read or 0), core_cycles=int(core),
-                      weight_transactions=int(trans), elf=elf)
+                      weight_transactions=int(trans), elf=elf, blocks=list(res.blocks))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mcusparse.frontend.model import OperatorSpan
 from mcusparse.frontend.quant import single_rounding_fits_i32
 
 ELEM = {np.dtype(np.int8): "i8", np.dtype(np.uint8): "i8", np.dtype(np.int16): "i16",
@@ -260,6 +261,10 @@ class Emitter:
         self.lines: list[str] = []
         self.counter = 0
         self.args: list[Value] = []
+        # (index into self.lines, operator index, op, name): where each
+        # source operator's ops begin (begin_operator).
+        self.operator_marks: list[tuple[int, int, str, str]] = []
+        self.operators: list[OperatorSpan] = []   # set by module()
 
     # --- plumbing ---------------------------------------------------------
     def fresh(self, prefix: str = "v") -> str:
@@ -276,7 +281,27 @@ class Emitter:
         self.args.append(v)
         return v
 
+    def begin_operator(self, index: int, op: str, name: str) -> None:
+        """The ops emitted from here on, up to the next call, belong to source
+        operator `index` (its line span in the module text: self.operators)."""
+        self.operator_marks.append((len(self.lines), int(index), op, name))
+
+    def _operator_spans(self) -> list[OperatorSpan]:
+        # Line 1 is `module {`, line 2 the func.func; entry k of self.lines
+        # starts after the lines of the entries before it.
+        starts = [3]
+        for line in self.lines:
+            starts.append(starts[-1] + line.count("\n") + 1)
+        spans = []
+        for i, (at, index, op, name) in enumerate(self.operator_marks):
+            end = self.operator_marks[i + 1][0] if i + 1 < len(self.operator_marks) \
+                else len(self.lines)
+            if end > at:     # an operator that emitted nothing (folded) has no lines
+                spans.append(OperatorSpan(index, op, name, starts[at], starts[end] - 1))
+        return spans
+
     def module(self, results: list[Value], name: str = "main", attrs: str = "") -> str:
+        self.operators = self._operator_spans()
         args = ", ".join(f"{a.name}: {a.type}" for a in self.args)
         rtypes = ", ".join(r.type for r in results)
         body = "\n".join("    " + line for line in self.lines)

@@ -36,6 +36,24 @@ class LayerInfo:
     weight: np.ndarray | None = field(default=None, repr=False, compare=False)  # 2-D view
 
 
+@dataclass(frozen=True)
+class OperatorSpan:
+    """The lines of the imported module's text that one source operator emitted.
+
+    Locations survive the lowering into the object's line table, so executed
+    instructions can be charged to the operator they came from
+    (mcusparse.compiler.profile)."""
+    index: int                  # operator / node index in the source model
+    op: str                     # CONV_2D, DEPTHWISE_CONV_2D, Conv, ...
+    name: str                   # output tensor (TFLite) or node name (ONNX)
+    first_line: int             # 1-based, inclusive
+    last_line: int
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "op": self.op, "name": self.name,
+                "first_line": self.first_line, "last_line": self.last_line}
+
+
 @dataclass
 class ImportedModel:
     mlir: str
@@ -44,6 +62,7 @@ class ImportedModel:
     layers: list[LayerInfo]
     source: str = ""
     format: str = ""            # "tflite" or "onnx"
+    operators: list[OperatorSpan] = field(default_factory=list)
 
     @property
     def total_macs(self) -> int:

@@ -143,6 +143,7 @@ class _Importer(QuantizedOps, QDQFusion, ContribOps, ConstantFolding, Elementwis
     def run(self) -> ImportedModel:
         init_names = set(self.consts)
         inputs = []
+        self.em.begin_operator(-1, "(inputs)", "")
         for vi in self.g.input:
             if vi.name in init_names:
                 continue
@@ -188,6 +189,7 @@ class _Importer(QuantizedOps, QDQFusion, ContribOps, ConstantFolding, Elementwis
             if op == "Constant":
                 self.consts[self.node.output[0]] = self.constant_node()
                 continue
+            self.em.begin_operator(self.idx, op, self.node.name)
             if id(self.node) in self.fused_nodes or op in FUSABLE and self.fuse_qdq():
                 continue
             if op not in UINT8_OPS:
@@ -200,6 +202,7 @@ class _Importer(QuantizedOps, QDQFusion, ContribOps, ConstantFolding, Elementwis
             if op in ("MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
                       "Concat") and self.is_uint8(self.node.input[0]):
                 self.uint8.add(self.node.output[0])
+        self.em.begin_operator(-1, "(outputs)", "")
         results, outputs = [], []
         for vi in self.g.output:
             v = self.value(vi.name)
@@ -212,8 +215,9 @@ class _Importer(QuantizedOps, QDQFusion, ContribOps, ConstantFolding, Elementwis
                                       np.dtype({"f32": np.float32, "i8": np.int8,
                                                 "i16": np.int16, "i32": np.int32,
                                                 "i64": np.int64}[v.elem])))
-        return ImportedModel(self.em.module(results), inputs, outputs, self.layers,
-                             self.path, "onnx")
+        text = self.em.module(results)
+        return ImportedModel(text, inputs, outputs, self.layers, self.path, "onnx",
+                             self.em.operators)
 
     # --- helpers ---------------------------------------------------------------
     def constant_node(self) -> np.ndarray:

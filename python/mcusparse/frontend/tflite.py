@@ -168,6 +168,7 @@ class _Importer:
         outputs = [int(i) for i in self.g.OutputsAsNumpy()] if self.g.OutputsLength() else []
         if not outputs:
             raise FrontendError(f"{self.path}: subgraph has no outputs")
+        self.em.begin_operator(-1, "(inputs)", "")
         for i in inputs:
             t = self.tensors[i]
             if t.type_code not in _TYPES:
@@ -196,11 +197,13 @@ class _Importer:
                     self.fail(idx, code, f"output type {_TYPE_NAMES.get(t.type_code)} "
                                          "is not supported")
             self.idx, self.code = idx, code
+            self.em.begin_operator(idx, name, self.tensors[outs[0]].name if outs else "")
             result = handler(op, ins, outs)
             out_t = self.tensors[outs[0]]
             if result.shape != out_t.shape:
                 result = self.em.reshape(result, out_t.shape)
             self.values[outs[0]] = result
+        self.em.begin_operator(-1, "(outputs)", "")
         results = []
         outputs = outputs + [i for i in self.extra_outputs if i not in outputs]
         for i in outputs:
@@ -212,8 +215,9 @@ class _Importer:
             t = self.tensors[i]
             return TensorSpec(t.name, t.shape, np.dtype(_TYPES[t.type_code][1]),
                               t.s if t.quantized else None, t.z if t.quantized else None)
-        return ImportedModel(self.em.module(results), [spec(i) for i in inputs],
-                             [spec(i) for i in outputs], self.layers, self.path, "tflite")
+        text = self.em.module(results)
+        return ImportedModel(text, [spec(i) for i in inputs], [spec(i) for i in outputs],
+                             self.layers, self.path, "tflite", self.em.operators)
 
     # --- helpers --------------------------------------------------------------
     def act_range(self, act_code, out: _Tensor):

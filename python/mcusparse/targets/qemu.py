@@ -69,6 +69,7 @@ class Block:
     end: int        # one past its last instruction's bytes
     insns: int      # instructions in the block
     execs: int      # executions inside the window
+    weight_bytes: int = 0   # loaded from the weights range by its instructions, inside
 
 
 @dataclass
@@ -152,8 +153,9 @@ def _parse_blocks(text: str) -> List[Block]:
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        start, end, insns, execs = line.split(",")
-        blocks.append(Block(int(start, 16), int(end, 16), int(insns), int(execs)))
+        start, end, insns, execs, weight_bytes = line.split(",")
+        blocks.append(Block(int(start, 16), int(end, 16), int(insns), int(execs),
+                            int(weight_bytes)))
     return blocks
 
 

@@ -1,0 +1,243 @@
+"""Per-operator profile of a compiled model: where its instructions, modeled
+cycles and weight bytes go.
+
+    from mcusparse.compiler import profile
+    p = profile.profile("out/", x)          # runs the model once on the emulator
+    print(profile.format_table(p))
+    profile.plot(p, "profile.png")
+
+How an executed instruction finds its operator: the front end records the
+lines of the module text each source operator emitted (report.json
+"operators"), the MLIR locations keep those lines through the lowering, and
+model.o's DWARF line table maps every instruction address back to one
+(compiler/__init__.py). The plugin's per-block execution counts then give
+each instruction's count. Modeled core cycles and weight bytes are counted per
+block (cyclemodel, the plugin), so a block shared by two operators splits them
+by its instructions. Instructions the line table puts on no operator's lines
+(the entry's set-up, code LLVM merged from several operators) are one
+"(shared)" row; code outside the model function (memset, memcpy) has a row
+per function.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+
+from mcusparse.compiler.program import ProgramRun
+
+SHARED = "(shared)"
+_LINE = re.compile(r"^; (.*):(\d+)(?::\d+)?$")
+_INSN = re.compile(r"^\s*([0-9a-f]+):\s")
+
+
+class ProfileError(RuntimeError):
+    """The model cannot be profiled (the message says why)."""
+
+
+@dataclass
+class OperatorCost:
+    label: str                  # "3 CONV_2D", "(shared)" or a library function
+    op: str                     # CONV_2D, ... ("" for the other rows)
+    index: int                  # source operator index (-1 for the other rows)
+    format: str                 # the layer's weight format ("" if none)
+    instructions: int = 0
+    core_cycles: float = 0.0
+    weight_bytes: float = 0.0
+
+    def modeled_cycles(self, wait_states: int) -> float:
+        """Core cycles + wait states x this row's share of 8-byte weight transactions."""
+        return self.core_cycles + wait_states * self.weight_bytes / 8
+
+
+@dataclass
+class Profile:
+    model: str
+    target: str
+    wait_states: int
+    run: ProgramRun
+    rows: List[OperatorCost] = field(default_factory=list)
+
+    @property
+    def instructions(self) -> int:
+        return sum(r.instructions for r in self.rows)
+
+    @property
+    def attributed(self) -> float:
+        """Fraction of the instructions charged to a source operator."""
+        total = self.instructions
+        return sum(r.instructions for r in self.rows if r.index >= 0) / total if total else 0.0
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "target": self.target, "wait_states": self.wait_states,
+                "instructions": self.run.instructions,
+                "weight_bytes_read": self.run.weight_bytes_read,
+                "core_cycles": self.run.core_cycles,
+                "operators": [{"label": r.label, "op": r.op, "index": r.index,
+                               "format": r.format, "instructions": r.instructions,
+                               "core_cycles": round(r.core_cycles, 1),
+                               "weight_bytes": round(r.weight_bytes, 1),
+                               "modeled_cycles": round(r.modeled_cycles(self.wait_states), 1)}
+                              for r in self.rows]}
+
+
+def _objdump_lines(target: str, elf: Path, lo: int, hi: int) -> Tuple[List[int], List[Tuple[str, int]]]:
+    """Instruction addresses in [lo, hi) in order, and each one's (file, line)."""
+    from mcusparse.cyclemodel import _riscv_llvm
+    from mcusparse.targets import get_target
+    from mcusparse.targets.toolchain import llvm_tool
+    t = get_target(target)
+    if t.name == "cortex-m55":
+        objdump, attrs = llvm_tool("llvm-objdump"), "+mve.fp"
+    else:
+        # The wheel's LLVM has no RISC-V back end; the one set-up installs does.
+        found = _riscv_llvm()
+        if found is None:
+            raise ProfileError(f"{t.name}: no llvm-objdump with RISC-V (set-up installs "
+                               "llvm-19)")
+        objdump, attrs = found[1], "+m,+c" + (",+a,+f,+d,+v" if t.name == "rv32gcv" else "")
+    cmd = [objdump, "-d", "-l", "--no-show-raw-insn", f"--mattr={attrs}",
+           f"--start-address={lo:#x}", f"--stop-address={hi:#x}", str(elf)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise ProfileError(f"disassembling {elf} failed:\n{proc.stderr[-2000:]}")
+    addrs, where = [], []
+    current = ("", 0)
+    for line in proc.stdout.splitlines():
+        m = _LINE.match(line)
+        if m:
+            current = (m.group(1), int(m.group(2)))
+            continue
+        if line.endswith(">:"):          # a new symbol: its lines start over
+            current = ("", 0)
+            continue
+        m = _INSN.match(line)
+        if m:
+            addrs.append(int(m.group(1), 16))
+            where.append(current)
+    return addrs, where
+
+
+def _symbols(elf: Path) -> Tuple[List[int], List[str]]:
+    from mcusparse.targets.toolchain import read_symbols
+    funcs = sorted((s.address & ~1, name) for name, s in read_symbols(elf).items()
+                   if s.kind in "Tt")
+    return [a for a, _ in funcs], [n for _, n in funcs]
+
+
+def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
+              block_cycles: Sequence[float], entry: str = "mcusparse_model") -> List[OperatorCost]:
+    """Rows of the profile from the plugin's blocks (see the module doc)."""
+    spans = report.get("operators") or []
+    if not spans:
+        raise ProfileError(f"{report.get('model', 'model')}: its report.json has no operator "
+                           "line spans (compiled before profiles existed): compile it again")
+    firsts = [s["first_line"] for s in spans]
+    formats = {l["operator"]: l["format"] for l in report.get("layers", [])}
+    rows: Dict[str, OperatorCost] = {}
+
+    def row_for(key: str, **kw) -> OperatorCost:
+        if key not in rows:
+            rows[key] = OperatorCost(label=key, **kw)
+        return rows[key]
+
+    ran = [(b, c) for b, c in zip(blocks, block_cycles) if b.execs]
+    if not ran:
+        return []
+    addrs, where = _objdump_lines(target, elf, min(b.start for b, _ in ran),
+                                  max(b.end for b, _ in ran) + 8)
+    sym_addrs, sym_names = _symbols(elf)
+    for b, cycles in ran:
+        at = bisect.bisect_left(addrs, b.start)
+        insns = list(range(at, min(at + b.insns, len(addrs))))
+        if len(insns) != b.insns or addrs[at] != b.start:
+            raise ProfileError(f"{target}: block {b.start:#x} does not start an instruction "
+                               "of the disassembly")
+        share = defaultdict(int)
+        for i in insns:
+            file, line = where[i]
+            s = bisect.bisect_right(sym_addrs, addrs[i]) - 1
+            func = sym_names[s] if s >= 0 else "?"
+            k = bisect.bisect_right(firsts, line) - 1 if func == entry else -1
+            if func != entry:
+                row = row_for(func, op="", index=-1, format="")
+            elif k >= 0 and line <= spans[k]["last_line"]:
+                sp = spans[k]
+                label = f"{sp['index']} {sp['op']}" if sp["index"] >= 0 else sp["op"]
+                row = row_for(label, op=sp["op"], index=sp["index"],
+                              format=formats.get(sp["index"], ""))
+            else:
+                row = row_for(SHARED, op="", index=-1, format="")
+            share[row.label] += 1
+        for label, n in share.items():
+            r = rows[label]
+            r.instructions += n * b.execs
+            r.core_cycles += cycles * n / b.insns
+            r.weight_bytes += b.weight_bytes * n / b.insns
+    ops = sorted((r for r in rows.values() if r.index >= 0), key=lambda r: r.index)
+    rest = sorted((r for r in rows.values() if r.index < 0), key=lambda r: -r.instructions)
+    return ops + rest
+
+
+def profile(out_dir: Union[str, Path], *inputs: np.ndarray, wait_states: int = 4,
+            timeout: float = 300.0) -> Profile:
+    """Run the compiled model in out_dir once and charge its costs to its operators."""
+    from mcusparse import compiler, cyclemodel
+    cm = compiler.load(out_dir)
+    if not inputs:
+        from mcusparse.compiler.reference import random_inputs
+        inputs = tuple(random_inputs(cm.inputs, seed=0))
+    res = cm.run(*inputs, timeout=timeout)
+    if not res.blocks:
+        raise ProfileError(f"{cm.target}: the run of {out_dir} counted no blocks")
+    cycles, _ = cyclemodel.block_cycles(cm.target, res.elf, res.blocks)
+    rows = attribute(cm.report, cm.target, res.elf, res.blocks, cycles)
+    return Profile(model=cm.report.get("model", str(out_dir)), target=cm.target,
+                   wait_states=wait_states, run=res, rows=rows)
+
+
+def format_table(p: Profile) -> str:
+    """A markdown table, one row per operator, then the shared code and library calls."""
+    total_i = max(p.instructions, 1)
+    total_m = max(sum(r.modeled_cycles(p.wait_states) for r in p.rows), 1e-9)
+    ws = p.wait_states
+    out = [f"{p.model} on {p.target}: {p.run.instructions:,} instructions, "
+           f"{p.run.modeled_cycles(ws):,} modeled cycles at {ws} wait states; "
+           f"{p.attributed:.1%} of the instructions charged to an operator",
+           "",
+           f"| operator | format | instructions | share | modeled cycles ({ws} ws) | share "
+           "| weight bytes |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for r in p.rows:
+        m = r.modeled_cycles(ws)
+        out.append(f"| {r.label} | {r.format or '-'} | {r.instructions:,} | "
+                   f"{r.instructions / total_i:.1%} | {m:,.0f} | {m / total_m:.1%} | "
+                   f"{r.weight_bytes:,.0f} |")
+    return "\n".join(out)
+
+
+def plot(p: Profile, path: Union[str, Path]) -> None:
+    """Horizontal bars: each row's modeled cycles, core and weight wait states stacked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = list(reversed(p.rows))
+    labels = [r.label + (f" [{r.format}]" if r.format else "") for r in rows]
+    core = [r.core_cycles for r in rows]
+    wait = [p.wait_states * r.weight_bytes / 8 for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 1.2))
+    ax.barh(labels, core, label="core cycles (llvm-mca)")
+    ax.barh(labels, wait, left=core, label=f"weight wait states ({p.wait_states} ws)")
+    ax.set_xlabel("modeled cycles")
+    ax.set_title(f"{p.model} on {p.target}: modeled cycles per operator")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

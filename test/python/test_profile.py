@@ -48,8 +48,16 @@ def test_digits_profile_names_every_layer(digits_m55):
     fc = [r for r in p.rows if r.op == "FULLY_CONNECTED"]
     assert all(r.weight_bytes > 0 for r in fc)
     assert rows[7].op == "DEQUANTIZE" and rows[7].weight_bytes == 0
-    # Code outside the model function has rows of its own (memset of the arena).
+    # Code outside the model function has rows of its own (memset of the
+    # accumulators), with the operators that called it.
     assert any(r.label == "memset" for r in p.rows)
+    called = [r for r in p.rows if r.index < 0 and r.callers]
+    assert any(label in rows_by_label(p) and rows_by_label(p)[label].index >= 0
+               for r in called for label in r.callers)
+
+
+def rows_by_label(p):
+    return {r.label: r for r in p.rows}
 
 
 def test_profile_cli_writes_json_and_plot(digits_m55, tmp_path, capsys):
@@ -88,8 +96,10 @@ def test_onnx_profile_on_every_target(tmp_path, target):
     assert ops[:2] == ["QLinearConv", "MaxPool"] and "QLinearMatMul" in ops
     assert any(r.label == "(inputs)" for r in p.rows)   # the uint8 input's flip
     if target == "rv32imc":
-        # No FPU: the float requantisation calls the soft-float library.
-        assert any(r.label.startswith("__") and r.label.endswith("sf3") for r in p.rows)
+        # No FPU: the float requantisation calls the soft-float library, from
+        # the convolution's and the matmul's rows.
+        soft = [r for r in p.rows if r.label.startswith("__") and r.label.endswith("sf3")]
+        assert soft and any(k.endswith("QLinearConv") for r in soft for k in r.callers)
 
 
 def test_operator_spans_cover_the_module_in_order():

@@ -16,7 +16,7 @@ block (cyclemodel, the plugin), so a block shared by two operators splits them
 by its instructions. Instructions the line table puts on no operator's lines
 (the entry's set-up, code LLVM merged from several operators) are one
 "(shared)" row; code outside the model function (memset, memcpy) has a row
-per function.
+per function, with the rows whose instructions called it and how often.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from mcusparse.compiler.program import ProgramRun
 SHARED = "(shared)"
 _LINE = re.compile(r"^; (.*):(\d+)(?::\d+)?$")
 _INSN = re.compile(r"^\s*([0-9a-f]+):\s")
+_TARGET = re.compile(r"<([^>+]+)>")      # a branch or call to a symbol's start
 
 
 class ProfileError(RuntimeError):
@@ -50,6 +51,9 @@ class OperatorCost:
     instructions: int = 0
     core_cycles: float = 0.0
     weight_bytes: float = 0.0
+    # For a function outside the model: calls (and tail calls) into it, by
+    # the row of the calling instruction.
+    callers: Dict[str, int] = field(default_factory=dict)
 
     def modeled_cycles(self, wait_states: int) -> float:
         """Core cycles + wait states x this row's share of 8-byte weight transactions."""
@@ -83,12 +87,15 @@ class Profile:
                                "format": r.format, "instructions": r.instructions,
                                "core_cycles": round(r.core_cycles, 1),
                                "weight_bytes": round(r.weight_bytes, 1),
-                               "modeled_cycles": round(r.modeled_cycles(self.wait_states), 1)}
+                               "modeled_cycles": round(r.modeled_cycles(self.wait_states), 1),
+                               **({"callers": r.callers} if r.callers else {})}
                               for r in self.rows]}
 
 
-def _objdump_lines(target: str, elf: Path, lo: int, hi: int) -> Tuple[List[int], List[Tuple[str, int]]]:
-    """Instruction addresses in [lo, hi) in order, and each one's (file, line)."""
+def _objdump_lines(target: str, elf: Path, lo: int,
+                   hi: int) -> Tuple[List[int], List[Tuple[str, int]], List[str]]:
+    """Instruction addresses in [lo, hi) in order, each one's (file, line), and the
+    symbol each one branches to the start of ("" if none)."""
     from mcusparse.cyclemodel import _riscv_llvm
     from mcusparse.targets import get_target
     from mcusparse.targets.toolchain import llvm_tool
@@ -107,7 +114,7 @@ def _objdump_lines(target: str, elf: Path, lo: int, hi: int) -> Tuple[List[int],
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode:
         raise ProfileError(f"disassembling {elf} failed:\n{proc.stderr[-2000:]}")
-    addrs, where = [], []
+    addrs, where, targets = [], [], []
     current = ("", 0)
     for line in proc.stdout.splitlines():
         m = _LINE.match(line)
@@ -121,13 +128,19 @@ def _objdump_lines(target: str, elf: Path, lo: int, hi: int) -> Tuple[List[int],
         if m:
             addrs.append(int(m.group(1), 16))
             where.append(current)
-    return addrs, where
+            t = _TARGET.search(line)
+            targets.append(t.group(1) if t else "")
+    return addrs, where, targets
+
+
+def _all_function_names(elf: Path) -> List[Tuple[str, int]]:
+    from mcusparse.targets.toolchain import read_symbols
+    return [(name, s.address & ~1) for name, s in read_symbols(elf).items() if s.kind in "Tt"]
 
 
 def _symbols(elf: Path) -> Tuple[List[int], List[str]]:
-    from mcusparse.targets.toolchain import read_symbols
-    funcs = sorted((s.address & ~1, name) for name, s in read_symbols(elf).items()
-                   if s.kind in "Tt")
+    """Function start addresses in order and their names."""
+    funcs = sorted((a, name) for name, a in _all_function_names(elf))
     return [a for a, _ in funcs], [n for _, n in funcs]
 
 
@@ -150,9 +163,16 @@ def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
     ran = [(b, c) for b, c in zip(blocks, block_cycles) if b.execs]
     if not ran:
         return []
-    addrs, where = _objdump_lines(target, elf, min(b.start for b, _ in ran),
-                                  max(b.end for b, _ in ran) + 8)
+    addrs, where, targets = _objdump_lines(target, elf, min(b.start for b, _ in ran),
+                                           max(b.end for b, _ in ran) + 8)
     sym_addrs, sym_names = _symbols(elf)
+    symbols = {name: a for name, a in _all_function_names(elf)}
+
+    def function_at(address: int) -> str:
+        # Aliases (bzero, __aeabi_memclr8) share an address: one name for all.
+        s = bisect.bisect_right(sym_addrs, address) - 1
+        return sym_names[s] if s >= 0 else "?"
+    calls: Dict[str, Dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for b, cycles in ran:
         at = bisect.bisect_left(addrs, b.start)
         insns = list(range(at, min(at + b.insns, len(addrs))))
@@ -162,8 +182,7 @@ def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
         share = defaultdict(int)
         for i in insns:
             file, line = where[i]
-            s = bisect.bisect_right(sym_addrs, addrs[i]) - 1
-            func = sym_names[s] if s >= 0 else "?"
+            func = function_at(addrs[i])
             k = bisect.bisect_right(firsts, line) - 1 if func == entry else -1
             if func != entry:
                 row = row_for(func, op="", index=-1, format="")
@@ -175,11 +194,18 @@ def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
             else:
                 row = row_for(SHARED, op="", index=-1, format="")
             share[row.label] += 1
+            if targets[i] in symbols:
+                callee = function_at(symbols[targets[i]])
+                if callee != func:
+                    calls[callee][row.label] += b.execs
         for label, n in share.items():
             r = rows[label]
             r.instructions += n * b.execs
             r.core_cycles += cycles * n / b.insns
             r.weight_bytes += b.weight_bytes * n / b.insns
+    for callee, by in calls.items():
+        if callee in rows and callee != entry:
+            rows[callee].callers = dict(sorted(by.items(), key=lambda kv: -kv[1]))
     ops = sorted((r for r in rows.values() if r.index >= 0), key=lambda r: r.index)
     rest = sorted((r for r in rows.values() if r.index < 0), key=lambda r: -r.instructions)
     return ops + rest
@@ -212,13 +238,14 @@ def format_table(p: Profile) -> str:
            f"{p.attributed:.1%} of the instructions charged to an operator",
            "",
            f"| operator | format | instructions | share | modeled cycles ({ws} ws) | share "
-           "| weight bytes |",
-           "|---|---|---:|---:|---:|---:|---:|"]
+           "| weight bytes | called from |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in p.rows:
         m = r.modeled_cycles(ws)
+        callers = ", ".join(f"{k} ({n:,}x)" for k, n in r.callers.items()) or "-"
         out.append(f"| {r.label} | {r.format or '-'} | {r.instructions:,} | "
                    f"{r.instructions / total_i:.1%} | {m:,.0f} | {m / total_m:.1%} | "
-                   f"{r.weight_bytes:,.0f} |")
+                   f"{r.weight_bytes:,.0f} | {callers} |")
     return "\n".join(out)
 
 

@@ -8,7 +8,8 @@ The demo compiles it twice with `mcusparse.compile`: every layer on our dense
 kernels, and with `--format auto` (per layer, the layout with the lowest
 measured cost); runs both on qemu-system-arm (mps3-an547) on held-out test
 images with the instruction-counting plugin, runs LiteRT's reference kernels
-on the same images, and prints the side-by-side table of `mcusparse compare`.
+on the same images, and prints the side-by-side table of `mcusparse compare`,
+then where the sparse build's time goes (`mcusparse profile`, first image).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import time
 
 import numpy as np
 
-from mcusparse.compiler import MODEL_TARGETS
+from mcusparse.compiler import MODEL_TARGETS, profile
 from mcusparse.compiler.compare import compare, format_table
 from mcusparse.models import bundled
 
@@ -44,6 +45,10 @@ def main(argv=None) -> int:
                 wait_states=args.wait_states,
                 log=lambda m: print(f"[demo] {m}", file=sys.stderr, flush=True))
     print(format_table(r))
+    p = profile.profile(r["builds"]["sparse"], xs[0], wait_states=args.wait_states)
+    print(f"\nWhere the {args.format} build's time goes (`mcusparse profile "
+          f"{r['builds']['sparse']}`):\n")
+    print(profile.format_table(p))
     print(f"\nBoth builds ran on the emulator; outputs compared with LiteRT element by element. "
           f"Took {time.time() - t0:.0f} s. Compiled models: build/compare/.")
     return 0

@@ -105,6 +105,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
     return {
         "model": model_path.name, "target": target, "format": format,
         "wait_states": wait_states, "samples": len(inputs), "reference": ref.name,
+        "builds": {name: str(cm.out_dir) for name, cm in builds.items()},
         "dense": d, "sparse": s,
         "speedup_instructions": d["instructions"] / max(1, s["instructions"]),
         "speedup_modeled": d[f"modeled_cycles_{wait_states}"] /

@@ -58,6 +58,7 @@ struct LowerMatvecPass
     LowerOptions opts;
     opts.vectorLength = vectorLength;
     opts.denseRows = denseRows;
+    opts.denseWeightsOnce = denseWeightsOnce;
     opts.target = target;
     if (failed(checkTargetOption(getOperation(), getArgument(), target,
                                  /*allowGeneric=*/true)))

@@ -60,7 +60,8 @@ std::string toLLVMPipeline(llvm::StringRef target, int64_t denseRows = 0,
 /// (pexPeakBytes 0: no partial execution).
 std::string modelToLLVMPipeline(llvm::StringRef target,
                                 int64_t pexPeakBytes = 0,
-                                int64_t tilePixels = 0);
+                                int64_t tilePixels = 0,
+                                bool denseWeightsOnce = false);
 
 } // namespace mcusparse
 

@@ -142,6 +142,10 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
            "lanes per vector step (dense, csr): 16 int8 = one 128-bit register">,
     Option<"denseRows", "dense-rows", "int64_t", "4",
            "rows that share one activation load in the dense kernel">,
+    Option<"denseWeightsOnce", "dense-weights-once", "bool", "false",
+           "cortex-m55 dense layer matmuls with at most 96 columns: each row "
+           "of W held in registers while every pixel passes (W read once, "
+           "more instructions) instead of register-blocked">,
     Option<"target", "target", "std::string", "\"\"",
            "target-specific kernel shapes: cortex-m55 (MVE intrinsics via "
            "llvm.call_intrinsic), rv32imc (scalar N:M), rv32gcv, host; empty: "

@@ -52,6 +52,11 @@ struct ModelToLLVMOptions : public PassPipelineOptions<ModelToLLVMOptions> {
                      "tiles of at most this many pixels "
                      "(sparse-enc-tile-accumulators); 0: whole"),
       llvm::cl::init(0)};
+  Option<bool> denseWeightsOnce{
+      *this, "dense-weights-once",
+      llvm::cl::desc("dense layers read each weight once (cortex-m55, up to "
+                     "96 columns; more instructions, less weight traffic)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -92,7 +97,8 @@ std::string mcusparse::toLLVMPipeline(llvm::StringRef target,
 
 std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
                                            int64_t pexPeakBytes,
-                                           int64_t tilePixels) {
+                                           int64_t tilePixels,
+                                           bool denseWeightsOnce) {
   int64_t denseRows = 0, vectorLength = 0;
   targetDefaults(target, denseRows, vectorLength);
   // mps3-an547: DTCM 512 KiB holds .data, .bss and the 32 KiB stack; a larger
@@ -133,6 +139,7 @@ std::string mcusparse::modelToLLVMPipeline(llvm::StringRef target,
           "sparse-enc-pack-constants, sparse-enc-outline-weights, canonicalize, "
           "sparse-enc-lower-matvec{dense-rows=" +
           llvm::Twine(denseRows) + " vector-length=" + llvm::Twine(vectorLength) +
+          (denseWeightsOnce ? " dense-weights-once" : "") +
           " target=" + target + "}, canonicalize, "
           // No cse before bufferization: it merges the zero-filled
           // accumulators of different layers, which then cost a copy each.
@@ -169,7 +176,7 @@ void mcusparse::registerSparseEncPipelines() {
       [](OpPassManager &pm, const ModelToLLVMOptions &opts) {
         std::string text =
             modelToLLVMPipeline(opts.target, opts.pexPeakBytes,
-                                opts.tilePixels);
+                                opts.tilePixels, opts.denseWeightsOnce);
         if (failed(parsePassPipeline(text, pm, llvm::errs())))
           llvm::report_fatal_error("sparse-enc-model-to-llvm: bad pipeline text");
       });

@@ -49,7 +49,63 @@ constexpr int64_t kPixels = 3;
 /// column per step (unrolled, the loads of later columns spilled).
 constexpr int64_t kScalarRows = 3;
 constexpr int64_t kScalarPixels = 4;
+/// cortex-m55 weights-once kernel: a row of W in at most 6 of the 8 q
+/// registers (the others: a row of X and a spare), and at least 2 of them:
+/// with digits' first convolution (9 columns, one masked step per pixel)
+/// the model ran 1,217 more instructions and read no fewer weight bytes.
+constexpr int64_t kResidentCols = 96;
+constexpr int64_t kResidentMinCols = 32;
+/// Pixels per iteration of its pixel loop (one loop end for two stores).
+constexpr int64_t kResidentPixels = 2;
 } // namespace
+
+/// cortex-m55, int8 (dense-weights-once): each row of W is loaded once into
+/// q registers and every pixel passes it, per pixel ceil(K / 16) loads of X
+/// and `vmlava`s and one store of Y. Every weight is read once (the
+/// register-blocked kernel reads it once per block of kPixels pixels), for
+/// more instructions per MAC: a layer's choice between the two depends on
+/// the weight memory's wait states.
+static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
+                                            const MatmulOperands &m,
+                                            int64_t vl) {
+  Emitter e{b, m.accType};
+  Value w = m.buffers[0];
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  auto wVec = VectorType::get({vl}, m.weightType.getElementType());
+  auto xVec =
+      VectorType::get({vl}, cast<ShapedType>(m.x.getType()).getElementType());
+  auto [y, fillValue] = matmulInit(m);
+  // Column steps [c, c + vl), the last under a compile-time mask.
+  SmallVector<std::pair<int64_t, Value>> steps;
+  for (int64_t c = 0; c < K; c += vl)
+    steps.push_back({c, K - c < vl ? e.prefixMask(vl, K - c) : Value()});
+  return forLoop(
+      b, e.index(0), e.index(O), e.index(1), {y},
+      [&](Value o, ValueRange rowIn) -> SmallVector<Value> {
+        SmallVector<Value> ws;
+        for (auto [c, mask] : steps)
+          ws.push_back(e.read(wVec, w, {o, e.index(c)}, mask));
+        // Pixels [p0, p0 + nq) against the row.
+        auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
+          for (int64_t q = 0; q < nq; ++q) {
+            Value p = q ? arith::AddIOp::create(b, p0, e.index(q)) : p0;
+            Value acc = fillValue ? fillValue
+                                  : tensor::ExtractOp::create(
+                                        b, yt, ValueRange{p, o})
+                                        .getResult();
+            for (auto [j, step] : llvm::enumerate(steps)) {
+              Value xv = e.read(xVec, m.x, {p, e.index(step.first)},
+                                step.second);
+              acc = e.mveDot(acc, ws[j], xv);
+            }
+            yt = tensor::InsertOp::create(b, acc, yt, ValueRange{p, o});
+          }
+          return yt;
+        };
+        return {forPixelBlocks(b, e, P, kResidentPixels, rowIn[0], emitPixels,
+                               /*rolled=*/true)};
+      })[0];
+}
 
 FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
                                                     const MatmulOperands &m,
@@ -67,6 +123,10 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
   auto dot = [&](Value acc, Value wv, Value xv) -> Value {
     return mveInt8 ? e.mveDot(acc, wv, xv) : e.dot(acc, wv, xv);
   };
+
+  if (mveInt8 && opts.denseWeightsOnce && K >= kResidentMinCols &&
+      K <= kResidentCols && P > 1)
+    return lowerDenseMatmulWeightsOnceMVE(b, m, vl);
 
   auto [y, fillValue] = matmulInit(m);
 

@@ -58,6 +58,9 @@ struct LowerOptions {
   int64_t vectorLength = 16;
   /// Dense kernel: rows that share one activation load.
   int64_t denseRows = 4;
+  /// Dense layer matmul: read W once (rows held in registers) where the
+  /// target has such a kernel (LowerDenseMatmul.cpp).
+  bool denseWeightsOnce = false;
   /// "cortex-m55", "rv32imc", "rv32gcv", "host" or "" (generic code only).
   std::string target;
   bool mve() const { return target == "cortex-m55"; }

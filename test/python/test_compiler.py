@@ -460,6 +460,25 @@ def test_auto_measures_dense_convolutions_as_compiled(monkeypatch):
     assert choice.format == "dense"
 
 
+def test_dense_weights_once_model(tmp_path, digits, reference):
+    """--dense-weights-once: digits' second convolution (16 x 72 weights over 16
+    pixels) reads its weights once instead of once per 3 pixels; bit-exact."""
+    builds = {}
+    for once in (False, True):
+        builds[once] = mcusparse.compile(bundled("digits_dense.tflite"), target="cortex-m55",
+                                         format="dense", out_dir=tmp_path / str(once),
+                                         dense_weights_once=once, progress=False)
+    ref = Reference(bundled("digits_dense.tflite"))
+    runs = {}
+    for once, cm in builds.items():
+        runs[once] = cm.run(digits[0][0])
+        np.testing.assert_array_equal(runs[once].outputs[0], ref(digits[0][0])[0])
+    assert builds[True].report["dense_weights_once"] is True
+    conv2_bytes = 16 * 72
+    assert runs[False].weight_bytes_read - runs[True].weight_bytes_read >= 4 * conv2_bytes
+    assert runs[True].modeled_cycles(4) < runs[False].modeled_cycles(4)
+
+
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])
 def test_cse_csr_model_on_the_emulators(tmp_path, digits, target):
     """--format cse-csr: the Python search's buffers ride on each weight

@@ -183,3 +183,30 @@ def test_spmm_errors():
     k = kernels.spmm(W, format="dense", batch=2)
     with pytest.raises(ValueError, match="shape"):
         k.run(np.zeros((8, 3), np.int8))
+
+
+@pytest.mark.parametrize("shape,pixels", [
+    ((64, 64), 125),      # DS-CNN S's 1x1 layer: 4 full steps, odd pixels
+    ((5, 40), 7),         # a masked step of 8, a tail pixel
+    ((3, 96), 2),         # six steps: the widest row held in registers
+    ((17, 33), 9),        # a masked step of 1
+    ((8, 100), 10),       # wider than 96: register-blocked
+    ((6, 20), 8),         # narrower than 32: register-blocked
+])
+def test_dense_weights_once_layer_matches_numpy(tmp_path, shape, pixels):
+    """cortex-m55 dense-weights-once (compile_model(dense_weights_once=True)):
+    Y = X W^T, and W is read once where the kernel applies."""
+    from mcusparse import compiler
+    from mcusparse.compiler import program
+    from mcusparse.compiler.layer_cost import layer_mlir
+    rng = np.random.default_rng(pixels)
+    W = rng.integers(-128, 128, shape).astype(np.int8)
+    X = rng.integers(-128, 128, (pixels, shape[1])).astype(np.int8)
+    compiler.lower_to_object(layer_mlir(W, pixels, None), "cortex-m55", tmp_path, "layer",
+                             line_tables=False, dense_weights_once=True)
+    out = program.IoSpec("y", (pixels, shape[0]), "int32")
+    elf = program.build("cortex-m55", tmp_path / "model.o", [X], [out], tmp_path)
+    res = program.run("cortex-m55", elf, [out], model="layer")
+    np.testing.assert_array_equal(res.outputs[0], X.astype(np.int32) @ W.astype(np.int32).T)
+    if 32 <= shape[1] <= 96 and W.nbytes > 1024:
+        assert res.weight_bytes_read == W.nbytes

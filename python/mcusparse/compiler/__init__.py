@@ -192,7 +192,8 @@ def run(out_dir: Union[str, os.PathLike], *inputs: np.ndarray, timeout: float = 
 def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55",
                   format: str = "auto", out_dir: Union[str, os.PathLike, None] = None, *,
                   wait_states: int = 4, pex_peak_bytes: int = 0, tile_pixels: int = 0,
-                  progress: bool = True, log=None) -> CompiledModel:
+                  dense_weights_once: bool = False, progress: bool = True,
+                  log=None) -> CompiledModel:
     """Compile a .tflite / .onnx model for `target` into `out_dir` (see the module docstring).
 
     format: "auto" (per layer, measured) or one format for every sparse-capable layer
@@ -201,6 +202,10 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             estimated peak is above this many bytes run in channel slices; 0: off.
     tile_pixels: layers' int32 results and their requantisation in tiles of at most this
             many pixels (docs/model-passes.md); 0: whole.
+    dense_weights_once: cortex-m55 dense convolutions with at most 96 columns hold each
+            row of weights in registers while the pixels pass: every weight read once,
+            more instructions than the register-blocked kernel (docs/kernels.md); for
+            weights in memory with wait states.
     The output directory is written only when every stage succeeded (built in a
     temporary directory next to it, then moved into place)."""
     from mcusparse.frontend import import_model
@@ -222,7 +227,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     imported = import_model(model_path)
     say(f"choosing layouts for {len(imported.layers)} layers ({format})")
     choices = choose_layouts(imported, target, format, wait_states=wait_states,
-                             progress=progress)
+                             progress=progress, dense_weights_once=dense_weights_once)
     text = with_layouts(imported.mlir, choices)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -230,9 +235,11 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     try:
         _write(work / "00-imported.mlir", imported.mlir)
         _write(work / "01-layouts.mlir", text)
-        say(f"lowering with {model_pipeline(target, pex_peak_bytes, tile_pixels)}")
+        say(f"lowering with "
+            f"{model_pipeline(target, pex_peak_bytes, tile_pixels, dense_weights_once)}")
         llvm_text = lower_to_object(text, target, work, model_path.name,
-                                    pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels)
+                                    pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels,
+                                    dense_weights_once=dense_weights_once)
         m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
         arena = int(m.group(1)) if m else 0
         # The buffers live together at the arena's peak (sparse-enc-plan-arena).
@@ -250,6 +257,7 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         report["totals"]["arena_peak"] = peak
         report["pex_peak_bytes"] = pex_peak_bytes
         report["tile_pixels"] = tile_pixels
+        report["dense_weights_once"] = dense_weights_once
         _write(work / "report.json", json.dumps(report, indent=1) + "\n")
         if out.exists():
             _check_output(out)
@@ -274,11 +282,13 @@ def _check_output(out: Path) -> None:
                            "not overwriting it")
 
 
-def model_pipeline(target: str, pex_peak_bytes: int = 0, tile_pixels: int = 0) -> str:
+def model_pipeline(target: str, pex_peak_bytes: int = 0, tile_pixels: int = 0,
+                   dense_weights_once: bool = False) -> str:
     """The sparse-enc-model-to-llvm invocation for `target` (passes/Pipelines.cpp)."""
     pex = f" pex-peak-bytes={pex_peak_bytes}" if pex_peak_bytes else ""
     tile = f" tile-pixels={tile_pixels}" if tile_pixels else ""
-    return f"sparse-enc-model-to-llvm{{target={target}{pex}{tile}}}"
+    once = " dense-weights-once" if dense_weights_once else ""
+    return f"sparse-enc-model-to-llvm{{target={target}{pex}{tile}{once}}}"
 
 
 # A line table only (no variables or types): the MLIR locations of the
@@ -288,14 +298,14 @@ LINE_TABLES = "ensure-debug-info-scope-on-llvm-func{emission-kind=LineTablesOnly
 
 def lower_to_object(text: str, target: str, work: Path, name: str, *,
                     pex_peak_bytes: int = 0, tile_pixels: int = 0,
-                    line_tables: bool = True) -> str:
+                    line_tables: bool = True, dense_weights_once: bool = False) -> str:
     """Model MLIR (01-layouts form) -> work/02-llvm.mlir, model.ll, model.o; returns the
     llvm-dialect text. line_tables: model.o maps its code to the lines of `text`."""
     from mcusparse import pipeline
     from mcusparse.kernels import _mlir_translate
     from mcusparse.targets import get_target
     from mcusparse.targets import toolchain as _tc
-    passes = model_pipeline(target, pex_peak_bytes, tile_pixels)
+    passes = model_pipeline(target, pex_peak_bytes, tile_pixels, dense_weights_once)
     if line_tables:
         passes += "," + LINE_TABLES
     try:

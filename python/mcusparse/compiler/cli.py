@@ -17,8 +17,9 @@ def _compile(args: argparse.Namespace) -> int:
     cm = compiler.compile_model(args.model, args.target, args.format, args.output,
                                 wait_states=args.wait_states,
                                 pex_peak_bytes=args.pex_peak_bytes,
-                                tile_pixels=args.tile_pixels, progress=not args.quiet,
-                                log=None if args.quiet else _log)
+                                tile_pixels=args.tile_pixels,
+                                dense_weights_once=args.dense_weights_once,
+                                progress=not args.quiet, log=None if args.quiet else _log)
     t = cm.report["totals"]
     print(f"{cm.report['model']} -> {cm.out_dir}/ for {cm.target}")
     print(f"{'layer':<34}{'op':<18}{'format':<10}{'bytes':>10}{'dense':>10}{'MACs':>12}")
@@ -128,6 +129,11 @@ def register(groups) -> None:
                    help="compute each convolution's int32 result and its requantisation "
                         "in tiles of at most N pixels (e.g. 48), so the int32 buffer is one "
                         "tile; default 0: whole")
+    p.add_argument("--dense-weights-once", action="store_true",
+                   help="cortex-m55: dense convolutions of at most 96 columns read each "
+                        "weight once (rows held in registers while the pixels pass; more "
+                        "instructions, far less weight traffic than the register-blocked "
+                        "kernel)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_compile)
 

@@ -58,8 +58,11 @@ def _cache_file() -> Path:
 
 
 def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
-                       wait_states: int = 4, seed: int = 0) -> int:
-    """Modeled cycles of the layer at `wait_states`, or -1 if its output is wrong."""
+                       wait_states: int = 4, seed: int = 0,
+                       dense_weights_once: bool = False) -> int:
+    """Modeled cycles of the layer at `wait_states`, or -1 if its output is wrong.
+    dense_weights_once: a dense layer built as compile_model(dense_weights_once=True)
+    builds it."""
     from mcusparse import compiler
     from mcusparse.compiler import program
     from mcusparse.compiler.layouts import encoding_of
@@ -71,9 +74,10 @@ def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
     if pixels > MAX_PIXELS:
         scale, pixels = pixels / MAX_PIXELS, MAX_PIXELS
     encoding = None if fmt == "dense" else encoding_of(fmt, W)
+    once = dense_weights_once and fmt == "dense"
     text = layer_mlir(W, pixels, encoding)
-    key = hashlib.sha256(f"{target} {wait_states} {seed} v1 {_compiler(target)}\n{text}"
-                         .encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{target} {wait_states} {seed} v1{' once' if once else ''} "
+                         f"{_compiler(target)}\n{text}".encode()).hexdigest()[:20]
     cache = _cache_file()
     try:
         known = json.loads(cache.read_text())
@@ -87,7 +91,7 @@ def measure_conv_layer(W: np.ndarray, pixels: int, fmt: str, target: str,
     work = Path(tempfile.mkdtemp(prefix="layer-cost-"))
     try:
         compiler.lower_to_object(text, target, work, f"layer {W.shape[0]}x{W.shape[1]} {fmt}",
-                                 line_tables=False)
+                                 line_tables=False, dense_weights_once=once)
         out = program.IoSpec("y", (pixels, W.shape[0]), "int32")
         elf = program.build(target, work / "model.o", [x], [out], work)
         res = program.run(target, elf, [out], model=f"layer {fmt}")

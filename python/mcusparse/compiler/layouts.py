@@ -131,7 +131,8 @@ def _measure(W: np.ndarray, fmt: str, target: str, wait_states: int, seed: int =
 
 
 def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
-                   wait_states: int = 4, progress: bool = True) -> List[LayerChoice]:
+                   wait_states: int = 4, progress: bool = True,
+                   dense_weights_once: bool = False) -> List[LayerChoice]:
     """One LayerChoice per layer of `model` (see the module docstring)."""
     fmt = fmt.strip().lower()
     todo = list(enumerate(model.layers))
@@ -143,7 +144,8 @@ def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
     choices = []
     try:
         for pos, layer in todo:
-            choices.append(_choose_one(pos, layer, target, fmt, wait_states))
+            choices.append(_choose_one(pos, layer, target, fmt, wait_states,
+                                       dense_weights_once))
             if bar is not None:
                 bar.update(1)
     finally:
@@ -175,7 +177,7 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
 
 
 def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
-                wait_states: int) -> LayerChoice:
+                wait_states: int, dense_weights_once: bool = False) -> LayerChoice:
     where = f"layer {pos} ({layer.op} {layer.name!r}, {layer.matrix_shape[0]}x" \
             f"{layer.matrix_shape[1]})"
     if not sparse_capable(layer):
@@ -196,7 +198,8 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
             formats.encode(W, f)           # ValueError when W does not fit f
             if batched and has_batched_kernel(f, target):
                 from mcusparse.compiler.layer_cost import measure_conv_layer
-                cost = measure_conv_layer(W, px, f, target, wait_states)
+                cost = measure_conv_layer(W, px, f, target, wait_states,
+                                          dense_weights_once=dense_weights_once)
             else:
                 cycles = _measure(W, f, target, wait_states)
                 cost = cycles * px if cycles >= 0 else -1

@@ -1,0 +1,113 @@
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55 dense-weights-once}, canonicalize)' | FileCheck %s
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55 dense-weights-once})' | FileCheck %s --check-prefix=LLVM
+
+// dense-weights-once, cortex-m55: each row of W is read once into vector
+// registers (here 40 columns: two steps of 16 and a masked step of 8) and every
+// pixel passes it, two pixels per iteration of a rolled loop, then the
+// tail pixel. The fill value starts each sum; Y is never read. The
+// register-blocked kernel (test/Passes/lower-matmul.mlir, @dense_matmul)
+// reads W again for every block of 3 pixels.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @weights_once
+// CHECK-SAME: (%[[X:.*]]: tensor<7x40xi8>, %[[W:.*]]: tensor<5x40xi8>)
+// CHECK-DAG: %[[TAIL:.*]] = arith.constant dense<[true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK-DAG: %[[Z:.*]] = arith.constant 0 : i32
+// CHECK: scf.for %[[O:.*]] = %c0 to %c5 step %c1 iter_args(
+// CHECK: %[[W0:.*]] = vector.transfer_read %[[W]][%[[O]], %c0]
+// CHECK: %[[W1:.*]] = vector.transfer_read %[[W]][%[[O]], %c16]
+// CHECK: %[[W2:.*]] = vector.transfer_read %[[W]][%[[O]], %c32], %{{.*}}, %[[TAIL]]
+// CHECK: scf.for %[[P:.*]] = %c0 to %c6 step %c2 iter_args(
+// CHECK-NOT: vector.transfer_read %[[W]]
+// CHECK: vector.transfer_read %[[X]][%[[P]], %c0]
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vmldava"(%{{.*}}, %{{.*}}, %{{.*}}, %[[Z]], %[[W0]], %{{.*}})
+// CHECK: vector.transfer_read %[[X]][%[[P]], %c16]
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vmldava"({{.*}}%[[W1]]
+// CHECK: vector.transfer_read %[[X]][%[[P]], %c32], %{{.*}}, %[[TAIL]]
+// CHECK: llvm.call_intrinsic "llvm.arm.mve.vmldava"({{.*}}%[[W2]]
+// CHECK: tensor.insert %{{.*}}[%[[P]], %[[O]]]
+// CHECK: tensor.insert
+// CHECK: scf.yield
+// CHECK: } {loop_annotation = #{{.*}}}
+// The tail pixel 6.
+// CHECK: vector.transfer_read %[[X]][%c6, %c0]
+// CHECK: tensor.insert %{{.*}}[%c6, %[[O]]]
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: tensor.extract %
+// CHECK: return
+// LLVM-LABEL: llvm.func @weights_once
+// LLVM: llvm.call_intrinsic "llvm.arm.mve.vmldava"
+// LLVM-NOT: linalg
+func.func @weights_once(%x: tensor<7x40xi8>, %w: tensor<5x40xi8>) -> tensor<7x5xi32> {
+  %e = tensor.empty() : tensor<7x5xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<7x40xi8>, tensor<5x40xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  return %r : tensor<7x5xi32>
+}
+
+// -----
+
+// More than 96 columns do not fit six q registers, and fewer than 32 (one
+// step, masked) cost more per pixel than the weight traffic saves:
+// register-blocked (blocks of 3 pixels), as without the option.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @wide_rows_stay_blocked
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c3 iter_args(
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c2 iter_args(
+// CHECK: return
+func.func @wide_rows_stay_blocked(%x: tensor<7x112xi8>, %w: tensor<5x112xi8>) -> tensor<7x5xi32> {
+  %e = tensor.empty() : tensor<7x5xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<7x112xi8>, tensor<5x112xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  return %r : tensor<7x5xi32>
+}
+
+// -----
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @narrow_rows_stay_blocked
+// CHECK: scf.for %{{.*}} = %c0 to %c6 step %c3 iter_args(
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c2 iter_args(
+// CHECK: return
+func.func @narrow_rows_stay_blocked(%x: tensor<7x9xi8>, %w: tensor<5x9xi8>) -> tensor<7x5xi32> {
+  %e = tensor.empty() : tensor<7x5xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<7x9xi8>, tensor<5x9xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  return %r : tensor<7x5xi32>
+}
+
+// -----
+
+// Y not a fill: each sum starts from Y[p, o].
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @accumulates_into_y
+// CHECK-SAME: (%[[X:.*]]: tensor<4x32xi8>, %[[W:.*]]: tensor<3x32xi8>, %[[Y:.*]]: tensor<4x3xi32>)
+// CHECK: scf.for %[[O:.*]] = %c0 to %c3 step %c1 iter_args(%[[YT:.*]] = %[[Y]])
+// CHECK: scf.for %[[P:.*]] = %c0 to %c4 step %c2 iter_args(%[[YP:.*]] = %[[YT]])
+// CHECK: tensor.extract %[[YP]][%[[P]], %[[O]]]
+// CHECK: return
+func.func @accumulates_into_y(%x: tensor<4x32xi8>, %w: tensor<3x32xi8>, %y: tensor<4x3xi32>) -> tensor<4x3xi32> {
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<4x32xi8>, tensor<3x32xi8>) outs(%y : tensor<4x3xi32>) -> tensor<4x3xi32>
+  return %r : tensor<4x3xi32>
+}

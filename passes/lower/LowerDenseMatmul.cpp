@@ -89,13 +89,13 @@ static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
         auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
           for (int64_t q = 0; q < nq; ++q) {
             Value p = q ? arith::AddIOp::create(b, p0, e.index(q)) : p0;
-            Value acc = fillValue ? fillValue
-                                  : tensor::ExtractOp::create(
-                                        b, yt, ValueRange{p, o})
-                                        .getResult();
+            Value acc = fillValue
+                            ? fillValue
+                            : tensor::ExtractOp::create(b, yt, ValueRange{p, o})
+                                  .getResult();
             for (auto [j, step] : llvm::enumerate(steps)) {
-              Value xv = e.read(xVec, m.x, {p, e.index(step.first)},
-                                step.second);
+              Value xv =
+                  e.read(xVec, m.x, {p, e.index(step.first)}, step.second);
               acc = e.mveDot(acc, ws[j], xv);
             }
             yt = tensor::InsertOp::create(b, acc, yt, ValueRange{p, o});

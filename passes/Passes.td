@@ -143,9 +143,10 @@ def SparseEncLowerMatvec : Pass<"sparse-enc-lower-matvec", "mlir::ModuleOp"> {
     Option<"denseRows", "dense-rows", "int64_t", "4",
            "rows that share one activation load in the dense kernel">,
     Option<"denseWeightsOnce", "dense-weights-once", "bool", "false",
-           "cortex-m55 dense layer matmuls with at most 96 columns: each row "
-           "of W held in registers while every pixel passes (W read once, "
-           "more instructions) instead of register-blocked">,
+           "cortex-m55 dense layer matmuls with 32 or more columns: each row "
+           "of W (in chunks of 96 columns) held in registers while every "
+           "pixel passes (W read once, more instructions) instead of "
+           "register-blocked">,
     Option<"target", "target", "std::string", "\"\"",
            "target-specific kernel shapes: cortex-m55 (MVE intrinsics via "
            "llvm.call_intrinsic), rv32imc (scalar N:M), rv32gcv, host; empty: "

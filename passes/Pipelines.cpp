@@ -54,8 +54,8 @@ struct ModelToLLVMOptions : public PassPipelineOptions<ModelToLLVMOptions> {
       llvm::cl::init(0)};
   Option<bool> denseWeightsOnce{
       *this, "dense-weights-once",
-      llvm::cl::desc("dense layers read each weight once (cortex-m55, up to "
-                     "96 columns; more instructions, less weight traffic)"),
+      llvm::cl::desc("dense layers read each weight once (cortex-m55, 32 or "
+                     "more columns; more instructions, less weight traffic)"),
       llvm::cl::init(false)};
 };
 } // namespace

@@ -49,8 +49,9 @@ constexpr int64_t kPixels = 3;
 /// column per step (unrolled, the loads of later columns spilled).
 constexpr int64_t kScalarRows = 3;
 constexpr int64_t kScalarPixels = 4;
-/// cortex-m55 weights-once kernel: a row of W in at most 6 of the 8 q
-/// registers (the others: a row of X and a spare), and at least 2 of them:
+/// cortex-m55 weights-once kernel: a row of W (or a chunk of a wider row) in
+/// at most 6 of the 8 q registers (the others: a row of X and a spare), and
+/// at least 2 of them:
 /// with digits' first convolution (9 columns, one masked step per pixel)
 /// the model ran 1,217 more instructions and read no fewer weight bytes.
 constexpr int64_t kResidentCols = 96;
@@ -64,7 +65,9 @@ constexpr int64_t kResidentPixels = 2;
 /// and `vmlava`s and one store of Y. Every weight is read once (the
 /// register-blocked kernel reads it once per block of kPixels pixels), for
 /// more instructions per MAC: a layer's choice between the two depends on
-/// the weight memory's wait states.
+/// the weight memory's wait states. A row wider than kResidentCols runs in
+/// chunks of at most kResidentCols columns, each a pass over the pixels;
+/// the later passes add to the sums in Y (one more load per pixel).
 static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
                                             const MatmulOperands &m,
                                             int64_t vl) {
@@ -75,35 +78,48 @@ static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
   auto xVec =
       VectorType::get({vl}, cast<ShapedType>(m.x.getType()).getElementType());
   auto [y, fillValue] = matmulInit(m);
-  // Column steps [c, c + vl), the last under a compile-time mask.
-  SmallVector<std::pair<int64_t, Value>> steps;
-  for (int64_t c = 0; c < K; c += vl)
-    steps.push_back({c, K - c < vl ? e.prefixMask(vl, K - c) : Value()});
+  // Chunks of columns, each a list of steps [c, c + vl), the last step of
+  // the row under a compile-time mask; equal chunks where the row is split.
+  int64_t stepsTotal = (K + vl - 1) / vl;
+  int64_t perChunk = kResidentCols / vl;
+  int64_t chunks = (stepsTotal + perChunk - 1) / perChunk;
+  SmallVector<SmallVector<std::pair<int64_t, Value>>> chunkSteps(chunks);
+  for (int64_t s = 0; s < stepsTotal; ++s) {
+    int64_t c = s * vl;
+    chunkSteps[s * chunks / stepsTotal].push_back(
+        {c, K - c < vl ? e.prefixMask(vl, K - c) : Value()});
+  }
   return forLoop(
       b, e.index(0), e.index(O), e.index(1), {y},
       [&](Value o, ValueRange rowIn) -> SmallVector<Value> {
-        SmallVector<Value> ws;
-        for (auto [c, mask] : steps)
-          ws.push_back(e.read(wVec, w, {o, e.index(c)}, mask));
-        // Pixels [p0, p0 + nq) against the row.
-        auto emitPixels = [&](Value yt, Value p0, int64_t nq) -> Value {
-          for (int64_t q = 0; q < nq; ++q) {
-            Value p = q ? arith::AddIOp::create(b, p0, e.index(q)) : p0;
-            Value acc = fillValue
-                            ? fillValue
-                            : tensor::ExtractOp::create(b, yt, ValueRange{p, o})
-                                  .getResult();
-            for (auto [j, step] : llvm::enumerate(steps)) {
-              Value xv =
-                  e.read(xVec, m.x, {p, e.index(step.first)}, step.second);
-              acc = e.mveDot(acc, ws[j], xv);
+        Value yt = rowIn[0];
+        for (auto [chunk, steps] : llvm::enumerate(chunkSteps)) {
+          SmallVector<Value> ws;
+          for (auto [c, mask] : steps)
+            ws.push_back(e.read(wVec, w, {o, e.index(c)}, mask));
+          bool fromFill = chunk == 0 && fillValue;
+          // Pixels [p0, p0 + nq) against the chunk.
+          auto emitPixels = [&](Value yp, Value p0, int64_t nq) -> Value {
+            for (int64_t q = 0; q < nq; ++q) {
+              Value p = q ? arith::AddIOp::create(b, p0, e.index(q)) : p0;
+              Value acc =
+                  fromFill
+                      ? fillValue
+                      : tensor::ExtractOp::create(b, yp, ValueRange{p, o})
+                            .getResult();
+              for (auto [j, step] : llvm::enumerate(steps)) {
+                Value xv =
+                    e.read(xVec, m.x, {p, e.index(step.first)}, step.second);
+                acc = e.mveDot(acc, ws[j], xv);
+              }
+              yp = tensor::InsertOp::create(b, acc, yp, ValueRange{p, o});
             }
-            yt = tensor::InsertOp::create(b, acc, yt, ValueRange{p, o});
-          }
-          return yt;
-        };
-        return {forPixelBlocks(b, e, P, kResidentPixels, rowIn[0], emitPixels,
-                               /*rolled=*/true)};
+            return yp;
+          };
+          yt = forPixelBlocks(b, e, P, kResidentPixels, yt, emitPixels,
+                              /*rolled=*/true);
+        }
+        return {yt};
       })[0];
 }
 
@@ -124,8 +140,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
     return mveInt8 ? e.mveDot(acc, wv, xv) : e.dot(acc, wv, xv);
   };
 
-  if (mveInt8 && opts.denseWeightsOnce && K >= kResidentMinCols &&
-      K <= kResidentCols && P > 1)
+  if (mveInt8 && opts.denseWeightsOnce && K >= kResidentMinCols && P > 1)
     return lowerDenseMatmulWeightsOnceMVE(b, m, vl);
 
   auto [y, fillValue] = matmulInit(m);

@@ -202,8 +202,9 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             estimated peak is above this many bytes run in channel slices; 0: off.
     tile_pixels: layers' int32 results and their requantisation in tiles of at most this
             many pixels (docs/model-passes.md); 0: whole.
-    dense_weights_once: cortex-m55 dense convolutions with at most 96 columns hold each
-            row of weights in registers while the pixels pass: every weight read once,
+    dense_weights_once: cortex-m55 dense convolutions with 32 or more columns hold each
+            row of weights (or chunk of 96 columns) in registers while the pixels pass:
+            every weight read once,
             more instructions than the register-blocked kernel (docs/kernels.md); for
             weights in memory with wait states.
     The output directory is written only when every stage succeeded (built in a

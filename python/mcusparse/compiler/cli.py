@@ -101,7 +101,8 @@ def _compare(args: argparse.Namespace) -> int:
     from mcusparse.compiler import compare
     r = compare.compare(args.model, args.target, args.format, samples=args.samples,
                         wait_states=args.wait_states, progress=not args.quiet,
-                        log=None if args.quiet else _log)
+                        log=None if args.quiet else _log,
+                        weights_once=args.dense_weights_once)
     print(compare.format_table(r))
     if args.json:
         with open(args.json, "w") as f:
@@ -167,5 +168,9 @@ def register(groups) -> None:
     p.add_argument("--samples", type=int, default=1, help="random inputs to compare on")
     p.add_argument("--wait-states", type=int, default=4)
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--dense-weights-once", action="store_true",
+                   help="cortex-m55: also compare both builds compiled with "
+                        "--dense-weights-once (modeled cycles against the dense kernel that "
+                        "reads each weight once)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_compare)

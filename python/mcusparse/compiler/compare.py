@@ -45,12 +45,17 @@ def sparse_layer_share(report: dict, dense_model_cycles: int) -> Optional[dict]:
 def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             inputs: Optional[Sequence[Sequence[np.ndarray]]] = None, samples: int = 1,
             labels: Optional[Sequence[int]] = None, wait_states: int = 4,
-            out_root: "str | Path | None" = None, progress: bool = True, log=None) -> dict:
+            out_root: "str | Path | None" = None, progress: bool = True, log=None,
+            weights_once: bool = False) -> dict:
     """Compile dense and `format`, run both and the reference; returns the table as a dict.
 
     inputs: a list of samples, each a list of arrays (one per model input); by
             default `samples` random inputs. labels: optional true classes of the
-            samples (adds accuracy rows)."""
+            samples (adds accuracy rows).
+    weights_once: (cortex-m55) also compile both with dense_weights_once=True and
+            compare their modeled cycles on the first input: the ratio at
+            `wait_states` against the dense kernel that reads each weight once
+            (the main columns' dense kernel has the fewest instructions)."""
     say = log or (lambda m: None)
     model_path = Path(model_path)
     root = Path(out_root) if out_root else Path("build") / "compare" / f"{model_path.stem}-{target}"
@@ -102,6 +107,20 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
         cols["reference_accuracy"] = float(np.mean([_flatten_argmax(o[0]) == int(l)
                                                     for o, l in zip(ref_outs, labels)]))
     d, s = cols["dense"], cols["sparse"]
+    once = None
+    if weights_once and target == "cortex-m55":
+        once = {}
+        for name, fmt in (("dense", "dense"), ("sparse", format)):
+            say(f"compiling {model_path.name} for {target}: {fmt}, dense weights read once")
+            cm = compiler.compile_model(model_path, target, fmt,
+                                        root / (fmt.replace(":", "_") + "-weights-once"),
+                                        wait_states=wait_states, dense_weights_once=True,
+                                        progress=progress, log=say)
+            run = cm.run(*inputs[0])
+            once[name] = {"instructions": run.instructions,
+                          f"modeled_cycles_{wait_states}": run.modeled_cycles(wait_states)}
+        once["speedup_modeled"] = (once["dense"][f"modeled_cycles_{wait_states}"] /
+                                   max(1, once["sparse"][f"modeled_cycles_{wait_states}"]))
     return {
         "model": model_path.name, "target": target, "format": format,
         "wait_states": wait_states, "samples": len(inputs), "reference": ref.name,
@@ -114,6 +133,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
         "sparse_layers": sparse_layer_share(builds["sparse"].report,
                                             d[f"modeled_cycles_{wait_states}"]),
         **({"reference_accuracy": cols["reference_accuracy"]} if labels is not None else {}),
+        **({"weights_once": once} if once else {}),
     }
 
 
@@ -139,6 +159,14 @@ def format_table(r: dict) -> str:
     if "accuracy" in d:
         rows.append(("accuracy (labels)", f"{d['accuracy']:.1%}", f"{s['accuracy']:.1%}", None))
         rows.append(("reference accuracy", f"{r['reference_accuracy']:.1%}", "", None))
+    once = r.get("weights_once")
+    if once:
+        # Both builds again with the dense kernel that reads each weight once,
+        # under the row it qualifies.
+        at = next(i for i, row in enumerate(rows) if row[0].startswith(f"modeled cycles, {ws} "))
+        rows.insert(at + 1, ("  ... dense layers reading weights once",
+                             once["dense"][f"modeled_cycles_{ws}"],
+                             once["sparse"][f"modeled_cycles_{ws}"], once["speedup_modeled"]))
 
     def fmt(v):
         if isinstance(v, float) and not v.is_integer():

@@ -1,5 +1,6 @@
 """The `mcusparse` command line: one sub-command group per module."""
 import argparse
+import os
 import sys
 
 
@@ -23,6 +24,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
+    except BrokenPipeError:
+        # The reader went away (`mcusparse ... | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's exit flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, RuntimeError) as err:
         # Bad input, missing files, failed compiles and emulator faults or
         # timeouts: their messages name the problem and the place.

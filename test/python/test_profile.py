@@ -139,3 +139,28 @@ def test_line_tables_change_no_code(tmp_path, target):
             capture_output=True, text=True, check=True).stdout
         assert has_lines == tables
     assert listings[0] == listings[1]
+
+
+def test_profile_against_another_build(digits_m55, tmp_path, capsys):
+    """--against: the dense and the sparse build side by side, per operator."""
+    dense = tmp_path / "dense"
+    mcusparse.compile(DIGITS, target="cortex-m55", format="dense", out_dir=dense,
+                      progress=False)
+    assert cli(["profile", str(digits_m55), "--against", str(dense),
+                "--plot", str(tmp_path / "both.png"), "--json", str(tmp_path / "b.json")]) == 0
+    text = capsys.readouterr().out
+    assert "A = dense" in text and "| 4 FULLY_CONNECTED | dense / csr:8 |" in text
+    builds = json.loads((tmp_path / "b.json").read_text())["builds"]
+    fc = [next(r for r in b["operators"] if r["label"] == "4 FULLY_CONNECTED") for b in builds]
+    assert [r["format"] for r in fc] == ["dense", "csr:8"]
+    assert (tmp_path / "both.png").stat().st_size > 10_000
+
+
+def test_profiles_of_different_models_do_not_compare(digits_m55, tmp_path):
+    from models.onnx_builder import uint8_qlinear_net
+    path = tmp_path / "u8.onnx"
+    path.write_bytes(uint8_qlinear_net(np.random.default_rng(0), float_input=False))
+    mcusparse.compile(path, target="cortex-m55", format="dense", out_dir=tmp_path / "u8",
+                      progress=False)
+    with pytest.raises(profile.ProfileError, match="different models"):
+        profile.format_comparison(profile.profile(tmp_path / "u8"), profile.profile(digits_m55))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -87,12 +88,23 @@ def _profile(args: argparse.Namespace) -> int:
         inputs = random_inputs(compiler.load(args.out_dir).inputs, seed=args.seed)
     p = profile.profile(args.out_dir, *inputs, wait_states=args.wait_states,
                         timeout=args.timeout)
-    print(profile.format_table(p))
+    other = None
+    if args.against:
+        other = profile.profile(args.against, *inputs, wait_states=args.wait_states,
+                                timeout=args.timeout)
+        names = (Path(args.against).name, Path(args.out_dir).name)
+        print(profile.format_comparison(other, p, names))
+    else:
+        print(profile.format_table(p))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(p.to_json(), f, indent=1)
+            json.dump(p.to_json() if other is None else
+                      {"builds": [other.to_json(), p.to_json()]}, f, indent=1)
     if args.plot:
-        profile.plot(p, args.plot)
+        if other is None:
+            profile.plot(p, args.plot)
+        else:
+            profile.plot_comparison(other, p, args.plot, names)
         print(f"wrote {args.plot}")
     return 0
 
@@ -159,6 +171,9 @@ def register(groups) -> None:
     p.add_argument("--timeout", type=float, default=300.0)
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of the modeled cycles")
+    p.add_argument("--against", metavar="OTHER_OUT",
+                   help="another build of the same model (e.g. the dense one): both "
+                        "profiles side by side, per operator")
     p.set_defaults(func=_profile)
 
     p = groups.add_parser("compare", help="dense vs sparse vs the reference interpreter")

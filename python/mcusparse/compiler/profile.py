@@ -5,6 +5,9 @@ cycles and weight bytes go.
     p = profile.profile("out/", x)          # runs the model once on the emulator
     print(profile.format_table(p))
     profile.plot(p, "profile.png")
+    q = profile.profile("dense_out/", x)    # another build of the same model
+    print(profile.format_comparison(q, p))  # per operator, side by side
+    profile.plot_comparison(q, p, "both.png")
 
 How an executed instruction finds its operator: the front end records the
 lines of the module text each source operator emitted (report.json
@@ -265,6 +268,71 @@ def plot(p: Profile, path: Union[str, Path]) -> None:
     ax.set_title(f"{p.model} on {p.target}: modeled cycles per operator")
     ax.legend(loc="lower right", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _paired(a: Profile, b: Profile) -> List[Tuple[str, OperatorCost, OperatorCost]]:
+    """The rows of two builds of one model, matched by label (operators in
+    source order, then the other rows); a row missing in one build is zero."""
+    by_a = {r.label: r for r in a.rows}
+    by_b = {r.label: r for r in b.rows}
+    labels = [r.label for r in a.rows] + [r.label for r in b.rows if r.label not in by_a]
+    ops = sorted((l for l in labels if (by_a.get(l) or by_b.get(l)).index >= 0),
+                 key=lambda l: (by_a.get(l) or by_b.get(l)).index)
+    rest = [l for l in labels if (by_a.get(l) or by_b.get(l)).index < 0]
+
+    def row(l, r, like):
+        return r or OperatorCost(label=l, op=like.op, index=like.index, format="")
+    return [(l, row(l, by_a.get(l), by_b.get(l)), row(l, by_b.get(l), by_a.get(l)))
+            for l in ops + rest]
+
+
+def format_comparison(a: Profile, b: Profile, names: Tuple[str, str] = ("a", "b")) -> str:
+    """Two builds of one model side by side (a over b: a's cost / b's)."""
+    if a.model != b.model:
+        raise ProfileError(f"profiles of different models: {a.model} and {b.model}")
+    ws = b.wait_states
+    na, nb = names
+    target = a.target if a.target == b.target else f"{a.target} / {b.target}"
+    out = [f"{a.model} on {target}, A = {na}, B = {nb}: A {a.run.instructions:,} "
+           f"instructions, {a.run.modeled_cycles(ws):,} modeled cycles at {ws} ws; B "
+           f"{b.run.instructions:,}, {b.run.modeled_cycles(ws):,}",
+           "",
+           f"| operator | format A / B | instructions A / B | A / B "
+           f"| modeled cycles ({ws} ws) A / B | A / B |",
+           "|---|---|---|---:|---|---:|"]
+
+    def ratio(x, y):
+        return f"{x / y:.2f}x" if y else "-"
+    for label, ra, rb in _paired(a, b):
+        ma, mb = ra.modeled_cycles(ws), rb.modeled_cycles(ws)
+        out.append(f"| {label} | {ra.format or '-'} / {rb.format or '-'} | "
+                   f"{ra.instructions:,} / {rb.instructions:,} | "
+                   f"{ratio(ra.instructions, rb.instructions)} | {ma:,.0f} / {mb:,.0f} | "
+                   f"{ratio(ma, mb)} |")
+    return "\n".join(out)
+
+
+def plot_comparison(a: Profile, b: Profile, path: Union[str, Path],
+                    names: Tuple[str, str] = ("a", "b")) -> None:
+    """Paired horizontal bars: each row's modeled cycles in both builds."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    pairs = list(reversed(_paired(a, b)))
+    ws = b.wait_states
+    ys = np.arange(len(pairs))
+    fig, ax = plt.subplots(figsize=(8, 0.38 * len(pairs) + 1.2))
+    ax.barh(ys + 0.2, [ra.modeled_cycles(ws) for _, ra, _ in pairs], height=0.4,
+            label=names[0])
+    ax.barh(ys - 0.2, [rb.modeled_cycles(ws) for _, _, rb in pairs], height=0.4,
+            label=names[1])
+    ax.set_yticks(ys, [label for label, _, _ in pairs], fontsize=7)
+    ax.set_xlabel(f"modeled cycles at {ws} wait states")
+    ax.set_title(f"{a.model} on {a.target}: {names[0]} and {names[1]} per operator")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -214,6 +214,13 @@ def test_models_table_writers(tmp_path):
     assert all(line.count("|") == lines[0].count("|") for line in lines)
     assert "| 50%, 2.50x, 2.00x |" in lines[2] and "| - |" in lines[3]
     assert "error: FrontendError: broken" in lines[4]
+    # With --dense-weights-once: one more column (rows without it show "-").
+    once = {"dense": {"instructions": 1100, "modeled_cycles_4": 900},
+            "sparse": {"instructions": 850, "modeled_cycles_4": 600}, "speedup_modeled": 1.5}
+    md = models.write_markdown([dict(rows[0], weights_once=once)] + rows[1:])
+    lines = md.splitlines()
+    assert all(line.count("|") == lines[0].count("|") for line in lines)
+    assert "| 900 / 600, 1.50x |" in lines[2] and "| 1.00x | - |" in lines[3]
     models.write_outputs(rows, tmp_path)
     assert (tmp_path / "models_speedup.png").stat().st_size > 0
     assert json.loads((tmp_path / "models_table.json").read_text())[0]["name"] == "a"

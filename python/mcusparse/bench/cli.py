@@ -81,7 +81,7 @@ def _models(args: argparse.Namespace) -> int:
     models_dir = Path(args.models_dir) if args.models_dir else models.SHARED_MODELS
     rows = models.run_models(workloads, _csv(args.formats), models_dir, args.out,
                              samples=args.samples, wait_states=args.wait_states,
-                             progress=not args.quiet,
+                             progress=not args.quiet, weights_once=args.dense_weights_once,
                              log=None if args.quiet else lambda m: print(m, file=sys.stderr,
                                                                          flush=True))
     models.write_outputs(rows, args.out, args.wait_states, plot=not args.no_plot)
@@ -235,5 +235,8 @@ def register(subparsers) -> None:
     mp.add_argument("--wait-states", type=int, default=4)
     mp.add_argument("--out", default="build/bench")
     mp.add_argument("--no-plot", action="store_true")
+    mp.add_argument("--dense-weights-once", action="store_true",
+                    help="cortex-m55: also the modeled cycles of both builds with dense layers "
+                         "reading each weight once (a column of the table)")
     mp.add_argument("-q", "--quiet", action="store_true")
     mp.set_defaults(func=_models)

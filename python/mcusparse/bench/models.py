@@ -64,7 +64,11 @@ def _slug(name: str) -> str:
 
 def run_models(workloads: Sequence[Tuple[str, str]] = WORKLOADS, formats: Sequence[str] = ("auto",),
                models_dir: Path = SHARED_MODELS, out_dir: "str | Path" = "build/bench",
-               samples: int = 3, wait_states: int = 4, progress: bool = True, log=None) -> List[dict]:
+               samples: int = 3, wait_states: int = 4, progress: bool = True, log=None,
+               weights_once: bool = False) -> List[dict]:
+    """Dense against `formats` per workload (compiler.compare); weights_once adds
+    the modeled cycles of both builds with dense layers reading each weight once
+    (cortex-m55 rows)."""
     from mcusparse.compiler.compare import compare
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -77,7 +81,8 @@ def run_models(workloads: Sequence[Tuple[str, str]] = WORKLOADS, formats: Sequen
         t0 = time.time()
         try:
             r = compare(path, target, fmt, samples=samples, wait_states=wait_states,
-                        out_root=out / "models" / f"{_slug(name)}-{target}", progress=progress)
+                        out_root=out / "models" / f"{_slug(name)}-{target}", progress=progress,
+                        weights_once=weights_once)
             r["name"], r["seconds"] = name, round(time.time() - t0, 1)
         except Exception as err:          # one failing model must not hide the others
             r = {"name": name, "model": path.name, "target": target, "format": fmt,
@@ -91,19 +96,31 @@ def _n(v) -> str:
     return f"{int(v):,}"
 
 
+def _once_cell(r: dict, ws: int) -> str:
+    o = r.get("weights_once")
+    if not o:
+        return "- | "
+    return (f"{_n(o['dense'][f'modeled_cycles_{ws}'])} / {_n(o['sparse'][f'modeled_cycles_{ws}'])}"
+            f", {o['speedup_modeled']:.2f}x | ")
+
+
 def write_markdown(rows: Sequence[dict], wait_states: int = 4) -> str:
     ws = wait_states
+    once = any("weights_once" in r for r in rows)
     head = ("| model | target | format | flash dense / sparse (B) | peak SRAM (B) | instructions "
             "dense / sparse | speedup (instr.) | weight bytes read dense / sparse | modeled cycles "
             f"0 ws dense / sparse | modeled {ws} ws dense / sparse | speedup ({ws} ws) | "
-            f"sparse layers: share of dense, their speedup, bound ({ws} ws) | "
+            + (f"modeled {ws} ws, dense layers reading weights once: dense / sparse, speedup | "
+               if once else "")
+            + f"sparse layers: share of dense, their speedup, bound ({ws} ws) | "
             "max diff vs LiteRT (dense, sparse) | differing elements | layer formats |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if once else "")
+            + "---|---|---|---|\n")
     lines = []
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['name']} | {r['target']} | {r['format']} | error: "
-                         f"{r['error'].splitlines()[0][:120]} ||||||||||||")
+                         f"{r['error'].splitlines()[0][:120]} " + "|" * (12 + once))
             continue
         d, s = r["dense"], r["sparse"]
         used = {}
@@ -122,7 +139,8 @@ def write_markdown(rows: Sequence[dict], wait_states: int = 4) -> str:
             f"{_n(d['weight_bytes_read'])} / {_n(s['weight_bytes_read'])} | "
             f"{_n(d['modeled_cycles_0'])} / {_n(s['modeled_cycles_0'])} | "
             f"{_n(d[f'modeled_cycles_{ws}'])} / {_n(s[f'modeled_cycles_{ws}'])} | "
-            f"{r['speedup_modeled']:.2f}x | {amdahl} | {d['max_abs_diff']:g}, {s['max_abs_diff']:g} | "
+            f"{r['speedup_modeled']:.2f}x | " + (_once_cell(r, ws) if once else "")
+            + f"{amdahl} | {d['max_abs_diff']:g}, {s['max_abs_diff']:g} | "
             f"{d['differing_elements']}, {s['differing_elements']} of {s['output_elements']} | "
             + ", ".join(f"{k} x{v}" for k, v in used.items()) + " |")
     return head + "\n".join(lines) + "\n"

@@ -150,8 +150,12 @@ struct LowerMatvecPass
       m.buffers.push_back(w);
     else if (failed(collectBuffers(b, op, w, m.buffers, assemble)))
       return failure();
+    // A layer the compiler measured faster reading each weight once.
+    LowerOptions denseOpts = opts;
+    if (op->hasAttr(mcusparse::kWeightsOnceAttr))
+      denseOpts.denseWeightsOnce = true;
     FailureOr<Value> result =
-        !encoding                ? lowerDenseMatmul(b, m, opts)
+        !encoding                ? lowerDenseMatmul(b, m, denseOpts)
         : isa<CSRAttr>(encoding) ? lowerCSRMatmul(b, m, opts)
                                  : lowerSparseMatmul(b, m, opts);
     if (failed(result))

@@ -14,6 +14,10 @@ namespace mcusparse {
 inline constexpr llvm::StringLiteral kLayerAttr = "mcusparse.layer";
 /// The layout chosen for a layer (a #sparse_enc attribute) on its constant.
 inline constexpr llvm::StringLiteral kLayoutAttr = "sparse_enc.layout";
+/// On a dense layer's weight constant: lower its layer matmul with the
+/// kernel that reads each weight once (cortex-m55, LowerDenseMatmul.cpp);
+/// sparse-enc-matmul-to-matvec moves it onto the matmul it keeps whole.
+inline constexpr llvm::StringLiteral kWeightsOnceAttr = "sparse_enc.weights_once";
 /// Precomputed storage buffers for a layout the passes cannot search for
 /// themselves (CSE-CSR): a dictionary of buffer name -> 1-D dense constant.
 inline constexpr llvm::StringLiteral kBuffersAttr = "sparse_enc.buffers";

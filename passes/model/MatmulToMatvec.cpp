@@ -108,10 +108,13 @@ struct MatmulToMatvecPass
           !hasTransposedWeight(op) || !op.hasPureTensorSemantics() ||
           op.getCast() != linalg::TypeFn::cast_signed)
         return;
-      if (hasBatchedKernel(op, cst, target))
+      if (hasBatchedKernel(op, cst, target)) {
         op->setAttr(mcusparse::lower::kBatchedMatmulAttr,
                     UnitAttr::get(op.getContext()));
-      else
+        if (cst->hasAttr(mcusparse::kWeightsOnceAttr))
+          op->setAttr(mcusparse::kWeightsOnceAttr,
+                      UnitAttr::get(op.getContext()));
+      } else
         ops.push_back(op);
     });
     for (linalg::MatmulOp op : ops)

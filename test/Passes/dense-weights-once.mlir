@@ -1,5 +1,7 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=cortex-m55 dense-weights-once}, canonicalize)' | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-model-to-llvm{target=cortex-m55 dense-weights-once})' | FileCheck %s --check-prefix=LLVM
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55})' | FileCheck %s --check-prefix=KEEP
+// RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-matmul-to-matvec{target=cortex-m55}, sparse-enc-lower-matvec{target=cortex-m55}, canonicalize)' | FileCheck %s --check-prefix=LAYER
 
 // dense-weights-once, cortex-m55: each row of W is read once into vector
 // registers (here 40 columns: two steps of 16 and a masked step of 8) and every
@@ -127,4 +129,40 @@ func.func @accumulates_into_y(%x: tensor<4x32xi8>, %w: tensor<3x32xi8>, %y: tens
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
       ins(%x, %w : tensor<4x32xi8>, tensor<3x32xi8>) outs(%y : tensor<4x3xi32>) -> tensor<4x3xi32>
   return %r : tensor<4x3xi32>
+}
+
+// -----
+
+// Per layer, without the pass option: the compiler puts
+// `sparse_enc.weights_once` on a dense layer's weight constant where that
+// kernel measured faster (compile_model(dense_weights_once=True));
+// sparse-enc-matmul-to-matvec moves it onto the matmul it keeps whole, and
+// the lowering takes the weights-once kernel for that matmul only.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+
+// KEEP-LABEL: func.func @per_layer
+// KEEP: linalg.matmul {{.*}}{sparse_enc.batched, sparse_enc.weights_once}
+// KEEP: linalg.matmul {{.*}}{sparse_enc.batched}
+// LAYER-LABEL: func.func @per_layer
+// The marked layer: rows outside, pixels inside, 2 per iteration.
+// LAYER: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args(
+// LAYER: scf.for %{{.*}} = %c0 to %c6 step %c2 iter_args(
+// The other: register-blocked, blocks of 3 pixels outside.
+// LAYER: scf.for %{{.*}} = %c0 to %c6 step %c3 iter_args(
+// LAYER-NOT: linalg.matmul
+// LAYER: return
+func.func @per_layer(%x: tensor<7x40xi8>) -> (tensor<7x5xi32>, tensor<7x5xi32>) {
+  %w0 = arith.constant {mcusparse.layer = 0 : i64, sparse_enc.weights_once} dense<3> : tensor<5x40xi8>
+  %w1 = arith.constant {mcusparse.layer = 1 : i64} dense<2> : tensor<5x40xi8>
+  %e = tensor.empty() : tensor<7x5xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r0 = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w0 : tensor<7x40xi8>, tensor<5x40xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  %r1 = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w1 : tensor<7x40xi8>, tensor<5x40xi8>) outs(%f : tensor<7x5xi32>) -> tensor<7x5xi32>
+  return %r0, %r1 : tensor<7x5xi32>, tensor<7x5xi32>
 }

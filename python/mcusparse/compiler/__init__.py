@@ -76,11 +76,18 @@ def _buffers_attr(buffers) -> str:
 
 
 def with_layouts(mlir: str, choices: Sequence[LayerChoice]) -> str:
-    """The imported module with each chosen layout on its weight constant, @main renamed."""
+    """The imported module with each chosen layout on its weight constant (a dense
+    layer that reads its weights once: `sparse_enc.weights_once`), @main renamed."""
     for c in choices:
-        if c.encoding is None:
-            continue
         tag = f"{{mcusparse.layer = {c.index} : i64}}"
+        if c.encoding is None:
+            if c.weights_once:
+                if mlir.count(tag) != 1:
+                    raise CompileError(f"layer {c.index} ({c.name!r}): its weight constant is "
+                                       f"not tagged once in the imported module")
+                mlir = mlir.replace(tag, f"{{mcusparse.layer = {c.index} : i64, "
+                                         "sparse_enc.weights_once}")
+            continue
         if mlir.count(tag) != 1:
             raise CompileError(f"layer {c.index} ({c.name!r}): its weight constant is not "
                                f"tagged once in the imported module ({mlir.count(tag)} times)")
@@ -202,11 +209,11 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
             estimated peak is above this many bytes run in channel slices; 0: off.
     tile_pixels: layers' int32 results and their requantisation in tiles of at most this
             many pixels (docs/model-passes.md); 0: whole.
-    dense_weights_once: cortex-m55 dense convolutions with 32 or more columns hold each
-            row of weights (or chunk of 96 columns) in registers while the pixels pass:
-            every weight read once,
-            more instructions than the register-blocked kernel (docs/kernels.md); for
-            weights in memory with wait states.
+    dense_weights_once: on cortex-m55 each dense convolution of 32 or more columns
+            takes, of the register-blocked kernel and the one that reads every weight
+            once (rows, or chunks of 96 columns, held in registers while the pixels
+            pass; more instructions), the one with fewer measured modeled cycles at
+            `wait_states` (docs/kernels.md). For weights behind wait states.
     The output directory is written only when every stage succeeded (built in a
     temporary directory next to it, then moved into place)."""
     from mcusparse.frontend import import_model
@@ -236,11 +243,10 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
     try:
         _write(work / "00-imported.mlir", imported.mlir)
         _write(work / "01-layouts.mlir", text)
-        say(f"lowering with "
-            f"{model_pipeline(target, pex_peak_bytes, tile_pixels, dense_weights_once)}")
+        say(f"lowering with {model_pipeline(target, pex_peak_bytes, tile_pixels)}")
+        # The dense kernels are chosen per layer (sparse_enc.weights_once).
         llvm_text = lower_to_object(text, target, work, model_path.name,
-                                    pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels,
-                                    dense_weights_once=dense_weights_once)
+                                    pex_peak_bytes=pex_peak_bytes, tile_pixels=tile_pixels)
         m = re.search(r"mcusparse\.arena_bytes = (\d+)", llvm_text)
         arena = int(m.group(1)) if m else 0
         # The buffers live together at the arena's peak (sparse-enc-plan-arena).
@@ -365,6 +371,7 @@ def _report(model_path: Path, imported, target: str, fmt: str, choices: Sequence
     for c, l in zip(choices, imported.layers):
         layers.append({"index": c.index, "operator": int(l.index), "name": c.name,
                        "op": c.op, "format": c.format,
+                       **({"weights_once": True} if c.weights_once else {}),
                        "matrix_shape": list(l.matrix_shape), "sparsity": round(l.sparsity, 4),
                        "macs": int(l.macs), "dense_bytes": c.dense_bytes,
                        "bytes": c.weight_bytes, "pixels": c.pixels, "reason": c.reason,

@@ -143,10 +143,10 @@ def register(groups) -> None:
                         "in tiles of at most N pixels (e.g. 48), so the int32 buffer is one "
                         "tile; default 0: whole")
     p.add_argument("--dense-weights-once", action="store_true",
-                   help="cortex-m55: dense convolutions of 32 or more columns read each "
-                        "weight once (rows, or chunks of 96 columns, held in registers while "
-                        "the pixels pass; more instructions, far less weight traffic than "
-                        "the register-blocked kernel)")
+                   help="cortex-m55: each dense convolution of 32 or more columns takes the "
+                        "kernel that reads every weight once (rows held in registers while "
+                        "the pixels pass; more instructions, far less weight traffic) where "
+                        "it measures fewer modeled cycles at --wait-states")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=_compile)
 

@@ -28,7 +28,7 @@ targets its kernels lose to CSR's, docs/benchmarks.md "CSE-CSR").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -84,6 +84,9 @@ class LayerChoice:
     costs: Dict[str, int] = field(default_factory=dict)  # auto: format -> modeled cycles
     # cse-csr: the search's storage buffers, which the packing pass checks and takes
     buffers: Optional[Dict[str, np.ndarray]] = field(default=None, repr=False, compare=False)
+    # dense, dense_weights_once: the kernel that reads each weight once measured
+    # faster than the register-blocked one (`sparse_enc.weights_once` on the constant)
+    weights_once: bool = False
 
 
 def sparse_capable(layer: LayerInfo) -> bool:
@@ -155,7 +158,7 @@ def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
 
 
 def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
-            costs: Optional[Dict[str, int]] = None) -> LayerChoice:
+            costs: Optional[Dict[str, int]] = None, weights_once: bool = False) -> LayerChoice:
     W = layer.weight
     dense_bytes = int(layer.weight_bytes)
     buffers = None
@@ -173,7 +176,7 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
         if enc_obj.spec.name == "cse-csr":
             buffers = dict(enc_obj.arrays)
     return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
-                       reason, dict(costs or {}), buffers)
+                       reason, dict(costs or {}), buffers, weights_once and f == "dense")
 
 
 def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
@@ -184,22 +187,43 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
         why = ("depthwise: dense" if "DEPTHWISE" in layer.op.upper()
                else "float weights: dense" if layer.weight_dtype != "i8" else "dense")
         return _choice(pos, layer, "dense", why)
+    W = layer.weight
+    px = _pixels(layer)
+    batched = target in BATCHED_TARGETS and px > 1
+    # Which dense kernel: with dense_weights_once, the one that measures
+    # fewer modeled cycles at `wait_states` on this layer.
+    once = dense_weights_once and batched and target == "cortex-m55"
+
+    def dense_cost() -> Tuple[int, bool]:
+        from mcusparse.compiler.layer_cost import measure_conv_layer
+        blocked = measure_conv_layer(W, px, "dense", target, wait_states)
+        if not once:
+            return blocked, False
+        read_once = measure_conv_layer(W, px, "dense", target, wait_states,
+                                       dense_weights_once=True)
+        if read_once >= 0 and (blocked < 0 or read_once < blocked):
+            return read_once, True
+        return blocked, False
     if fmt != "auto":
         try:
+            if fmt == "dense" and once:
+                cost, faster = dense_cost()
+                return _choice(pos, layer, "dense", "explicit" + (
+                    f", weights read once: faster at {wait_states} wait states" if faster
+                    else ""), {"dense": cost}, faster)
             return _choice(pos, layer, fmt, "explicit")
         except ValueError as err:
             raise ValueError(f"{where}: format {fmt!r} does not fit: {err}") from None
-    W = layer.weight
-    px = _pixels(layer)
     costs: Dict[str, int] = {}
-    batched = target in BATCHED_TARGETS and px > 1
+    dense_once = False
     for f in candidates(W, target):
         try:
             formats.encode(W, f)           # ValueError when W does not fit f
-            if batched and has_batched_kernel(f, target):
+            if batched and f == "dense" and has_batched_kernel(f, target):
+                cost, dense_once = dense_cost()
+            elif batched and has_batched_kernel(f, target):
                 from mcusparse.compiler.layer_cost import measure_conv_layer
-                cost = measure_conv_layer(W, px, f, target, wait_states,
-                                          dense_weights_once=dense_weights_once)
+                cost = measure_conv_layer(W, px, f, target, wait_states)
             else:
                 cycles = _measure(W, f, target, wait_states)
                 cost = cycles * px if cycles >= 0 else -1
@@ -211,4 +235,5 @@ def _choose_one(pos: int, layer: LayerInfo, target: str, fmt: str,
         return _choice(pos, layer, "dense", "no candidate measured correct")
     best = min(costs, key=lambda f: (costs[f], f != "dense"))
     return _choice(pos, layer, best, f"auto: lowest modeled cycles at {wait_states} "
-                   "wait states", costs)
+                   "wait states" + (", dense reading weights once" if best == "dense" and
+                                    dense_once else ""), costs, dense_once)

@@ -155,7 +155,8 @@ def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
         raise ProfileError(f"{report.get('model', 'model')}: its report.json has no operator "
                            "line spans (compiled before profiles existed): compile it again")
     firsts = [s["first_line"] for s in spans]
-    formats = {l["operator"]: l["format"] for l in report.get("layers", [])}
+    formats = {l["operator"]: l["format"] + (" (weights once)" if l.get("weights_once") else "")
+               for l in report.get("layers", [])}
     rows: Dict[str, OperatorCost] = {}
 
     def row_for(key: str, **kw) -> OperatorCost:

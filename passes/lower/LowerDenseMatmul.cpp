@@ -50,10 +50,10 @@ constexpr int64_t kPixels = 3;
 constexpr int64_t kScalarRows = 3;
 constexpr int64_t kScalarPixels = 4;
 /// cortex-m55 weights-once kernel: a row of W (or a chunk of a wider row) in
-/// at most 6 of the 8 q registers (the others: a row of X and a spare), and
-/// at least 2 of them:
-/// with digits' first convolution (9 columns, one masked step per pixel)
-/// the model ran 1,217 more instructions and read no fewer weight bytes.
+/// at most 6 of the 8 q registers (the others: a row of X and a spare).
+/// Rows of one masked step (under 32 columns) stay register-blocked: with
+/// digits' first convolution (9 columns) the model ran 1,217 more
+/// instructions and read no fewer weight bytes.
 constexpr int64_t kResidentCols = 96;
 constexpr int64_t kResidentMinCols = 32;
 /// Pixels per iteration of its pixel loop (one loop end for two stores).

@@ -482,6 +482,9 @@ def test_dense_weights_once_model(tmp_path, digits, reference):
     conv2_bytes = 16 * 72
     assert runs[False].weight_bytes_read - runs[True].weight_bytes_read >= 4 * conv2_bytes
     assert runs[True].modeled_cycles(4) < runs[False].modeled_cycles(4)
+    with pytest.raises(ValueError, match="cortex-m55 only, not rv32imc"):
+        mcusparse.compile(bundled("digits_dense.tflite"), target="rv32imc", format="dense",
+                          out_dir=tmp_path / "rv", dense_weights_once=True, progress=False)
 
 
 @pytest.mark.parametrize("target", ["cortex-m55", "rv32imc"])

@@ -57,6 +57,9 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             `wait_states` against the dense kernel that reads each weight once
             (the main columns' dense kernel has the fewest instructions)."""
     say = log or (lambda m: None)
+    if weights_once and target != "cortex-m55":
+        raise ValueError(f"weights_once: the kernel that reads each weight once exists for "
+                         f"cortex-m55 only, not {target}")
     model_path = Path(model_path)
     root = Path(out_root) if out_root else Path("build") / "compare" / f"{model_path.stem}-{target}"
     builds = {}
@@ -108,7 +111,7 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
                                                     for o, l in zip(ref_outs, labels)]))
     d, s = cols["dense"], cols["sparse"]
     once = None
-    if weights_once and target == "cortex-m55":
+    if weights_once:
         once = {}
         for name, fmt in (("dense", "dense"), ("sparse", format)):
             say(f"compiling {model_path.name} for {target}: {fmt}, dense weights read once")

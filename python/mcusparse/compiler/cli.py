@@ -59,14 +59,18 @@ def _load_input(path: str):
     return [np.load(path)]
 
 
+def _model_inputs(args: argparse.Namespace, cm) -> list:
+    """--input's arrays, or random ones for the compiled model's inputs (--seed)."""
+    if args.input:
+        return _load_input(args.input)
+    from mcusparse.compiler.reference import random_inputs
+    return random_inputs(cm.inputs, seed=args.seed)
+
+
 def _run(args: argparse.Namespace) -> int:
     from mcusparse import compiler
     cm = compiler.load(args.out_dir)
-    if args.input:
-        inputs = _load_input(args.input)
-    else:
-        from mcusparse.compiler.reference import random_inputs
-        inputs = random_inputs(cm.inputs, seed=args.seed)
+    inputs = _model_inputs(args, cm)
     res = cm.run(*inputs, timeout=args.timeout)
     np.set_printoptions(threshold=64, linewidth=100)
     for spec, out in zip(cm.outputs, res.outputs):
@@ -80,12 +84,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
+    from mcusparse import compiler
     from mcusparse.compiler import profile
-    inputs = _load_input(args.input) if args.input else ()
-    if not inputs:
-        from mcusparse import compiler
-        from mcusparse.compiler.reference import random_inputs
-        inputs = random_inputs(compiler.load(args.out_dir).inputs, seed=args.seed)
+    inputs = _model_inputs(args, compiler.load(args.out_dir))
     p = profile.profile(args.out_dir, *inputs, wait_states=args.wait_states,
                         timeout=args.timeout)
     other = None
@@ -122,6 +123,16 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """What `run` and `profile` share: the compiled model and how to run it."""
+    p.add_argument("out_dir", metavar="OUT")
+    p.add_argument("--input", help=".npy (one input) or .npz (one array per input); "
+                                   "default: random")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--wait-states", type=int, default=4)
+    p.add_argument("--timeout", type=float, default=300.0)
+
+
 def register(groups) -> None:
     from mcusparse.compiler import MODEL_TARGETS
     p = groups.add_parser("compile", help="compile a .tflite / .onnx model for an MCU target",
@@ -151,24 +162,14 @@ def register(groups) -> None:
     p.set_defaults(func=_compile)
 
     p = groups.add_parser("run", help="run a compiled model on its target's emulator")
-    p.add_argument("out_dir", metavar="OUT")
-    p.add_argument("--input", help=".npy (one input) or .npz (one array per input); "
-                                   "default: random")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--wait-states", type=int, default=4)
-    p.add_argument("--timeout", type=float, default=300.0)
+    _add_run_arguments(p)
     p.add_argument("--save", metavar="FILE.npz", help="write the outputs")
     p.set_defaults(func=_run)
 
     p = groups.add_parser("profile", help="run a compiled model once and show where its "
                                           "instructions, cycles and weight bytes go, per "
                                           "source operator")
-    p.add_argument("out_dir", metavar="OUT")
-    p.add_argument("--input", help=".npy (one input) or .npz (one array per input); "
-                                   "default: random")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--wait-states", type=int, default=4)
-    p.add_argument("--timeout", type=float, default=300.0)
+    _add_run_arguments(p)
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of the modeled cycles")
     p.add_argument("--against", metavar="OTHER_OUT",

@@ -136,15 +136,10 @@ def _objdump_lines(target: str, elf: Path, lo: int,
     return addrs, where, targets
 
 
-def _all_function_names(elf: Path) -> List[Tuple[str, int]]:
+def _functions(elf: Path) -> Dict[str, int]:
+    """Function name -> start address (Thumb bit cleared)."""
     from mcusparse.targets.toolchain import read_symbols
-    return [(name, s.address & ~1) for name, s in read_symbols(elf).items() if s.kind in "Tt"]
-
-
-def _symbols(elf: Path) -> Tuple[List[int], List[str]]:
-    """Function start addresses in order and their names."""
-    funcs = sorted((a, name) for name, a in _all_function_names(elf))
-    return [a for a, _ in funcs], [n for _, n in funcs]
+    return {name: s.address & ~1 for name, s in read_symbols(elf).items() if s.kind in "Tt"}
 
 
 def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
@@ -169,8 +164,9 @@ def attribute(report: dict, target: str, elf: Path, blocks: Sequence,
         return []
     addrs, where, targets = _objdump_lines(target, elf, min(b.start for b, _ in ran),
                                            max(b.end for b, _ in ran) + 8)
-    sym_addrs, sym_names = _symbols(elf)
-    symbols = {name: a for name, a in _all_function_names(elf)}
+    symbols = _functions(elf)
+    starts = sorted((a, name) for name, a in symbols.items())
+    sym_addrs, sym_names = [a for a, _ in starts], [n for _, n in starts]
 
     def function_at(address: int) -> str:
         # Aliases (bzero, __aeabi_memclr8) share an address: one name for all.

@@ -355,8 +355,10 @@ def SparseEncMatmulToMatvec
     dense kernel (each weight load shared by 3 pixels). With
     `target=rv32imc` dense, CSR and N:M layers stay whole too, for scalar
     batched kernels, and with `target=rv32gcv` CSR layers whose rows have
-    fewer than 32 entries or that have at least 16 pixels. Other targets
-    (and no target) split every layer matmul as above.
+    fewer than 32 entries or that have at least 16 pixels, and dense layers
+    over more than one pixel (each row of W held in vector registers while
+    the pixels pass: every weight read once). Other targets (and no
+    target) split every layer matmul as above.
 
     Before:
     ```mlir
@@ -377,8 +379,8 @@ def SparseEncMatmulToMatvec
   }];
   let options = [
     Option<"target", "target", "std::string", "\"\"",
-           "cortex-m55: keep CSR integer layers as linalg.matmul (marked "
-           "sparse_enc.batched) for the pixel-batched kernel; rv32imc, rv32gcv, "
+           "cortex-m55, rv32imc, rv32gcv: keep the layers that have a "
+           "batched kernel as linalg.matmul (marked sparse_enc.batched); "
            "host or empty: every layer matmul becomes matvecs; any other "
            "name is an error">
   ];

@@ -1,4 +1,4 @@
-//===- LowerDenseMatmul.cpp - register-blocked dense layer matmul ----------===//
+//===- LowerDenseMatmul.cpp - dense layer matmul kernels ------------------===//
 //
 // Y[P, O] += X[P, K] x W[O, K]^T with a dense W, the convolution of a layer
 // (im2col X). One matvec per pixel (LowerDense.cpp) reads all of W again for
@@ -25,8 +25,10 @@
 // linalg.fill of a scalar, the accumulators start from that scalar and Y is
 // never read.
 //
-// cortex-m55 only (sparse-enc-matmul-to-matvec marks the matmul); the
-// block shape is measured (docs/kernels.md).
+// cortex-m55 and rv32imc (sparse-enc-matmul-to-matvec marks the matmul);
+// the block shape is measured (docs/kernels.md). The kernel that reads each
+// weight once (below) is the dense layer kernel of rv32gcv, and on
+// cortex-m55 the one taken with dense-weights-once.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,21 +58,37 @@ constexpr int64_t kScalarPixels = 4;
 /// instructions and read no fewer weight bytes.
 constexpr int64_t kResidentCols = 96;
 constexpr int64_t kResidentMinCols = 32;
+/// rv32gcv: chunks of two steps of 32 lanes, held as i16 (8 of the 32
+/// vector registers). Measured instructions, 172x172 over 250 pixels
+/// (6 steps): 2,263,384 in chunks of two steps, 2,716,432 of three and
+/// 3,471,854 of six (spilled); 256x256 over 16 pixels 290,853 / 263,454 /
+/// 405,788 (eight steps), 96x576 over 36 pixels 530,276 / 523,642.
+constexpr int64_t kResidentColsRVV = 64;
 /// Pixels per iteration of its pixel loop (one loop end for two stores).
 constexpr int64_t kResidentPixels = 2;
 } // namespace
 
-/// cortex-m55, int8 (dense-weights-once): each row of W is loaded once into
-/// q registers and every pixel passes it, per pixel ceil(K / 16) loads of X
-/// and `vmlava`s and one store of Y. Every weight is read once (the
+/// Where the weights-once kernel serves a layer of `cols` columns over
+/// `pixels` pixels.
+static bool weightsOnceApplies(llvm::StringRef target, int64_t cols,
+                               int64_t pixels) {
+  if (target == "rv32gcv")
+    return pixels > 1;
+  return target == "cortex-m55" && cols >= kResidentMinCols && pixels > 1;
+}
+
+/// cortex-m55 (int8, dense-weights-once) and rv32gcv: each row of W is
+/// loaded once into vector registers and every pixel passes it, per pixel
+/// ceil(K / vl) loads of X and dot products (MVE: `vmlava`; RVV: `vwmul`
+/// and a reduction) and one store of Y. Every weight is read once (the
 /// register-blocked kernel reads it once per block of kPixels pixels), for
 /// more instructions per MAC: a layer's choice between the two depends on
 /// the weight memory's wait states. A row wider than kResidentCols runs in
 /// chunks of at most kResidentCols columns, each a pass over the pixels;
 /// the later passes add to the sums in Y (one more load per pixel).
-static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
-                                            const MatmulOperands &m,
-                                            int64_t vl) {
+static Value lowerDenseMatmulWeightsOnce(ImplicitLocOpBuilder &b,
+                                         const MatmulOperands &m, int64_t vl,
+                                         bool mveInt8) {
   Emitter e{b, m.accType};
   Value w = m.buffers[0];
   int64_t P = m.pixels, O = m.rows, K = m.cols;
@@ -78,10 +96,27 @@ static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
   auto xVec =
       VectorType::get({vl}, cast<ShapedType>(m.x.getType()).getElementType());
   auto [y, fillValue] = matmulInit(m);
+  // RVV, int8: the row is held sign-extended to i16 (LLVM hoists that
+  // extension out of the pixel loop anyway; to i32 the row took 8 registers
+  // per step and spilled), each product is exact in i16 (`vmul` e16), and
+  // the reduction widens to i32 (`vwredsum`).
+  auto i16 = b.getI16Type(), i32 = b.getI32Type();
+  bool i16Products = !mveInt8 && wVec.getElementType().isInteger(8) &&
+                     xVec.getElementType().isInteger(8) &&
+                     m.accType.isInteger(32);
+  auto i16Vec = VectorType::get({vl}, i16);
+  auto dotI16 = [&](Value acc, Value w16, Value xv) -> Value {
+    Value prod =
+        arith::MulIOp::create(b, w16, arith::ExtSIOp::create(b, i16Vec, xv));
+    Value wide = arith::ExtSIOp::create(b, VectorType::get({vl}, i32), prod);
+    return vector::ReductionOp::create(b, vector::CombiningKind::ADD, wide,
+                                       acc);
+  };
   // Chunks of columns, each a list of steps [c, c + vl), the last step of
   // the row under a compile-time mask; equal chunks where the row is split.
   int64_t stepsTotal = (K + vl - 1) / vl;
-  int64_t perChunk = kResidentCols / vl;
+  int64_t perChunk =
+      std::max<int64_t>(1, (mveInt8 ? kResidentCols : kResidentColsRVV) / vl);
   int64_t chunks = (stepsTotal + perChunk - 1) / perChunk;
   SmallVector<SmallVector<std::pair<int64_t, Value>>> chunkSteps(chunks);
   for (int64_t s = 0; s < stepsTotal; ++s) {
@@ -95,8 +130,11 @@ static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
         Value yt = rowIn[0];
         for (auto [chunk, steps] : llvm::enumerate(chunkSteps)) {
           SmallVector<Value> ws;
-          for (auto [c, mask] : steps)
-            ws.push_back(e.read(wVec, w, {o, e.index(c)}, mask));
+          for (auto [c, mask] : steps) {
+            Value wv = e.read(wVec, w, {o, e.index(c)}, mask);
+            ws.push_back(i16Products ? arith::ExtSIOp::create(b, i16Vec, wv)
+                                     : wv);
+          }
           bool fromFill = chunk == 0 && fillValue;
           // Pixels [p0, p0 + nq) against the chunk.
           auto emitPixels = [&](Value yp, Value p0, int64_t nq) -> Value {
@@ -110,7 +148,9 @@ static Value lowerDenseMatmulWeightsOnceMVE(ImplicitLocOpBuilder &b,
               for (auto [j, step] : llvm::enumerate(steps)) {
                 Value xv =
                     e.read(xVec, m.x, {p, e.index(step.first)}, step.second);
-                acc = e.mveDot(acc, ws[j], xv);
+                acc = mveInt8       ? e.mveDot(acc, ws[j], xv)
+                      : i16Products ? dotI16(acc, ws[j], xv)
+                                    : e.dot(acc, ws[j], xv);
               }
               yp = tensor::InsertOp::create(b, acc, yp, ValueRange{p, o});
             }
@@ -140,8 +180,12 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
     return mveInt8 ? e.mveDot(acc, wv, xv) : e.dot(acc, wv, xv);
   };
 
-  if (mveInt8 && opts.denseWeightsOnce && K >= kResidentMinCols && P > 1)
-    return lowerDenseMatmulWeightsOnceMVE(b, m, vl);
+  // rv32gcv: always (fewer instructions than the register-blocked kernel
+  // too); cortex-m55: when asked (more instructions, less weight traffic).
+  bool weightsOnce =
+      opts.target == "rv32gcv" || (mveInt8 && opts.denseWeightsOnce);
+  if (weightsOnce && weightsOnceApplies(opts.target, K, P))
+    return lowerDenseMatmulWeightsOnce(b, m, vl, mveInt8);
 
   auto [y, fillValue] = matmulInit(m);
 

@@ -56,22 +56,25 @@ bool rv32gcvBatchesCSR(arith::ConstantOp weight, int64_t pixels) {
 /// int8 dCSR ones in groups of 16 and N:M ones the byte-lane kernels take
 /// (passes/lower/LowerSparseMatmul.cpp); on rv32imc CSR and N:M ones
 /// (scalar); on rv32gcv CSR ones with short rows or many pixels
-/// (rv32gcvBatchesCSR); and on cortex-m55 and rv32imc dense ones over more
-/// than one pixel (register-blocked, passes/lower/LowerDenseMatmul.cpp; one
-/// pixel is the matvec kernel), for integer weights and activations with a
+/// (rv32gcvBatchesCSR); and dense ones over more than one pixel
+/// (passes/lower/LowerDenseMatmul.cpp: register-blocked on cortex-m55 and
+/// rv32imc, rows of W held in registers on rv32gcv; one pixel is the
+/// matvec kernel), for integer weights and activations with a
 /// wider-or-equal integer accumulator.
 ///
-/// rv32gcv keeps dense layers as matvecs: the register-blocked kernel reads
-/// W 3x less often (1.07-1.5x fewer modeled cycles on the model layers) but
-/// ran up to 1.41x more instructions (DS-CNN M's 172x172 over 250 pixels:
-/// 4,108,760 against 2,917,607; its column tail is a masked step per block).
+/// On rv32gcv dense layers over more than one pixel stay whole for the
+/// kernel that reads each weight once (LowerDenseMatmul.cpp): fewer
+/// instructions than one matvec per pixel on every layer shape measured
+/// (DS-CNN M's 172x172 over 250 pixels: 2,263,384 against 2,799,320; the
+/// register-blocked kernel ran 4,108,760), and W read once instead of once
+/// per pixel.
 bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
                       llvm::StringRef target) {
   Attribute layout = weight->getAttr(mcusparse::kLayoutAttr);
   auto xType = cast<ShapedType>(op.getDpsInputs()[0].getType());
   bool onePixel = xType.hasStaticShape() && xType.getDimSize(0) == 1;
-  if (target == "rv32gcv" &&
-      (!layout || !isa<mcusparse::sparse_enc::CSRAttr>(layout) ||
+  if (target == "rv32gcv" && layout &&
+      (!isa<mcusparse::sparse_enc::CSRAttr>(layout) ||
        !rv32gcvBatchesCSR(weight, xType.getDimSize(0))))
     return false;
   auto elem = [](Value v) {

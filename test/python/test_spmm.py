@@ -185,29 +185,37 @@ def test_spmm_errors():
         k.run(np.zeros((8, 3), np.int8))
 
 
-@pytest.mark.parametrize("shape,pixels", [
-    ((64, 64), 125),      # DS-CNN S's 1x1 layer: 4 full steps, odd pixels
-    ((5, 40), 7),         # a masked step of 8, a tail pixel
-    ((3, 96), 2),         # six steps: the widest row held in registers
-    ((17, 33), 9),        # a masked step of 1
-    ((8, 100), 10),       # wider than 96: two chunks of 4 steps, Y added to
-    ((40, 200), 5),       # three chunks (5 + 4 + 4 steps), the last masked
-    ((6, 20), 8),         # narrower than 32: register-blocked
+@pytest.mark.parametrize("target,shape,pixels", [
+    ("cortex-m55", (64, 64), 125),  # DS-CNN S's 1x1 layer: 4 full steps, odd pixels
+    ("cortex-m55", (5, 40), 7),     # a masked step of 8, a tail pixel
+    ("cortex-m55", (3, 96), 2),     # six steps: the widest row held in registers
+    ("cortex-m55", (17, 33), 9),    # a masked step of 1
+    ("cortex-m55", (8, 100), 10),   # wider than 96: two chunks of 4 steps, Y added to
+    ("cortex-m55", (40, 200), 5),   # three chunks (5 + 4 + 4 steps), the last masked
+    ("cortex-m55", (6, 20), 8),     # narrower than 32: register-blocked
+    # rv32gcv, where it is the dense layer kernel: steps of 32 lanes, chunks
+    # of two steps.
+    ("rv32gcv", (64, 64), 125),     # one chunk of two full steps
+    ("rv32gcv", (5, 40), 7),        # a masked step of 8, a tail pixel
+    ("rv32gcv", (17, 33), 9),       # a masked step of 1
+    ("rv32gcv", (40, 200), 5),      # four chunks (2 + 2 + 2 + 1 steps), the last masked
+    ("rv32gcv", (6, 20), 8),        # narrower than 32: one masked step
 ])
-def test_dense_weights_once_layer_matches_numpy(tmp_path, shape, pixels):
-    """cortex-m55 dense-weights-once (compile_model(dense_weights_once=True)):
-    Y = X W^T, and W is read once where the kernel applies."""
+def test_dense_weights_once_layer_matches_numpy(tmp_path, target, shape, pixels):
+    """The dense kernel that reads each weight once (cortex-m55:
+    compile_model(dense_weights_once=True); rv32gcv: always): Y = X W^T, and W
+    is read once where the kernel applies."""
     from mcusparse import compiler
     from mcusparse.compiler import program
     from mcusparse.compiler.layer_cost import layer_mlir
     rng = np.random.default_rng(pixels)
     W = rng.integers(-128, 128, shape).astype(np.int8)
     X = rng.integers(-128, 128, (pixels, shape[1])).astype(np.int8)
-    compiler.lower_to_object(layer_mlir(W, pixels, None), "cortex-m55", tmp_path, "layer",
-                             line_tables=False, dense_weights_once=True)
+    compiler.lower_to_object(layer_mlir(W, pixels, None), target, tmp_path, "layer",
+                             line_tables=False, dense_weights_once=target == "cortex-m55")
     out = program.IoSpec("y", (pixels, shape[0]), "int32")
-    elf = program.build("cortex-m55", tmp_path / "model.o", [X], [out], tmp_path)
-    res = program.run("cortex-m55", elf, [out], model="layer")
+    elf = program.build(target, tmp_path / "model.o", [X], [out], tmp_path)
+    res = program.run(target, elf, [out], model="layer")
     np.testing.assert_array_equal(res.outputs[0], X.astype(np.int32) @ W.astype(np.int32).T)
-    if shape[1] >= 32 and W.nbytes > 1024:
+    if (shape[1] >= 32 or target == "rv32gcv") and W.nbytes > 1024:
         assert res.weight_bytes_read == W.nbytes

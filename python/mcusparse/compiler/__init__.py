@@ -228,8 +228,9 @@ def compile_model(model_path: Union[str, os.PathLike], target: str = "cortex-m55
         raise ValueError(f"tile_pixels must be 0 (whole) or a positive pixel count, "
                          f"got {tile_pixels}")
     if dense_weights_once and target != "cortex-m55":
-        raise ValueError(f"dense_weights_once: the kernel that reads each weight once "
-                         f"exists for cortex-m55 only, not {target}")
+        raise ValueError(f"dense_weights_once chooses between two dense kernels on "
+                         f"cortex-m55 only, not {target} (rv32gcv's dense layers always "
+                         f"read each weight once; rv32imc has no such kernel)")
     model_path = Path(model_path)
     out = Path(out_dir) if out_dir is not None else Path("build") / "models" / \
         f"{model_path.stem}-{target}-{format.replace(':', '_')}"

@@ -58,8 +58,9 @@ def compare(model_path, target: str = "cortex-m55", format: str = "auto", *,
             (the main columns' dense kernel has the fewest instructions)."""
     say = log or (lambda m: None)
     if weights_once and target != "cortex-m55":
-        raise ValueError(f"weights_once: the kernel that reads each weight once exists for "
-                         f"cortex-m55 only, not {target}")
+        raise ValueError(f"weights_once: a choice between two dense kernels on cortex-m55 "
+                         f"only, not {target} (rv32gcv's dense layers always read each "
+                         f"weight once; rv32imc has no such kernel)")
     model_path = Path(model_path)
     root = Path(out_root) if out_root else Path("build") / "compare" / f"{model_path.stem}-{target}"
     builds = {}

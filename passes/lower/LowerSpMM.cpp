@@ -21,8 +21,10 @@
 // that scalar and Y is never read. The tail block (P % 16 pixels) runs the
 // same code with constant lane masks and only the vectors it needs.
 //
-// Generic vector code: any target lowers it, but only cortex-m55 gets it
-// from sparse-enc-matmul-to-matvec (rv32gcv keeps the matvec loop). rv32imc
+// Generic vector code: cortex-m55 and rv32gcv get it from
+// sparse-enc-matmul-to-matvec (rv32gcv for short rows or many pixels, and
+// over 16 or more pixels only for rows under 6 entries on average: longer
+// rows take the row-resident kernel, lowerCSRMatmulRowResidentRVV). rv32imc
 // takes a scalar kernel instead (lowerCSRMatmulScalar): blocks of 16
 // pixels, each entry read once per block (csr 256x256 at 90 % over 16
 // pixels: 859,918 -> 416,454 instructions).
@@ -74,6 +76,18 @@ constexpr int64_t kRowEntries = 12;
 /// cortex-m55 (lowerCSRMatmulRowResidentMVE): pixels per pixel-loop
 /// iteration.
 constexpr int64_t kResidentPixels = 4;
+/// rv32gcv (lowerCSRMatmulRowResidentRVV): entries per step (i32 gather
+/// indices, LMUL 4) and pixels per pixel-loop iteration.
+constexpr int64_t kResidentLanesRVV = 16;
+constexpr int64_t kResidentPixelsRVV = 2;
+/// Where it beats the pixel-batched kernel (instructions, 90 % unless
+/// noted): 64x64 over 125 pixels 86,251 against 87,861 (6.4 entries per
+/// row), at 80 % 101,614 against 161,072, at 95 % (3.2 entries) 86,251
+/// against 51,086; 172x172 over 250 pixels 766,140 against 1,159,379;
+/// 256x256 over 16 pixels 118,161 against 157,688; 64x64 over 8 pixels
+/// 7,581 against 7,105.
+constexpr int64_t kResidentMinPixelsRVV = 16;
+constexpr int64_t kResidentMinEntriesRVV = 6;
 /// rv32imc (lowerCSRMatmulScalar): pixels per pass over W (csr 64x64 at
 /// 90 % over 125 pixels: 4: 303,701, 8: 249,904, 12: 235,875, 16: 238,782
 /// instructions; 256x256 over 16 pixels: 16 best).
@@ -360,6 +374,77 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
       .getResult();
 }
 
+/// rv32gcv, int8: the row-resident kernel in generic vector code. Per step
+/// of kResidentLanesRVV entries of a row, the values (sign-extended to i16)
+/// and column indices (widened to i32) are read once, masked, so that lanes
+/// past the row hold value 0 at column 0; then every pixel p gathers X at
+/// p * K + column (`vluxei32`, unmasked: every lane's address is in X),
+/// multiplies in i16 (exact for int8) and reduces into Y[p, r] (widening to
+/// i32). The first step starts from the fill (or Y); later steps add to Y.
+static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
+                                          const MatmulOperands &m) {
+  Emitter e{b, m.accType};
+  Value values = m.buffers[0], colIdx = m.buffers[1], rowPtr = m.buffers[2];
+  int64_t P = m.pixels, O = m.rows, K = m.cols;
+  const int64_t vl = kResidentLanesRVV;
+  auto elemOf = [](Value t) {
+    return cast<ShapedType>(t.getType()).getElementType();
+  };
+  auto i16Vec = VectorType::get({vl}, b.getI16Type());
+  auto i32Vec = VectorType::get({vl}, b.getI32Type());
+  auto xVec = VectorType::get({vl}, elemOf(m.x));
+  auto maskType = VectorType::get({vl}, b.getI1Type());
+  auto [y, fillValue] = matmulInit(m);
+  Value y1 = collapseRows(b, y), x1 = collapseRows(b, m.x);
+  Value all = e.allTrue(vl), zeroX = e.zero(xVec);
+
+  auto pass = [&](Value yt, Value r, Value k, Value end, bool first) {
+    Value mask = vector::CreateMaskOp::create(
+        b, maskType, ValueRange{arith::SubIOp::create(b, end, k)});
+    Value w = arith::ExtSIOp::create(
+        b, i16Vec,
+        e.read(VectorType::get({vl}, elemOf(values)), values, {k}, mask));
+    Value cols = e.widenIndices(
+        e.read(VectorType::get({vl}, elemOf(colIdx)), colIdx, {k}, mask));
+    auto pixels = [&](Value yb, Value p0, int64_t nq) {
+      for (int64_t u = 0; u < nq; ++u) {
+        Value p = u ? arith::AddIOp::create(b, p0, e.index(u)) : p0;
+        Value xv = vector::GatherOp::create(
+            b, xVec, x1, ValueRange{arith::MulIOp::create(b, p, e.index(K))},
+            cols, all, zeroX);
+        Value prod =
+            arith::MulIOp::create(b, w, arith::ExtSIOp::create(b, i16Vec, xv));
+        Value at = arith::AddIOp::create(
+            b, arith::MulIOp::create(b, p, e.index(O)), r);
+        Value acc = first && fillValue
+                        ? fillValue
+                        : tensor::ExtractOp::create(b, yb, at).getResult();
+        acc = vector::ReductionOp::create(
+            b, vector::CombiningKind::ADD,
+            arith::ExtSIOp::create(b, i32Vec, prod), acc);
+        yb = tensor::InsertOp::create(b, acc, yb, at);
+      }
+      return yb;
+    };
+    return forPixelBlocks(b, e, P, kResidentPixelsRVV, yt, pixels,
+                          /*rolled=*/true);
+  };
+
+  y1 = forEachRow(
+      b, e, rowPtr, O, y1, [&](Value r, Value begin, Value end, Value yr) {
+        Value firstPass = pass(yr, r, begin, end, /*first=*/true);
+        return forLoop(b, arith::AddIOp::create(b, begin, e.index(vl)), end,
+                       e.index(vl), {firstPass},
+                       [&](Value k, ValueRange in) -> SmallVector<Value> {
+                         return {pass(in[0], r, k, end, /*first=*/false)};
+                       })[0];
+      });
+  return tensor::ExpandShapeOp::create(
+             b, cast<RankedTensorType>(m.y.getType()), y1,
+             SmallVector<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
+
 /// rv32imc: blocks of kScalarPixels pixels; per row, each entry's column
 /// index and value are read once and each pixel adds a byte load of X, a
 /// multiply and an add into its own scalar accumulator (a matvec per pixel
@@ -435,6 +520,13 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
                  m.accType.isInteger(32);
   if (mveInt8 && prefersRowResident(m, nnz))
     return lowerCSRMatmulRowResidentMVE(b, m);
+  bool rvvInt8 = opts.target == "rv32gcv" &&
+                 isI8(m.weightType.getElementType()) &&
+                 isI8(cast<ShapedType>(m.x.getType()).getElementType()) &&
+                 m.accType.isInteger(32);
+  if (rvvInt8 && m.pixels >= kResidentMinPixelsRVV &&
+      nnz >= kResidentMinEntriesRVV * m.rows)
+    return lowerCSRMatmulRowResidentRVV(b, m);
   if (mveInt8 && nnz >= kRowEntries * m.rows)
     return lowerCSRMatmulRowsMVE(b, m, opts);
   Emitter e{b, m.accType};

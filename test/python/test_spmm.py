@@ -19,9 +19,12 @@ from mcusparse import formats, kernels, prune
     ("cortex-m55", "dense", (1, 300), 1),
     ("cortex-m55", "gs:16", (32, 300), 3),     # one matvec per column
     ("rv32imc", "csr", (20, 33), 7),
-    # rv32gcv: dense as matvecs; CSR with short rows or >= 16 pixels
-    # pixel-batched (masked tail block), long rows over few pixels matvecs
+    # rv32gcv: dense reading each weight once (a single column: a matvec);
+    # CSR with short rows or >= 16 pixels pixel-batched (masked tail block)
+    # or row-resident (6+ entries per row, 16+ pixels), long rows over few
+    # pixels matvecs
     ("rv32gcv", "dense", (8, 24), 4),
+    ("rv32gcv", "dense", (8, 24), 1),
     ("rv32gcv", "csr", (37, 50), 21),
     ("rv32gcv", "csr:8", (20, 200), 16),
     ("rv32gcv", "csr", (20, 300), 5),
@@ -79,6 +82,29 @@ def test_spmm_csr_row_resident(fmt, shape, batch, sparsity):
     Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
     assert stats.weight_bytes_read > 0
+
+
+@pytest.mark.parametrize("fmt,shape,batch,sparsity", [
+    ("csr:8", (64, 64), 125, 0.9),   # DS-CNN S's 1x1 layer: one step per row, 1 tail pixel
+    ("csr", (40, 100), 34, 0.75),    # rows of 1-3 steps of 16
+    ("csr:8", (30, 200), 16, 0.9),   # exactly 16 pixels, no tail
+    ("csr", (24, 300), 35, 0.9),     # 16-bit indices, 3 tail pixels
+])
+def test_spmm_csr_row_resident_rv32gcv(fmt, shape, batch, sparsity):
+    # rv32gcv with >= 16 pixels and >= 6 entries per row: each row's entries
+    # stay in vector registers while every pixel gathers (LowerSpMM.cpp
+    # lowerCSRMatmulRowResidentRVV). Empty rows, a row of many steps (its
+    # later steps add to Y) and lanes past the row's end must not count.
+    rng = np.random.default_rng(batch)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
+    W[[0, 3]] = 0
+    W[2, : min(shape[1], 40)] = rng.integers(1, 128, min(shape[1], 40))
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="rv32gcv", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    # Each entry (value and column index) and row pointer read once.
+    values = int(np.count_nonzero(W))
+    assert stats.weight_bytes_read <= values * (2 if fmt == "csr:8" else 3) + 2 * (shape[0] + 1)
 
 
 @pytest.mark.parametrize("fmt", ["dcsr", "dcsr:16:8"])

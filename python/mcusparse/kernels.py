@@ -46,7 +46,9 @@ program (kernel + weights + x).
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -183,22 +185,41 @@ def compile_kernel_object(mlir_text: str, target: str) -> Tuple[Path, str]:
     obj = out / "kernel.o"
     if obj.is_file():
         return obj, key
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "kernel.mlir").write_text(mlir_text)
+    # Built in a private directory that then becomes `out` in one rename:
+    # parallel benchmark jobs may build the same kernel at the same time.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
     try:
-        module = pipeline.run(mlir_text, f"to-llvm:{t.name}")
-    except pipeline.PipelineError as err:
-        raise KernelError(f"{t.name}: lowering the kernel failed: {err}") from None
-    (out / "kernel.llvm.mlir").write_text(str(module))
-    proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir", str(out / "kernel.llvm.mlir"),
-                           "-o", str(out / "kernel.ll")], capture_output=True, text=True)
-    if proc.returncode:
-        raise KernelError(f"{t.name}: mlir-translate failed:\n{proc.stderr}")
-    tmp_obj = out / "kernel.tmp.o"
-    for cmd in _tc.ir_commands(t, out / "kernel.ll", tmp_obj, tmpdir=out):
-        _tc._run(cmd, f"{t.name}: compiling the kernel's LLVM IR")
-    tmp_obj.rename(obj)
+        (work / "kernel.mlir").write_text(mlir_text)
+        try:
+            module = pipeline.run(mlir_text, f"to-llvm:{t.name}")
+        except pipeline.PipelineError as err:
+            raise KernelError(f"{t.name}: lowering the kernel failed: {err}") from None
+        (work / "kernel.llvm.mlir").write_text(str(module))
+        proc = subprocess.run([_mlir_translate(), "--mlir-to-llvmir",
+                               str(work / "kernel.llvm.mlir"), "-o", str(work / "kernel.ll")],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise KernelError(f"{t.name}: mlir-translate failed:\n{proc.stderr}")
+        for cmd in _tc.ir_commands(t, work / "kernel.ll", work / "kernel.o", tmpdir=work):
+            _tc._run(cmd, f"{t.name}: compiling the kernel's LLVM IR")
+        _publish(work, out, obj)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return obj, key
+
+
+def _publish(work: Path, out: Path, done: Path) -> None:
+    """Rename the finished build directory `work` to `out`, unless another
+    build got there first (`done` exists); a leftover `out` without `done`
+    (an interrupted build) is replaced."""
+    try:
+        work.rename(out)
+    except OSError:
+        if done.is_file():
+            return
+        shutil.rmtree(out, ignore_errors=True)
+        work.rename(out)
 
 
 class SpmvKernel:
@@ -290,14 +311,16 @@ class SpmvKernel:
         elf = out / f"{self.name}.elf"
         if elf.is_file():
             return elf
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "spmv_data.c").write_text(data)
-        (out / "spmv_config.h").write_text(config)
-        tmp = out / "tmp" / elf.name
-        tmp.parent.mkdir(exist_ok=True)
-        _tc.build(self.target, [harness, out / "spmv_data.c", self.object], tmp,
-                  include_dirs=[out], opt="-O2")
-        tmp.rename(elf)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"{out.name}.", dir=out.parent))
+        try:
+            (work / "spmv_data.c").write_text(data)
+            (work / "spmv_config.h").write_text(config)
+            _tc.build(self.target, [harness, work / "spmv_data.c", self.object],
+                      work / elf.name, include_dirs=[work], opt="-O2")
+            _publish(work, out, elf)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
         return elf
 
     def text_bytes(self, elf: Path) -> int:

@@ -199,6 +199,27 @@ def test_weight_traffic_and_cache():
     assert again.build(x) == csr.build(x)
 
 
+def _build_and_run(seed: int):
+    rng = np.random.default_rng(seed)
+    W = matrix(rng, 48, 40, "csr", sparsity=0.8)
+    x = rng.integers(-128, 128, size=40, dtype=np.int8)
+    y, _ = kernels.spmv(W, "csr", "rv32gcv").run(x)
+    return bool(np.array_equal(y, W.astype(np.int32) @ x.astype(np.int32)))
+
+
+def test_parallel_builds_of_one_kernel():
+    """Benchmark jobs may build the same kernel and program at once (a
+    `bench table --jobs 2` run failed renaming a shared kernel.tmp.o): each
+    builds in its own directory and the first to finish publishes it."""
+    import concurrent.futures
+    import multiprocessing
+    import time
+    seed = time.time_ns() % 2**32           # a kernel no earlier run cached
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=ctx) as pool:
+        assert all(pool.map(_build_and_run, [seed] * 4))
+
+
 def test_unsupported_format_is_a_clear_error():
     W = np.eye(16, dtype=np.int8)
     with pytest.raises(ValueError, match="format"):

@@ -377,10 +377,14 @@ static Value lowerCSRMatmulRowResidentMVE(ImplicitLocOpBuilder &b,
 /// rv32gcv, int8: the row-resident kernel in generic vector code. Per step
 /// of kResidentLanesRVV entries of a row, the values (sign-extended to i16)
 /// and column indices (widened to i32) are read once, masked, so that lanes
-/// past the row hold value 0 at column 0; then every pixel p gathers X at
-/// p * K + column (`vluxei32`, unmasked: every lane's address is in X),
-/// multiplies in i16 (exact for int8) and reduces into Y[p, r] (widening to
-/// i32). The first step starts from the fill (or Y); later steps add to Y.
+/// past the row hold value 0 at column 0; then every pair of pixels p,
+/// p + 1 gathers X at p * K + column and (p + 1) * K + column in one
+/// 32-lane `vluxei32` (unmasked: every lane's address is in X), multiplies
+/// in i16 (exact for int8) and reduces each half into its Y[p, r] (widening
+/// to i32); a last odd pixel gathers 16 lanes. The first step starts from
+/// the fill (or Y); later steps add to Y. One gather per pixel instead of
+/// per pair: 64x64 over 125 pixels at 90 % 86,251 -> 79,145 instructions,
+/// 172x172 over 250 pixels 766,140 -> 691,310.
 static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
                                           const MatmulOperands &m) {
   Emitter e{b, m.accType};
@@ -406,7 +410,45 @@ static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
         e.read(VectorType::get({vl}, elemOf(values)), values, {k}, mask));
     Value cols = e.widenIndices(
         e.read(VectorType::get({vl}, elemOf(colIdx)), colIdx, {k}, mask));
+    // Two pixels per gather: lanes vl.. hold the second pixel's columns
+    // (+ K) and a second copy of the values.
+    SmallVector<int64_t> concat, twice, lo, hi;
+    for (int64_t l = 0; l < 2 * vl; ++l) {
+      concat.push_back(l);
+      twice.push_back(l % vl);
+      (l < vl ? lo : hi).push_back(l);
+    }
+    Value cols2 = vector::ShuffleOp::create(
+        b, cols,
+        arith::AddIOp::create(
+            b, cols, e.laneConstants(i32Vec, [&](int64_t) { return K; })),
+        concat);
+    Value w2 = vector::ShuffleOp::create(b, w, w, twice);
+    Value all2 = e.allTrue(2 * vl);
+    auto x2Vec = VectorType::get({2 * vl}, elemOf(m.x));
+    auto i16Vec2 = VectorType::get({2 * vl}, b.getI16Type());
     auto pixels = [&](Value yb, Value p0, int64_t nq) {
+      if (nq == 2) {
+        Value xv = vector::GatherOp::create(
+            b, x2Vec, x1, ValueRange{arith::MulIOp::create(b, p0, e.index(K))},
+            cols2, all2, e.zero(x2Vec));
+        Value prod = arith::MulIOp::create(
+            b, w2, arith::ExtSIOp::create(b, i16Vec2, xv));
+        for (int64_t u = 0; u < 2; ++u) {
+          Value p = u ? arith::AddIOp::create(b, p0, e.index(u)) : p0;
+          Value half = vector::ShuffleOp::create(b, prod, prod, u ? hi : lo);
+          Value at = arith::AddIOp::create(
+              b, arith::MulIOp::create(b, p, e.index(O)), r);
+          Value acc = first && fillValue
+                          ? fillValue
+                          : tensor::ExtractOp::create(b, yb, at).getResult();
+          acc = vector::ReductionOp::create(
+              b, vector::CombiningKind::ADD,
+              arith::ExtSIOp::create(b, i32Vec, half), acc);
+          yb = tensor::InsertOp::create(b, acc, yb, at);
+        }
+        return yb;
+      }
       for (int64_t u = 0; u < nq; ++u) {
         Value p = u ? arith::AddIOp::create(b, p0, e.index(u)) : p0;
         Value xv = vector::GatherOp::create(

@@ -5,11 +5,13 @@
 // lowerCSRMatmulRowResidentRVV): over 16 or more pixels, rows of 6 or more
 // entries on average. Per step of 16 entries of a row, the values
 // (sign-extended to i16) and the column indices (widened to i32) are read
-// once under the lane mask of the entries left; then every pixel, two per
-// iteration of a rolled loop, gathers X (viewed 1-D) at p * K + column with
-// every lane on (padding lanes hold column 0 and value 0), multiplies in
-// i16 and reduces into Y[p, r]. The first step of a row starts from the
-// fill; its later steps (rows of more than 16 entries) add to Y.
+// once under the lane mask of the entries left; then each pair of pixels,
+// one per iteration of a rolled loop, gathers X (viewed 1-D) at p * K +
+// column and (p + 1) * K + column in one 32-lane gather with every lane on
+// (padding lanes hold column 0 and value 0), multiplies by the values
+// (twice) in i16 and reduces each half into its Y[p, r]; an odd last pixel
+// gathers 16 lanes. The first step of a row starts from the fill; its later
+// steps (rows of more than 16 entries) add to Y.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -19,6 +21,8 @@
 // CHECK-LABEL: func.func @row_resident
 // CHECK-SAME: (%[[V:.*]]: tensor<24xi8>, %[[CI:.*]]: tensor<24xi16>, %[[RP:.*]]: tensor<3xi16>, %[[XIN:.*]]: tensor<17x40xi8>)
 // CHECK-DAG: %[[ALL:.*]] = arith.constant dense<true> : vector<16xi1>
+// CHECK-DAG: %[[ALL2:.*]] = arith.constant dense<true> : vector<32xi1>
+// CHECK-DAG: %[[K:.*]] = arith.constant dense<40> : vector<16xi32>
 // CHECK-DAG: %[[X:.*]] = tensor.collapse_shape %[[XIN]]
 // The row loop, then the row's first step.
 // CHECK: scf.for %[[R:.*]] = %c0 to %c2 step %c1 iter_args(
@@ -27,18 +31,24 @@
 // CHECK: %[[W:.*]] = arith.extsi %[[W8]] : vector<16xi8> to vector<16xi16>
 // CHECK: %[[C16:.*]] = vector.transfer_read %[[CI]][%{{.*}}], %{{.*}}, %[[M]]
 // CHECK: %[[C:.*]] = arith.extui %[[C16]] : vector<16xi16> to vector<16xi32>
-// Pixels 0 to 15, two per iteration.
+// CHECK: %[[CK:.*]] = arith.addi %[[C]], %[[K]] : vector<16xi32>
+// CHECK: %[[C2:.*]] = vector.shuffle %[[C]], %[[CK]] [0, 1, {{.*}}, 30, 31] : vector<16xi32>, vector<16xi32>
+// CHECK: %[[W2:.*]] = vector.shuffle %[[W]], %[[W]] [0, 1, {{.*}}, 15, 0, 1, {{.*}}, 15] : vector<16xi16>, vector<16xi16>
+// Pixels 0 to 15, a pair per iteration.
 // CHECK: scf.for %[[P:.*]] = %c0 to %c16 step %c2 iter_args(
 // CHECK-NOT: %[[V]]
-// CHECK: %[[XV:.*]] = vector.gather %[[X]][%{{.*}}] [%[[C]]], %[[ALL]]
-// CHECK: %[[XW:.*]] = arith.extsi %[[XV]] : vector<16xi8> to vector<16xi16>
-// CHECK: %[[PR:.*]] = arith.muli %[[W]], %[[XW]] : vector<16xi16>
-// CHECK: %[[PW:.*]] = arith.extsi %[[PR]] : vector<16xi16> to vector<16xi32>
+// CHECK: %[[XV:.*]] = vector.gather %[[X]][%{{.*}}] [%[[C2]]], %[[ALL2]]
+// CHECK: %[[XW:.*]] = arith.extsi %[[XV]] : vector<32xi8> to vector<32xi16>
+// CHECK: %[[PR:.*]] = arith.muli %[[W2]], %[[XW]] : vector<32xi16>
+// CHECK: %[[LO:.*]] = vector.shuffle %[[PR]], %[[PR]] [0, 1, {{.*}}, 15] :
+// CHECK: %[[PW:.*]] = arith.extsi %[[LO]] : vector<16xi16> to vector<16xi32>
 // CHECK: vector.reduction <add>, %[[PW]], %c0_i32
-// CHECK: vector.gather
+// CHECK: vector.shuffle %[[PR]], %[[PR]] [16, 17, {{.*}}, 31] :
+// CHECK: vector.reduction <add>
+// CHECK-NOT: vector.gather
 // CHECK: } {loop_annotation
-// The tail pixel 16.
-// CHECK: vector.gather
+// The tail pixel 16: 16 lanes.
+// CHECK: vector.gather %[[X]][%{{.*}}] [%[[C]]], %[[ALL]]
 // A row's later steps add to Y.
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(
 // CHECK: scf.for %{{.*}} = %c0 to %c16 step %c2 iter_args(%[[YS:.*]] =

@@ -51,6 +51,8 @@ using namespace mlir;
 using namespace mcusparse::lower;
 
 namespace {
+/// rv32gcv layer matmuls (nmRowsRVV): rows per group of lanes.
+constexpr int64_t kRVVRowLanes = 16;
 /// Where the fields of an N:M row live (docs/formats.md): `bits` per field,
 /// `perWord` fields per 32-bit word, `fields` per row in `words` words, the
 /// last `rest` fields in a partial word.
@@ -263,17 +265,26 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
 /// block base (a scalar base index) + that offset, the value at the field's
 /// index (a scalar base) + row * fields. Per field and `lanes` rows: shift,
 /// and, two gathers, the widening multiply-accumulate.
-static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
-                         int64_t n, int64_t blockLen, int64_t lanes) {
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], offsets = m.buffers[1];
-  NMGeometry g(m.cols, n, blockLen);
+///
+/// Over the pixels of `px` (a layer matmul, rv32gcv) each field's offsets
+/// and values are decoded once, and each pixel q adds a gather of X at
+/// px.xBase + q * K + column and a multiply-accumulate into its own lane
+/// accumulators (Y positions px.yAt(r0, q) .. + lanes; the last partial
+/// group of rows reads and writes Y under its row mask, as the next
+/// pixel's sums follow in Y).
+static Value nmRowsVector(ImplicitLocOpBuilder &b, Emitter &e,
+                          ArrayRef<Value> buffers, int64_t numRows,
+                          int64_t numCols, int64_t n, int64_t blockLen,
+                          int64_t lanes, const LayerPixels &px) {
+  Value values = buffers[0], offsets = buffers[1];
+  int64_t pixels = px.pixels;
+  NMGeometry g(numCols, n, blockLen);
   int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
           words = g.words, fullWords = g.fullWords;
   bool loopWords = perWord % n == 0 && fullWords > 0;
   auto i32 = b.getI32Type();
   auto idxVec = VectorType::get({lanes}, i32);
-  auto accVec = VectorType::get({lanes}, m.accType);
+  auto accVec = VectorType::get({lanes}, e.accType);
   auto elemVec = [&](Value t) {
     return VectorType::get({lanes}, cast<ShapedType>(t.getType()).getElementType());
   };
@@ -306,38 +317,55 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
       }
       return word;
     };
-    // acc + fields [first, first + count) of word `word`; field i's block
-    // starts at column xAt + (i - first)/n*m when first is a multiple of n.
-    auto emitFields = [&](Value acc, Value word, Value firstField,
-                          int64_t count, Value blockAt) -> Value {
-      for (int64_t l = 0; l < count; ++l) {
-        Value f = word;
-        if (l)
-          f = arith::ShRUIOp::create(b, f, splat(l * bits));
-        if (l + 1 < perWord)
-          f = arith::AndIOp::create(b, f, fieldMask);
-        Value xAt = arith::AddIOp::create(b, blockAt, e.index(l / n * blockLen));
-        Value xv = vector::GatherOp::create(b, elemVec(m.x), m.x, xAt, f, mask,
-                                            e.zero(elemVec(m.x)));
-        Value vAt = arith::AddIOp::create(b, firstField, e.index(l));
-        Value v = vector::GatherOp::create(b, elemVec(values), values, vAt,
-                                           valueRows, mask, e.zero(elemVec(values)));
-        acc = e.macLanes(acc, v, xv);
+    // Field `l` of `word` (l < perWord), in block `blockAt` (a column
+    // index), into every pixel's accumulators.
+    auto emitField = [&](ValueRange accs, Value word, int64_t l, Value vAt,
+                         Value blockAt) -> SmallVector<Value> {
+      Value f = word;
+      if (l)
+        f = arith::ShRUIOp::create(b, f, splat(l * bits));
+      if (l + 1 < perWord)
+        f = arith::AndIOp::create(b, f, fieldMask);
+      Value v =
+          vector::GatherOp::create(b, elemVec(values), values, vAt, valueRows,
+                                   mask, e.zero(elemVec(values)));
+      SmallVector<Value> out;
+      for (int64_t q = 0; q < pixels; ++q) {
+        Value xAt = blockAt;
+        if (px.xBase)
+          xAt = arith::AddIOp::create(b, xAt, px.xBase);
+        if (q)
+          xAt = arith::AddIOp::create(b, xAt, e.index(q * px.xStride));
+        Value xv = vector::GatherOp::create(b, elemVec(px.x), px.x, xAt, f,
+                                            mask, e.zero(elemVec(px.x)));
+        out.push_back(e.macLanes(accs[q], v, xv));
       }
-      return acc;
+      return out;
     };
-    Value acc = e.zero(accVec);
+    // accs + fields [first, first + count) of word `word`; field i's block
+    // starts at column blockAt + (i - first)/n*m when first is a multiple of
+    // n.
+    auto emitFields = [&](ValueRange accs, Value word, Value firstField,
+                          int64_t count, Value blockAt) -> SmallVector<Value> {
+      SmallVector<Value> out(accs);
+      for (int64_t l = 0; l < count; ++l)
+        out = emitField(
+            out, word, l, arith::AddIOp::create(b, firstField, e.index(l)),
+            arith::AddIOp::create(b, blockAt, e.index(l / n * blockLen)));
+      return out;
+    };
+    SmallVector<Value> accs(pixels, e.zero(accVec));
     int64_t k0 = 0;
     if (loopWords) {
-      acc = forLoop(b, e.index(0), e.index(fullWords), e.index(1), {acc},
-                    [&](Value k, ValueRange a) -> SmallVector<Value> {
-                      Value word = gatherWord(
-                          arith::MulIOp::create(b, k, e.index(4)));
-                      Value first = arith::MulIOp::create(b, k, e.index(perWord));
-                      Value blockAt = arith::MulIOp::create(
-                          b, k, e.index(perWord / n * blockLen));
-                      return {emitFields(a[0], word, first, perWord, blockAt)};
-                    })[0];
+      accs = forLoop(
+          b, e.index(0), e.index(fullWords), e.index(1), accs,
+          [&](Value k, ValueRange a) -> SmallVector<Value> {
+            Value word = gatherWord(arith::MulIOp::create(b, k, e.index(4)));
+            Value first = arith::MulIOp::create(b, k, e.index(perWord));
+            Value blockAt =
+                arith::MulIOp::create(b, k, e.index(perWord / n * blockLen));
+            return emitFields(a, word, first, perWord, blockAt);
+          });
       k0 = fullWords;
     }
     for (int64_t k = k0; k < words; ++k) {
@@ -346,40 +374,49 @@ static Value lowerNMRows(ImplicitLocOpBuilder &b, const MatvecOperands &m,
       Value word = gatherWord(e.index(4 * k));
       for (int64_t l = 0; l < count; ++l) {
         int64_t i = k * perWord + l;
-        Value f = word;
-        if (l)
-          f = arith::ShRUIOp::create(b, f, splat(l * bits));
-        if (l + 1 < perWord)
-          f = arith::AndIOp::create(b, f, fieldMask);
-        Value xv = vector::GatherOp::create(b, elemVec(m.x), m.x,
-                                            e.index(i / n * blockLen), f, mask,
-                                            e.zero(elemVec(m.x)));
-        Value v = vector::GatherOp::create(b, elemVec(values), values,
-                                           e.index(i), valueRows, mask,
-                                           e.zero(elemVec(values)));
-        acc = e.macLanes(acc, v, xv);
+        accs = emitField(accs, word, l, e.index(i), e.index(i / n * blockLen));
       }
     }
-    Value old = e.read(accVec, yt, {r0}, {}, exact);
-    Value sum = arith::AddIOp::create(b, old, acc);
+    // The rows past the last one are masked off: Y goes on with the next
+    // pixel's sums there.
     AffineMap map = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
-    return vector::TransferWriteOp::create(
-               b, sum, yt, ValueRange{r0}, map,
-               std::optional<ArrayRef<bool>>(ArrayRef<bool>{exact}))
-        .getResult();
+    auto inBounds = std::optional<ArrayRef<bool>>(ArrayRef<bool>{true});
+    for (int64_t q = 0; q < pixels; ++q) {
+      Value at = px.yAt(r0, q);
+      Value old =
+          px.fillValue
+              ? vector::BroadcastOp::create(b, accVec, px.fillValue).getResult()
+              : e.read(accVec, yt, {at}, exact ? Value() : mask);
+      Value sum = arith::AddIOp::create(b, old, accs[q]);
+      auto write = vector::TransferWriteOp::create(b, sum, yt, ValueRange{at},
+                                                   map, inBounds);
+      if (!exact)
+        write.getMaskMutable().assign(mask);
+      yt = write.getResult();
+    }
+    return yt;
   };
 
-  int64_t full = m.rows / lanes;
-  Value y = m.y;
+  int64_t full = numRows / lanes;
+  Value y = px.y;
   if (full > 0)
     y = forLoop(b, e.index(0), e.index(full * lanes), e.index(lanes), {y},
                 [&](Value r0, ValueRange in) -> SmallVector<Value> {
                   return {emitGroup(in[0], r0, e.allTrue(lanes), true)};
                 })[0];
-  if (m.rows % lanes)
-    y = emitGroup(y, e.index(full * lanes), e.prefixMask(lanes, m.rows % lanes),
-                  false);
+  if (numRows % lanes)
+    y = emitGroup(y, e.index(full * lanes),
+                  e.prefixMask(lanes, numRows % lanes), false);
   return y;
+}
+
+Value mcusparse::lower::nmRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
+                                  ArrayRef<Value> buffers, int64_t rows,
+                                  int64_t cols,
+                                  mcusparse::sparse_enc::NMAttr nm,
+                                  const LayerPixels &px) {
+  return nmRowsVector(b, e, buffers, rows, cols, nm.getN(), nm.getM(),
+                      kRVVRowLanes, px);
 }
 
 /// cortex-m55, int8, fields of 2 or 4 bits (m = 4 or 16) and n dividing 16:
@@ -609,9 +646,19 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                    [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
     return nmRowsMVE(b, e, m.buffers, m.rows, m.cols, nm, px);
   }
-  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8)
-    return lowerNMRows(b, m, nm.getN(), nm.getM(),
-                       /*lanes=*/opts.target == "rv32gcv" ? 32 : 4);
+  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8) {
+    Emitter e{b, m.accType};
+    LayerPixels px{Value(),
+                   /*pixels=*/1,
+                   /*xStride=*/0,
+                   m.y,
+                   [](Value r, int64_t) { return r; },
+                   Value(),
+                   m.x,
+                   Value()};
+    return nmRowsVector(b, e, m.buffers, m.rows, m.cols, nm.getN(), nm.getM(),
+                        /*lanes=*/opts.target == "rv32gcv" ? 32 : 4, px);
+  }
   Emitter e{b, m.accType};
   Value values = m.buffers[0], offsets = m.buffers[1];
   int64_t n = nm.getN(), blockLen = nm.getM();

@@ -22,6 +22,13 @@
 // and each pixel adds a byte load, a multiply and an add (nm:1:8 256x256
 // over 16 pixels: 939,290 -> 522,352 instructions).
 //
+// rv32gcv: blocks of 4 pixels run the rows-in-lanes N:M kernel (LowerNM.cpp,
+// nmRowsRVV, 16 rows per group): each field's offsets and values are
+// gathered once per block, each pixel adds a gather of X and a widening
+// multiply-accumulate into its own lane accumulators (nm:1:8 64x64 over 125
+// pixels: 56,449 -> 29,936 instructions as matvecs -> batched; 16 rows x 6
+// pixels 47,581, 8 x 8 94,924, 32 x 2 62,603, 16 x 8 62,016: spills).
+//
 //===----------------------------------------------------------------------===//
 
 #include "dialect/SparseEncDialect.h"
@@ -40,6 +47,9 @@ constexpr int64_t kPixels = 16;
 /// Pixels per pass over W on rv32imc (N:M 256x256 over 16 pixels, 8: 0.50
 /// instructions per dense MAC, 4: 0.55, 16: 0.57).
 constexpr int64_t kScalarPixels = 8;
+/// Pixels per pass over W on rv32gcv (N:M rows in 16 lanes: 4 pixels' i32
+/// accumulators take 16 of the 32 vector registers).
+constexpr int64_t kRVVPixels = 4;
 /// The MVE dCSR kernels' group: 16 int8 lanes.
 constexpr int64_t kGroup = 16;
 } // namespace
@@ -54,13 +64,15 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
                                                      const LowerOptions &opts) {
   Attribute encoding = m.weightType.getEncoding();
   Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
-  if ((!opts.mve() && !opts.scalarOnly()) || !m.accType.isInteger(32) ||
+  bool rvv = opts.target == "rv32gcv";
+  if ((!opts.mve() && !opts.scalarOnly() && !rvv) || !m.accType.isInteger(32) ||
       !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
                               xElem, opts.target))
     return linalg::MatmulOp(m.op).emitOpError(
         "the batched dCSR and N:M kernels need target cortex-m55 (int8 "
         "weights and activations, dCSR in groups of 16, N:M with 2- or 4-bit "
-        "fields) or rv32imc (N:M), and an i32 accumulator (run "
+        "fields), rv32imc (N:M) or rv32gcv (int8 N:M), and an i32 accumulator "
+        "(run "
         "sparse-enc-matmul-to-matvec otherwise)");
   Emitter e{b, m.accType};
   int64_t P = m.pixels, O = m.rows, K = m.cols;
@@ -75,7 +87,7 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
   Value xStart = dcsr ? ptrs.to(x1) : Value();
   bool scalar = opts.scalarOnly();
-  int64_t block = scalar ? kScalarPixels : kPixels;
+  int64_t block = scalar ? kScalarPixels : rvv ? kRVVPixels : kPixels;
   y1 = forPixelBlocks(
       b, e, P, block, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
         Value xBase = arith::MulIOp::create(b, p0, e.index(K));
@@ -90,6 +102,8 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
         LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
         if (scalar)
           return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
+        if (rvv)
+          return nmRowsRVV(b, e, m.buffers, O, K, nm, px);
         if (!dcsr)
           return nmRowsMVE(b, e, m.buffers, O, K, nm, px);
         px.xPtr = ptrs.advance(xStart, b.getI8Type(), xBase);
@@ -113,8 +127,10 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
   if (target == "rv32imc")
     return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
            isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
+  // rv32gcv: CSR, and int8 N:M in row-parallel lanes (nmRowsRVV).
   if (target == "rv32gcv")
-    return isa<mcusparse::sparse_enc::CSRAttr>(encoding);
+    return isa<mcusparse::sparse_enc::CSRAttr>(encoding) ||
+           (nm && wElem.isInteger(8) && xElem.isInteger(8));
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's

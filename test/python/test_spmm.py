@@ -167,6 +167,19 @@ def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
     check_nm_batched("rv32imc", pattern, shape, batch, seed=batch + pattern[0], block=8)
 
 
+@pytest.mark.parametrize("pattern,shape,batch", [
+    ((1, 8), (20, 256), 6),       # 3-bit fields, word loop; rows 16 + 4 (masked); blocks 4 + 2
+    ((1, 16), (40, 64), 21),      # 4-bit fields: three row groups, pixel blocks 4 x 5 + 1
+    ((2, 4), (16, 40), 4),        # 2-bit fields, one row group, one block
+    ((3, 8), (7, 64), 9),         # n = 3: fields not a multiple of a word; one masked group
+])
+def test_spmm_nm_batched_rv32gcv(pattern, shape, batch):
+    # rv32gcv keeps an int8 N:M layer whole (LowerSparseMatmul.cpp,
+    # nmRowsRVV): 16 rows in lanes, each field decoded once per block of 4
+    # pixels; the last row group's Y stores are masked.
+    check_nm_batched("rv32gcv", pattern, shape, batch, seed=batch + pattern[1], block=4)
+
+
 @pytest.mark.parametrize("fmt,shape,batch,sparsity", [
     ("csr", (20, 300), 37, 0.9),     # blocks of 16, 16, then 5; 16-bit columns
     ("csr:8", (12, 64), 16, 0.8),    # exactly one block

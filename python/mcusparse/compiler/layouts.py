@@ -46,8 +46,9 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # N:M ones read each entry once per 16 or 8 pixels and dense ones are
 # register-blocked; on rv32gcv CSR ones with short rows or many pixels are
 # pixel-batched (the generic vector kernel; sparse-enc-matmul-to-matvec
-# decides, and measure_conv_layer measures what it builds) and dense ones
-# read each weight once (rows held in vector registers).
+# decides, and measure_conv_layer measures what it builds), dense ones
+# read each weight once (rows held in vector registers) and int8 N:M ones
+# decode each field once per 4 pixels (rows in lanes).
 BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr"),
                    "rv32gcv": ("dense", "csr")}
 BATCHED_TARGETS = set(BATCHED_FORMATS)
@@ -60,8 +61,8 @@ def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:
     spec = formats.parse_format(fmt)
     if spec.name == "nm":
         n, m = spec.params["n"], spec.params["m"]
-        return target == "rv32imc" or (target == "cortex-m55" and m in (4, 16)
-                                       and 16 % n == 0)
+        return target in ("rv32imc", "rv32gcv") or (target == "cortex-m55" and m in (4, 16)
+                                                    and 16 % n == 0)
     return spec.name in BATCHED_FORMATS.get(target, ())
 
 

@@ -427,6 +427,18 @@ static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
     Value all2 = e.allTrue(2 * vl);
     auto x2Vec = VectorType::get({2 * vl}, elemOf(m.x));
     auto i16Vec2 = VectorType::get({2 * vl}, b.getI16Type());
+    // Y[p, r] = (the fill, or Y[p, r]) + the sum of the i16 products.
+    auto addToY = [&](Value yb, Value p, Value prod) -> Value {
+      Value at =
+          arith::AddIOp::create(b, arith::MulIOp::create(b, p, e.index(O)), r);
+      Value acc = first && fillValue
+                      ? fillValue
+                      : tensor::ExtractOp::create(b, yb, at).getResult();
+      acc = vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                        arith::ExtSIOp::create(b, i32Vec, prod),
+                                        acc);
+      return tensor::InsertOp::create(b, acc, yb, at);
+    };
     auto pixels = [&](Value yb, Value p0, int64_t nq) {
       if (nq == 2) {
         Value xv = vector::GatherOp::create(
@@ -436,16 +448,8 @@ static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
             b, w2, arith::ExtSIOp::create(b, i16Vec2, xv));
         for (int64_t u = 0; u < 2; ++u) {
           Value p = u ? arith::AddIOp::create(b, p0, e.index(u)) : p0;
-          Value half = vector::ShuffleOp::create(b, prod, prod, u ? hi : lo);
-          Value at = arith::AddIOp::create(
-              b, arith::MulIOp::create(b, p, e.index(O)), r);
-          Value acc = first && fillValue
-                          ? fillValue
-                          : tensor::ExtractOp::create(b, yb, at).getResult();
-          acc = vector::ReductionOp::create(
-              b, vector::CombiningKind::ADD,
-              arith::ExtSIOp::create(b, i32Vec, half), acc);
-          yb = tensor::InsertOp::create(b, acc, yb, at);
+          yb = addToY(yb, p,
+                      vector::ShuffleOp::create(b, prod, prod, u ? hi : lo));
         }
         return yb;
       }
@@ -454,17 +458,9 @@ static Value lowerCSRMatmulRowResidentRVV(ImplicitLocOpBuilder &b,
         Value xv = vector::GatherOp::create(
             b, xVec, x1, ValueRange{arith::MulIOp::create(b, p, e.index(K))},
             cols, all, zeroX);
-        Value prod =
-            arith::MulIOp::create(b, w, arith::ExtSIOp::create(b, i16Vec, xv));
-        Value at = arith::AddIOp::create(
-            b, arith::MulIOp::create(b, p, e.index(O)), r);
-        Value acc = first && fillValue
-                        ? fillValue
-                        : tensor::ExtractOp::create(b, yb, at).getResult();
-        acc = vector::ReductionOp::create(
-            b, vector::CombiningKind::ADD,
-            arith::ExtSIOp::create(b, i32Vec, prod), acc);
-        yb = tensor::InsertOp::create(b, acc, yb, at);
+        yb = addToY(
+            yb, p,
+            arith::MulIOp::create(b, w, arith::ExtSIOp::create(b, i16Vec, xv)));
       }
       return yb;
     };

@@ -355,8 +355,9 @@ def SparseEncMatmulToMatvec
     dense kernel (each weight load shared by 3 pixels). With
     `target=rv32imc` dense, CSR and N:M layers stay whole too, for scalar
     batched kernels, and with `target=rv32gcv` CSR layers whose rows have
-    fewer than 32 entries or that have at least 16 pixels, int8 N:M layers
-    (rows in lanes, each field decoded once per 4 pixels), and dense layers
+    fewer than 32 entries or that have at least 16 pixels, int8 N:M and GS
+    layers (rows in lanes, each field or step read once per 4 pixels), and
+    dense layers
     over more than one pixel (each row of W held in vector registers while
     the pixels pass: every weight read once). Other targets (and no
     target) split every layer matmul as above.

@@ -119,6 +119,77 @@ static Value toRowOrder(ImplicitLocOpBuilder &b, ArrayRef<Value> quarters,
   return vector::ShuffleOp::create(b, c01, c23, mask);
 }
 
+/// rv32gcv layer matmuls: every group of V rows against the pixels of `px`.
+/// Each step's values and column indices are read once, and each pixel q
+/// gathers X at px.xBase + q * K + column and multiply-accumulates into its
+/// own lane accumulators (a matvec per pixel read every step again for
+/// every pixel). A padded last group reads and stores Y under its row mask,
+/// as the next pixel's sums follow in Y.
+Value mcusparse::lower::gsRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
+                                  ArrayRef<Value> buffers, int64_t rows,
+                                  int64_t lanes, const LayerPixels &px) {
+  Value values = buffers[0], colIdx = buffers[1], counts = buffers[2];
+  int64_t groups = (rows + lanes - 1) / lanes;
+  auto vecOf = [&](Value t) {
+    return VectorType::get({lanes},
+                           cast<ShapedType>(t.getType()).getElementType());
+  };
+  auto accVec = VectorType::get({lanes}, e.accType);
+  auto xVec = vecOf(px.x);
+  Value zeroX = e.zero(xVec), all = e.allTrue(lanes);
+  AffineMap map = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
+  auto inBounds = std::optional<ArrayRef<bool>>(ArrayRef<bool>{true});
+  return forLoop(
+      b, e.index(0), e.index(groups), e.index(1), {px.y, e.index(0)},
+      [&](Value g, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0], off = in[1];
+        Value steps = e.extractIndex(counts, g);
+        Value end = arith::AddIOp::create(
+            b, off, arith::MulIOp::create(b, steps, e.index(lanes)));
+        SmallVector<Value> accs = forLoop(
+            b, off, end, e.index(lanes),
+            SmallVector<Value>(px.pixels, e.zero(accVec)),
+            [&](Value p, ValueRange a) -> SmallVector<Value> {
+              Value v = e.read(vecOf(values), values, {p});
+              Value cols = e.widenIndices(e.read(vecOf(colIdx), colIdx, {p}));
+              SmallVector<Value> out;
+              for (int64_t q = 0; q < px.pixels; ++q) {
+                Value base = q ? arith::AddIOp::create(b, px.xBase,
+                                                       e.index(q * px.xStride))
+                                     .getResult()
+                               : px.xBase;
+                Value xv = vector::GatherOp::create(b, xVec, px.x, base, cols,
+                                                    all, zeroX);
+                out.push_back(e.macLanes(a[q], v, xv));
+              }
+              return out;
+            });
+        Value row = arith::MulIOp::create(b, g, e.index(lanes));
+        // The rows of a padded last group (a compile-time case).
+        int64_t last = rows - (groups - 1) * lanes;
+        bool padded = last != lanes;
+        Value lastGroup = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g,
+                                                e.index(groups - 1));
+        Value mask = padded ? arith::SelectOp::create(
+                                  b, lastGroup, e.prefixMask(lanes, last), all)
+                                  .getResult()
+                            : Value();
+        for (int64_t q = 0; q < px.pixels; ++q) {
+          Value at = px.yAt(row, q);
+          Value old = px.fillValue
+                          ? vector::BroadcastOp::create(b, accVec, px.fillValue)
+                                .getResult()
+                          : e.read(accVec, yt, {at}, mask);
+          auto write = vector::TransferWriteOp::create(
+              b, e.add(old, accs[q]), yt, ValueRange{at}, map, inBounds);
+          if (mask)
+            write.getMaskMutable().assign(mask);
+          yt = write.getResult();
+        }
+        return {yt, end};
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
                                            const MatvecOperands &m,
                                            const LowerOptions &opts) {

@@ -27,7 +27,10 @@
 // gathered once per block, each pixel adds a gather of X and a widening
 // multiply-accumulate into its own lane accumulators (nm:1:8 64x64 over 125
 // pixels: 56,449 -> 29,936 instructions as matvecs -> batched; 16 rows x 6
-// pixels 47,581, 8 x 8 94,924, 32 x 2 62,603, 16 x 8 62,016: spills).
+// pixels 47,581, 8 x 8 94,924, 32 x 2 62,603, 16 x 8 62,016: spills), and
+// GS groups likewise (LowerGS.cpp gsRowsRVV: each step's values and column
+// indices read once per block; gs:16 on that layer at 90 % 77,187 ->
+// 40,834).
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,8 +105,12 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
         LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
         if (scalar)
           return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
-        if (rvv)
+        if (rvv && nm)
           return nmRowsRVV(b, e, m.buffers, O, K, nm, px);
+        if (rvv)
+          return gsRowsRVV(
+              b, e, m.buffers, O,
+              cast<mcusparse::sparse_enc::GSAttr>(encoding).getLanes(), px);
         if (!dcsr)
           return nmRowsMVE(b, e, m.buffers, O, K, nm, px);
         px.xPtr = ptrs.advance(xStart, b.getI8Type(), xBase);
@@ -127,10 +134,12 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
   if (target == "rv32imc")
     return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
            isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
-  // rv32gcv: CSR, and int8 N:M in row-parallel lanes (nmRowsRVV).
+  // rv32gcv: CSR, and int8 N:M in row-parallel lanes (nmRowsRVV) and GS
+  // (gsRowsRVV).
   if (target == "rv32gcv")
     return isa<mcusparse::sparse_enc::CSRAttr>(encoding) ||
-           (nm && wElem.isInteger(8) && xElem.isInteger(8));
+           ((nm || isa<mcusparse::sparse_enc::GSAttr>(encoding)) &&
+            wElem.isInteger(8) && xElem.isInteger(8));
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's

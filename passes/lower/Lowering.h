@@ -370,6 +370,11 @@ mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
 /// int8, m = 4 or 16, or m = 8 with at most 256 fields per row; n divides 16.
 bool hasNMFieldKernel(mcusparse::sparse_enc::NMAttr nm, int64_t cols,
                       mlir::Type wElem, mlir::Type xElem);
+/// rv32gcv: every group of `lanes` rows of a GS W against `px`, each step
+/// read once for all pixels (LowerGS.cpp); returns y.
+mlir::Value gsRowsRVV(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                      llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                      int64_t lanes, const LayerPixels &px);
 /// rv32gcv, int8: every row of an N:M W against `px`, rows in parallel
 /// lanes, each field decoded once for all pixels (LowerNM.cpp); returns y.
 mlir::Value nmRowsRVV(mlir::ImplicitLocOpBuilder &b, Emitter &e,

@@ -1,7 +1,8 @@
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32gcv vector-length=32}, canonicalize)' | FileCheck %s
 // RUN: sparse-opt %s --split-input-file --pass-pipeline='builtin.module(sparse-enc-lower-matvec{target=rv32gcv vector-length=32}, canonicalize, one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}, canonicalize, sparse-enc-lower-vector-transfers, canonicalize, lower-affine, convert-scf-to-cf, expand-strided-metadata, convert-to-llvm{dynamic=true}, reconcile-unrealized-casts)' | FileCheck %s --check-prefix=LLVM
 
-// rv32gcv N:M layer matmul (LowerSparseMatmul.cpp, LowerNM.cpp nmRowsRVV):
+// rv32gcv N:M (and GS, last case) layer matmul (LowerSparseMatmul.cpp,
+// LowerNM.cpp nmRowsRVV):
 // 16 rows in parallel lanes, blocks of 4 pixels. Per group of rows, each
 // offset word is gathered once (4 byte gathers at row * 4 + j, assembled)
 // and each field's offsets (shift, and) and values (a gather at field +
@@ -83,4 +84,38 @@ func.func @accumulates_into_y(%v: tensor<80xi8>, %o: tensor<80xi8>, %x: tensor<2
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
       ins(%x, %w : tensor<2x32xi8>, tensor<20x32xi8, #NM>) outs(%y : tensor<2x20xi32>) -> tensor<2x20xi32>
   return %r : tensor<2x20xi32>
+}
+
+// -----
+
+// GS on rv32gcv (LowerGS.cpp gsRowsRVV), the same blocks of 4 pixels: each
+// step's values and column indices are read once, then each pixel gathers X
+// at its own base and multiply-accumulates into its own lanes; 6 rows in
+// groups of 4: the padded last group's Y stores go under its row mask.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#GS = #sparse_enc.gs<lanes = 4>
+
+// CHECK-LABEL: func.func @gs_steps_once
+// CHECK-SAME: (%[[V:.*]]: tensor<16xi8>, %[[C:.*]]: tensor<16xi8>, %[[K:.*]]: tensor<2xi16>, %[[XIN:.*]]: tensor<5x32xi8>)
+// CHECK: scf.for %[[G:.*]] = %c0 to %c2 step %c1 iter_args(
+// CHECK: scf.for %[[P:.*]] = %{{.*}} to %{{.*}} step %c4 iter_args(
+// CHECK: vector.transfer_read %[[V]][%[[P]]]
+// CHECK: vector.transfer_read %[[C]][%[[P]]]
+// CHECK-COUNT-4: vector.gather %{{.*}}[%{{.*}}] [%{{.*}}], %{{.*}}, %{{.*}} : tensor<160xi8>
+// CHECK-NOT: vector.transfer_read %[[V]]
+// CHECK: scf.yield
+// CHECK: %[[M:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<4xi1>
+// CHECK-COUNT-4: vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}], %[[M]] {in_bounds = [true]}
+// CHECK-NOT: linalg.matmul
+func.func @gs_steps_once(%v: tensor<16xi8>, %c: tensor<16xi8>, %k: tensor<2xi16>, %x: tensor<5x32xi8>) -> tensor<5x6xi32> {
+  %w = sparse_enc.assemble (%v, %c, %k) : (tensor<16xi8>, tensor<16xi8>, tensor<2xi16>) -> tensor<6x32xi8, #GS>
+  %e = tensor.empty() : tensor<5x6xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<5x6xi32>) -> tensor<5x6xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y] {sparse_enc.batched}
+      ins(%x, %w : tensor<5x32xi8>, tensor<6x32xi8, #GS>) outs(%f : tensor<5x6xi32>) -> tensor<5x6xi32>
+  return %r : tensor<5x6xi32>
 }

@@ -167,6 +167,25 @@ def test_spmm_nm_batched_rv32gcv(pattern, shape, batch):
     check_nm_batched("rv32gcv", pattern, shape, batch, seed=batch + pattern[1], block=4)
 
 
+@pytest.mark.parametrize("fmt,shape,batch", [
+    ("gs:16", (64, 64), 125),     # DS-CNN S's 1x1 shape: blocks of 4 pixels, 1 tail pixel
+    ("gs:16", (20, 40), 7),       # a padded last group (rows 16-19), blocks 4 + 3
+    ("gs:8", (13, 300), 4),       # 16-bit column indices, padded group, one block
+])
+def test_spmm_gs_batched_rv32gcv(fmt, shape, batch):
+    # rv32gcv keeps a GS layer whole (LowerGS.cpp gsRowsRVV): each step's
+    # values and column indices read once per block of 4 pixels; a padded
+    # last group's Y stores masked (the next pixel's sums follow in Y).
+    rng = np.random.default_rng(batch)
+    W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), 0.85)
+    W[[0, shape[0] - 1]] = 0                   # empty rows
+    X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format=fmt, target="rv32gcv", batch=batch).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    blocks = -(-batch // 4)
+    assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes
+
+
 @pytest.mark.parametrize("fmt,shape,batch,sparsity", [
     ("csr", (20, 300), 37, 0.9),     # blocks of 16, 16, then 5; 16-bit columns
     ("csr:8", (12, 64), 16, 0.8),    # exactly one block

@@ -140,6 +140,20 @@ Value Emitter::add(Value a, Value c) {
   return arith::AddIOp::create(b, a, c);
 }
 
+Value Emitter::addToLanes(Value y, Value at, Value acc, Value fill,
+                          Value mask) {
+  auto type = cast<VectorType>(acc.getType());
+  Value old = fill ? vector::BroadcastOp::create(b, type, fill).getResult()
+                   : read(type, y, {at}, mask);
+  auto write = vector::TransferWriteOp::create(
+      b, add(old, acc), y, ValueRange{at},
+      AffineMap::getMinorIdentityMap(1, 1, b.getContext()),
+      std::optional<ArrayRef<bool>>(ArrayRef<bool>{true}));
+  if (mask)
+    write.getMaskMutable().assign(mask);
+  return write.getResult();
+}
+
 Value Emitter::extractIndex(Value tensor, Value at) {
   Value v = tensor::ExtractOp::create(b, tensor, at);
   return arith::IndexCastUIOp::create(b, b.getIndexType(), v);

@@ -137,8 +137,8 @@ Value mcusparse::lower::gsRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
   auto accVec = VectorType::get({lanes}, e.accType);
   auto xVec = vecOf(px.x);
   Value zeroX = e.zero(xVec), all = e.allTrue(lanes);
-  AffineMap map = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
-  auto inBounds = std::optional<ArrayRef<bool>>(ArrayRef<bool>{true});
+  // The rows of a padded last group.
+  int64_t last = rows - (groups - 1) * lanes;
   return forLoop(
       b, e.index(0), e.index(groups), e.index(1), {px.y, e.index(0)},
       [&](Value g, ValueRange in) -> SmallVector<Value> {
@@ -165,27 +165,15 @@ Value mcusparse::lower::gsRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
               return out;
             });
         Value row = arith::MulIOp::create(b, g, e.index(lanes));
-        // The rows of a padded last group (a compile-time case).
-        int64_t last = rows - (groups - 1) * lanes;
-        bool padded = last != lanes;
-        Value lastGroup = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g,
-                                                e.index(groups - 1));
-        Value mask = padded ? arith::SelectOp::create(
-                                  b, lastGroup, e.prefixMask(lanes, last), all)
-                                  .getResult()
-                            : Value();
-        for (int64_t q = 0; q < px.pixels; ++q) {
-          Value at = px.yAt(row, q);
-          Value old = px.fillValue
-                          ? vector::BroadcastOp::create(b, accVec, px.fillValue)
-                                .getResult()
-                          : e.read(accVec, yt, {at}, mask);
-          auto write = vector::TransferWriteOp::create(
-              b, e.add(old, accs[q]), yt, ValueRange{at}, map, inBounds);
-          if (mask)
-            write.getMaskMutable().assign(mask);
-          yt = write.getResult();
-        }
+        Value mask;
+        if (last != lanes)
+          mask = arith::SelectOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, g,
+                                    e.index(groups - 1)),
+              e.prefixMask(lanes, last), all);
+        for (int64_t q = 0; q < px.pixels; ++q)
+          yt = e.addToLanes(yt, px.yAt(row, q), accs[q], px.fillValue, mask);
         return {yt, end};
       })[0];
 }

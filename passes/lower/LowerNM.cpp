@@ -379,21 +379,9 @@ static Value nmRowsVector(ImplicitLocOpBuilder &b, Emitter &e,
     }
     // The rows past the last one are masked off: Y goes on with the next
     // pixel's sums there.
-    AffineMap map = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
-    auto inBounds = std::optional<ArrayRef<bool>>(ArrayRef<bool>{true});
-    for (int64_t q = 0; q < pixels; ++q) {
-      Value at = px.yAt(r0, q);
-      Value old =
-          px.fillValue
-              ? vector::BroadcastOp::create(b, accVec, px.fillValue).getResult()
-              : e.read(accVec, yt, {at}, exact ? Value() : mask);
-      Value sum = arith::AddIOp::create(b, old, accs[q]);
-      auto write = vector::TransferWriteOp::create(b, sum, yt, ValueRange{at},
-                                                   map, inBounds);
-      if (!exact)
-        write.getMaskMutable().assign(mask);
-      yt = write.getResult();
-    }
+    for (int64_t q = 0; q < pixels; ++q)
+      yt = e.addToLanes(yt, px.yAt(r0, q), accs[q], px.fillValue,
+                        exact ? Value() : mask);
     return yt;
   };
 

@@ -141,6 +141,11 @@ struct Emitter {
                              mlir::Value mask);
   /// Scalar a + b in accType.
   mlir::Value add(mlir::Value a, mlir::Value c);
+  /// y[at .. at + lanes) = (`fill` broadcast, or y's own lanes) + `acc`,
+  /// only in the lanes of `mask` when it is given (lanes past a layer's last
+  /// row: the next pixel's sums follow in y). Returns the new y.
+  mlir::Value addToLanes(mlir::Value y, mlir::Value at, mlir::Value acc,
+                         mlir::Value fill, mlir::Value mask);
   /// The buffer element as an index (zero-extended: storage indices are
   /// unsigned).
   mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);

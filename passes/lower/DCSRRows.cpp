@@ -60,6 +60,29 @@ Value DCSRRows::groups(Value n) const {
       e.b, arith::AddIOp::create(e.b, n, e.index(group - 1)), e.index(group));
 }
 
+SmallVector<Value> mcusparse::lower::dcsrPixelDots(
+    Emitter &e, Pointers &ptrs, const LayerPixels &px, VectorType xType,
+    Value base, Value offsets, Value mask, Value v, ValueRange accs, bool rvv) {
+  // rv32gcv: each gather's masked-off lanes come from the previous pixel's
+  // gather, zero like the first one's, so RVV gathers into that dead
+  // register instead of a fresh copy of a zero vector (a `vmv1r` per pixel);
+  // each product is exact in i16 (`vwmul` at e8, then `vwredsum`). 64x64
+  // over 125 pixels at 90 %: 138,372 -> 122,510 (i16) -> 112,589
+  // instructions. On MVE a gather's pass-through other than zero costs a
+  // `vpsel`, and `vmlava.s8` multiplies int8 lanes directly.
+  SmallVector<Value> out;
+  Value previous;
+  for (int64_t q = 0; q < px.pixels; ++q) {
+    Value from =
+        q ? ptrs.advance(base, e.b.getI8Type(), e.index(q * px.xStride)) : base;
+    Value xv =
+        ptrs.gather(xType, from, offsets, mask, rvv ? previous : Value());
+    previous = xv;
+    out.push_back(rvv ? e.dotI16(accs[q], v, xv) : e.dot(accs[q], v, xv));
+  }
+  return out;
+}
+
 Value DCSRRows::rampTimes(Value ramp, Value slope) const {
   auto i8 = e.b.getI8Type();
   Value slope8 = arith::TruncIOp::create(

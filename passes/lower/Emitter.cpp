@@ -107,6 +107,13 @@ Value Emitter::dot(Value acc, Value w, Value x, Value mask) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
 }
 
+Value Emitter::dotI16(Value acc, Value w, Value x) {
+  auto type = cast<VectorType>(w.getType());
+  Value prod = multiply(b, w, x, b.getI16Type());
+  Value wide = arith::ExtSIOp::create(b, type.clone(accType), prod);
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, wide, acc);
+}
+
 Value Emitter::mveDot(Value acc, Value w, Value x, Value mask) {
   // (unsigned, subtract, exchange) = 0.
   Value zero = LLVM::ConstantOp::create(b, b.getI32Type(), b.getI32IntegerAttr(0));

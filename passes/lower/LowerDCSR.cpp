@@ -332,7 +332,8 @@ struct ExtensionBits {
 /// is shared by all pixels, which add one gather and one `vmlava` each.
 Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                                     ArrayRef<Value> buffers, int64_t numRows,
-                                    int64_t numCols, const LayerPixels &px) {
+                                    int64_t numCols, const LayerPixels &px,
+                                    bool rvv) {
   const int64_t lanes = 16;
   Pointers ptrs{e};
   Value values = buffers[0], nibbles = buffers[1], minimums = buffers[2],
@@ -350,7 +351,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   Value fifteen = ext.splatI8(15), four = ext.splatI8(4);
   DCSRRows rows(e, values, nnzBuf, rowOffsets, numRows, numCols, lanes);
   Value xPtr = px.xPtr, fillValue = px.fillValue;
-  int64_t pixels = px.pixels, xStride = px.xStride;
+  int64_t pixels = px.pixels;
   const auto &yAt = px.yAt;
   Type yType = px.y.getType();
   // Row r's accumulators as they start.
@@ -481,11 +482,9 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
         arith::IndexCastOp::create(b, i32, a[kLeft]));
     Value v = ptrs.read(vVec, a[kValues], mask);
     SmallVector<Value> next(a);
-    for (int64_t q = 0; q < pixels; ++q) {
-      Value from = q ? ptrs.advance(base, i8, e.index(q * xStride)) : base;
-      Value xv = ptrs.gather(xVec, from, offsets, mask);
-      next[kAccs + q] = e.dot(a[kAccs + q], v, xv);
-    }
+    llvm::copy(dcsrPixelDots(e, ptrs, px, xVec, base, offsets, mask, v,
+                             a.slice(kAccs, pixels), rvv),
+               next.begin() + kAccs);
     next[kBase] = base;
     next[kValues] = ptrs.advance(a[kValues], i8, cG);
     next[kMin] = ptrs.advance(a[kMin], i8, c1);

@@ -69,7 +69,7 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                                          ArrayRef<Value> buffers,
                                          int64_t numRows, int64_t numCols,
                                          const LayerPixels &px,
-                                         int64_t rowsPerIteration) {
+                                         int64_t rowsPerIteration, bool rvv) {
   Value values = buffers[0], deltas = buffers[1], minimums = buffers[2];
   auto i8 = b.getI8Type(), i32 = b.getI32Type();
   DCSRGroupTypes group(e, i8, i8, kMVEGroup);
@@ -89,7 +89,7 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   // tail predication; the loop then runs a vctp per group and `vpst` per
   // masked op, and the dot goes without the mask (masked-off values read
   // zero).
-  bool tailPredicated = pixels <= kTailPredicatedPixels;
+  bool tailPredicated = !rvv && pixels <= kTailPredicatedPixels;
   auto rowStep = [&](Value r, ValueRange in) -> SmallVector<Value> {
     Value yt = in[0], vals = in[1], dels = in[2], mins = in[3];
     Value n = rows.entries(r);
@@ -135,13 +135,17 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       Value next = arith::AddIOp::create(b, k, cG);
       SmallVector<Value> carried{next, newBase,
                                  ptrs.advance(minimum, i8, c1)};
-      for (int64_t q = 0; q < pixels; ++q) {
-        Value from =
-            q ? ptrs.advance(newBase, i8, e.index(q * xStride)) : newBase;
-        Value xv = ptrs.gather(group.x, from, offsets, mask);
-        Value acc = before->getArgument(3 + q);
-        carried.push_back(tailPredicated ? e.dot(acc, v, xv, mask)
-                                         : e.dot(acc, v, xv));
+      ValueRange accs = before->getArguments().drop_front(3);
+      if (tailPredicated) {
+        for (int64_t q = 0; q < pixels; ++q) {
+          Value from =
+              q ? ptrs.advance(newBase, i8, e.index(q * xStride)) : newBase;
+          Value xv = ptrs.gather(group.x, from, offsets, mask);
+          carried.push_back(e.dot(accs[q], v, xv, mask));
+        }
+      } else {
+        llvm::append_range(carried, dcsrPixelDots(e, ptrs, px, group.x, newBase,
+                                                  offsets, mask, v, accs, rvv));
       }
       scf::ConditionOp::create(
           b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),

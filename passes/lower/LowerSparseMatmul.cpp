@@ -30,7 +30,11 @@
 // pixels 47,581, 8 x 8 94,924, 32 x 2 62,603, 16 x 8 62,016: spills), and
 // GS groups likewise (LowerGS.cpp gsRowsRVV: each step's values and column
 // indices read once per block; gs:16 on that layer at 90 % 77,187 ->
-// 40,834).
+// 40,834). dCSR layers run the cortex-m55 row loops in blocks of 16
+// pixels, with the products in i16 lanes (`vwmul`, `vwredsum`; DCSRRows.cpp
+// dcsrPixelDots): 64x64 over 125 pixels at 90 % 599,842 -> 112,589
+// instructions as matvecs -> batched (blocks of 4 pixels: 210,446, 8:
+// 159,792, 20: 161,529, spilled).
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,7 +78,8 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
     return linalg::MatmulOp(m.op).emitOpError(
         "the batched dCSR and N:M kernels need target cortex-m55 (int8 "
         "weights and activations, dCSR in groups of 16, N:M with 2- or 4-bit "
-        "fields), rv32imc (N:M) or rv32gcv (int8 N:M), and an i32 accumulator "
+        "fields), rv32imc (N:M) or rv32gcv (int8 N:M, GS and dCSR), and an "
+        "i32 accumulator "
         "(run "
         "sparse-enc-matmul-to-matvec otherwise)");
   Emitter e{b, m.accType};
@@ -90,7 +95,7 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
   Value xStart = dcsr ? ptrs.to(x1) : Value();
   bool scalar = opts.scalarOnly();
-  int64_t block = scalar ? kScalarPixels : rvv ? kRVVPixels : kPixels;
+  int64_t block = scalar ? kScalarPixels : rvv && !dcsr ? kRVVPixels : kPixels;
   y1 = forPixelBlocks(
       b, e, P, block, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
         Value xBase = arith::MulIOp::create(b, p0, e.index(K));
@@ -107,7 +112,7 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
           return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
         if (rvv && nm)
           return nmRowsRVV(b, e, m.buffers, O, K, nm, px);
-        if (rvv)
+        if (rvv && !dcsr)
           return gsRowsRVV(
               b, e, m.buffers, O,
               cast<mcusparse::sparse_enc::GSAttr>(encoding).getLanes(), px);
@@ -116,8 +121,8 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
         px.xPtr = ptrs.advance(xStart, b.getI8Type(), xBase);
         if (dcsr.getDeltaBits() == 8)
           return dcsrBytesRowsMVE(b, e, m.buffers, O, K, px,
-                                  /*rowsPerIteration=*/1);
-        return dcsrRowsMVE(b, e, m.buffers, O, K, px);
+                                  /*rowsPerIteration=*/1, rvv);
+        return dcsrRowsMVE(b, e, m.buffers, O, K, px, rvv);
       });
   return tensor::ExpandShapeOp::create(
              b, cast<RankedTensorType>(m.y.getType()), y1,
@@ -134,12 +139,14 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
   if (target == "rv32imc")
     return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
            isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
-  // rv32gcv: CSR, and int8 N:M in row-parallel lanes (nmRowsRVV) and GS
-  // (gsRowsRVV).
+  auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
+  // rv32gcv: CSR, int8 N:M in row-parallel lanes (nmRowsRVV) and GS
+  // (gsRowsRVV), and int8 dCSR in groups of 16 (the cortex-m55 row loops).
   if (target == "rv32gcv")
     return isa<mcusparse::sparse_enc::CSRAttr>(encoding) ||
            ((nm || isa<mcusparse::sparse_enc::GSAttr>(encoding)) &&
-            wElem.isInteger(8) && xElem.isInteger(8));
+            wElem.isInteger(8) && xElem.isInteger(8)) ||
+           (dcsr && isDCSRBatchable(dcsr, wElem, xElem));
   if (isa<mcusparse::sparse_enc::CSRAttr>(encoding))
     return true;
   // N:M with 2- or 4-bit fields. Not the 3-bit kernel: it stages each row's
@@ -148,6 +155,5 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
   // against 177,482 as 16 matvecs).
   if (nm)
     return nm.getM() != 8 && hasNMFieldKernel(nm, cols, wElem, xElem);
-  auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
   return dcsr && isDCSRBatchable(dcsr, wElem, xElem);
 }

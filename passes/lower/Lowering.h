@@ -126,6 +126,10 @@ struct Emitter {
   /// (a predicated `vmlava` on MVE).
   mlir::Value dot(mlir::Value acc, mlir::Value w, mlir::Value x,
                   mlir::Value mask);
+  /// acc + sum(w * x) for int8 w and x and an i32 acc, the products exact
+  /// in i16 lanes: on RVV `vwmul` at e8 and one widening reduction
+  /// (`vwredsum`), no extension to i32 lanes.
+  mlir::Value dotI16(mlir::Value acc, mlir::Value w, mlir::Value x);
   /// MVE: acc + sum(sext(w) * sext(x)) as `llvm.arm.mve.vmldava` (with a
   /// mask: the `.predicated` form), i.e. `vmlava.s8` / `vmlava.s16`. Generic
   /// IR loses that instruction when LLVM shares a sext between products.
@@ -178,9 +182,11 @@ struct Pointers {
   /// A vector at ptr; with a mask, masked-off lanes read zero.
   mlir::Value read(mlir::VectorType type, mlir::Value ptr,
                    mlir::Value mask = {});
-  /// Lanes ptr[offsets[l]] (i32 offsets) under `mask`, masked-off lanes zero.
+  /// Lanes ptr[offsets[l]] (i32 offsets) under `mask`; masked-off lanes
+  /// zero, or those of `passThrough` when it is given.
   mlir::Value gather(mlir::VectorType type, mlir::Value ptr,
-                     mlir::Value offsets, mlir::Value mask);
+                     mlir::Value offsets, mlir::Value mask,
+                     mlir::Value passThrough = {});
 };
 
 /// The vectors of one dCSR group of G lanes: 8-bit offsets, lane mask,
@@ -334,14 +340,14 @@ mlir::FailureOr<mlir::Value> lowerCSRMatmul(mlir::ImplicitLocOpBuilder &b,
                                             const LowerOptions &opts);
 /// True when a layer matmul over `encoding` has a batched kernel on
 /// `target`: CSR (LowerSpMM.cpp; any target), dCSR with int8 groups of 16
-/// or N:M with 2- or 4-bit fields (LowerSparseMatmul.cpp; not on rv32
-/// targets); on rv32imc CSR and N:M with any fields (scalar kernels), on
-/// rv32gcv CSR; given the weight's columns and the weight and activation
-/// element types.
+/// or N:M with 2- or 4-bit fields (LowerSparseMatmul.cpp); on rv32imc CSR
+/// and N:M with any fields (scalar kernels); on rv32gcv CSR, and int8 N:M,
+/// GS and dCSR in groups of 16; given the weight's columns and the weight
+/// and activation element types.
 bool hasBatchedSparseKernel(mlir::Attribute encoding, int64_t cols,
                             mlir::Type wElem, mlir::Type xElem,
                             llvm::StringRef target);
-/// dCSR or N:M layer matmul on cortex-m55 (LowerSparseMatmul.cpp).
+/// dCSR, N:M or GS layer matmul (LowerSparseMatmul.cpp).
 mlir::FailureOr<mlir::Value> lowerSparseMatmul(mlir::ImplicitLocOpBuilder &b,
                                                const MatmulOperands &m,
                                                const LowerOptions &opts);
@@ -360,17 +366,26 @@ struct LayerPixels {
   mlir::Value fillValue;
   mlir::Value x, xBase;
 };
+/// One decoded dCSR group against every pixel of `px` (DCSRRows.cpp): pixel
+/// q gathers x at base + q * xStride + offsets under `mask` and adds
+/// sum(v * x) to accs[q] (v's masked-off lanes read zero). `rvv`: products
+/// in i16 lanes, and each gather passes the previous pixel's on (see there).
+llvm::SmallVector<mlir::Value>
+dcsrPixelDots(Emitter &e, Pointers &ptrs, const LayerPixels &px,
+              mlir::VectorType xType, mlir::Value base, mlir::Value offsets,
+              mlir::Value mask, mlir::Value v, mlir::ValueRange accs, bool rvv);
 /// Every row of a 4-bit dCSR W (groups of 16) against `px`; returns y
-/// (LowerDCSR.cpp). Each group is decoded once for all pixels.
+/// (LowerDCSR.cpp). Each group is decoded once for all pixels. The
+/// cortex-m55 kernel, and with `rvv` rv32gcv's layer kernel.
 mlir::Value dcsrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                         llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
-                        int64_t cols, const LayerPixels &px);
+                        int64_t cols, const LayerPixels &px, bool rvv = false);
 /// The same for byte deltas (LowerDCSRBytes.cpp), `rowsPerIteration` rows
 /// sharing one iteration of the row loop.
 mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                              llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
                              int64_t cols, const LayerPixels &px,
-                             int64_t rowsPerIteration);
+                             int64_t rowsPerIteration, bool rvv = false);
 /// True when the cortex-m55 N:M byte-lane kernels take `nm` (LowerNM.cpp):
 /// int8, m = 4 or 16, or m = 8 with at most 256 fields per row; n divides 16.
 bool hasNMFieldKernel(mcusparse::sparse_enc::NMAttr nm, int64_t cols,

@@ -47,11 +47,13 @@ Value Pointers::read(VectorType vtype, Value ptr, Value mask) {
                                     e.b.getI32IntegerAttr(1));
 }
 
-Value Pointers::gather(VectorType vtype, Value ptr, Value offsets, Value mask) {
+Value Pointers::gather(VectorType vtype, Value ptr, Value offsets, Value mask,
+                       Value passThrough) {
   auto lanes = VectorType::get(vtype.getShape(), type());
   Value at = LLVM::GEPOp::create(e.b, lanes, vtype.getElementType(), ptr,
                                  ValueRange{offsets});
-  return LLVM::masked_gather::create(e.b, vtype, at, mask,
-                                     ValueRange{e.zero(vtype)},
-                                     e.b.getI32IntegerAttr(1));
+  return LLVM::masked_gather::create(
+      e.b, vtype, at, mask,
+      ValueRange{passThrough ? passThrough : e.zero(vtype)},
+      e.b.getI32IntegerAttr(1));
 }

@@ -56,7 +56,8 @@ bool rv32gcvBatchesCSR(arith::ConstantOp weight, int64_t pixels) {
 /// int8 dCSR ones in groups of 16 and N:M ones the byte-lane kernels take
 /// (passes/lower/LowerSparseMatmul.cpp); on rv32imc CSR and N:M ones
 /// (scalar); on rv32gcv CSR ones with short rows or many pixels
-/// (rv32gcvBatchesCSR) and int8 N:M and GS ones (rows in lanes); and dense
+/// (rv32gcvBatchesCSR), int8 N:M and GS ones (rows in lanes) and int8 dCSR
+/// ones in groups of 16 (the cortex-m55 row loops); and dense
 /// ones
 /// over more than one pixel
 /// (passes/lower/LowerDenseMatmul.cpp: register-blocked on cortex-m55 and
@@ -76,8 +77,8 @@ bool hasBatchedKernel(linalg::MatmulOp op, arith::ConstantOp weight,
   auto xType = cast<ShapedType>(op.getDpsInputs()[0].getType());
   bool onePixel = xType.hasStaticShape() && xType.getDimSize(0) == 1;
   if (target == "rv32gcv" && layout &&
-      !isa<mcusparse::sparse_enc::NMAttr, mcusparse::sparse_enc::GSAttr>(
-          layout) &&
+      !isa<mcusparse::sparse_enc::NMAttr, mcusparse::sparse_enc::GSAttr,
+           mcusparse::sparse_enc::DCSRAttr>(layout) &&
       (!isa<mcusparse::sparse_enc::CSRAttr>(layout) ||
        !rv32gcvBatchesCSR(weight, xType.getDimSize(0))))
     return false;

@@ -24,15 +24,16 @@ func.func @dynamic(%w: tensor<?x8xi8>, %x: tensor<8xi8>, %y: tensor<?xi32>) -> t
 
 // -----
 
-// A dCSR (or N:M) layer matmul has a batched kernel on cortex-m55 only (here
-// the generic target): elsewhere sparse-enc-matmul-to-matvec splits it first.
+// A dCSR (or N:M) layer matmul has a batched kernel on cortex-m55 and
+// rv32gcv only (here the generic target): elsewhere
+// sparse-enc-matmul-to-matvec splits it first.
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
 #Y = affine_map<(d0, d1, d2) -> (d0, d1)>
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 func.func @dcsr_matmul_generic(%v: tensor<3xi8>, %d: tensor<3xi8>, %mn: tensor<1xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<5x40xi8>, %y: tensor<5x2xi32>) -> tensor<5x2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<3xi8>, tensor<3xi8>, tensor<1xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
-  // expected-error @+1 {{the batched dCSR and N:M kernels need target cortex-m55 (int8 weights and activations, dCSR in groups of 16, N:M with 2- or 4-bit fields), rv32imc (N:M) or rv32gcv (int8 N:M), and an i32 accumulator}}
+  // expected-error @+1 {{the batched dCSR and N:M kernels need target cortex-m55 (int8 weights and activations, dCSR in groups of 16, N:M with 2- or 4-bit fields), rv32imc (N:M) or rv32gcv (int8 N:M, GS and dCSR), and an i32 accumulator}}
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w : tensor<5x40xi8>, tensor<2x40xi8, #DCSR8>) outs(%y : tensor<5x2xi32>) -> tensor<5x2xi32>
   return %r : tensor<5x2xi32>

@@ -94,6 +94,7 @@ def test_spmm_csr_row_resident(target, fmt, shape, batch, sparsity):
         assert stats.weight_bytes_read <= values * (2 if fmt == "csr:8" else 3) + 2 * (shape[0] + 1)
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32gcv"])
 @pytest.mark.parametrize("fmt", ["dcsr", "dcsr:16:8"])
 @pytest.mark.parametrize("shape,batch,sparsity", [
     ((40, 200), 7, 0.9),      # one block of 7 pixels (byte deltas: tail-predicated)
@@ -101,15 +102,15 @@ def test_spmm_csr_row_resident(target, fmt, shape, batch, sparsity):
     ((24, 64), 19, 1.0),      # no entries at all
     ((8, 1000), 3, 0.99),     # long gaps: explicit zeros (the escape path)
 ])
-def test_spmm_dcsr_batched(fmt, shape, batch, sparsity):
-    # cortex-m55 keeps a dCSR layer whole (passes/lower/LowerSparseMatmul.cpp):
-    # each group is decoded once per block of 16 pixels, so the weights are
-    # read once per block.
+def test_spmm_dcsr_batched(target, fmt, shape, batch, sparsity):
+    # cortex-m55 and rv32gcv keep a dCSR layer whole
+    # (passes/lower/LowerSparseMatmul.cpp): each group is decoded once per
+    # block of 16 pixels, so the weights are read once per block.
     rng = np.random.default_rng(shape[0] + batch)
     W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
     W[[1, shape[0] - 1]] = 0                   # empty rows, one of them the last
     X = rng.integers(-128, 128, (shape[1], batch)).astype(np.int8)
-    Y, stats = kernels.spmm(W, format=fmt, target="cortex-m55", batch=batch).run(X)
+    Y, stats = kernels.spmm(W, format=fmt, target=target, batch=batch).run(X)
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
     blocks = -(-batch // 16)
     assert stats.weight_bytes_read <= blocks * formats.encode(W, fmt).total_bytes

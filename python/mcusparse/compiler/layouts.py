@@ -47,11 +47,12 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # register-blocked; on rv32gcv CSR ones with short rows or many pixels are
 # pixel-batched (the generic vector kernel; sparse-enc-matmul-to-matvec
 # decides, and measure_conv_layer measures what it builds), dense ones
-# read each weight once (rows held in vector registers) and int8 N:M ones
+# read each weight once (rows held in vector registers), int8 N:M ones
 # decode each field once per 4 pixels (rows in lanes), as do GS ones each
-# step.
+# step, and dCSR ones each group once per 16 pixels (the cortex-m55 row
+# loops).
 BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr"),
-                   "rv32gcv": ("dense", "csr", "gs")}
+                   "rv32gcv": ("dense", "csr", "gs", "dcsr")}
 # rv32gcv convolutions (GS batched over pixels) take 16 lanes: 64x64 over 125
 # pixels at 90 % 40,834 instructions against 67,904 with 8.
 GS_LANES_BATCHED = {"rv32gcv": 16}

@@ -23,16 +23,17 @@
 // Then it gathers x at the columns, loads the group's values with a lane
 // predicate (the last group of a row has n - G*j active lanes) and
 // multiply-accumulates: on MVE with one widening reduction per group
-// (`vmlava`), on other vector targets lane by lane into accumulators that
-// are reduced once per row (rv32gcv 256x256 90 %: 36,304 -> 32,514
-// instructions). The slope s = (cols + n/2) / n and the row's entry count
+// (`vmlava`; int8 on rv32gcv likewise, `vwmul` + `vwredsum`), on other
+// vector targets lane by lane into accumulators that are reduced once per
+// row (rv32gcv 256x256 90 %: 36,304 -> 32,514 instructions; 26,851 since
+// it takes the one-loop kernel below). The slope s = (cols + n/2) / n and the row's entry count
 // n = nnz/rows + row_offsets[r] are recomputed per row, as the format
 // intends (on MVE only for a non-empty row). The map bits are tested with
 // scf.if (an extension mask is read only when its bit is set, so a matrix
 // without any mask never touches the empty buffer); bits 6 and 7 are rare
 // and tested only when the map has one of them. On MVE every read position
 // is a pointer the loop carries and the groups of all rows run in one loop
-// (lowerDCSRMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
+// (dcsrRowsMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
 // instructions (average entries per row a constant, one loop).
 
 // The gather uses the 8-bit offsets (zero-extended) from x + base, like the
@@ -584,14 +585,19 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly())
     return lowerDCSRScalar(b, m, dcsr.getGroup());
-  if (opts.mve() && isMVEInt8Kernel(m, dcsr.getGroup())) {
+  // rv32gcv takes the same loop for int8 (256x256 90 %: 32,182 -> 26,851
+  // instructions against the lane-accumulator loop below; 64x64 80 %
+  // 4,787 -> 3,805, 512x1024 90 % 183,691 -> 162,151). Its byte-delta
+  // counterpart does not gain there (LowerDCSRBytes.cpp).
+  bool rvv = opts.target == "rv32gcv";
+  if ((opts.mve() || rvv) && isMVEInt8Kernel(m, dcsr.getGroup())) {
     Emitter e{b, m.accType};
     Pointers ptrs{e};
     LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
                   [](Value r, int64_t) { return r; }, Value()};
-    return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols, px);
+    return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols, px, rvv);
   }
-  // Other vector targets (RVV), and MVE with other than int8 elements:
+  // Other vector targets, and MVE or RVV with other than int8 elements:
   // products in lane accumulators, one reduction per row.
   Emitter e{b, m.accType};
   Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],

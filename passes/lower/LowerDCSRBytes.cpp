@@ -26,7 +26,9 @@
 // rv32imc: a scalar loop over the group's entries (column = base + s*l +
 // delta). Other vector targets (RVV): groups in an scf.for with a
 // create_mask of the entries left, products in lane accumulators, one
-// reduction per row.
+// reduction per row (for the rv32gcv matvec faster than the cortex-m55 row
+// loop with a reduction per group: 256x256 90 % 21,494 against 22,598
+// instructions; the layer matmul takes that loop, LowerSparseMatmul.cpp).
 //
 //===----------------------------------------------------------------------===//
 

@@ -264,7 +264,8 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // values pointer stepped back by the padding. An even group loads its
 // pair's 16 nibble bytes and map byte and advances both pointers, each set
 // map bit loads a 16-bit lane mask (the predicate, by bitcast) and advances
-// the mask pointer.
+// the mask pointer. rv32gcv takes the same loop for int8; its dot product
+// multiplies in i16 lanes.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
@@ -285,6 +286,14 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // M55: llvm.intr.masked.gather
 // M55: vector.reduction <add>
 // M55-NOT: sparse_enc
+// RVV-LABEL: func.func @dcsr_4bit
+// RVV: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32)
+// RVV: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
+// RVV: llvm.intr.masked.gather
+// RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
+// RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
+// RVV-NOT: scf.for
+// RVV-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @dcsr_4bit
 // RV32IMC: scf.for
 // RV32IMC: scf.for

@@ -26,12 +26,12 @@
 // (`vmlava`; int8 on rv32gcv likewise, `vwmul` + `vwredsum`), on other
 // vector targets lane by lane into accumulators that are reduced once per
 // row (rv32gcv 256x256 90 %: 36,304 -> 32,514 instructions; 26,851 since
-// it takes the one-loop kernel below). The slope s = (cols + n/2) / n and the row's entry count
-// n = nnz/rows + row_offsets[r] are recomputed per row, as the format
-// intends (on MVE only for a non-empty row). The map bits are tested with
-// scf.if (an extension mask is read only when its bit is set, so a matrix
-// without any mask never touches the empty buffer); bits 6 and 7 are rare
-// and tested only when the map has one of them. On MVE every read position
+// it takes the one-loop kernel below). The slope s = (cols + n/2) / n and
+// the row's entry count n = nnz/rows + row_offsets[r] are recomputed per
+// row, as the format intends (on MVE only for a non-empty row). The map bits
+// are tested with scf.if (an extension mask is read only when its bit is
+// set, so a matrix without any mask never touches the empty buffer); bits 6
+// and 7 are rare and tested only when the map has one of them. On MVE every read position
 // is a pointer the loop carries and the groups of all rows run in one loop
 // (dcsrRowsMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
 // instructions (average entries per row a constant, one loop).

@@ -329,6 +329,15 @@ struct ExtensionBits {
 /// group reduces its products. The values pointer moves G per group and
 /// steps back by the last group's padding at the row's end.
 ///
+/// The row test compares the entries left before the last group with G
+/// (unsigned, more than G: the row goes on) next to the subtraction of the
+/// same G, so that on Arm `subs r, #16` sets the flags for the branch
+/// (`bhi`); testing the entries left after it for <= 0 needed a `cmp r, #0`
+/// besides (a signed compare with 0 cannot reuse the flags of a subtraction
+/// that may overflow). 256x256 90 %: 21,526 -> 20,463 instructions, 29,374
+/// -> 28,843 modeled cycles at 4 ws (the value load and the gather now also
+/// share one `vpstt`).
+///
 /// The same loop serves the layer matmul (LayerPixels): each group's decode
 /// is shared by all pixels, which add one gather and one `vmlava` each.
 Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
@@ -366,10 +375,12 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   };
 
   // The loop state: y, the next row to set up, the current row's entries
-  // left, gather base, G*s and ramp*s, then the read positions, the odd
-  // group's deltas and its map byte | 256 after an even group (0 before
-  // one: the parity and the map in one register, one `orr`; pairs may span
-  // rows), and the current row's sums (one per pixel).
+  // left (for the group loop's test: as they were before the last group, G
+  // more than the next group has, and n + G before a row's first group),
+  // gather base, G*s and ramp*s, then the read positions, the odd group's
+  // deltas and its map byte | 256 after an even group (0 before one: the
+  // parity and the map in one register, one `orr`; pairs may span rows),
+  // and the current row's sums (one per pixel).
   enum {
     kY, kNextRow, kLeft, kBase, kStep, kRampS,
     kValues, kMin, kNibble, kMap, kMask, kOdd, kOddMap, kAccs
@@ -447,7 +458,8 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     return {out, more};
   };
 
-  // One group of the current row (entries left > 0).
+  // One group of the current row (a[kLeft]: its entries left, > 0); the
+  // next iteration's test takes them as they are.
   auto groupStep = [&](ValueRange a) -> SmallVector<Value> {
     // An even group reads its pair's nibble block and map byte (upper
     // nibbles) and keeps the lower ones for the odd group.
@@ -494,14 +506,15 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     next[kMask] = maskAt;
     next[kOdd] = pair[1];
     next[kOddMap] = pair[3];
-    next[kLeft] = arith::SubIOp::create(b, a[kLeft], cG);
+    next[kLeft] = a[kLeft];
     return next;
   };
 
-  // Groups; when a row is used up, the next row's set-up before the next
-  // group (one back edge: a second one, straight from the group, would make
-  // LLVM split the loop into a row loop around a group loop again). Leaves
-  // at an empty row and after the last row.
+  // Groups; when a row is used up (its entries left before the last group
+  // were at most G), the next row's set-up before the next group (one back
+  // edge: a second one, straight from the group, would make LLVM split the
+  // loop into a row loop around a group loop again). Leaves at an empty row
+  // and after the last row.
   auto groupLoop = [&](ValueRange inits) -> SmallVector<Value> {
     auto loop = scf::WhileOp::create(b, types, inits);
     OpBuilder::InsertionGuard guard(b);
@@ -509,17 +522,19 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     SmallVector<Value> in(before->getArguments());
     SmallVector<Type> withMore(types);
     withMore.push_back(i1);
+    Value previous = in[kLeft];
+    in[kLeft] = arith::SubIOp::create(b, previous, cG);
     SmallVector<Value> out = ifOp(
         withMore,
-        arith::CmpIOp::create(b, arith::CmpIPredicate::sle, in[kLeft], c0),
-        [&]() -> SmallVector<Value> {
-          auto [s, more] = nextRow(in, /*started=*/{});
-          s.push_back(more);
-          return s;
-        },
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, previous, cG),
         [&]() -> SmallVector<Value> {
           SmallVector<Value> s(in);
           s.push_back(arith::ConstantIntOp::create(b, i1, 1));
+          return s;
+        },
+        [&]() -> SmallVector<Value> {
+          auto [s, more] = nextRow(in, /*started=*/{});
+          s.push_back(more);
           return s;
         });
     Value more = out.pop_back_val();
@@ -544,7 +559,12 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
         in, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
                                   in[kNextRow], c0));
     s = ifOp(
-        types, more, [&]() { return groupLoop(s); },
+        types, more,
+        [&]() {
+          SmallVector<Value> g(s);
+          g[kLeft] = arith::AddIOp::create(b, s[kLeft], cG);
+          return groupLoop(g);
+        },
         [&]() -> SmallVector<Value> { return s; });
     Value r = s[kNextRow];
     SmallVector<Type> skipTypes(pixels, e.accType);

@@ -259,20 +259,26 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // cortex-m55: one loop over the groups of all rows (an outer loop only
 // steps over empty rows); it carries y, the next row, the entries left, the
 // sum, the gather base, G*s, ramp*s and pointers (values, minimums, nibble
-// pair, map byte, extension masks). When a row is used up (entries left
-// <= 0) the next row is set up before the next group: its sum stored, the
-// values pointer stepped back by the padding. An even group loads its
-// pair's 16 nibble bytes and map byte and advances both pointers, each set
-// map bit loads a 16-bit lane mask (the predicate, by bitcast) and advances
-// the mask pointer. rv32gcv takes the same loop for int8; its dot product
-// multiplies in i16 lanes.
+// pair, map byte, extension masks). The entries left are carried as they
+// were before the last group: the next group has that less 16, and the row
+// is used up unless it was more than 16 (`arith.cmpi ugt` with the same 16
+// as the subtraction, so that on Arm the subtraction sets the flags for the
+// branch). Then the next row is set up before the next group: its sum
+// stored, the values pointer stepped back by the padding. An even group
+// loads its pair's 16 nibble bytes and map byte and advances both
+// pointers, each set map bit loads a 16-bit lane mask (the predicate, by
+// bitcast) and advances the mask pointer. rv32gcv takes the same loop for
+// int8; its dot product multiplies in i16 lanes.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
 // M55: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32)
 // M55: scf.while
-// M55: %[[LEFT:.*]] = arith.cmpi sle
-// M55: scf.if %[[LEFT]] -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, i32, i1)
+// M55: %[[LEFT:.*]] = arith.subi %[[BEFORE:.*]], %c16 : index
+// M55: %[[MORE:.*]] = arith.cmpi ugt, %[[BEFORE]], %c16 : index
+// M55: scf.if %[[MORE]] -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, i32, i1)
+// M55: scf.yield %{{.*}}, %{{.*}}, %[[LEFT]],
+// M55: } else {
 // M55: tensor.insert
 // M55: scf.condition
 // M55-NOT: scf.for

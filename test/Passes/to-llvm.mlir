@@ -73,7 +73,7 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 // MVE-LABEL: dcsr:
 // MVE-DAG: vshr.u8 q{{[0-9]}}, q{{[0-9]}}, #4
 // MVE-DAG: vctp.8
-// MVE-DAG: vldrbt.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE-DAG: vldrbt.u8 q{{[0-9]}}, [{{r[0-9]+|lr}}, q{{[0-9]}}]
 // MVE-DAG: vmlava.s8
 // MVE: vmsr p0, r{{[0-9]+}}
 // MVE-NEXT: vpst

@@ -60,9 +60,11 @@ Value DCSRRows::groups(Value n) const {
       e.b, arith::AddIOp::create(e.b, n, e.index(group - 1)), e.index(group));
 }
 
-SmallVector<Value> mcusparse::lower::dcsrPixelDots(
-    Emitter &e, Pointers &ptrs, const LayerPixels &px, VectorType xType,
-    Value base, Value offsets, Value mask, Value v, ValueRange accs, bool rvv) {
+SmallVector<Value>
+mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
+                                const LayerPixels &px, VectorType xType,
+                                Value base, Value offsets, Value mask, Value v,
+                                ValueRange accs, bool rvv, bool dotUnderMask) {
   // rv32gcv: each gather's masked-off lanes come from the previous pixel's
   // gather, zero like the first one's, so RVV gathers into that dead
   // register instead of a fresh copy of a zero vector (a `vmv1r` per pixel);
@@ -78,7 +80,9 @@ SmallVector<Value> mcusparse::lower::dcsrPixelDots(
     Value xv =
         ptrs.gather(xType, from, offsets, mask, rvv ? previous : Value());
     previous = xv;
-    out.push_back(rvv ? e.dotI16(accs[q], v, xv) : e.dot(accs[q], v, xv));
+    out.push_back(rvv            ? e.dotI16(accs[q], v, xv)
+                  : dotUnderMask ? e.dot(accs[q], v, xv, mask)
+                                 : e.dot(accs[q], v, xv));
   }
   return out;
 }

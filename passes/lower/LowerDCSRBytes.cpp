@@ -82,7 +82,7 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   DCSRRows rows(e, values, buffers[4], buffers[3], numRows, numCols,
                 kMVEGroup);
   Value xPtr = px.xPtr, fillValue = px.fillValue;
-  int64_t pixels = px.pixels, xStride = px.xStride;
+  int64_t pixels = px.pixels;
   const auto &yAt = px.yAt;
 
   // Up to kTailPredicatedPixels pixels the group loop keeps LLVM's
@@ -137,18 +137,10 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       Value next = arith::AddIOp::create(b, k, cG);
       SmallVector<Value> carried{next, newBase,
                                  ptrs.advance(minimum, i8, c1)};
-      ValueRange accs = before->getArguments().drop_front(3);
-      if (tailPredicated) {
-        for (int64_t q = 0; q < pixels; ++q) {
-          Value from =
-              q ? ptrs.advance(newBase, i8, e.index(q * xStride)) : newBase;
-          Value xv = ptrs.gather(group.x, from, offsets, mask);
-          carried.push_back(e.dot(accs[q], v, xv, mask));
-        }
-      } else {
-        llvm::append_range(carried, dcsrPixelDots(e, ptrs, px, group.x, newBase,
-                                                  offsets, mask, v, accs, rvv));
-      }
+      llvm::append_range(
+          carried, dcsrPixelDots(e, ptrs, px, group.x, newBase, offsets, mask,
+                                 v, before->getArguments().drop_front(3), rvv,
+                                 /*dotUnderMask=*/tailPredicated));
       scf::ConditionOp::create(
           b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, next, rounded),
           carried);

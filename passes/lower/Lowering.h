@@ -368,12 +368,15 @@ struct LayerPixels {
 };
 /// One decoded dCSR group against every pixel of `px` (DCSRRows.cpp): pixel
 /// q gathers x at base + q * xStride + offsets under `mask` and adds
-/// sum(v * x) to accs[q] (v's masked-off lanes read zero). `rvv`: products
-/// in i16 lanes, and each gather passes the previous pixel's on (see there).
+/// sum(v * x) to accs[q] (v's masked-off lanes read zero; `dotUnderMask`:
+/// the products selected under the mask too, LLVM's tail-predicated shape on
+/// MVE). `rvv`: products in i16 lanes, and each gather passes the previous
+/// pixel's on (see there).
 llvm::SmallVector<mlir::Value>
 dcsrPixelDots(Emitter &e, Pointers &ptrs, const LayerPixels &px,
               mlir::VectorType xType, mlir::Value base, mlir::Value offsets,
-              mlir::Value mask, mlir::Value v, mlir::ValueRange accs, bool rvv);
+              mlir::Value mask, mlir::Value v, mlir::ValueRange accs, bool rvv,
+              bool dotUnderMask = false);
 /// Every row of a 4-bit dCSR W (groups of 16) against `px`; returns y
 /// (LowerDCSR.cpp). Each group is decoded once for all pixels. The
 /// cortex-m55 kernel, and with `rvv` rv32gcv's layer kernel.

@@ -132,13 +132,21 @@ Value Emitter::mulAdd(Value acc, Value w, Value x) {
   return add(acc, multiply(b, w, x, accType));
 }
 
-Value Emitter::macLanes(Value acc, Value w, Value x) {
+Value Emitter::macLanes(Value acc, Value w, Value x, bool i16Products) {
+  auto wType = dyn_cast<VectorType>(w.getType());
+  if (i16Products && wType && wType.getElementType().isInteger(8) &&
+      getElementTypeOrSelf(x.getType()).isInteger(8) && accType.isInteger(32)) {
+    Value prod = multiply(b, w, x, b.getI16Type());
+    return add(acc, arith::ExtSIOp::create(b, wType.clone(accType), prod));
+  }
   Value prod = multiply(b, w, x, accType);
   return add(acc, prod);
 }
 
-Value Emitter::macLanesMasked(Value acc, Value w, Value x, Value mask) {
-  return arith::SelectOp::create(b, mask, macLanes(acc, w, x), acc);
+Value Emitter::macLanesMasked(Value acc, Value w, Value x, Value mask,
+                              bool i16Products) {
+  return arith::SelectOp::create(b, mask, macLanes(acc, w, x, i16Products),
+                                 acc);
 }
 
 Value Emitter::add(Value a, Value c) {

@@ -263,7 +263,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                               mask, e.poison(xVec));
           Value v = e.readUndefTail(
               vVec, values, {arith::AddIOp::create(b, row.start, k)}, mask);
-          Value sum = e.macLanesMasked(a[0], v, xv, mask);
+          // rv32gcv: products in i16 lanes, 256x256 90 % 21,494 -> 20,962.
+          Value sum = e.macLanesMasked(a[0], v, xv, mask, opts.rvv());
           return {sum, newBase};
         })[0];
     return vector::ReductionOp::create(b, vector::CombiningKind::ADD, accLanes,

@@ -137,6 +137,10 @@ Value mcusparse::lower::gsRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
   auto accVec = VectorType::get({lanes}, e.accType);
   auto xVec = vecOf(px.x);
   Value zeroX = e.zero(xVec), all = e.allTrue(lanes);
+  // Products in i16 lanes with 8-bit column indices (64x64 over 125 pixels:
+  // 34,891 -> 31,413 instructions); with 16-bit ones 4 % more.
+  bool i16Products =
+      cast<ShapedType>(colIdx.getType()).getElementType().isInteger(8);
   // The rows of a padded last group.
   int64_t last = rows - (groups - 1) * lanes;
   return forLoop(
@@ -160,7 +164,7 @@ Value mcusparse::lower::gsRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
                                : px.xBase;
                 Value xv = vector::GatherOp::create(b, xVec, px.x, base, cols,
                                                     all, zeroX);
-                out.push_back(e.macLanes(a[q], v, xv));
+                out.push_back(e.macLanes(a[q], v, xv, i16Products));
               }
               return out;
             });
@@ -203,6 +207,9 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
                  isInt(xVec.getElementType(), 8) && isInt(m.accType, 32);
   bool mve16 = mveInt8 && lanes == 16, mve8 = mveInt8 && lanes == 8;
   bool wideIdx = isInt(cast<ShapedType>(colIdx.getType()).getElementType(), 16);
+  // rv32gcv: products in i16 lanes with 8-bit column indices (256x256 90 %:
+  // 5,202 -> 4,793 instructions; 16-bit ones: 4 % more).
+  bool i16Products = opts.rvv() && !wideIdx;
   auto i32v4 = VectorType::get({4}, b.getI32Type());
 
   SmallVector<Value> res = forLoop(
@@ -278,7 +285,7 @@ FailureOr<Value> mcusparse::lower::lowerGS(ImplicitLocOpBuilder &b,
           acc = forLoop(b, off, end, e.index(lanes), {zeroAcc},
                         [&](Value p, ValueRange a) -> SmallVector<Value> {
                           auto [v, xv] = gatherStep(p);
-                          return {e.macLanes(a[0], v, xv)};
+                          return {e.macLanes(a[0], v, xv, i16Products)};
                         })[0];
         }
         Value row = arith::MulIOp::create(b, g, e.index(lanes));

@@ -65,6 +65,7 @@ struct LowerOptions {
   std::string target;
   bool mve() const { return target == "cortex-m55"; }
   bool scalarOnly() const { return target == "rv32imc"; }
+  bool rvv() const { return target == "rv32gcv"; }
 };
 
 struct MatvecOperands {
@@ -137,12 +138,16 @@ struct Emitter {
                      mlir::Value mask = {});
   /// Scalar acc + w * x, w and x widened to accType (sign-extended).
   mlir::Value mulAdd(mlir::Value acc, mlir::Value w, mlir::Value x);
-  /// acc + w * x lane by lane, acc a vector of accType.
-  mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// acc + w * x lane by lane, acc a vector of accType. `i16Products`:
+  /// int8 w and x multiplied in i16 lanes (exact) and widened once into i32
+  /// accumulators (RVV: `vwmul` at e8 and `vwadd.wv` instead of two `vsext`
+  /// and a `vwmacc`); other element types ignore it.
+  mlir::Value macLanes(mlir::Value acc, mlir::Value w, mlir::Value x,
+                       bool i16Products = false);
   /// select(mask, macLanes(acc, w, x), acc): lanes off the mask keep their
   /// accumulator, so w and x may be undefined there (RVV: a masked vwmacc).
   mlir::Value macLanesMasked(mlir::Value acc, mlir::Value w, mlir::Value x,
-                             mlir::Value mask);
+                             mlir::Value mask, bool i16Products = false);
   /// Scalar a + b in accType.
   mlir::Value add(mlir::Value a, mlir::Value c);
   /// y[at .. at + lanes) = (`fill` broadcast, or y's own lanes) + `acc`,
@@ -308,11 +313,13 @@ csrRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e, mlir::Value values,
 
 /// Other vector targets (RVV): acc0 + the entries [begin, end) of one CSR
 /// row, products in lane sums (the last step under a lane mask, masked-off
-/// lanes undefined) reduced once (LowerCSR.cpp). `valuesBegin` as above.
+/// lanes undefined) reduced once (LowerCSR.cpp). `valuesBegin` as above;
+/// `i16Products` as for Emitter::macLanes.
 mlir::Value csrRowLanes(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                         mlir::Value values, mlir::Value colIdx, mlir::Value x,
                         int64_t vl, mlir::Value begin, mlir::Value end,
-                        mlir::Value acc0, mlir::Value valuesBegin = {});
+                        mlir::Value acc0, mlir::Value valuesBegin = {},
+                        bool i16Products = false);
 
 /// Y's init as the matmul kernels start from it: for a fresh `linalg.fill`
 /// of a scalar of the accumulator type, the fill's destination and that

@@ -184,6 +184,8 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 // RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xi32>)
 // RVV: vector.create_mask %{{.*}} : vector<16xi1>
 // RVV: vector.gather
+// RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
+// RVV: arith.extsi %{{.*}} : vector<16xi16> to vector<16xi32>
 // RVV: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
 // RVV-NOT: vector.reduction
 // RVV: scf.yield
@@ -238,6 +240,7 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xi32>, index)
 // RVV: vector.create_mask %{{.*}} : vector<16xi1>
 // RVV: vector.gather
+// RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
 // RVV: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
 // RVV-NOT: vector.reduction
 // RVV: scf.yield

@@ -613,7 +613,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   // instructions against the lane-accumulator loop below; 64x64 80 %
   // 4,787 -> 3,805, 512x1024 90 % 183,691 -> 162,151). Its byte-delta
   // counterpart does not gain there (LowerDCSRBytes.cpp).
-  bool rvv = opts.target == "rv32gcv";
+  bool rvv = opts.rvv();
   if ((opts.mve() || rvv) && isMVEInt8Kernel(m, dcsr.getGroup())) {
     Emitter e{b, m.accType};
     Pointers ptrs{e};

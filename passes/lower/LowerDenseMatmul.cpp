@@ -99,19 +99,12 @@ static Value lowerDenseMatmulWeightsOnce(ImplicitLocOpBuilder &b,
   // RVV, int8: the row is held sign-extended to i16 (LLVM hoists that
   // extension out of the pixel loop anyway; to i32 the row took 8 registers
   // per step and spilled), each product is exact in i16 (`vmul` e16), and
-  // the reduction widens to i32 (`vwredsum`).
-  auto i16 = b.getI16Type(), i32 = b.getI32Type();
+  // the reduction widens to i32 (`vwredsum`; Emitter::dotI16, whose
+  // extension of the held row to i16 is then a no-op).
   bool i16Products = !mveInt8 && wVec.getElementType().isInteger(8) &&
                      xVec.getElementType().isInteger(8) &&
                      m.accType.isInteger(32);
-  auto i16Vec = VectorType::get({vl}, i16);
-  auto dotI16 = [&](Value acc, Value w16, Value xv) -> Value {
-    Value prod =
-        arith::MulIOp::create(b, w16, arith::ExtSIOp::create(b, i16Vec, xv));
-    Value wide = arith::ExtSIOp::create(b, VectorType::get({vl}, i32), prod);
-    return vector::ReductionOp::create(b, vector::CombiningKind::ADD, wide,
-                                       acc);
-  };
+  auto i16Vec = VectorType::get({vl}, b.getI16Type());
   // Chunks of columns, each a list of steps [c, c + vl), the last step of
   // the row under a compile-time mask; equal chunks where the row is split.
   int64_t stepsTotal = (K + vl - 1) / vl;
@@ -149,7 +142,7 @@ static Value lowerDenseMatmulWeightsOnce(ImplicitLocOpBuilder &b,
                 Value xv =
                     e.read(xVec, m.x, {p, e.index(step.first)}, step.second);
                 acc = mveInt8       ? e.mveDot(acc, ws[j], xv)
-                      : i16Products ? dotI16(acc, ws[j], xv)
+                      : i16Products ? e.dotI16(acc, ws[j], xv)
                                     : e.dot(acc, ws[j], xv);
               }
               yp = tensor::InsertOp::create(b, acc, yp, ValueRange{p, o});
@@ -182,8 +175,7 @@ FailureOr<Value> mcusparse::lower::lowerDenseMatmul(ImplicitLocOpBuilder &b,
 
   // rv32gcv: always (fewer instructions than the register-blocked kernel
   // too); cortex-m55: when asked (more instructions, less weight traffic).
-  bool weightsOnce =
-      opts.target == "rv32gcv" || (mveInt8 && opts.denseWeightsOnce);
+  bool weightsOnce = opts.rvv() || (mveInt8 && opts.denseWeightsOnce);
   if (weightsOnce && weightsOnceApplies(opts.target, K, P))
     return lowerDenseMatmulWeightsOnce(b, m, vl, mveInt8);
 

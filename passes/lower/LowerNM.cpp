@@ -644,7 +644,7 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                    [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
     return nmRowsMVE(b, e, m.buffers, m.rows, m.cols, nm, px);
   }
-  if ((opts.target == "rv32gcv" || opts.target == "cortex-m55") && int8) {
+  if ((opts.rvv() || opts.mve()) && int8) {
     Emitter e{b, m.accType};
     LayerPixels px{Value(),
                    /*pixels=*/1,
@@ -655,7 +655,7 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                    m.x,
                    Value()};
     return nmRowsVector(b, e, m.buffers, m.rows, m.cols, nm.getN(), nm.getM(),
-                        /*lanes=*/opts.target == "rv32gcv" ? 32 : 4, px,
+                        /*lanes=*/opts.rvv() ? 32 : 4, px,
                         opts.rvv() && rvvI16Products(nm));
   }
   Emitter e{b, m.accType};

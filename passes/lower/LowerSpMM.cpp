@@ -558,8 +558,7 @@ FailureOr<Value> mcusparse::lower::lowerCSRMatmul(ImplicitLocOpBuilder &b,
                  m.accType.isInteger(32);
   if (mveInt8 && prefersRowResident(m, nnz))
     return lowerCSRMatmulRowResidentMVE(b, m);
-  bool rvvInt8 = opts.target == "rv32gcv" &&
-                 isI8(m.weightType.getElementType()) &&
+  bool rvvInt8 = opts.rvv() && isI8(m.weightType.getElementType()) &&
                  isI8(cast<ShapedType>(m.x.getType()).getElementType()) &&
                  m.accType.isInteger(32);
   if (rvvInt8 && m.pixels >= kResidentMinPixelsRVV &&

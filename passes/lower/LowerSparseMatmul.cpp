@@ -71,7 +71,7 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
                                                      const LowerOptions &opts) {
   Attribute encoding = m.weightType.getEncoding();
   Type xElem = cast<ShapedType>(m.x.getType()).getElementType();
-  bool rvv = opts.target == "rv32gcv";
+  bool rvv = opts.rvv();
   if ((!opts.mve() && !opts.scalarOnly() && !rvv) || !m.accType.isInteger(32) ||
       !hasBatchedSparseKernel(encoding, m.cols, m.weightType.getElementType(),
                               xElem, opts.target))

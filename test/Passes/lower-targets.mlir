@@ -269,7 +269,11 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // branch). Then the next row is set up before the next group: its sum
 // stored, the values pointer stepped back by the padding. An even group
 // loads its pair's 16 nibble bytes and map byte and advances both
-// pointers, each set map bit loads a 16-bit lane mask (the predicate, by
+// pointers. The commonest maps are tested first, each with one compare
+// (`llvm.intr.expect.with.probability` keeps the order): 3 reads both
+// 16-bit lane masks as one i32, 1 reads one, 0 none (these steps of the
+// mask pointer are integer adds, see LowerDCSR.cpp); any other map tests
+// each bit, and each set bit loads a 16-bit lane mask (the predicate, by
 // bitcast) and advances the mask pointer. rv32gcv takes the same loop for
 // int8; its dot product multiplies in i16 lanes.
 
@@ -287,8 +291,17 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // M55-NOT: scf.for
 // M55: llvm.load %{{.*}} : !llvm.ptr -> vector<16xi8>
 // M55: llvm.getelementptr %{{.*}}[16] : (!llvm.ptr) -> !llvm.ptr, i8
-// M55: %[[W:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i16
-// M55: llvm.getelementptr %{{.*}}[1] : (!llvm.ptr) -> !llvm.ptr, i16
+// M55: %[[IS3:.*]] = arith.cmpi eq, %[[MAP:.*]], %c3_i32 : i32
+// M55: llvm.intr.expect.with.probability %[[IS3]], %true, 4.500000e-01 : i1
+// M55: %[[BOTH:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i32
+// M55: arith.shrui %[[BOTH]], %c16_i32 : i32
+// M55: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
+// M55: %[[AT:.*]] = llvm.ptrtoint %{{.*}} : !llvm.ptr to i32
+// M55: arith.addi %[[AT]], %c4_i32 : i32
+// M55: arith.cmpi eq, %[[MAP]], %c1_i32 : i32
+// M55: llvm.load %{{.*}} : !llvm.ptr -> i16
+// M55: arith.addi %{{.*}}, %c2_i32 : i32
+// M55: arith.cmpi eq, %[[MAP]], %c0_i32 : i32
 // M55: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
 // M55: llvm.intr.get.active.lane.mask
 // M55: llvm.intr.masked.load

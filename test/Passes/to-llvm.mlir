@@ -75,6 +75,9 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 // MVE-DAG: vctp.8
 // MVE-DAG: vldrbt.u8 q{{[0-9]}}, [{{r[0-9]+|lr}}, q{{[0-9]}}]
 // MVE-DAG: vmlava.s8
+// Map 3: both lane masks in one post-incremented 32-bit load.
+// MVE-DAG: ldr [[BOTH:r[0-9]+]], [r{{[0-9]+}}], #4
+// MVE-DAG: lsrs r{{[0-9]+}}, [[BOTH]], #16
 // MVE: vmsr p0, r{{[0-9]+}}
 // MVE-NEXT: vpst
 // MVE-NEXT: vorrt

@@ -585,7 +585,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       // rv32gcv: the per-bit tests (the common maps first took 12-18 %
       // more instructions there).
       std::tie(delta, maskAt) =
-          rvv ? ext.extendAll(pair[2], delta, maskAt)
+          rvv || pixels > 1 ? ext.extendAll(pair[2], delta, maskAt)
               : ext.extendCommonFirst(pair[2], delta, maskAt);
     Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, a[kMin]));
     Value base = ptrs.advance(ptrs.advance(a[kBase], i8, a[kStep]), i8, code);

@@ -32,7 +32,10 @@
 // row, as the format intends (on MVE only for a non-empty row). The map bits
 // are tested with scf.if (an extension mask is read only when its bit is
 // set, so a matrix without any mask never touches the empty buffer); bits 6
-// and 7 are rare and tested only when the map has one of them. On MVE every
+// and 7 are rare and tested only when the map has one of them. The MVE
+// matvec first compares the map with its commonest values (3, 1, 0), one
+// compare each (ExtensionBits::extendCommonFirst; 256x256 90 %: 20,197 ->
+// 19,277 instructions). On MVE every
 // read position is a pointer the loop carries and the groups of all rows run in
 // one loop (dcsrRowsMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
 // instructions (average entries per row a constant, one loop).

@@ -221,6 +221,8 @@ def run_table(targets: Sequence[str] = DEFAULT_TARGETS,
     total = sum(len(u[2]) for u in units)
     bar = _Progress(total, progress)
     t0 = time.time()
+    # The tree as the run starts: edits made while it runs do not mark it.
+    commit, dirty = _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain"))
     results: Dict[int, List[dict]] = {}
     if jobs <= 1:
         for i, u in enumerate(units):
@@ -252,7 +254,7 @@ def run_table(targets: Sequence[str] = DEFAULT_TARGETS,
             models[t] = f"unavailable: {err}"
     meta = dict(
         date=_dt.datetime.now().isoformat(timespec="seconds"),
-        commit=_git("rev-parse", "HEAD"), dirty=bool(_git("status", "--porcelain")),
+        commit=commit, dirty=dirty,
         host=platform.node(), cpus=os.cpu_count(), jobs=jobs,
         duration_s=round(time.time() - t0, 1), targets=list(targets), formats=list(formats),
         workloads=[asdict(w) for w in workloads], wait_states=list(_spmv.WAIT_STATES),

@@ -238,6 +238,19 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
 }
 
 namespace {
+/// An scf.if with `results`: the values thenFn() and elseFn() yield.
+template <typename ThenFn, typename ElseFn>
+SmallVector<Value> ifElse(ImplicitLocOpBuilder &b, TypeRange results,
+                          Value cond, ThenFn thenFn, ElseFn elseFn) {
+  auto op = scf::IfOp::create(b, results, cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(op.thenBlock());
+  scf::YieldOp::create(b, thenFn());
+  b.setInsertionPointToStart(op.elseBlock());
+  scf::YieldOp::create(b, elseFn());
+  return SmallVector<Value>(op.getResults());
+}
+
 /// The vector decode of a group's extension bits (docs/formats.md): for
 /// each set bit p of the group's 4-bit map, the next stored lane mask,
 /// bitcast to a lane predicate (for G = 16 an MVE mve_pred16_t: `vmsr p0`),
@@ -363,13 +376,7 @@ struct ExtensionBits {
           yes, b.getF64FloatAttr(probability));
     };
     auto ifThen = [&](Value cond, auto thenFn, auto elseFn) {
-      auto op = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(op.thenBlock());
-      scf::YieldOp::create(b, thenFn());
-      b.setInsertionPointToStart(op.elseBlock());
-      scf::YieldOp::create(b, elseFn());
-      return SmallVector<Value>(op.getResults());
+      return ifElse(b, types, cond, thenFn, elseFn);
     };
     // (deltas, bit-4 mask word, next mask position, bit 4 pending)
     SmallVector<Value> r = ifThen(
@@ -504,13 +511,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   SmallVector<Type> types(ValueRange(inits).getTypes());
   SmallVector<Location> locs(types.size(), b.getLoc());
   auto ifOp = [&](TypeRange results, Value cond, auto thenFn, auto elseFn) {
-    auto op = scf::IfOp::create(b, results, cond, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    scf::YieldOp::create(b, thenFn());
-    b.setInsertionPointToStart(op.elseBlock());
-    scf::YieldOp::create(b, elseFn());
-    return SmallVector<Value>(op.getResults());
+    return ifElse(b, results, cond, thenFn, elseFn);
   };
   auto below = [&](Value r) {
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rowCount);

@@ -266,17 +266,6 @@ struct ExtensionBits {
   Value constI32(int64_t v) {
     return arith::ConstantIntOp::create(e.b, e.b.getI32Type(), v);
   }
-  /// The mask position `bytes` further on, as integer arithmetic: LLVM's
-  /// CodeGenPrepare rebases pointer steps of different sizes from one
-  /// position (map 3: +4, map 1: +2) on a shared +2, which breaks the
-  /// post-increment loads and costs a pointer copy per group.
-  Value stepMasks(Value at, int64_t bytes) {
-    ImplicitLocOpBuilder &b = e.b;
-    Value address = LLVM::PtrToIntOp::create(b, b.getI32Type(), at);
-    return LLVM::IntToPtrOp::create(
-        b, at.getType(),
-        ValueRange{arith::AddIOp::create(b, address, constI32(bytes))});
-  }
   Value splatI8(int64_t v) {
     auto i8 = e.b.getI8Type();
     return vector::BroadcastOp::create(
@@ -357,7 +346,9 @@ struct ExtensionBits {
   /// 209 and 66 of 532 groups, the other 19. Maps 3 and 1 then share one OR
   /// of bit 4 (LLVM's jump threading removes the test of `bitFourPending`):
   /// MVE constants are not merged across blocks, and a second splat of 16
-  /// took the q register of the odd group's 15.
+  /// took the q register of the odd group's 15. The mask position steps by
+  /// integer adds (Pointers::advanceBytes): as GEPs, CodeGenPrepare rebased
+  /// the +4 of map 3 on map 1's +2, a pointer copy in every group.
   std::pair<Value, Value> extendCommonFirst(Value map, Value delta, Value at) {
     assert(ptrs && lanes == 16 && "the MVE kernel's 16-bit masks by pointer");
     ImplicitLocOpBuilder &b = e.b;
@@ -385,7 +376,8 @@ struct ExtensionBits {
           Value pair = ptrs->load(i32, at);
           Value high = arith::TruncIOp::create(
               b, i16, arith::ShRUIOp::create(b, pair, constI32(16)));
-          return {orUnder(high, 1, delta), pair, stepMasks(at, 4), yes};
+          return {orUnder(high, 1, delta), pair, ptrs->advanceBytes(at, 4),
+                  yes};
         },
         [&]() -> SmallVector<Value> {
           return ifThen(
@@ -393,7 +385,7 @@ struct ExtensionBits {
               [&]() -> SmallVector<Value> {
                 return {delta,
                         arith::ExtUIOp::create(b, i32, ptrs->load(i16, at)),
-                        stepMasks(at, 2), yes};
+                        ptrs->advanceBytes(at, 2), yes};
               },
               [&]() -> SmallVector<Value> {
                 return ifThen(

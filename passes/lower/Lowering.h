@@ -182,6 +182,10 @@ struct Pointers {
   mlir::Value to(mlir::Value tensor);
   /// ptr + count elements of `elem` (count: index or i32).
   mlir::Value advance(mlir::Value ptr, mlir::Type elem, mlir::Value count);
+  /// ptr + bytes as integer arithmetic, not a GEP: LLVM's CodeGenPrepare
+  /// rebases GEP steps of different sizes from one position on a shared
+  /// step, which breaks post-increment loads on Arm.
+  mlir::Value advanceBytes(mlir::Value ptr, int64_t bytes);
   /// The scalar of type `elem` at ptr.
   mlir::Value load(mlir::Type elem, mlir::Value ptr);
   /// A vector at ptr; with a mask, masked-off lanes read zero.

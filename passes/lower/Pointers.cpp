@@ -36,6 +36,13 @@ Value Pointers::advance(Value ptr, Type elem, Value count) {
   return LLVM::GEPOp::create(e.b, type(), elem, ptr, ValueRange{count});
 }
 
+Value Pointers::advanceBytes(Value ptr, int64_t bytes) {
+  Value address = LLVM::PtrToIntOp::create(e.b, e.b.getI32Type(), ptr);
+  Value step = arith::ConstantIntOp::create(e.b, e.b.getI32Type(), bytes);
+  return LLVM::IntToPtrOp::create(
+      e.b, type(), ValueRange{arith::AddIOp::create(e.b, address, step)});
+}
+
 Value Pointers::load(Type elem, Value ptr) {
   return LLVM::LoadOp::create(e.b, elem, ptr, /*alignment=*/1);
 }

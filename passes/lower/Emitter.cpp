@@ -107,11 +107,18 @@ Value Emitter::dot(Value acc, Value w, Value x, Value mask) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod, acc);
 }
 
-Value Emitter::dotI16(Value acc, Value w, Value x) {
-  auto type = cast<VectorType>(w.getType());
+/// w * x lane by lane multiplied in i16 lanes (exact for int8) and widened
+/// to `acc` lanes.
+static Value productsViaI16(ImplicitLocOpBuilder &b, Value w, Value x,
+                            Type acc) {
   Value prod = multiply(b, w, x, b.getI16Type());
-  Value wide = arith::ExtSIOp::create(b, type.clone(accType), prod);
-  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, wide, acc);
+  return arith::ExtSIOp::create(b, cast<VectorType>(w.getType()).clone(acc),
+                                prod);
+}
+
+Value Emitter::dotI16(Value acc, Value w, Value x) {
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                     productsViaI16(b, w, x, accType), acc);
 }
 
 Value Emitter::mveDot(Value acc, Value w, Value x, Value mask) {
@@ -135,12 +142,9 @@ Value Emitter::mulAdd(Value acc, Value w, Value x) {
 Value Emitter::macLanes(Value acc, Value w, Value x, bool i16Products) {
   auto wType = dyn_cast<VectorType>(w.getType());
   if (i16Products && wType && wType.getElementType().isInteger(8) &&
-      getElementTypeOrSelf(x.getType()).isInteger(8) && accType.isInteger(32)) {
-    Value prod = multiply(b, w, x, b.getI16Type());
-    return add(acc, arith::ExtSIOp::create(b, wType.clone(accType), prod));
-  }
-  Value prod = multiply(b, w, x, accType);
-  return add(acc, prod);
+      getElementTypeOrSelf(x.getType()).isInteger(8) && accType.isInteger(32))
+    return add(acc, productsViaI16(b, w, x, accType));
+  return add(acc, multiply(b, w, x, accType));
 }
 
 Value Emitter::macLanesMasked(Value acc, Value w, Value x, Value mask,

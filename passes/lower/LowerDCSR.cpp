@@ -310,15 +310,14 @@ struct ExtensionBits {
     Value set = arith::CmpIOp::create(
         b, arith::CmpIPredicate::ne,
         arith::AndIOp::create(b, map, constI32(1 << p)), constI32(0));
-    auto ifOp = scf::IfOp::create(b, TypeRange{delta.getType(), at.getType()},
-                                  set, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    auto [withBit, next] = apply(p, delta, at);
-    scf::YieldOp::create(b, ValueRange{withBit, next});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, ValueRange{delta, at});
-    return {ifOp.getResult(0), ifOp.getResult(1)};
+    SmallVector<Value> r = ifElse(
+        b, TypeRange{delta.getType(), at.getType()}, set,
+        [&]() -> SmallVector<Value> {
+          auto [withBit, next] = apply(p, delta, at);
+          return {withBit, next};
+        },
+        [&]() -> SmallVector<Value> { return {delta, at}; });
+    return {r[0], r[1]};
   }
   /// Bits 4 and 5 are common, 6 and 7 rare: the rare pair is tested only
   /// when the map has any of them.
@@ -328,17 +327,16 @@ struct ExtensionBits {
     std::tie(delta, at) = extend(map, 1, delta, at);
     Value high = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, map,
                                        constI32(4));
-    auto ifOp = scf::IfOp::create(b, TypeRange{delta.getType(), at.getType()},
-                                  high, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value d = delta, i = at;
-    std::tie(d, i) = extend(map, 2, d, i);
-    std::tie(d, i) = extend(map, 3, d, i);
-    scf::YieldOp::create(b, ValueRange{d, i});
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, ValueRange{delta, at});
-    return {ifOp.getResult(0), ifOp.getResult(1)};
+    SmallVector<Value> r = ifElse(
+        b, TypeRange{delta.getType(), at.getType()}, high,
+        [&]() -> SmallVector<Value> {
+          Value d = delta, i = at;
+          std::tie(d, i) = extend(map, 2, d, i);
+          std::tie(d, i) = extend(map, 3, d, i);
+          return {d, i};
+        },
+        [&]() -> SmallVector<Value> { return {delta, at}; });
+    return {r[0], r[1]};
   }
   /// The commonest maps first, each with one compare and no bit tests:
   /// bits 4 and 5 (map 3: both 16-bit masks read as one 32-bit word), bit 4
@@ -400,17 +398,13 @@ struct ExtensionBits {
               });
         });
     Value bitFourPending = r[3];
-    auto op = scf::IfOp::create(b, TypeRange{delta.getType()}, bitFourPending,
-                                /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(op.thenBlock());
-      scf::YieldOp::create(
-          b, orUnder(arith::TruncIOp::create(b, i16, r[1]), 0, r[0]));
-      b.setInsertionPointToStart(op.elseBlock());
-      scf::YieldOp::create(b, r[0]);
-    }
-    return {op.getResult(0), r[2]};
+    Value withBitFour = ifElse(
+        b, TypeRange{delta.getType()}, bitFourPending,
+        [&]() -> SmallVector<Value> {
+          return {orUnder(arith::TruncIOp::create(b, i16, r[1]), 0, r[0])};
+        },
+        [&]() -> SmallVector<Value> { return {r[0]}; })[0];
+    return {withBitFour, r[2]};
   }
 };
 } // namespace
@@ -502,9 +496,6 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   inits.append(pixels, e.zero(e.accType));
   SmallVector<Type> types(ValueRange(inits).getTypes());
   SmallVector<Location> locs(types.size(), b.getLoc());
-  auto ifOp = [&](TypeRange results, Value cond, auto thenFn, auto elseFn) {
-    return ifElse(b, results, cond, thenFn, elseFn);
-  };
   auto below = [&](Value r) {
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rowCount);
   };
@@ -521,20 +512,20 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
         yt = tensor::InsertOp::create(b, s[kAccs + q], yt, yAt(current, q));
       return {yt};
     };
-    s[kY] = started ? ifOp(TypeRange{yType}, started, store,
-                           [&]() -> SmallVector<Value> { return {s[kY]}; })[0]
+    s[kY] = started ? ifElse(b, TypeRange{yType}, started, store,
+                             [&]() -> SmallVector<Value> { return {s[kY]}; })[0]
                     : store()[0];
     // The last group read -left padding values.
     s[kValues] = ptrs.advance(s[kValues], i8, s[kLeft]);
     s[kLeft] = c0;
     Value r = s[kNextRow];
-    Value n = ifOp(
-        TypeRange{idx}, below(r),
+    Value n = ifElse(
+        b, TypeRange{idx}, below(r),
         [&]() -> SmallVector<Value> { return {rows.entries(r)}; },
         [&]() -> SmallVector<Value> { return {c0}; })[0];
     Value more = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, n, c0);
-    SmallVector<Value> out = ifOp(
-        types, more,
+    SmallVector<Value> out = ifElse(
+        b, types, more,
         [&]() -> SmallVector<Value> {
           SmallVector<Value> u(s);
           Value slope = rows.slope(n, n);
@@ -560,8 +551,9 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     // nibbles) and keeps the block for the odd group (lower nibbles).
     Value isEven = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
                                          a[kOddMap], ext.constI32(0));
-    SmallVector<Value> pair = ifOp(
-        TypeRange{byteVec, byteVec, i32, i32, ptrs.type(), ptrs.type()}, isEven,
+    SmallVector<Value> pair = ifElse(
+        b, TypeRange{byteVec, byteVec, i32, i32, ptrs.type(), ptrs.type()},
+        isEven,
         [&]() -> SmallVector<Value> {
           Value block = ptrs.read(byteVec, a[kNibble]);
           Value mapByte = arith::ExtUIOp::create(b, i32, ptrs.load(i8, a[kMap]));
@@ -626,8 +618,8 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     withMore.push_back(i1);
     Value previous = in[kLeft];
     in[kLeft] = arith::SubIOp::create(b, previous, cG);
-    SmallVector<Value> out = ifOp(
-        withMore,
+    SmallVector<Value> out = ifElse(
+        b, withMore,
         arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, previous, cG),
         [&]() -> SmallVector<Value> {
           SmallVector<Value> s(in);
@@ -660,8 +652,8 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     auto [s, more] = nextRow(
         in, arith::CmpIOp::create(b, arith::CmpIPredicate::ugt,
                                   in[kNextRow], c0));
-    s = ifOp(
-        types, more,
+    s = ifElse(
+        b, types, more,
         [&]() {
           SmallVector<Value> g(s);
           g[kLeft] = arith::AddIOp::create(b, s[kLeft], cG);
@@ -671,8 +663,8 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     Value r = s[kNextRow];
     SmallVector<Type> skipTypes(pixels, e.accType);
     skipTypes.push_back(idx);
-    SmallVector<Value> skipped = ifOp(
-        skipTypes, below(r),
+    SmallVector<Value> skipped = ifElse(
+        b, skipTypes, below(r),
         [&]() -> SmallVector<Value> {
           SmallVector<Value> out = startAccs(s[kY], r);
           out.push_back(arith::AddIOp::create(b, r, c1));

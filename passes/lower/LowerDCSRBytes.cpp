@@ -1,34 +1,33 @@
 //===- LowerDCSRBytes.cpp - #sparse_enc.dcsr<delta_bits = 8> matvec -------===//
 //
 // dCSR with whole-byte deltas (docs/formats.md): the row's n entries (n =
-// nnz/rows + row_offsets[r]) and slope s = (cols + n/2) / n are those of the
-// 4-bit layout, and group j of G entries sits at
+// nnz/rows + row_offsets[r]) are cut into groups of G, and group g sits at
 //
-//   offset[l] = s*l + delta_bytes[rowStart + j*G + l]   (8-bit lanes)
-//   base     += group_minimums[g] + G*s                 (from -G*s per row)
+//   base     += group_minimums[g]                  (uint8 jump; 0 per row)
+//   offset[l] = delta_bytes[rowStart + j*G + l]    (8-bit lanes)
 //   y[r]     += sum_l values[rowStart + j*G + l] * x[base + offset[l]]
 //
-// so the decode is one vector add: the deltas are stored row by row like
-// the values, and the last group of a row reads them under its lane mask.
+// so the stored bytes are the gather offsets: no slope, ramp or vector add.
+// The deltas are stored row by row like the values, and the last group of
+// a row reads them under its lane mask.
 //
 // cortex-m55: a row's groups run as a tail-predicated loop (the shape of
 // LowerCSR.cpp's rows: do-while, k to n rounded up to G, exact exit,
 // get.active.lane.mask(k, n)), so LLVM emits dlstp/letp with no vctp per
-// group; each step is the delta load, the ramp add, two adds to the gather
-// base pointer, the gather (vldrb.u8 with 8-bit offsets), the value load and
-// `vmlava` (9 instructions with the loop end). The row loop carries
-// pointers (Pointers.cpp: the values, deltas and the group-minimum pointer
-// the group loop advanced) rather than base pointers plus indices: with 14
-// GPRs the latter were spilled and reloaded every row (256x256 90 %:
-// 13,862 -> 11,529 instructions with opt -replexitval=never, docs/targets.md).
-// Two rows per iteration share the loop control and the reloads: 11,013
-// (four rows: 10,824 for 224 more bytes of code; not taken).
-// rv32imc: a scalar loop over the group's entries (column = base + s*l +
-// delta). Other vector targets (RVV): groups in an scf.for with a
-// create_mask of the entries left, products in lane accumulators, one
-// reduction per row (for the rv32gcv matvec faster than the cortex-m55 row
-// loop with a reduction per group: 256x256 90 % 21,494 against 22,598
-// instructions; the layer matmul takes that loop, LowerSparseMatmul.cpp).
+// group; each step is the delta load, the jump's load and add to the gather
+// base pointer, the gather (vldrb.u8 with 8-bit offsets), the value load
+// and `vmlava` (7 instructions with the loop end; llvm-mca charges it like
+// csr:8's 5). The row loop carries pointers (Pointers.cpp: the values,
+// deltas and the jump pointer the group loop advanced) rather than base
+// pointers plus indices: with 14 GPRs the latter were spilled and reloaded
+// every row (docs/targets.md). Eight rows per iteration share the loop
+// control and the reloads (256x256 90 %: 7,804 instructions with two rows,
+// 7,615 with four, 7,484 with eight; sixteen spilled more: 10,832).
+// rv32imc: a scalar loop over the group's entries (column = base + delta).
+// Other vector targets (RVV): groups in an scf.for with a create_mask of the
+// entries left, products in lane accumulators, one reduction per row (for
+// the rv32gcv matvec faster than the cortex-m55 row loop with a reduction
+// per group; the layer matmul takes that loop, LowerSparseMatmul.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -55,8 +54,6 @@ constexpr int64_t kTailPredicatedPixels = 9;
 struct Row {
   Value start;  // index of the row's first entry in values / delta_bytes
   Value n;      // entries in the row
-  Value slope;  // s
-  Value step;   // G*s
   Value firstGroup;
 };
 } // namespace
@@ -111,15 +108,11 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(nonEmpty.thenBlock());
-      Value slope = rows.slope(n, n);
-      Value step = arith::MulIOp::create(b, slope, cG);
-      Value rampS = rows.rampTimes(group.ramp, slope);
       Value rounded = arith::AndIOp::create(
           b, arith::AddIOp::create(b, n, e.index(kMVEGroup - 1)),
           e.index(-kMVEGroup));
       Value n32 = arith::IndexCastOp::create(b, i32, n);
-      Value base0 = ptrs.advance(xPtr, i8, arith::SubIOp::create(b, c0, step));
-      SmallVector<Value> inits{c0, base0, mins};
+      SmallVector<Value> inits{c0, xPtr, mins};
       llvm::append_range(inits, accs0);
       SmallVector<Type> types(ValueRange(inits).getTypes());
       SmallVector<Location> locs(types.size(), b.getLoc());
@@ -130,9 +123,9 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       Value mask = LLVM::GetActiveLaneMaskOp::create(
           b, group.mask, arith::IndexCastOp::create(b, i32, k), n32);
       Value d = ptrs.read(group.bytes, ptrs.advance(dels, i8, k), mask);
-      Value offsets = e.widenIndices(arith::AddIOp::create(b, rampS, d));
-      Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, minimum));
-      Value newBase = ptrs.advance(ptrs.advance(base, i8, step), i8, code);
+      Value offsets = e.widenIndices(d);
+      Value jump = arith::IndexCastUIOp::create(b, idx, ptrs.load(i8, minimum));
+      Value newBase = ptrs.advance(base, i8, jump);
       Value v = ptrs.read(group.values, ptrs.advance(vals, i8, k), mask);
       Value next = arith::AddIOp::create(b, k, cG);
       SmallVector<Value> carried{next, newBase,
@@ -172,8 +165,12 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                           state);
         return state;
       });
-  for (int64_t r = grouped; r < numRows; ++r)
-    out = rowStep(e.index(r), out);
+  // The rows left over, one per iteration (at most rowsPerIteration - 1
+  // copies of the row code would otherwise be unrolled).
+  if (numRows - grouped > 1)
+    out = forLoop(b, e.index(grouped), e.index(numRows), c1, out, rowStep);
+  else if (numRows > grouped)
+    out = rowStep(e.index(grouped), out);
   return out[0];
 }
 
@@ -185,80 +182,62 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   Value values = m.buffers[0], deltas = m.buffers[1], minimums = m.buffers[2],
         rowOffsets = m.buffers[3], nnzBuf = m.buffers[4];
   const int64_t lanes = dcsr.getGroup();
-  auto i8 = b.getI8Type(), i32 = b.getI32Type();
-  auto idx = b.getIndexType();
   DCSRGroupTypes group(e, m, lanes);
   VectorType byteVec = group.bytes, maskType = group.mask, vVec = group.values,
              xVec = group.x;
-  Value rampVec = group.ramp;
   Value c0 = e.index(0), c1 = e.index(1), cG = e.index(lanes);
 
-  // base + code + G*s: the gather base of group g.
-  auto nextBase = [&](Value base, Value g, const Row &row) -> Value {
-    Value code = arith::IndexCastOp::create(
-        b, idx, tensor::ExtractOp::create(b, minimums, g));
-    return arith::AddIOp::create(b, base, arith::AddIOp::create(b, code, row.step));
+  // base + jump: the gather base of group g.
+  auto nextBase = [&](Value base, Value g) -> Value {
+    return arith::AddIOp::create(b, base, e.extractIndex(minimums, g));
   };
   // The group at entry k of the row: its column offsets in i32 lanes.
-  auto offsetsAt = [&](Value k, Value rampS, Value mask, const Row &row,
+  auto offsetsAt = [&](Value k, Value mask, const Row &row,
                        bool undefTail) -> Value {
     Value at = arith::AddIOp::create(b, row.start, k);
     Value d = undefTail ? e.readUndefTail(byteVec, deltas, {at}, mask)
                         : e.read(byteVec, deltas, {at}, mask);
-    return e.widenIndices(arith::AddIOp::create(b, rampS, d));
+    return e.widenIndices(d);
   };
-
-  // s = (cols + n/2) / n, G*s and the ramp s*l. `divisor` is n, or n
-  // clamped to 1 where the row may be empty (its slope is then unused).
   DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
-  auto setSlope = [&](Row &row, Value divisor) {
-    row.slope = rows.slope(row.n, divisor);
-    row.step = arith::MulIOp::create(b, row.slope, cG);
-    return rows.rampTimes(rampVec, row.slope);
-  };
 
-  // rv32imc: scalar entries; the lane's ramp s*l is carried as a sum.
+  // rv32imc: scalar entries.
   auto scalarRow = [&](const Row &row, Value groups, Value acc0) -> Value {
     return forLoop(
-        b, c0, groups, c1,
-        {acc0, arith::SubIOp::create(b, c0, row.step)},
+        b, c0, groups, c1, {acc0, c0},
         [&](Value j, ValueRange a) -> SmallVector<Value> {
-          Value g = arith::AddIOp::create(b, row.firstGroup, j);
-          Value base = nextBase(a[1], g, row);
+          Value base =
+              nextBase(a[1], arith::AddIOp::create(b, row.firstGroup, j));
           Value first = arith::AddIOp::create(
               b, row.start, arith::MulIOp::create(b, j, cG));
           Value end = arith::MinUIOp::create(
               b, arith::AddIOp::create(b, first, cG),
               arith::AddIOp::create(b, row.start, row.n));
-          SmallVector<Value> lane = forLoop(
-              b, first, end, c1, {a[0], base},
+          Value acc = forLoop(
+              b, first, end, c1, {a[0]},
               [&](Value i, ValueRange s) -> SmallVector<Value> {
-                Value col = arith::AddIOp::create(
-                    b, s[1], e.extractIndex(deltas, i));
+                Value col =
+                    arith::AddIOp::create(b, base, e.extractIndex(deltas, i));
                 Value w = tensor::ExtractOp::create(b, values, i);
                 Value xv = tensor::ExtractOp::create(b, m.x, col);
-                return {e.mulAdd(s[0], w, xv),
-                        arith::AddIOp::create(b, s[1], row.slope)};
-              });
-          return {lane[0], base};
+                return {e.mulAdd(s[0], w, xv)};
+              })[0];
+          return {acc, base};
         })[0];
   };
 
   // Other vector targets, and MVE with other than int8 elements: lane
   // accumulators, one reduction per row.
-  auto vectorRow = [&](const Row &row, Value groups, Value rampS,
-                       Value acc0) -> Value {
+  auto vectorRow = [&](const Row &row, Value groups, Value acc0) -> Value {
     Value accLanes = forLoop(
-        b, c0, groups, c1,
-        {e.zero(VectorType::get({lanes}, m.accType)),
-         arith::SubIOp::create(b, c0, row.step)},
+        b, c0, groups, c1, {e.zero(VectorType::get({lanes}, m.accType)), c0},
         [&](Value j, ValueRange a) -> SmallVector<Value> {
           Value k = arith::MulIOp::create(b, j, cG);
           Value mask = vector::CreateMaskOp::create(
               b, maskType, ValueRange{arith::SubIOp::create(b, row.n, k)});
-          Value offsets = offsetsAt(k, rampS, mask, row, /*undefTail=*/true);
+          Value offsets = offsetsAt(k, mask, row, /*undefTail=*/true);
           Value newBase =
-              nextBase(a[1], arith::AddIOp::create(b, row.firstGroup, j), row);
+              nextBase(a[1], arith::AddIOp::create(b, row.firstGroup, j));
           Value xv = vector::GatherOp::create(b, xVec, m.x, newBase, offsets,
                                               mask, e.poison(xVec));
           Value v = e.readUndefTail(
@@ -272,13 +251,13 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   };
 
   if (opts.mve() && isMVEInt8Kernel(m, lanes)) {
-    // Two rows per iteration: they share the loop control and the reloads
-    // of the bases that did not fit in registers.
+    // Eight rows per iteration: they share the loop control and the reloads
+    // of the pointers that did not fit in registers.
     Pointers ptrs{e};
     LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
                   [](Value r, int64_t) { return r; }, Value()};
     return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
-                            /*rowsPerIteration=*/2);
+                            /*rowsPerIteration=*/8);
   }
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(
@@ -291,10 +270,9 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
         row.n = rows.entries(r);
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         Value nextStart = arith::AddIOp::create(b, row.start, row.n);
-        Value rampS = setSlope(row, arith::MaxUIOp::create(b, row.n, c1));
         Value groups = rows.groups(row.n);
         Value acc = opts.scalarOnly() ? scalarRow(row, groups, acc0)
-                                      : vectorRow(row, groups, rampS, acc0);
+                                      : vectorRow(row, groups, acc0);
         return {tensor::InsertOp::create(b, acc, yt, r), nextStart,
                 arith::AddIOp::create(b, row.firstGroup, groups)};
       })[0];

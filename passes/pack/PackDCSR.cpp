@@ -8,8 +8,11 @@
 // gets an explicit zero in its largest gap and is encoded again.
 //
 // delta_bits = 4 stores the low delta nibbles in pairs of groups plus
-// extension maps and masks for bits 4..7; delta_bits = 8 stores each entry's
-// delta as one byte, row by row like the values (no group padding).
+// extension maps and masks for bits 4..7. delta_bits = 8 has no slope: each
+// entry's offset from its group's first column is one byte, row by row like
+// the values (no group padding), and each group's "minimum" is the uint8
+// jump from the previous group's first column (the row's first group: its
+// first column); a row escapes while an offset or a jump reaches 256.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,6 +89,29 @@ std::optional<RowCode> tryEncodeRow(ArrayRef<int64_t> columns, int64_t rowLen,
   return code;
 }
 
+/// delta_bits = 8: byte offsets from each group's first column and the
+/// jumps between first columns, or nothing when one does not fit a byte.
+std::optional<RowCode> tryEncodeRowBytes(ArrayRef<int64_t> columns,
+                                         int64_t group) {
+  const int64_t n = columns.size();
+  RowCode code;
+  code.deltas.assign((n + group - 1) / group * group, 0);
+  int64_t previousFirst = 0;
+  for (int64_t first = 0; first < n; first += group) {
+    const int64_t base = columns[first];
+    for (int64_t i = first; i < std::min(n, first + group); ++i) {
+      code.deltas[i] = columns[i] - base;
+      if (code.deltas[i] >= kOffsetLimit)
+        return std::nullopt;
+    }
+    if (base - previousFirst >= kOffsetLimit)
+      return std::nullopt;
+    code.minCodes.push_back(base - previousFirst);
+    previousFirst = base;
+  }
+  return code;
+}
+
 /// Inserts an explicit zero in the middle of the row's largest gap (the
 /// first one on ties, like np.argmax). Gaps run from column 0 to the first
 /// entry, between entries, and from the last entry to rowLen. A single-entry
@@ -115,11 +141,15 @@ void insertEscapeZero(RowEntries &row, int64_t rowLen) {
 /// Escapes until the row encodes. Every escape takes a free column (the
 /// largest gap is >= 2 until all columns are stored, and such a row encodes
 /// with s = 1), so the bound, the Python encoder's, is never reached.
-FailureOr<RowCode> encodeRow(RowEntries &row, int64_t rowLen, int64_t group) {
+FailureOr<RowCode> encodeRow(RowEntries &row, int64_t rowLen, int64_t group,
+                             bool byteDeltas) {
   if (row.columns.empty())
     return RowCode{};
   for (int64_t attempt = 0; attempt < 2 * rowLen + 16; ++attempt) {
-    if (std::optional<RowCode> code = tryEncodeRow(row.columns, rowLen, group))
+    std::optional<RowCode> code =
+        byteDeltas ? tryEncodeRowBytes(row.columns, group)
+                   : tryEncodeRow(row.columns, rowLen, group);
+    if (code)
       return std::move(*code);
     insertEscapeZero(row, rowLen);
   }
@@ -182,7 +212,8 @@ PackResult mcusparse::pack::packDCSR(const WeightMatrix &weights,
   std::vector<int64_t> deltas, counts;
   for (int64_t row = 0; row < weights.rows(); ++row) {
     RowEntries entries = nonzerosOfRow(weights, row);
-    FailureOr<RowCode> code = encodeRow(entries, weights.cols(), group);
+    FailureOr<RowCode> code =
+        encodeRow(entries, weights.cols(), group, byteDeltas);
     if (failed(code))
       return emitError() << "#sparse_enc.dcsr<group = " << group << ">: row "
                          << row << " still does not encode after "

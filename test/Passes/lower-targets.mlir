@@ -199,34 +199,37 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 
 // -----
 
-// dCSR with byte deltas. cortex-m55: the row loop, two rows per iteration
-// (5 rows: a pair loop and the last row after it), carries pointers
-// (Pointers.cpp) to the row's values, deltas and first group minimum; for
-// a non-empty row, a do-while over the row's entries with
+// dCSR with byte deltas. cortex-m55: the row loop, eight rows per
+// iteration and the rest one per iteration (5 rows: only the latter),
+// carries pointers (Pointers.cpp) to the row's values, deltas and group
+// jumps; for a non-empty row, a do-while over the row's entries with
 // llvm.get.active.lane.mask(k, n) (dlstp/letp after LLVM), the deltas read
-// under the mask and added to the ramp, the group minimum added to the
-// gather base pointer (x + base), a masked gather and a predicated
-// reduction per group. rv32imc: scalar entries, column = base + s*l +
-// delta. rv32gcv: groups in an scf.for with create_mask, lane accumulators,
-// one reduction per row.
+// under the mask and used as the gather offsets as they are (no slope or
+// ramp), the group's uint8 jump zero-extended and added to the gather base
+// pointer (x for the row's first group), a masked gather and a predicated
+// reduction per group. rv32imc: scalar entries, column = base + delta.
+// rv32gcv: groups in an scf.for with create_mask, lane accumulators, one
+// reduction per row.
 
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 // M55-LABEL: func.func @dcsr_bytes
 // M55: %[[X:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
-// M55: scf.for %{{.*}} = %c0 to %c4 step %c2 iter_args({{.*}}) -> (tensor<5xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr)
+// M55: scf.for %{{.*}} = %c0 to %c5 step %c1 iter_args({{.*}}) -> (tensor<5xi32>, !llvm.ptr, !llvm.ptr, !llvm.ptr)
 // M55: scf.if
-// M55: llvm.getelementptr %[[X]]
-// M55: scf.while
+// M55: scf.while (%{{.*}} = %c0, %{{.*}} = %[[X]],
 // M55: %[[M:.*]] = llvm.intr.get.active.lane.mask %{{.*}}, %{{.*}} : i32, i32 to vector<16xi1>
 // M55: %[[D:.*]] = llvm.intr.masked.load %{{.*}}, %[[M]], %{{.*}} {alignment = 1 : i32} : (!llvm.ptr, vector<16xi1>, vector<16xi8>) -> vector<16xi8>
-// M55: arith.addi %{{.*}}, %[[D]] : vector<16xi8>
-// M55: llvm.load %{{.*}} : !llvm.ptr -> i8
+// M55: %[[OFF:.*]] = arith.extui %[[D]] : vector<16xi8> to vector<16xi32>
+// M55: %[[J:.*]] = llvm.load %{{.*}} : !llvm.ptr -> i8
+// M55: arith.index_castui %[[J]] : i8 to index
+// M55: %[[BASE:.*]] = llvm.getelementptr
 // M55: llvm.intr.masked.load %{{.*}}, %[[M]]
+// M55: llvm.getelementptr %[[BASE]][%[[OFF]]]
 // M55: llvm.intr.masked.gather %{{.*}}, %[[M]]
 // M55: vector.reduction <add>
 // M55: scf.condition
-// M55: scf.if
-// M55: scf.while
+// M55-NOT: arith.muli %{{.*}} : vector<16xi8>
+// M55-NOT: arith.divui
 // M55-NOT: vector.create_mask
 // M55-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @dcsr_bytes

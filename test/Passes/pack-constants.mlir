@@ -123,16 +123,18 @@ func.func @dcsr() -> tensor<2x40xi8, #DCSR> {
 
 // -----
 
-// dCSR with byte deltas (delta_bits = 8), the same matrix: the deltas of
-// both rows, entry by entry (no group padding, no nibbles, maps or masks);
-// minimums, row offsets and nnz as above.
+// dCSR with byte deltas (delta_bits = 8), the same matrix: each entry's
+// offset from its group's first column, entry by entry (no slope, group
+// padding, nibbles, maps or masks); the "minimums" are the uint8 jumps to
+// each group's first column (here the rows' first columns, 1 and 0); row
+// offsets and nnz as above.
 
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 
 // CHECK-LABEL: func.func @dcsr_bytes
 // CHECK-DAG: %[[VALUES:.*]] = arith.constant dense<[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]> : tensor<11xi8>
-// CHECK-DAG: %[[DELTAS:.*]] = arith.constant dense<[16, 11, 5, 3, 0, 2, 14, 7, 0, 21, 21]> : tensor<11xi8>
-// CHECK-DAG: %[[MINIMUMS:.*]] = arith.constant dense<[-15, -14]> : tensor<2xi8>
+// CHECK-DAG: %[[DELTAS:.*]] = arith.constant dense<[0, 2, 3, 8, 12, 21, 0, 1, 2, 31, 39]> : tensor<11xi8>
+// CHECK-DAG: %[[MINIMUMS:.*]] = arith.constant dense<[1, 0]> : tensor<2xi8>
 // CHECK-DAG: %[[OFFSETS:.*]] = arith.constant dense<[1, 0]> : tensor<2xi16>
 // CHECK-DAG: %[[NNZ:.*]] = arith.constant dense<11> : tensor<1xi32>
 // CHECK: sparse_enc.assemble(%[[VALUES]], %[[DELTAS]], %[[MINIMUMS]], %[[OFFSETS]], %[[NNZ]]) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #sparse_enc.dcsr<delta_bits = 8>>

@@ -88,8 +88,10 @@ func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: te
 }
 
 // dCSR with byte deltas on cortex-m55: each row's groups are a
-// tail-predicated loop (dlstp/letp, no vctp), one vector add decodes the
-// offsets, an 8-bit-offset gather and vmlava per group.
+// tail-predicated loop (dlstp/letp, no vctp); the loaded deltas are the
+// gather offsets (no vector add), the group's jump is one zero-extending
+// byte load added to the gather base, then an 8-bit-offset gather and
+// vmlava per group.
 
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 // CHECK-LABEL: llvm.func @dcsr_bytes
@@ -97,10 +99,13 @@ func.func @dcsr(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: te
 // MVE-LABEL: dcsr_bytes:
 // MVE: dlstp.8
 // MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}], #16
-// MVE-NEXT: vadd.i8
-// MVE: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
-// MVE: vmlava.s8
+// MVE-NEXT: ldrb r{{[0-9]+}}, [r{{[0-9]+}}], #1
+// MVE-NEXT: add
+// MVE-NEXT: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}, q{{[0-9]}}]
+// MVE-NEXT: vldrb.u8 q{{[0-9]}}, [r{{[0-9]+}}], #16
+// MVE-NEXT: vmlava.s8
 // MVE-NEXT: letp
+// MVE-NOT: vadd.i8
 func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
   %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR8>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>

@@ -26,11 +26,17 @@ Components (in flash order):
     row_offsets      int16  [rows]       stored entries of the row minus nnz // rows
     nnz              int32  [1]          stored entries of the whole matrix
 
-With delta_bits = 8 ("dcsr:G:8") every delta is one byte and there are no
-nibbles, maps or masks:
-    values, delta_bytes uint8 [nnz] (row by row, like the values: no group
-    padding), group_minimums, row_offsets, nnz.
-The escape rule is the same (deltas use at most 8 bits either way).
+With delta_bits = 8 ("dcsr:G:8") a whole byte holds each entry's offset from
+its group's first column, so the kernel needs no slope or ramp:
+
+    col = base[g] + delta[l],     base[g] = base[g-1] + jump[g]  (base[-1] = 0)
+
+    values, delta_bytes uint8 [nnz] (col - base[g], row by row like the
+    values: no group padding), group_minimums uint8 [groups] (jump[g]: the
+    row's first group its first column, later groups the distance from the
+    previous group's first column), row_offsets, nnz.
+A row escapes (the same explicit zero in its largest gap) while an offset
+or a jump does not fit a byte.
 """
 from __future__ import annotations
 
@@ -83,6 +89,19 @@ def _try_encode_row(columns: np.ndarray, row_len: int, group: int):
     return deltas, min_codes
 
 
+def _try_encode_row_bytes(columns: np.ndarray, group: int):
+    """Byte deltas (groups, G) and jumps for a row, or None when it needs an escape."""
+    n = columns.size
+    n_groups = -(-n // group)
+    firsts = columns[::group]
+    deltas = np.zeros(n_groups * group, dtype=np.int64)
+    deltas[:n] = columns - np.repeat(firsts, group)[:n]
+    jumps = np.diff(firsts, prepend=0)
+    if deltas.max() >= OFFSET_LIMIT or jumps.max() >= OFFSET_LIMIT:
+        return None
+    return deltas.reshape(n_groups, group), jumps
+
+
 def insert_escape_zero(columns: np.ndarray, values: np.ndarray, row_len: int):
     """Insert an explicit zero in the middle of the row's largest gap.
 
@@ -102,8 +121,9 @@ def insert_escape_zero(columns: np.ndarray, values: np.ndarray, row_len: int):
             np.insert(values, position, np.zeros((), dtype=values.dtype)))
 
 
-def encode_row(row: np.ndarray, group: int):
-    """Encode one row: (stored values, stored columns, deltas, min codes)."""
+def encode_row(row: np.ndarray, group: int, delta_bits: int = 4):
+    """Encode one row: (stored values, stored columns, deltas, min codes or
+    jumps)."""
     columns = np.flatnonzero(row).astype(np.int64)
     values = row[columns]
     row_len = row.size
@@ -112,7 +132,8 @@ def encode_row(row: np.ndarray, group: int):
     # Every escape adds a distinct column (or the row is already dense), so
     # this bound is never reached by a correct encoder.
     for _ in range(2 * row_len + 16):
-        encoded = _try_encode_row(columns, row_len, group)
+        encoded = (_try_encode_row_bytes(columns, group) if delta_bits == 8
+                   else _try_encode_row(columns, row_len, group))
         if encoded is not None:
             return (values, columns) + encoded
         columns, values = insert_escape_zero(columns, values, row_len)
@@ -123,7 +144,7 @@ def encode(W: np.ndarray, group: int = 16, delta_bits: int = 4) -> dict[str, np.
     rows, cols = W.shape
     row_values, row_deltas, row_min_codes, row_counts = [], [], [], []
     for row in W:
-        values, columns, deltas, min_codes = encode_row(row, group)
+        values, columns, deltas, min_codes = encode_row(row, group, delta_bits)
         row_values.append(values)
         row_deltas.append(deltas)
         row_min_codes.append(min_codes)
@@ -142,13 +163,14 @@ def encode(W: np.ndarray, group: int = 16, delta_bits: int = 4) -> dict[str, np.
         "nnz": np.array([total], dtype="<i4"),
     }
     values = np.concatenate(row_values).astype(W.dtype.newbyteorder("<"))
-    minimums = np.concatenate(row_min_codes).astype(np.int8)
     if delta_bits == 8:
         # The active lanes of each row's groups, in entry order.
         delta_bytes = [d.reshape(-1)[:n] for d, n in zip(row_deltas, row_counts)]
         return {"values": values,
                 "delta_bytes": np.concatenate(delta_bytes).astype(np.uint8),
-                "group_minimums": minimums, **tail}
+                "group_minimums": np.concatenate(row_min_codes).astype(np.uint8),
+                **tail}
+    minimums = np.concatenate(row_min_codes).astype(np.int8)
 
     deltas = np.concatenate(row_deltas).astype(np.uint8)  # (groups, G), each < 256
     lane = np.arange(group)
@@ -210,13 +232,17 @@ def decode_columns(arrays, shape, group: int, delta_bits: int = 4):
     columns = []
     first_group = 0
     for n, n_row_groups in zip(counts, groups_per_row):
-        s = slope(cols, int(n))
         g = slice(first_group, first_group + n_row_groups)
+        first_group += n_row_groups
+        if delta_bits == 8:
+            bases = np.cumsum(min_codes[g])
+            columns.append((bases[:, None] + deltas[g]).reshape(-1)[:n])
+            continue
+        s = slope(cols, int(n))
         # base[j] = min[0] + sum_{i=1..j} (min[i] + G*s)
         bases = np.cumsum(min_codes[g]) + group * s * np.arange(n_row_groups)
         row_columns = (bases[:, None] + s * lane + deltas[g]).reshape(-1)[:n]
         columns.append(row_columns)
-        first_group += n_row_groups
     return np.concatenate(columns) if columns else np.zeros(0, np.int64), counts
 
 

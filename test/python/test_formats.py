@@ -374,6 +374,29 @@ def test_dcsr_worked_example_group4():
     assert a["nnz"].tolist() == [11]
 
 
+def test_dcsr_byte_deltas_worked_example():
+    """docs/formats.md, "Byte deltas": the same 2x40 matrix as dcsr:4:8."""
+    W = np.zeros((2, 40), np.int8)
+    W[0, [1, 3, 4, 9, 13, 22]] = [1, 2, 3, 4, 5, 6]
+    W[1, [0, 1, 2, 31, 39]] = [7, 8, 9, 10, 11]
+    a = encode(W, "dcsr:4:8").arrays
+    assert a["values"].tolist() == list(range(1, 12))
+    assert a["delta_bytes"].tolist() == [0, 2, 3, 8, 0, 9, 0, 1, 2, 31, 0]
+    assert a["group_minimums"].tolist() == [1, 12, 0, 39]
+    assert a["row_offsets"].tolist() == [1, 0] and a["nnz"].tolist() == [11]
+
+
+@pytest.mark.parametrize("cols, escapes", [(255, False), (256, False), (257, True),
+                                          (600, True)])
+def test_dcsr_byte_deltas_escape_on_wide_offset(cols, escapes):
+    """An offset of 256 columns or more takes escape zeros."""
+    W = np.zeros((1, cols), np.int8)
+    W[0, [0, cols - 1]] = [3, 4]
+    enc = encode(W, "dcsr:16:8")
+    check_encoded(enc, W)
+    assert (enc.arrays["values"].size > 2) == escapes
+
+
 def test_dcsr_group_option_forms_agree():
     W = random_matrix(5, 20, 100, 0.7, np.int8)
     assert encode(W, "dcsr:8").tobytes() == encode(W, "dcsr", group=8).tobytes()

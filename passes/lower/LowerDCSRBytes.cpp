@@ -20,9 +20,11 @@
 // csr:8's 5). The row loop carries pointers (Pointers.cpp: the values,
 // deltas and the jump pointer the group loop advanced) rather than base
 // pointers plus indices: with 14 GPRs the latter were spilled and reloaded
-// every row (docs/targets.md). Eight rows per iteration share the loop
-// control and the reloads (256x256 90 %: 7,804 instructions with two rows,
-// 7,615 with four, 7,484 with eight; sixteen spilled more: 10,832).
+// every row (docs/targets.md). Six rows per iteration share the loop
+// control and the reloads, the rest run one per iteration (256x256 90 %
+// instructions with 2, 4, 5, 6, 7, 8 rows: 7,804, 7,615, 7,762, 7,354,
+// 7,449, 7,484; 16 spilled more: 10,832. Six was also the fewest at 80 %,
+// 95 % and 64x64; eight 0.1-0.2 % fewer modeled cycles at 512x1024).
 // rv32imc: a scalar loop over the group's entries (column = base + delta).
 // Other vector targets (RVV): groups in an scf.for with a create_mask of the
 // entries left, products in lane accumulators, one reduction per row (for
@@ -251,13 +253,13 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   };
 
   if (opts.mve() && isMVEInt8Kernel(m, lanes)) {
-    // Eight rows per iteration: they share the loop control and the reloads
-    // of the pointers that did not fit in registers.
+    // Six rows per iteration: they share the loop control and the reloads
+    // of the pointers that did not fit in registers (file header).
     Pointers ptrs{e};
     LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
                   [](Value r, int64_t) { return r; }, Value()};
     return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
-                            /*rowsPerIteration=*/8);
+                            /*rowsPerIteration=*/6);
   }
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(

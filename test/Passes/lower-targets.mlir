@@ -199,7 +199,7 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 
 // -----
 
-// dCSR with byte deltas. cortex-m55: the row loop, eight rows per
+// dCSR with byte deltas. cortex-m55: the row loop, six rows per
 // iteration and the rest one per iteration (5 rows: only the latter),
 // carries pointers (Pointers.cpp) to the row's values, deltas and group
 // jumps; for a non-empty row, a do-while over the row's entries with

@@ -43,9 +43,11 @@ def SparseEnc_DCSRAttr : SparseEnc_Encoding<"DCSR", "dcsr"> {
     Column indices of each row are regenerated in the vector unit from a
     ramp, a delta-coded group minimum and 4-bit deltas (plus predicated
     extension bits). `group` is the number of SIMD lanes: 16 for 8-bit, 8 for
-    16-bit and 4 for 32-bit elements. `delta_bits = 8` stores every delta as
-    a whole byte instead (no nibbles, maps or extension masks): about half a
-    byte more per entry, and a decode of one vector add.
+    16-bit and 4 for 32-bit elements. `delta_bits = 8` stores each entry's
+    offset from its group's first column as a whole byte instead, and each
+    group's first column as a uint8 jump from the previous group's (no
+    slope, ramp, nibbles, maps or extension masks): about half a byte more
+    per entry, and the stored bytes are the gather offsets.
 
     ```mlir
     tensor<256x256xi8, #sparse_enc.dcsr<group = 16>>

@@ -215,15 +215,15 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
           Value end = arith::MinUIOp::create(
               b, arith::AddIOp::create(b, first, cG),
               arith::AddIOp::create(b, row.start, row.n));
-          Value acc = forLoop(
-              b, first, end, c1, {a[0]},
-              [&](Value i, ValueRange s) -> SmallVector<Value> {
-                Value col =
-                    arith::AddIOp::create(b, base, e.extractIndex(deltas, i));
-                Value w = tensor::ExtractOp::create(b, values, i);
-                Value xv = tensor::ExtractOp::create(b, m.x, col);
-                return {e.mulAdd(s[0], w, xv)};
-              })[0];
+          Value acc =
+              forLoop(b, first, end, c1, {a[0]},
+                      [&](Value i, ValueRange s) -> SmallVector<Value> {
+                        Value col = arith::AddIOp::create(
+                            b, base, e.extractIndex(deltas, i));
+                        Value w = tensor::ExtractOp::create(b, values, i);
+                        Value xv = tensor::ExtractOp::create(b, m.x, col);
+                        return {e.mulAdd(s[0], w, xv)};
+                      })[0];
           return {acc, base};
         })[0];
   };

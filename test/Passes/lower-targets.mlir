@@ -277,8 +277,11 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // 16-bit lane masks as one i32, 1 reads one, 0 none (these steps of the
 // mask pointer are integer adds, see LowerDCSR.cpp); any other map tests
 // each bit, and each set bit loads a 16-bit lane mask (the predicate, by
-// bitcast) and advances the mask pointer. rv32gcv takes the same loop for
-// int8; its dot product multiplies in i16 lanes.
+// bitcast) and advances the mask pointer. The carried gather base is the
+// next group's base before its code: a group adds its code, gathers from
+// there and adds G*s for the next one (a row starts from x itself).
+// rv32gcv takes the same loop for int8 (from x - G*s, adding code + G*s
+// before each gather); its dot product multiplies in i16 lanes.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
@@ -306,10 +309,13 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // M55: arith.addi %{{.*}}, %c2_i32 : i32
 // M55: arith.cmpi eq, %[[MAP]], %c0_i32 : i32
 // M55: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
+// M55: %[[BASE:.*]] = llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
 // M55: llvm.intr.get.active.lane.mask
 // M55: llvm.intr.masked.load
-// M55: llvm.intr.masked.gather
+// M55: %[[LANES:.*]] = llvm.getelementptr %[[BASE]][%{{.*}}] : (!llvm.ptr, vector<16xi32>)
+// M55: llvm.intr.masked.gather %[[LANES]]
 // M55: vector.reduction <add>
+// M55: llvm.getelementptr %[[BASE]][%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
 // M55-NOT: sparse_enc
 // RVV-LABEL: func.func @dcsr_4bit
 // RVV: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32)

@@ -57,8 +57,9 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 }
 
 // The dCSR gather starts at x + base with base possibly negative: on the
-// M55 x + base is a raw pointer (passes/lower/Pointers.cpp) whose
-// getelementptr must not be inbounds.
+// M55 x + base is a raw pointer (passes/lower/Pointers.cpp), carried from x
+// and moved by each group's signed code and G*s, whose getelementptrs must
+// not be inbounds.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // CHECK-LABEL: llvm.func @dcsr
@@ -67,7 +68,7 @@ func.func @dense(%w: tensor<64x256xi8>, %x: tensor<256xi8>, %y: tensor<64xi32>) 
 // GEP-LABEL: llvm.func @dcsr
 // GEP: %[[XI:.*]] = llvm.ptrtoint %arg7 : !llvm.ptr to i32
 // GEP: %[[X:.*]] = llvm.inttoptr %[[XI]] : i32 to !llvm.ptr
-// GEP: llvm.getelementptr %[[X]][%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
+// GEP: llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
 // GEP: llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr, vector<16xi32>)
 
 // MVE-LABEL: dcsr:

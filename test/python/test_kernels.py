@@ -140,8 +140,10 @@ def test_dcsr_extension_maps(target):
     # 16-bit column indices, a padded last group.
     ("gs:8", (16, 256)), ("gs:8", (13, 300)), ("gs:8", (24, 1000)),
     # dCSR nibble blocks carried from even to odd groups across rows; byte
-    # deltas in rows of several groups (M55: tail-predicated rows).
-    ("dcsr", (33, 200)), ("dcsr:16:8", (6, 1024)),
+    # deltas in rows of several groups (M55: tail-predicated rows, six per
+    # row-loop iteration, then one leftover row or a loop over the rest).
+    ("dcsr", (33, 200)), ("dcsr:16:8", (6, 1024)), ("dcsr:16:8", (13, 300)),
+    ("dcsr:16:8", (17, 256)),
     # cortex-m55 CSR rows are tail-predicated loops: rows of many steps
     # (130 entries = 8 x 16 + 2, 16 x 8 + 2) and the 256-column limit of
     # 8-bit indices (column 255 is gathered).

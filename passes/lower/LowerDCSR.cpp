@@ -35,7 +35,8 @@
 // and 7 are rare and tested only when the map has one of them. The MVE
 // matvec first compares the map with its commonest values (3, 1, 0), one
 // compare each (ExtensionBits::extendCommonFirst; 256x256 90 %: 20,197 ->
-// 19,277 instructions). On MVE every
+// 19,277 instructions) and starts each row's gather base at x
+// (carryNextBase: 19,020). On MVE every
 // read position is a pointer the loop carries and the groups of all rows run in
 // one loop (dcsrRowsMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
 // instructions (average entries per row a constant, one loop).

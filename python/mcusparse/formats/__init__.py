@@ -13,8 +13,9 @@ Format strings:
     "csr:8"          the same with uint8 column indices (at most 256 columns)
     "dcsr" / "dcsr:G"  delta-compressed CSR, G in {4, 8, 16} lanes per group
                      (default 16 for int8, 4 for float32; also group=G)
-    "dcsr:G:8"       the same with whole-byte deltas (no nibbles, extension
-                     maps or masks); "dcsr:G:4" is "dcsr:G"
+    "dcsr:G:8"       the same rows with whole-byte offsets from each group's
+                     first column and uint8 jumps between groups (no slope,
+                     nibbles, extension maps or masks); "dcsr:G:4" is "dcsr:G"
     "nm:N:M"         at most N nonzeros per block of M along a row, M in {4, 8, 16}
     "gs:V"           load-balanced gather-scatter over groups of V rows, V in {4, 8, 16}
     "cse-csr"        CSR extended with common subexpressions (pairs of entries that

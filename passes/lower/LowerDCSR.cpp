@@ -36,7 +36,7 @@
 // matvec first compares the map with its commonest values (3, 1, 0), one
 // compare each (ExtensionBits::extendCommonFirst; 256x256 90 %: 20,197 ->
 // 19,277 instructions) and starts each row's gather base at x
-// (carryNextBase: 19,020). On MVE every
+// (19,020). On MVE every
 // read position is a pointer the loop carries and the groups of all rows run in
 // one loop (dcsrRowsMVE): 256x256 90 % 28,249 -> 25,597 (pointers) -> 21,757
 // instructions (average entries per row a constant, one loop).
@@ -459,13 +459,15 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   int64_t pixels = px.pixels;
   const auto &yAt = px.yAt;
   Type yType = px.y.getType();
-  // The cortex-m55 matvec carries the next group's base before its code
-  // (base + G*s after each gather), so that a row starts from x itself: one
-  // `sub` fewer per row (256x256 90 %: 19,277 -> 19,020 instructions, but
-  // 27,654 -> 27,908 modeled cycles at 4 ws: the row set-up's `udiv` result
-  // is used one instruction sooner). The batched kernels keep x - G*s
-  // (256x256 x16 +1.3 % instructions, layers -3.8 % to +4.5 %).
-  const bool carryNextBase = !rvv && pixels == 1;
+  // The cortex-m55 matvec (not rv32gcv, not the batched kernels, where
+  // each measured worse) tests the commonest extension maps first, and
+  // carries the next group's base before its code (base + G*s after each
+  // gather), so that a row starts from x itself: one `sub` fewer per row
+  // (256x256 90 %: 19,277 -> 19,020 instructions, but 27,654 -> 27,908
+  // modeled cycles at 4 ws: the row set-up's `udiv` result is used one
+  // instruction sooner). The batched kernels keep x - G*s (256x256 x16
+  // +1.3 % instructions, layers -3.8 % to +4.5 %).
+  const bool mveMatvec = !rvv && pixels == 1;
   // Row r's accumulators as they start.
   auto startAccs = [&](Value yt, Value r) {
     SmallVector<Value> accs;
@@ -542,7 +544,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
           // The row's first group lands on its absolute minimum: the
           // carried base is x (the next group's base before its code), or
           // x - G*s when each group adds code + G*s.
-          u[kBase] = carryNextBase
+          u[kBase] = mveMatvec
                          ? xPtr
                          : ptrs.advance(xPtr, i8,
                                         arith::SubIOp::create(b, c0, u[kStep]));
@@ -589,13 +591,12 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       // first took 12-18 % more instructions on rv32gcv; batched cortex-m55
       // kernels -7 % to +9 %, SpMM x16 up to 9 % more).
       std::tie(delta, maskAt) =
-          rvv || pixels > 1 ? ext.extendAll(pair[2], delta, maskAt)
-                            : ext.extendCommonFirst(pair[2], delta, maskAt);
+          mveMatvec ? ext.extendCommonFirst(pair[2], delta, maskAt)
+                    : ext.extendAll(pair[2], delta, maskAt);
     Value code = arith::IndexCastOp::create(b, idx, ptrs.load(i8, a[kMin]));
-    Value base =
-        carryNextBase
-            ? ptrs.advance(a[kBase], i8, code)
-            : ptrs.advance(ptrs.advance(a[kBase], i8, a[kStep]), i8, code);
+    Value base = mveMatvec ? ptrs.advance(a[kBase], i8, code)
+                           : ptrs.advance(ptrs.advance(a[kBase], i8, a[kStep]),
+                                          i8, code);
     Value offsets = e.widenIndices(arith::AddIOp::create(b, a[kRampS], delta));
     // get.active.lane.mask(0, left): left > 0 here, no clamp needed.
     Value mask = LLVM::GetActiveLaneMaskOp::create(
@@ -606,7 +607,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     llvm::copy(dcsrPixelDots(e, ptrs, px, xVec, base, offsets, mask, v,
                              a.slice(kAccs, pixels), rvv),
                next.begin() + kAccs);
-    next[kBase] = carryNextBase ? ptrs.advance(base, i8, a[kStep]) : base;
+    next[kBase] = mveMatvec ? ptrs.advance(base, i8, a[kStep]) : base;
     next[kValues] = ptrs.advance(a[kValues], i8, cG);
     next[kMin] = ptrs.advance(a[kMin], i8, c1);
     next[kNibble] = pair[4];

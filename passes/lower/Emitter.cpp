@@ -61,6 +61,18 @@ Value Emitter::laneConstants(VectorType type,
   return arith::ConstantOp::create(b, type, DenseElementsAttr::get(type, lanes));
 }
 
+Value Emitter::lanesBelow(int64_t lanes, Value left, int64_t maxLeft) {
+  unsigned bits = ShapedType::isDynamic(maxLeft) ? 32
+                  : maxLeft < (1 << 8)           ? 8
+                  : maxLeft < (1 << 16)          ? 16
+                                                 : 32;
+  auto type = VectorType::get({lanes}, b.getIntegerType(bits));
+  Value count = arith::IndexCastUIOp::create(b, type.getElementType(), left);
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                               laneConstants(type, [](int64_t l) { return l; }),
+                               vector::BroadcastOp::create(b, type, count));
+}
+
 Value Emitter::allTrue(int64_t lanes) {
   auto type = VectorType::get({lanes}, b.getI1Type());
   return arith::ConstantOp::create(

@@ -147,12 +147,15 @@ Value mcusparse::lower::csrRowLanes(ImplicitLocOpBuilder &b, Emitter &e,
   auto vecOf = [&](Value t) {
     return VectorType::get({vl}, cast<ShapedType>(t.getType()).getElementType());
   };
-  auto maskType = VectorType::get({vl}, b.getI1Type());
+  // No row holds more entries than the buffer of values.
+  int64_t maxRowLength = cast<ShapedType>(values.getType()).getDimSize(0);
   Value lanes = forLoop(
       b, begin, end, e.index(vl), {e.zero(VectorType::get({vl}, e.accType))},
       [&](Value j, ValueRange a) -> SmallVector<Value> {
-        Value mask = vector::CreateMaskOp::create(
-            b, maskType, ValueRange{arith::SubIOp::create(b, end, j)});
+        // rv32gcv csr:8 256x256 90 %: 8,808 -> 8,555 instructions against
+        // vector.create_mask.
+        Value mask =
+            e.lanesBelow(vl, arith::SubIOp::create(b, end, j), maxRowLength);
         Value at = valuesBegin ? Value(arith::AddIOp::create(
                                      b, valuesBegin,
                                      arith::SubIOp::create(b, j, begin)))

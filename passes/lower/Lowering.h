@@ -115,6 +115,12 @@ struct Emitter {
   /// (truncated to the element width).
   mlir::Value laneConstants(mlir::VectorType type,
                             llvm::function_ref<int64_t(int64_t)> valueOfLane);
+  /// The lanes below `left` (an index, 0 < left <= maxLeft) as an unsigned
+  /// compare of the lane numbers in the narrowest integer that holds
+  /// maxLeft (i32 if maxLeft is ShapedType::kDynamic). `vector.create_mask`
+  /// compares i32 lanes against left clamped at 0: on RVV a sign test, an e32
+  /// vsetvli and a wider compare.
+  mlir::Value lanesBelow(int64_t lanes, mlir::Value left, int64_t maxLeft);
   /// An all-true mask of `lanes` lanes.
   mlir::Value allTrue(int64_t lanes);
   /// A constant mask of `lanes` lanes whose first `count` are set (an
@@ -188,9 +194,11 @@ struct Pointers {
   mlir::Value advanceBytes(mlir::Value ptr, int64_t bytes);
   /// The scalar of type `elem` at ptr.
   mlir::Value load(mlir::Type elem, mlir::Value ptr);
-  /// A vector at ptr; with a mask, masked-off lanes read zero.
+  /// A vector at ptr; with a mask, masked-off lanes read zero (undefined
+  /// with `undefTail`: RVV then loads under the mask without first copying
+  /// a zero vector into the destination).
   mlir::Value read(mlir::VectorType type, mlir::Value ptr,
-                   mlir::Value mask = {});
+                   mlir::Value mask = {}, bool undefTail = false);
   /// Lanes ptr[offsets[l]] (i32 offsets) under `mask`; masked-off lanes
   /// zero, or those of `passThrough` when it is given.
   mlir::Value gather(mlir::VectorType type, mlir::Value ptr,

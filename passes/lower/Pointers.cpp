@@ -47,10 +47,11 @@ Value Pointers::load(Type elem, Value ptr) {
   return LLVM::LoadOp::create(e.b, elem, ptr, /*alignment=*/1);
 }
 
-Value Pointers::read(VectorType vtype, Value ptr, Value mask) {
+Value Pointers::read(VectorType vtype, Value ptr, Value mask, bool undefTail) {
   if (!mask)
     return LLVM::LoadOp::create(e.b, vtype, ptr, /*alignment=*/1);
-  return LLVM::MaskedLoadOp::create(e.b, vtype, ptr, mask, e.zero(vtype),
+  Value passThrough = undefTail ? e.poison(vtype) : e.zero(vtype);
+  return LLVM::MaskedLoadOp::create(e.b, vtype, ptr, mask, passThrough,
                                     e.b.getI32IntegerAttr(1));
 }
 

@@ -24,10 +24,10 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 // -----
 
 // CSR (no target: the generic vector form RVV takes): per row, 16 entries
-// per step (the vector length), a create_mask tail, a gather of the
-// activations at the zero-extended column indices, products summed in a
-// vector of accumulators. The buffers come from the assemble's
-// operands and no sparse_enc op is left.
+// per step (the vector length), a tail mask of the lanes below the entries
+// left, a gather of the activations at the zero-extended column indices,
+// products summed in a vector of accumulators. The buffers come from the
+// assemble's operands and no sparse_enc op is left.
 
 #CSR = #sparse_enc.csr<>
 // CHECK-LABEL: func.func @csr
@@ -39,7 +39,11 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 // CHECK: %[[R1:.*]] = arith.addi %[[R]], %c1 : index
 // CHECK: tensor.extract %[[P]][%[[R1]]] : tensor<4xi16>
 // CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xi32>)
-// CHECK: %[[M:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// The lanes below the entries left, compared unsigned in i8: no row holds
+// more than the 5 stored entries.
+// CHECK: %[[LEFT:.*]] = arith.index_castui %{{.*}} : index to i8
+// CHECK: %[[LB:.*]] = vector.broadcast %[[LEFT]] : i8 to vector<16xi8>
+// CHECK: %[[M:.*]] = arith.cmpi ugt, %[[LB]], %{{.*}} : vector<16xi8>
 // CHECK: %[[VV:.*]] = vector.transfer_read %[[V]][%[[J]]], %{{.*}}, %[[M]] {in_bounds = [true]} : tensor<5xi8>, vector<16xi8>
 // CHECK: %[[CV:.*]] = vector.transfer_read %[[C]][%[[J]]], %{{.*}}, %[[M]] {in_bounds = [true]} : tensor<5xi16>, vector<16xi16>
 // CHECK: %[[CI:.*]] = arith.extui %[[CV]] : vector<16xi16> to vector<16xi32>
@@ -52,6 +56,7 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 // One reduction per row, into y[r].
 // CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // CHECK: tensor.insert
+// CHECK-NOT: vector.create_mask
 // CHECK-NOT: sparse_enc
 func.func @csr(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: tensor<8xi8>, %y: tensor<3xi32>) -> tensor<3xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<5xi8>, tensor<5xi16>, tensor<4xi16>) -> tensor<3x8xi8, #CSR>
@@ -65,7 +70,7 @@ func.func @csr(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: ten
 
 #CSR8 = #sparse_enc.csr<crd_bits = 8>
 // CHECK-LABEL: func.func @csr8
-// CHECK: vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK: arith.cmpi ugt, %{{.*}}, %{{.*}} : vector<16xi8>
 // CHECK: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
 // CHECK: vector.gather
 // CHECK-NOT: sparse_enc

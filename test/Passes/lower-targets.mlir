@@ -158,8 +158,10 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 // 8 lanes accumulates with a predicated vmlava.s16 on sign-extended lanes.
 // rv32imc: scalar, four entries per iteration, then the row's last n % 4.
 // rv32gcv: vector-length entries per step (register groups: the pass's
-// default 16 here, the rv32gcv pipeline's 32), a vector.create_mask of the
-// entries left, products summed in lane accumulators, one reduction per row.
+// default 16 here, the rv32gcv pipeline's 32), the lanes below the entries
+// left as an unsigned i16 compare (600 stored entries; create_mask compared
+// i32 lanes against a count clamped at 0), products summed in lane
+// accumulators, one reduction per row.
 
 #CSR = #sparse_enc.csr<>
 // M55-LABEL: func.func @csr
@@ -182,7 +184,9 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 // RV32IMC-NOT: vector.
 // RVV-LABEL: func.func @csr
 // RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xi32>)
-// RVV: vector.create_mask %{{.*}} : vector<16xi1>
+// RVV: %[[LEFT:.*]] = arith.index_castui %{{.*}} : index to i16
+// RVV: %[[B:.*]] = vector.broadcast %[[LEFT]] : i16 to vector<16xi16>
+// RVV: arith.cmpi ugt, %[[B]], %{{.*}} : vector<16xi16>
 // RVV: vector.gather
 // RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
 // RVV: arith.extsi %{{.*}} : vector<16xi16> to vector<16xi32>
@@ -191,6 +195,7 @@ func.func @gs16_wide(%v: tensor<512xi8>, %c: tensor<512xi16>, %n: tensor<2xi16>,
 // RVV: scf.yield
 // RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
 // RVV-NOT: scf.while
+// RVV-NOT: vector.create_mask
 func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x: tensor<256xi8>, %y: tensor<64xi32>) -> tensor<64xi32> {
   %w = sparse_enc.assemble (%v, %ci, %rp) : (tensor<600xi8>, tensor<600xi16>, tensor<65xi16>) -> tensor<64x256xi8, #CSR>
   %r = linalg.matvec ins(%w, %x : tensor<64x256xi8, #CSR>, tensor<256xi8>) outs(%y : tensor<64xi32>) -> tensor<64xi32>
@@ -208,8 +213,13 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // ramp), the group's uint8 jump zero-extended and added to the gather base
 // pointer (x for the row's first group), a masked gather and a predicated
 // reduction per group. rv32imc: scalar entries, column = base + delta.
-// rv32gcv: groups in an scf.for with create_mask, lane accumulators, one
-// reduction per row.
+// rv32gcv: four rows per iteration (here 4 + 1, the loop folded away),
+// pointers carried like on cortex-m55; a do-while over the row's groups
+// counting the entries left, the lanes below them as an unsigned compare in
+// i8 (a row has at most 40 entries), masked loads and gather with
+// undefined masked-off lanes, i16 products added to lane accumulators under
+// the mask; the accumulators are never reset, so a row's sum is their new
+// total less the total after the previous row.
 
 #DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
 // M55-LABEL: func.func @dcsr_bytes
@@ -240,14 +250,25 @@ func.func @csr(%v: tensor<600xi8>, %ci: tensor<600xi16>, %rp: tensor<65xi16>, %x
 // RV32IMC: arith.muli %{{.*}}, %{{.*}} : i32
 // RV32IMC-NOT: vector.
 // RVV-LABEL: func.func @dcsr_bytes
-// RVV: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xi32>, index)
-// RVV: vector.create_mask %{{.*}} : vector<16xi1>
-// RVV: vector.gather
+// RVV: %[[X:.*]] = llvm.inttoptr %{{.*}} : i32 to !llvm.ptr
+// RVV: %[[ROW:.*]]:4 = scf.if %{{.*}} -> (tensor<5xi32>, !llvm.ptr, vector<16xi32>, i32)
+// RVV: scf.while (%[[LEFT:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %[[X]], %[[ACC:.*]] = %{{.*}}) : (index, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi32>)
+// RVV: %[[L8:.*]] = arith.index_castui %[[LEFT]] : index to i8
+// RVV: %[[LB:.*]] = vector.broadcast %[[L8]] : i8 to vector<16xi8>
+// RVV: %[[M:.*]] = arith.cmpi ugt, %[[LB]], %{{.*}} : vector<16xi8>
+// RVV: llvm.intr.masked.load %{{.*}}, %[[M]], %{{.*}} {alignment = 1 : i32} : (!llvm.ptr, vector<16xi1>, vector<16xi8>) -> vector<16xi8>
+// RVV: llvm.load %{{.*}} : !llvm.ptr -> i8
+// RVV: llvm.intr.masked.gather %{{.*}}, %[[M]]
 // RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
-// RVV: arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<16xi1>, vector<16xi32>
+// RVV: %[[SUM:.*]] = arith.addi %[[ACC]], %{{.*}} : vector<16xi32>
+// RVV: arith.select %[[M]], %[[SUM]], %[[ACC]] : vector<16xi1>, vector<16xi32>
 // RVV-NOT: vector.reduction
-// RVV: scf.yield
-// RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
+// RVV: scf.condition
+// RVV: vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// RVV: scf.while ({{.*}}%{{.*}} = %[[ROW]]#2) :
+// RVV: %[[TOTAL:.*]] = vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
+// RVV: arith.subi %[[TOTAL]], %[[ROW]]#3 : i32
+// RVV-NOT: vector.create_mask
 // RVV-NOT: sparse_enc
 func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %ro: tensor<5xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<5xi32>) -> tensor<5xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %ro, %nz) : (tensor<11xi8>, tensor<11xi8>, tensor<2xi8>, tensor<5xi16>, tensor<1xi32>) -> tensor<5x40xi8, #DCSR8>

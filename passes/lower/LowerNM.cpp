@@ -6,13 +6,15 @@
 // one word: the word is broadcast to W lanes, shifted right by the constant
 // vector [0, b, 2b, ...] and masked with m-1, which unpacks all W offsets in
 // registers with no per-element branch; field i of the row sits in block
-// i/n, so its column is (i/n)*m + offset. When n divides W the block base of
-// word k is k*(W/n)*m plus a constant vector and the words run in an scf.for
-// (the gather starts at x + k*(W/n)*m);
-// otherwise the words are unrolled (the per-lane block of word k is a
-// compile-time constant). The row's last, partial word uses a constant lane
-// mask. Values of the W fields are one contiguous vector load; activations
-// are gathered at the columns.
+// i/n, so its column is (i/n)*m + offset. The words run in an scf.for over
+// steps of the fewest words that end on a block boundary (one word when n
+// divides W; nm:7:16: 7 words of 8 fields, 8 blocks), the step's words
+// unrolled: the block base of each of its fields is k*(blocks per step)*m
+// plus a constant (the gather starts at x + k*(blocks per step)*m). Rows
+// used to be unrolled completely when n did not divide W: 12x1024 nm:7:16
+// took 34 KB of rv32gcv code, more than its weights. The row's last,
+// partial word uses a constant lane mask. Values of the W fields are one
+// contiguous vector load; activations are gathered at the columns.
 //
 // rv32gcv and cortex-m55 (int8): rows run in parallel lanes instead (32 and
 // 4), one field of each per vector step, accumulated lane by lane
@@ -47,6 +49,8 @@
 #include "mlir/IR/AffineMap.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mcusparse::lower;
 
@@ -55,13 +59,21 @@ namespace {
 constexpr int64_t kRVVRowLanes = 16;
 /// Where the fields of an N:M row live (docs/formats.md): `bits` per field,
 /// `perWord` fields per 32-bit word, `fields` per row in `words` words, the
-/// last `rest` fields in a partial word.
+/// last `rest` fields in a partial word. A loop over words steps by
+/// `wordsPerStep` words, the fewest that end on a block boundary (1 when n
+/// divides perWord; nm:7:16: 7 words, 8 blocks), so that the block of
+/// each field of a step is the step's base column plus a constant;
+/// `fullSteps` steps of full words fit in a row.
 struct NMGeometry {
-  int64_t bits, perWord, fields, words, fullWords, rest;
+  int64_t bits, perWord, fields, words, fullWords, rest, wordsPerStep,
+      blocksPerStep, fullSteps;
   NMGeometry(int64_t cols, int64_t n, int64_t blockLen)
       : bits(llvm::Log2_64(blockLen)), perWord(32 / bits),
         fields(cols / blockLen * n), words((fields + perWord - 1) / perWord),
-        fullWords(fields / perWord), rest(fields % perWord) {}
+        fullWords(fields / perWord), rest(fields % perWord),
+        wordsPerStep(n / std::gcd(perWord, n)),
+        blocksPerStep(wordsPerStep * perWord / n),
+        fullSteps(fullWords / wordsPerStep) {}
 };
 } // namespace
 
@@ -156,12 +168,11 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
   Value values = buffers[0], offsets = buffers[1];
   NMGeometry g(cols, n, blockLen);
   int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
-          words = g.words, fullWords = g.fullWords;
-  // Rows of more than 8 words loop over words; so do all rows of a pixel
-  // block, whose unrolled rows grow with the pixels (nm:1:8 256x256 over 8
-  // pixels: 8 % more instructions, half the code).
-  bool loopWords =
-      perWord % n == 0 && (words > 8 || px.pixels > 1) && fullWords > 0;
+          words = g.words, wps = g.wordsPerStep;
+  // Rows of more than 8 words loop over steps of words; so do all rows of a
+  // pixel block, whose unrolled rows grow with the pixels (nm:1:8 256x256
+  // over 8 pixels: 8 % more instructions, half the code).
+  bool loopWords = (words > 8 || px.pixels > 1) && g.fullSteps > 0;
   auto i32 = b.getI32Type();
   auto byteVec = VectorType::get({4}, b.getI8Type());
   auto wordVec = VectorType::get({1}, i32);
@@ -213,16 +224,22 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
           };
           int64_t k0 = 0;
           if (loopWords) {
-            accs = forLoop(b, e.index(0), e.index(fullWords), e.index(1), accs,
-                           [&](Value k, ValueRange a) -> SmallVector<Value> {
-                             Value kBase = arith::MulIOp::create(
-                                 b, k, e.index(perWord / n * blockLen));
-                             return emitWord(SmallVector<Value>(a),
-                                             atWord(wordRow, k, 4),
-                                             atWord(valueRow, k, perWord),
-                                             kBase, 0, perWord);
-                           });
-            k0 = fullWords;
+            accs = forLoop(
+                b, e.index(0), e.index(g.fullSteps), e.index(1), accs,
+                [&](Value k, ValueRange a) -> SmallVector<Value> {
+                  Value kBase = arith::MulIOp::create(
+                      b, k, e.index(g.blocksPerStep * blockLen));
+                  Value wordAt = atWord(wordRow, k, 4 * wps);
+                  Value valueAt = atWord(valueRow, k, wps * perWord);
+                  SmallVector<Value> out(a);
+                  for (int64_t j = 0; j < wps; ++j)
+                    out = emitWord(
+                        out, arith::AddIOp::create(b, wordAt, e.index(4 * j)),
+                        arith::AddIOp::create(b, valueAt, e.index(j * perWord)),
+                        kBase, j, perWord);
+                  return out;
+                });
+            k0 = g.fullSteps * wps;
           }
           for (int64_t k = k0; k < words; ++k)
             accs = emitWord(accs, atWord(wordRow, e.index(k), 4),
@@ -290,8 +307,8 @@ static Value nmRowsVector(ImplicitLocOpBuilder &b, Emitter &e,
   int64_t pixels = px.pixels;
   NMGeometry g(numCols, n, blockLen);
   int64_t bits = g.bits, perWord = g.perWord, fields = g.fields,
-          words = g.words, fullWords = g.fullWords;
-  bool loopWords = perWord % n == 0 && fullWords > 0;
+          words = g.words, wps = g.wordsPerStep;
+  bool loopWords = g.fullSteps > 0;
   auto i32 = b.getI32Type();
   auto idxVec = VectorType::get({lanes}, i32);
   auto accVec = VectorType::get({lanes}, e.accType);
@@ -352,31 +369,41 @@ static Value nmRowsVector(ImplicitLocOpBuilder &b, Emitter &e,
       }
       return out;
     };
-    // accs + fields [first, first + count) of word `word`; field i's block
-    // starts at column blockAt + (i - first)/n*m when first is a multiple of
-    // n.
+    // accs + the fields of word `word`, the fields [first, first + perWord)
+    // of the row; field l's block starts at column blockAt + (inStep +
+    // l)/n*m, where the step starting at column blockAt begins inStep
+    // fields before the word.
     auto emitFields = [&](ValueRange accs, Value word, Value firstField,
-                          int64_t count, Value blockAt) -> SmallVector<Value> {
+                          Value blockAt, int64_t inStep) -> SmallVector<Value> {
       SmallVector<Value> out(accs);
-      for (int64_t l = 0; l < count; ++l)
-        out = emitField(
-            out, word, l, arith::AddIOp::create(b, firstField, e.index(l)),
-            arith::AddIOp::create(b, blockAt, e.index(l / n * blockLen)));
+      for (int64_t l = 0; l < perWord; ++l)
+        out = emitField(out, word, l,
+                        arith::AddIOp::create(b, firstField, e.index(l)),
+                        arith::AddIOp::create(
+                            b, blockAt, e.index((inStep + l) / n * blockLen)));
       return out;
     };
     SmallVector<Value> accs(pixels, e.zero(accVec));
     int64_t k0 = 0;
     if (loopWords) {
       accs = forLoop(
-          b, e.index(0), e.index(fullWords), e.index(1), accs,
+          b, e.index(0), e.index(g.fullSteps), e.index(1), accs,
           [&](Value k, ValueRange a) -> SmallVector<Value> {
-            Value word = gatherWord(arith::MulIOp::create(b, k, e.index(4)));
-            Value first = arith::MulIOp::create(b, k, e.index(perWord));
-            Value blockAt =
-                arith::MulIOp::create(b, k, e.index(perWord / n * blockLen));
-            return emitFields(a, word, first, perWord, blockAt);
+            Value word0 = arith::MulIOp::create(b, k, e.index(wps)), blockAt;
+            SmallVector<Value> out(a);
+            for (int64_t j = 0; j < wps; ++j) {
+              Value wordAt = arith::AddIOp::create(b, word0, e.index(j));
+              Value word =
+                  gatherWord(arith::MulIOp::create(b, wordAt, e.index(4)));
+              Value first = arith::MulIOp::create(b, wordAt, e.index(perWord));
+              if (!blockAt)
+                blockAt = arith::MulIOp::create(
+                    b, k, e.index(g.blocksPerStep * blockLen));
+              out = emitFields(out, word, first, blockAt, j * perWord);
+            }
+            return out;
           });
-      k0 = fullWords;
+      k0 = g.fullSteps * wps;
     }
     for (int64_t k = k0; k < words; ++k) {
       int64_t count = std::min(perWord, fields - k * perWord);
@@ -663,8 +690,7 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   int64_t n = nm.getN(), blockLen = nm.getM();
   NMGeometry g(m.cols, n, blockLen);
   int64_t bits = g.bits, perWord = g.perWord, fullWords = g.fullWords,
-          rest = g.rest;
-  bool loopWords = perWord % n == 0;
+          rest = g.rest, wps = g.wordsPerStep;
 
   auto i32 = b.getI32Type();
   auto laneType = VectorType::get({perWord}, i32);
@@ -712,26 +738,34 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                      b, row, arith::MulIOp::create(b, k, e.index(scale)))
               .getResult();
         };
-        if (loopWords && fullWords > 0) {
-          Value lanesBase = constBase(0);
-          acc = forLoop(
-              b, e.index(0), e.index(fullWords), e.index(1), {acc},
-              [&](Value k, ValueRange a) -> SmallVector<Value> {
-                // Word k covers blocks from k*(W/n): gather from
-                // x + k*(W/n)*m, so each lane's column is its offset plus
-                // a constant (an immediate on scalar targets).
-                Value kBase =
-                    arith::MulIOp::create(b, k, e.index(perWord / n * blockLen));
-                return {emitWord(a[0], at(wordRow, k, 4),
-                                 at(valueRow, k, perWord), lanesBase, {},
-                                 kBase)};
-              })[0];
-        } else {
-          for (int64_t k = 0; k < fullWords; ++k)
-            acc = emitWord(acc, at(wordRow, e.index(k), 4),
-                           at(valueRow, e.index(k), perWord), constBase(k), {},
-                           e.index(0));
+        if (g.fullSteps > 0) {
+          SmallVector<Value> lanesBase;
+          for (int64_t j = 0; j < wps; ++j)
+            lanesBase.push_back(constBase(j));
+          acc =
+              forLoop(b, e.index(0), e.index(g.fullSteps), e.index(1), {acc},
+                      [&](Value k, ValueRange a) -> SmallVector<Value> {
+                        // Step k covers blocks from k*blocksPerStep: gather
+                        // from x + k*blocksPerStep*m, so each lane's column is
+                        // its offset plus a constant (an immediate on scalar
+                        // targets).
+                        Value kBase = arith::MulIOp::create(
+                            b, k, e.index(g.blocksPerStep * blockLen));
+                        Value word0 = arith::MulIOp::create(b, k, e.index(wps));
+                        Value sum = a[0];
+                        for (int64_t j = 0; j < wps; ++j) {
+                          Value w = arith::AddIOp::create(b, word0, e.index(j));
+                          sum = emitWord(sum, at(wordRow, w, 4),
+                                         at(valueRow, w, perWord), lanesBase[j],
+                                         {}, kBase);
+                        }
+                        return {sum};
+                      })[0];
         }
+        for (int64_t k = g.fullSteps * wps; k < fullWords; ++k)
+          acc = emitWord(acc, at(wordRow, e.index(k), 4),
+                         at(valueRow, e.index(k), perWord), constBase(k), {},
+                         e.index(0));
         if (rest > 0) {
           Value mask = e.prefixMask(perWord, rest);
           acc = emitWord(acc, at(wordRow, e.index(fullWords), 4),

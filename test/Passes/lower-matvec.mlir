@@ -130,6 +130,36 @@ func.func @nm_2_4(%v: tensor<32xi8>, %o: tensor<8xi8>, %x: tensor<32xi8>, %y: te
 
 // -----
 
+// N:M 3:8 with 160 columns: 60 fields in 6 words per row. 3 does not divide
+// the 10 fields per word, so the loop steps by 3 words (30 fields, 10
+// blocks, 80 columns): each word of a step has its own constant block
+// bases, and the step's gathers start at x + 80k. Not unrolled over the row.
+
+#NM38 = #sparse_enc.nm<n = 3, m = 8>
+// CHECK-LABEL: func.func @nm_3_8
+// CHECK-DAG: %[[B2:.*]] = arith.constant dense<[48, 56, 56, 56, 64, 64, 64, 72, 72, 72]> : vector<10xi32>
+// CHECK-DAG: %[[B1:.*]] = arith.constant dense<[24, 24, 32, 32, 32, 40, 40, 40, 48, 48]> : vector<10xi32>
+// CHECK-DAG: %[[B0:.*]] = arith.constant dense<[0, 0, 0, 8, 8, 8, 16, 16, 16, 24]> : vector<10xi32>
+// CHECK: scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (i32)
+// CHECK: %[[XK:.*]] = arith.muli %[[K]], %c80 : index
+// CHECK: %[[C0:.*]] = arith.addi %{{.*}}, %[[B0]] : vector<10xi32>
+// CHECK: vector.gather %arg2[%[[XK]]] [%[[C0]]]
+// CHECK: %[[C1:.*]] = arith.addi %{{.*}}, %[[B1]] : vector<10xi32>
+// CHECK: vector.gather %arg2[%[[XK]]] [%[[C1]]]
+// CHECK: %[[C2:.*]] = arith.addi %{{.*}}, %[[B2]] : vector<10xi32>
+// CHECK: vector.gather %arg2[%[[XK]]] [%[[C2]]]
+// CHECK-NOT: vector.gather
+// CHECK: scf.yield
+// CHECK-NOT: vector.gather
+// CHECK-NOT: sparse_enc
+func.func @nm_3_8(%v: tensor<120xi8>, %o: tensor<48xi8>, %x: tensor<160xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %o) : (tensor<120xi8>, tensor<48xi8>) -> tensor<2x160xi8, #NM38>
+  %r = linalg.matvec ins(%w, %x : tensor<2x160xi8, #NM38>, tensor<160xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
+// -----
+
 // GS: per group of 4 rows, every step gathers 4 activations and accumulates
 // lane-wise into a vector<4xi32> (no reduction); one masked read-modify-write
 // of y per group (3 rows: the padded lane is out of bounds).

@@ -121,9 +121,11 @@ def test_dcsr_extension_maps(target):
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
 @pytest.mark.parametrize("fmt,shape", [
-    # rv32imc N:M: rows of > 8 words loop over words (n divides the fields
-    # per word), otherwise unrolled; 4 / 2 rows per iteration plus leftovers.
+    # rv32imc N:M: rows of > 8 words loop over steps of words (one word
+    # when n divides the fields per word; 3 for nm:3:8 and nm:3:4, 7 for
+    # nm:7:16), otherwise unrolled; 4 / 2 rows per iteration plus leftovers.
     ("nm:1:4", (7, 600)), ("nm:3:8", (5, 512)), ("nm:1:16", (6, 96)), ("nm:1:8", (3, 256)),
+    ("nm:7:16", (5, 1040)), ("nm:3:4", (3, 400)),
     # cortex-m55 N:M with 2-/4-bit fields: 16 fields per step, rows of one
     # partial step (24 fields), of several steps plus a partial one (100).
     ("nm:1:16", (5, 384)), ("nm:1:4", (4, 400)), ("nm:2:16", (3, 800)),

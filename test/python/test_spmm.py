@@ -148,6 +148,7 @@ def test_spmm_nm_batched(pattern, shape, batch):
     ((1, 16), (9, 48), 8),        # exactly one block, one partial word per row
     ((2, 4), (10, 40), 3),        # 2-bit fields, one block of 3
     ((3, 8), (7, 64), 9),         # n = 3: fields not a multiple of a word
+    ((7, 16), (5, 368), 9),       # 2 steps of 7 words (8 blocks), 6 words, 1 field
 ])
 def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
     # rv32imc keeps an N:M layer whole (LowerSparseMatmul.cpp, nmRowsScalar):
@@ -160,6 +161,7 @@ def test_spmm_nm_batched_rv32imc(pattern, shape, batch):
     ((1, 16), (40, 64), 21),      # 4-bit fields: three row groups, pixel blocks 4 x 5 + 1
     ((2, 4), (16, 40), 4),        # 2-bit fields, one row group, one block
     ((3, 8), (7, 64), 9),         # n = 3: fields not a multiple of a word; one masked group
+    ((3, 8), (18, 376), 5),       # 4 steps of 3 words (10 blocks), 2 words, 1 field
 ])
 def test_spmm_nm_batched_rv32gcv(pattern, shape, batch):
     # rv32gcv keeps an int8 N:M layer whole (LowerSparseMatmul.cpp,

@@ -598,10 +598,14 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                            : ptrs.advance(ptrs.advance(a[kBase], i8, a[kStep]),
                                           i8, code);
     Value offsets = e.widenIndices(arith::AddIOp::create(b, a[kRampS], delta));
-    // get.active.lane.mask(0, left): left > 0 here, no clamp needed.
-    Value mask = LLVM::GetActiveLaneMaskOp::create(
-        b, maskType, ext.constI32(0),
-        arith::IndexCastOp::create(b, i32, a[kLeft]));
+    // get.active.lane.mask(0, left) (`vctp.8`): left > 0 here, no clamp
+    // needed. RVV: one narrow compare (Emitter::lanesBelow; a row holds at
+    // most cols entries).
+    Value mask = rvv ? e.lanesBelow(lanes, a[kLeft], numCols)
+                     : LLVM::GetActiveLaneMaskOp::create(
+                           b, maskType, ext.constI32(0),
+                           arith::IndexCastOp::create(b, i32, a[kLeft]))
+                           .getResult();
     Value v = ptrs.read(vVec, a[kValues], mask);
     SmallVector<Value> next(a);
     llvm::copy(dcsrPixelDots(e, ptrs, px, xVec, base, offsets, mask, v,

@@ -126,8 +126,13 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
       Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
       Value k = before->getArgument(0), base = before->getArgument(1),
             minimum = before->getArgument(2);
-      Value mask = LLVM::GetActiveLaneMaskOp::create(
-          b, group.mask, arith::IndexCastOp::create(b, i32, k), n32);
+      // RVV: the lanes below n - k as one narrow compare
+      // (Emitter::lanesBelow; k < n here).
+      Value mask =
+          rvv ? e.lanesBelow(kMVEGroup, arith::SubIOp::create(b, n, k), numCols)
+              : LLVM::GetActiveLaneMaskOp::create(
+                    b, group.mask, arith::IndexCastOp::create(b, i32, k), n32)
+                    .getResult();
       Value d = ptrs.read(group.bytes, ptrs.advance(dels, i8, k), mask);
       Value offsets = e.widenIndices(d);
       Value jump = arith::IndexCastUIOp::create(b, idx, ptrs.load(i8, minimum));

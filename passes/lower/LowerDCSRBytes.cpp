@@ -166,23 +166,7 @@ Value mcusparse::lower::dcsrBytesRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   };
   SmallVector<Value> inits{px.y, ptrs.to(values), ptrs.to(deltas),
                            ptrs.to(minimums)};
-  int64_t grouped = numRows / rowsPerIteration * rowsPerIteration;
-  SmallVector<Value> out = forLoop(
-      b, c0, e.index(grouped), e.index(rowsPerIteration), inits,
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        SmallVector<Value> state(in);
-        for (int64_t i = 0; i < rowsPerIteration; ++i)
-          state = rowStep(i ? arith::AddIOp::create(b, r, e.index(i)) : r,
-                          state);
-        return state;
-      });
-  // The rows left over, one per iteration (at most rowsPerIteration - 1
-  // copies of the row code would otherwise be unrolled).
-  if (numRows - grouped > 1)
-    out = forLoop(b, e.index(grouped), e.index(numRows), c1, out, rowStep);
-  else if (numRows > grouped)
-    out = rowStep(e.index(grouped), out);
-  return out[0];
+  return forRowBlocks(b, e, numRows, rowsPerIteration, inits, rowStep)[0];
 }
 
 /// rv32gcv, int8 matvec: the row loop carries pointers to the row's values,
@@ -267,26 +251,11 @@ static Value dcsrBytesRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
   // offsets are addressed from one index (256x256 90 % instructions with
   // 1, 2, 4, 8 rows: 14,354, 13,718, 13,272, 13,829; 4 was also the
   // fewest at 80 %, 95 %, 512x1024 and 64x64).
-  constexpr int64_t rowsPerIteration = 4;
-  int64_t grouped = m.rows / rowsPerIteration * rowsPerIteration;
-  SmallVector<Value> out = forLoop(
-      b, c0, e.index(grouped), e.index(rowsPerIteration),
-      {m.y, ptrs.to(values), ptrs.to(deltas), ptrs.to(jumps),
-       e.zero(VectorType::get({kMVEGroup}, m.accType)), e.zero(m.accType)},
-      [&](Value r, ValueRange in) -> SmallVector<Value> {
-        SmallVector<Value> state(in);
-        for (int64_t i = 0; i < rowsPerIteration; ++i)
-          state =
-              rowStep(i ? arith::AddIOp::create(b, r, e.index(i)) : r, state);
-        return state;
-      });
-  // The rows left over, as in dcsrBytesRowsMVE.
-  if (m.rows - grouped > 1)
-    out =
-        forLoop(b, e.index(grouped), e.index(m.rows), e.index(1), out, rowStep);
-  else if (m.rows > grouped)
-    out = rowStep(e.index(grouped), out);
-  return out[0];
+  return forRowBlocks(b, e, m.rows, /*perIteration=*/4,
+                      {m.y, ptrs.to(values), ptrs.to(deltas), ptrs.to(jumps),
+                       e.zero(VectorType::get({kMVEGroup}, m.accType)),
+                       e.zero(m.accType)},
+                      rowStep)[0];
 }
 
 FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,

@@ -262,6 +262,34 @@ llvm::SmallVector<mlir::Value> forLoop(mlir::ImplicitLocOpBuilder &b,
   return llvm::SmallVector<mlir::Value>(loop.getResults());
 }
 
+/// `rowStep(r, state)` for the rows r in [0, rows), threading the state
+/// from `inits`: `perIteration` rows per iteration of one loop (shared loop
+/// control and addressing), then the rows left over (one directly, more in
+/// a loop of one per iteration: at most one more copy of the row code).
+/// Returns the final state.
+template <typename RowFn>
+llvm::SmallVector<mlir::Value>
+forRowBlocks(mlir::ImplicitLocOpBuilder &b, Emitter &e, int64_t rows,
+             int64_t perIteration, mlir::ValueRange inits, RowFn rowStep) {
+  int64_t grouped = rows / perIteration * perIteration;
+  llvm::SmallVector<mlir::Value> out = forLoop(
+      b, e.index(0), e.index(grouped), e.index(perIteration), inits,
+      [&](mlir::Value r,
+          mlir::ValueRange in) -> llvm::SmallVector<mlir::Value> {
+        llvm::SmallVector<mlir::Value> state(in);
+        for (int64_t i = 0; i < perIteration; ++i)
+          state = rowStep(
+              i ? mlir::arith::AddIOp::create(b, r, e.index(i)).getResult() : r,
+              mlir::ValueRange(state));
+        return state;
+      });
+  if (rows - grouped > 1)
+    out = forLoop(b, e.index(grouped), e.index(rows), e.index(1), out, rowStep);
+  else if (rows > grouped)
+    out = rowStep(e.index(grouped), mlir::ValueRange(out));
+  return out;
+}
+
 /// acc0 plus term(acc, j) accumulated over j in [begin, end): `unroll`
 /// terms per iteration (shared pointer updates and branch), then the last
 /// (end - begin) % unroll one at a time. `add(acc, j)` returns the new acc.

@@ -32,13 +32,16 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 #CSR = #sparse_enc.csr<>
 // CHECK-LABEL: func.func @csr
 // CHECK-SAME: (%[[V:.*]]: tensor<5xi8>, %[[C:.*]]: tensor<5xi16>, %[[P:.*]]: tensor<4xi16>, %[[X:.*]]: tensor<8xi8>, %[[Y:.*]]: tensor<3xi32>)
-// row_ptr[r+1] is carried into the next row as its begin.
+// row_ptr[r+1] is carried into the next row as its begin, and so are the
+// lane sums and their total: they are never reset (3 rows: the loop over
+// the rows left after the blocks of 4).
 // CHECK: %[[FIRST:.*]] = tensor.extract %[[P]][%c0] : tensor<4xi16>
 // CHECK: %[[B0:.*]] = arith.index_castui %[[FIRST]] : i16 to index
-// CHECK: scf.for %[[R:.*]] = %c0 to %c3 step %c1 iter_args(%[[YT:.*]] = %[[Y]], %[[B:.*]] = %[[B0]]) -> (tensor<3xi32>, index)
+// CHECK: scf.for %[[R:.*]] = %c0 to %c3 step %c1 iter_args(%[[YT:.*]] = %[[Y]], %[[B:.*]] = %[[B0]], %[[L:.*]] = %{{.*}}, %[[T:.*]] = %c0_i32) -> (tensor<3xi32>, index, vector<16xi32>, i32)
 // CHECK: %[[R1:.*]] = arith.addi %[[R]], %c1 : index
 // CHECK: tensor.extract %[[P]][%[[R1]]] : tensor<4xi16>
-// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xi32>)
+// CHECK: %[[OLD:.*]] = tensor.extract %[[YT]][%[[R]]] : tensor<3xi32>
+// CHECK: %[[LANES:.*]] = scf.for %[[J:.*]] = %[[B]] to %{{.*}} step %c16 iter_args(%[[ACC:.*]] = %[[L]]) -> (vector<16xi32>)
 // The lanes below the entries left, compared unsigned in i8: no row holds
 // more than the 5 stored entries.
 // CHECK: %[[LEFT:.*]] = arith.index_castui %{{.*}} : index to i8
@@ -53,9 +56,12 @@ func.func @dense(%w: tensor<6x20xi8>, %x: tensor<20xi8>, %y: tensor<6xi32>) -> t
 // CHECK: arith.select %[[M]], %[[SUM]], %[[ACC]] : vector<16xi1>, vector<16xi32>
 // CHECK-NOT: vector.reduction
 // CHECK: scf.yield
-// One reduction per row, into y[r].
-// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
-// CHECK: tensor.insert
+// One reduction per row: y[r] + the growth of the total.
+// CHECK: %[[TOTAL:.*]] = vector.reduction <add>, %[[LANES]] : vector<16xi32> into i32
+// CHECK: %[[ROW:.*]] = arith.subi %[[TOTAL]], %[[T]] : i32
+// CHECK: %[[NEW:.*]] = arith.addi %[[OLD]], %[[ROW]] : i32
+// CHECK: tensor.insert %[[NEW]] into %[[YT]][%[[R]]]
+// CHECK: scf.yield %{{.*}}, %{{.*}}, %[[LANES]], %[[TOTAL]]
 // CHECK-NOT: vector.create_mask
 // CHECK-NOT: sparse_enc
 func.func @csr(%v: tensor<5xi8>, %ci: tensor<5xi16>, %rp: tensor<4xi16>, %x: tensor<8xi8>, %y: tensor<3xi32>) -> tensor<3xi32> {

@@ -161,14 +161,16 @@ def test_target_specific_shapes(fmt, shape, target):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-def test_dcsr_bytes_lane_totals_wrap(target):
-    """rv32gcv never resets its lane accumulators: a row's sum is the growth
-    of their total, which here passes 2^31 (600 rows of 300 entries at
-    (-128)^2). Rows of more than 255 entries take the i16 lane mask."""
+@pytest.mark.parametrize("fmt", ("dcsr:16:8", "csr"))
+def test_lane_totals_wrap(fmt, target):
+    """rv32gcv never resets the lane accumulators of these matvecs: a row's
+    sum is the growth of their total, which here passes 2^31 (600 rows of
+    300 entries at (-128)^2). Rows of more than 255 entries take the i16
+    lane mask; row 7 is empty."""
     W = np.full((600, 300), -128, dtype=np.int8)
     W[7] = 0
     x = np.full(300, -128, dtype=np.int8)
-    y, _ = kernels.spmv(W, format="dcsr:16:8", target=target).run(x)
+    y, _ = kernels.spmv(W, format=fmt, target=target).run(x)
     np.testing.assert_array_equal(y, W.astype(np.int32) @ x.astype(np.int32))
 
 

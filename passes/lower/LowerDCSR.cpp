@@ -723,7 +723,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   // 4,787 -> 3,805, 512x1024 90 % 183,691 -> 162,151). Its byte-delta
   // counterpart does not gain there (LowerDCSRBytes.cpp).
   bool rvv = opts.rvv();
-  if ((opts.mve() || rvv) && isMVEInt8Kernel(m, dcsr.getGroup())) {
+  if ((opts.mve() || rvv) && isInt8DCSRKernel(m, dcsr.getGroup())) {
     Emitter e{b, m.accType};
     Pointers ptrs{e};
     LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,

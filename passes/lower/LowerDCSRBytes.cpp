@@ -334,7 +334,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                        acc0);
   };
 
-  if (opts.mve() && isMVEInt8Kernel(m, lanes)) {
+  if (opts.mve() && isInt8DCSRKernel(m, lanes)) {
     // Six rows per iteration: they share the loop control and the reloads
     // of the pointers that did not fit in registers (file header).
     Pointers ptrs{e};
@@ -343,7 +343,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
                             /*rowsPerIteration=*/6);
   }
-  if (opts.rvv() && isMVEInt8Kernel(m, lanes))
+  if (opts.rvv() && isInt8DCSRKernel(m, lanes))
     return dcsrBytesRowsRVV(b, e, m);
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(

@@ -166,10 +166,11 @@ struct Emitter {
   mlir::Value extractIndex(mlir::Value tensor, mlir::Value at);
 };
 
-/// True when the dCSR kernels for MVE apply: 16 int8 lanes of weights and
-/// activations (vldrb gathers with 8-bit offsets, vmlava.s8). Other element
-/// types take the generic vector code.
-inline bool isMVEInt8Kernel(const MatvecOperands &m, int64_t lanes) {
+/// True when the int8 dCSR kernels apply: groups of 16 int8 lanes of
+/// weights and activations (on MVE vldrb gathers with 8-bit offsets and
+/// vmlava.s8; on RVV vluxei8 and products in i16 lanes). Other element
+/// types and group sizes take the generic vector code.
+inline bool isInt8DCSRKernel(const MatvecOperands &m, int64_t lanes) {
   auto isI8 = [](mlir::Value v) {
     return mlir::cast<mlir::ShapedType>(v.getType()).getElementType().isInteger(8);
   };

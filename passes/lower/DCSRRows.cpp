@@ -72,15 +72,23 @@ mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
   // over 125 pixels at 90 %: 138,372 -> 122,510 (i16) -> 112,589
   // instructions. On MVE a gather's pass-through other than zero costs a
   // `vpsel`, and `vmlava.s8` multiplies int8 lanes directly.
+  // rv32gcv with one pixel: the reduction sums only the mask's lanes, so
+  // the gather's masked-off lanes may be undefined (no zero copy; 256x256
+  // 90 % dcsr 27,120 -> 26,588 instructions). Over several pixels the
+  // masked reductions cost more than the copy (SpMM x16 +9 %).
+  bool onePixel = rvv && px.pixels == 1;
   SmallVector<Value> out;
   Value previous;
   for (int64_t q = 0; q < px.pixels; ++q) {
     Value from =
         q ? ptrs.advance(base, e.b.getI8Type(), e.index(q * px.xStride)) : base;
-    Value xv =
-        ptrs.gather(xType, from, offsets, mask, rvv ? previous : Value());
+    Value passThrough = !rvv       ? Value()
+                        : previous ? previous
+                        : onePixel ? e.poison(xType)
+                                   : Value();
+    Value xv = ptrs.gather(xType, from, offsets, mask, passThrough);
     previous = xv;
-    out.push_back(rvv            ? e.dotI16(accs[q], v, xv)
+    out.push_back(rvv ? e.dotI16(accs[q], v, xv, onePixel ? mask : Value())
                   : dotUnderMask ? e.dot(accs[q], v, xv, mask)
                                  : e.dot(accs[q], v, xv));
   }

@@ -128,9 +128,13 @@ static Value productsViaI16(ImplicitLocOpBuilder &b, Value w, Value x,
                                 prod);
 }
 
-Value Emitter::dotI16(Value acc, Value w, Value x) {
-  return vector::ReductionOp::create(b, vector::CombiningKind::ADD,
-                                     productsViaI16(b, w, x, accType), acc);
+Value Emitter::dotI16(Value acc, Value w, Value x, Value mask) {
+  Value products = productsViaI16(b, w, x, accType);
+  if (mask)
+    products =
+        arith::SelectOp::create(b, mask, products, zero(products.getType()));
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, products,
+                                     acc);
 }
 
 Value Emitter::mveDot(Value acc, Value w, Value x, Value mask) {

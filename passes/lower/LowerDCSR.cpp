@@ -606,7 +606,10 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                            b, maskType, ext.constI32(0),
                            arith::IndexCastOp::create(b, i32, a[kLeft]))
                            .getResult();
-    Value v = ptrs.read(vVec, a[kValues], mask);
+    // rv32gcv matvec: the dot sums only the mask's lanes (dcsrPixelDots),
+    // so the masked-off values may be undefined (no zero copy).
+    Value v = ptrs.read(vVec, a[kValues], mask,
+                        /*undefTail=*/rvv && pixels == 1);
     SmallVector<Value> next(a);
     llvm::copy(dcsrPixelDots(e, ptrs, px, xVec, base, offsets, mask, v,
                              a.slice(kAccs, pixels), rvv),

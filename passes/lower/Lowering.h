@@ -136,7 +136,10 @@ struct Emitter {
   /// acc + sum(w * x) for int8 w and x and an i32 acc, the products exact
   /// in i16 lanes: on RVV `vwmul` at e8 and one widening reduction
   /// (`vwredsum`), no extension to i32 lanes.
-  mlir::Value dotI16(mlir::Value acc, mlir::Value w, mlir::Value x);
+  /// With a mask, only its lanes are summed (w and x may be undefined in
+  /// the others).
+  mlir::Value dotI16(mlir::Value acc, mlir::Value w, mlir::Value x,
+                     mlir::Value mask = {});
   /// MVE: acc + sum(sext(w) * sext(x)) as `llvm.arm.mve.vmldava` (with a
   /// mask: the `.predicated` form), i.e. `vmlava.s8` / `vmlava.s16`. Generic
   /// IR loses that instruction when LLVM shares a sext between products.

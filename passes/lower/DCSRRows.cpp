@@ -73,9 +73,11 @@ mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
   // instructions. On MVE a gather's pass-through other than zero costs a
   // `vpsel`, and `vmlava.s8` multiplies int8 lanes directly.
   // rv32gcv with one pixel: the reduction sums only the mask's lanes, so
-  // the gather's masked-off lanes may be undefined (no zero copy; 256x256
-  // 90 % dcsr 27,120 -> 26,588 instructions). Over several pixels the
-  // masked reductions cost more than the copy (SpMM x16 +9 %).
+  // the gather's and the values' masked-off lanes may be undefined (LLVM
+  // multiplies under the mask into one zeroed register instead of copying
+  // zeros into both loads; 256x256 90 % dcsr 27,120 -> 26,588
+  // instructions). Over several pixels the masked products cost more than
+  // the copies (SpMM x16 +9 %).
   bool onePixel = rvv && px.pixels == 1;
   SmallVector<Value> out;
   Value previous;

@@ -607,7 +607,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                            arith::IndexCastOp::create(b, i32, a[kLeft]))
                            .getResult();
     // rv32gcv matvec: the dot sums only the mask's lanes (dcsrPixelDots),
-    // so the masked-off values may be undefined (no zero copy).
+    // so the masked-off values may be undefined.
     Value v = ptrs.read(vVec, a[kValues], mask,
                         /*undefTail=*/rvv && pixels == 1);
     SmallVector<Value> next(a);

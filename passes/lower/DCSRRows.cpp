@@ -78,7 +78,7 @@ mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
   // zeros into both loads; 256x256 90 % dcsr 27,120 -> 26,588
   // instructions). Over several pixels the masked products cost more than
   // the copies (SpMM x16 +9 %).
-  bool onePixel = rvv && px.pixels == 1;
+  bool onePixel = dcsrDotsSumMaskOnly(px, rvv);
   SmallVector<Value> out;
   Value previous;
   for (int64_t q = 0; q < px.pixels; ++q) {

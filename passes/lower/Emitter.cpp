@@ -169,6 +169,15 @@ Value Emitter::macLanesMasked(Value acc, Value w, Value x, Value mask,
                                  acc);
 }
 
+std::pair<Value, Value> Emitter::rowSumOfTotals(Value acc0, Value lanes,
+                                                Value total) {
+  Value newTotal =
+      vector::ReductionOp::create(b, vector::CombiningKind::ADD, lanes);
+  Value sum =
+      arith::AddIOp::create(b, acc0, arith::SubIOp::create(b, newTotal, total));
+  return {sum, newTotal};
+}
+
 Value Emitter::add(Value a, Value c) {
   if (isa<FloatType>(getElementTypeOrSelf(a.getType())))
     return arith::AddFOp::create(b, a, c);

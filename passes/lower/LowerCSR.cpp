@@ -265,10 +265,7 @@ FailureOr<Value> mcusparse::lower::lowerCSR(ImplicitLocOpBuilder &b,
     Value newLanes =
         csrLaneSums(b, e, m.buffers[0], colIdx, m.x, vl, begin, end, lanes,
                     /*valuesBegin=*/{}, /*i16Products=*/opts.rvv());
-    Value newTotal =
-        vector::ReductionOp::create(b, vector::CombiningKind::ADD, newLanes);
-    Value sum = arith::AddIOp::create(
-        b, acc0, arith::SubIOp::create(b, newTotal, total));
+    auto [sum, newTotal] = e.rowSumOfTotals(acc0, newLanes, total);
     return {tensor::InsertOp::create(b, sum, yt, r), end, newLanes, newTotal};
   };
   SmallVector<Value> inits{m.y, first};

@@ -609,7 +609,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     // rv32gcv matvec: the dot sums only the mask's lanes (dcsrPixelDots),
     // so the masked-off values may be undefined.
     Value v = ptrs.read(vVec, a[kValues], mask,
-                        /*undefTail=*/rvv && pixels == 1);
+                        /*undefTail=*/dcsrDotsSumMaskOnly(px, rvv));
     SmallVector<Value> next(a);
     llvm::copy(dcsrPixelDots(e, ptrs, px, xVec, base, offsets, mask, v,
                              a.slice(kAccs, pixels), rvv),

@@ -232,11 +232,8 @@ static Value dcsrBytesRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
       scf::YieldOp::create(b, after->getArguments());
       b.setInsertionPointAfter(loop);
       Value newLanes = loop.getResult(5);
-      Value newTotal =
-          vector::ReductionOp::create(b, vector::CombiningKind::ADD, newLanes);
-      Value sum =
-          arith::AddIOp::create(b, tensor::ExtractOp::create(b, yt, r),
-                                arith::SubIOp::create(b, newTotal, total));
+      auto [sum, newTotal] = e.rowSumOfTotals(
+          tensor::ExtractOp::create(b, yt, r), newLanes, total);
       scf::YieldOp::create(b,
                            ValueRange{tensor::InsertOp::create(b, sum, yt, r),
                                       loop.getResult(3), newLanes, newTotal});

@@ -23,6 +23,7 @@
 #include "llvm/ADT/SmallVector.h"
 
 #include <functional>
+#include <utility>
 
 namespace mcusparse::lower {
 
@@ -157,6 +158,12 @@ struct Emitter {
   /// accumulator, so w and x may be undefined there (RVV: a masked vwmacc).
   mlir::Value macLanesMasked(mlir::Value acc, mlir::Value w, mlir::Value x,
                              mlir::Value mask, bool i16Products = false);
+  /// Lane sums that are never reset, read for one row: returns {acc0 +
+  /// (the total of `lanes` - `total`), the new total}. Exact for integer
+  /// sums in wrapping arithmetic (not for floats, which would round
+  /// differently); it saves zeroing the lanes for every row.
+  std::pair<mlir::Value, mlir::Value>
+  rowSumOfTotals(mlir::Value acc0, mlir::Value lanes, mlir::Value total);
   /// Scalar a + b in accType.
   mlir::Value add(mlir::Value a, mlir::Value c);
   /// y[at .. at + lanes) = (`fill` broadcast, or y's own lanes) + `acc`,
@@ -417,6 +424,12 @@ struct LayerPixels {
   mlir::Value fillValue;
   mlir::Value x, xBase;
 };
+/// rv32gcv with one pixel: dcsrPixelDots sums only the mask's lanes, so
+/// the caller may read the values with undefined masked-off lanes
+/// (DCSRRows.cpp).
+inline bool dcsrDotsSumMaskOnly(const LayerPixels &px, bool rvv) {
+  return rvv && px.pixels == 1;
+}
 /// One decoded dCSR group against every pixel of `px` (DCSRRows.cpp): pixel
 /// q gathers x at base + q * xStride + offsets under `mask` and adds
 /// sum(v * x) to accs[q] (v's masked-off lanes read zero; `dotUnderMask`:

@@ -36,20 +36,30 @@ class SpmmKernel:
                  batch: int = 16, timeout: float = 120.0):
         from mcusparse import compiler
         from mcusparse.compiler.layer_cost import layer_mlir
-        from mcusparse.compiler.layouts import encoding_of
+        from mcusparse.encodings import pointer_count
+        from mcusparse.kernels import _encoding
         W = np.asarray(W)
         if W.ndim != 2 or W.dtype != np.int8:
             raise ValueError(f"spmm: W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
         if target not in SPMM_TARGETS:
             raise ValueError(f"spmm: unknown target {target!r}; known: {', '.join(SPMM_TARGETS)}")
+        if format.split(":")[0] == "sparsifier":
+            raise ValueError("spmm: 'sparsifier' (upstream MLIR's CSR kernel) is the SpMV "
+                             "peer only: use mcusparse.kernels.spmv")
         if batch < 1:
             raise ValueError(f"spmm: batch must be >= 1, got {batch}")
         packed = None if format == "dense" else formats.encode(W, format)
-        enc = None if packed is None else encoding_of(packed.fmt, W)
+        enc, buffers = None, None
+        if packed is not None:
+            # CSE-CSR's subexpressions come from the Python search: the
+            # packing pass takes its buffers (as for a model's layer).
+            enc = _encoding(packed.spec, nnz=pointer_count(packed.spec, packed.arrays))
+            if packed.spec.name == "cse-csr":
+                buffers = dict(packed.arrays)
         self.W, self.format, self.target, self.batch, self.timeout = W, format, target, batch, timeout
         self.weight_bytes = int(W.nbytes if packed is None else packed.total_bytes)
         self._dir = Path(tempfile.mkdtemp(prefix="spmm-"))
-        compiler.lower_to_object(layer_mlir(W, batch, enc), target, self._dir,
+        compiler.lower_to_object(layer_mlir(W, batch, enc, buffers), target, self._dir,
                                  f"spmm {W.shape[0]}x{W.shape[1]} {format}", line_tables=False)
         sections = compiler._section_bytes(self._dir / "model.o")
         self.text_bytes = int(sum(v for k, v in sections.items() if k.startswith(".text")))

@@ -222,12 +222,28 @@ def test_spmm_dense_blocked_rv32imc(shape, batch):
     np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
 
 
+@pytest.mark.parametrize("target", ["cortex-m55", "rv32imc", "rv32gcv"])
+def test_spmm_cse_csr(target):
+    # CSE-CSR's subexpressions come from the Python search: the packing pass
+    # takes its buffers, as for a model's layer (one matvec per column of X).
+    rng = np.random.default_rng(5)
+    W = rng.integers(-3, 4, (20, 70)).astype(np.int8)
+    W[rng.random(W.shape) < 0.7] = 0
+    W[3] = 0
+    X = rng.integers(-128, 128, (70, 3)).astype(np.int8)
+    Y, stats = kernels.spmm(W, format="cse-csr", target=target, batch=3).run(X)
+    np.testing.assert_array_equal(Y, W.astype(np.int32) @ X.astype(np.int32))
+    assert stats.weight_bytes == formats.encode(W, "cse-csr").total_bytes
+
+
 def test_spmm_errors():
     W = np.zeros((4, 8), np.int8)
     with pytest.raises(ValueError, match="int8"):
         kernels.spmm(W.astype(np.float32))
     with pytest.raises(ValueError, match="target"):
         kernels.spmm(W, target="z80")
+    with pytest.raises(ValueError, match="sparsifier.*kernels.spmv"):
+        kernels.spmm(W, format="sparsifier")
     k = kernels.spmm(W, format="dense", batch=2)
     with pytest.raises(ValueError, match="shape"):
         k.run(np.zeros((8, 3), np.int8))

@@ -26,10 +26,15 @@ _MAPS = ("affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, 
          "affine_map<(d0, d1, d2) -> (d0, d1)>")
 
 
-def layer_mlir(W: np.ndarray, pixels: int, encoding: Optional[str]) -> str:
-    """One conv layer as the front ends emit it (im2col already done)."""
+def layer_mlir(W: np.ndarray, pixels: int, encoding: Optional[str],
+               buffers: Optional[dict] = None) -> str:
+    """One conv layer as the front ends emit it (im2col already done). `buffers`:
+    the packed arrays the packing pass takes instead of packing itself (cse-csr)."""
+    from mcusparse.compiler import _buffers_attr
     o, k = W.shape
     attrs = "mcusparse.layer = 0 : i64" + (f", sparse_enc.layout = {encoding}" if encoding else "")
+    if buffers is not None:
+        attrs += f", {_buffers_attr(buffers)}"
     hexw = np.ascontiguousarray(W, np.int8).tobytes().hex().upper()
     x_t, w_t, y_t = f"tensor<{pixels}x{k}xi8>", f"tensor<{o}x{k}xi8>", f"tensor<{pixels}x{o}xi32>"
     return (f"func.func @mcusparse_model(%x: {x_t}) -> {y_t} {{\n"

@@ -61,16 +61,22 @@ Value Emitter::laneConstants(VectorType type,
   return arith::ConstantOp::create(b, type, DenseElementsAttr::get(type, lanes));
 }
 
-Value Emitter::lanesBelow(int64_t lanes, Value left, int64_t maxLeft) {
-  unsigned bits = ShapedType::isDynamic(maxLeft) ? 32
-                  : maxLeft < (1 << 8)           ? 8
-                  : maxLeft < (1 << 16)          ? 16
-                                                 : 32;
+Value Emitter::lanesBelow(int64_t lanes, Value left, int64_t maxLeft,
+                          bool narrowByOne) {
+  auto bitsFor = [](int64_t v) -> unsigned {
+    return ShapedType::isDynamic(v) ? 32 : v < (1 << 8) ? 8 : v < (1 << 16) ? 16
+                                                                          : 32;
+  };
+  bool minusOne = narrowByOne && bitsFor(maxLeft - 1) < bitsFor(maxLeft);
+  unsigned bits = bitsFor(minusOne ? maxLeft - 1 : maxLeft);
   auto type = VectorType::get({lanes}, b.getIntegerType(bits));
-  Value count = arith::IndexCastUIOp::create(b, type.getElementType(), left);
-  return arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                               laneConstants(type, [](int64_t l) { return l; }),
-                               vector::BroadcastOp::create(b, type, count));
+  Value count = arith::IndexCastUIOp::create(
+      b, type.getElementType(),
+      minusOne ? arith::SubIOp::create(b, left, index(1)).getResult() : left);
+  return arith::CmpIOp::create(
+      b, minusOne ? arith::CmpIPredicate::ule : arith::CmpIPredicate::ult,
+      laneConstants(type, [](int64_t l) { return l; }),
+      vector::BroadcastOp::create(b, type, count));
 }
 
 Value Emitter::allTrue(int64_t lanes) {

@@ -121,7 +121,12 @@ struct Emitter {
   /// maxLeft (i32 if maxLeft is ShapedType::kDynamic). `vector.create_mask`
   /// compares i32 lanes against left clamped at 0: on RVV a sign test, an e32
   /// vsetvli and a wider compare.
-  mlir::Value lanesBelow(int64_t lanes, mlir::Value left, int64_t maxLeft);
+  /// `narrowByOne`: compare lane <= left - 1 instead when that takes a
+  /// narrower integer (maxLeft = 256: i8), for loops whose other vector
+  /// instructions run at e8 (one vsetvli fewer on RVV; elsewhere the
+  /// subtraction can cost an instruction and a copy).
+  mlir::Value lanesBelow(int64_t lanes, mlir::Value left, int64_t maxLeft,
+                         bool narrowByOne = false);
   /// An all-true mask of `lanes` lanes.
   mlir::Value allTrue(int64_t lanes);
   /// A constant mask of `lanes` lanes whose first `count` are set (an

@@ -307,7 +307,9 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // next group's base before its code: a group adds its code, gathers from
 // there and adds G*s for the next one (a row starts from x itself).
 // rv32gcv takes the same loop for int8 (from x - G*s, adding code + G*s
-// before each gather); its dot product multiplies in i16 lanes.
+// before each gather); it multiplies in i16 lanes and adds the products of
+// the mask's lanes to i32 lane sums that are never reset: one reduction per
+// row (their total, at the row's end), none per group.
 
 #DCSR = #sparse_enc.dcsr<group = 16>
 // M55-LABEL: func.func @dcsr_4bit
@@ -344,11 +346,16 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 // M55: llvm.getelementptr %[[BASE]][%{{.*}}] : (!llvm.ptr, i32) -> !llvm.ptr, i8
 // M55-NOT: sparse_enc
 // RVV-LABEL: func.func @dcsr_4bit
-// RVV: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32)
+// RVV: scf.while {{.*}} -> (tensor<2xi32>, index, index, !llvm.ptr, index, vector<16xi8>, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, vector<16xi8>, i32, i32, vector<16xi32>)
+// RVV: vector.reduction <add>, %{{.*}} : vector<16xi32> into i32
 // RVV: vector.bitcast %{{.*}} : vector<1xi16> to vector<16xi1>
-// RVV: llvm.intr.masked.gather
+// RVV: %[[MASK:.*]] = arith.cmpi ugt, %{{.*}}, %{{.*}} : vector<16xi8>
+// RVV: llvm.intr.masked.gather %{{.*}}, %[[MASK]]
 // RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
-// RVV: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xi32> into i32
+// RVV: %[[SUMS:.*]] = arith.addi %[[LANES:.*]], %{{.*}} : vector<16xi32>
+// RVV: arith.select %[[MASK]], %[[SUMS]], %[[LANES]] : vector<16xi1>, vector<16xi32>
+// RVV-NOT: vector.reduction
+// RVV: scf.yield
 // RVV-NOT: scf.for
 // RVV-NOT: sparse_enc
 // RV32IMC-LABEL: func.func @dcsr_4bit
@@ -367,5 +374,27 @@ func.func @dcsr_bytes(%v: tensor<11xi8>, %d: tensor<11xi8>, %mn: tensor<2xi8>, %
 func.func @dcsr_4bit(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<40xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
   %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
   %r = linalg.matvec ins(%w, %x : tensor<2x40xi8, #DCSR>, tensor<40xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
+  return %r : tensor<2xi32>
+}
+
+// -----
+
+// rv32gcv, 256 columns: a row may hold 256 entries, so the entries left do
+// not fit i8, but left - 1 does: the group's mask is lane <= left - 1 in i8
+// lanes, like the group's other vector operations (no e16 compare).
+
+#DCSR = #sparse_enc.dcsr<group = 16>
+// RVV-LABEL: func.func @dcsr_4bit_256_columns
+// RVV: arith.extui %{{.*}} : vector<16xi8> to vector<16xi32>
+// RVV: %[[LAST:.*]] = arith.subi %{{.*}}, %c1 : index
+// RVV: %[[LAST8:.*]] = arith.index_castui %[[LAST]] : index to i8
+// RVV: %[[SPLAT:.*]] = vector.broadcast %[[LAST8]] : i8 to vector<16xi8>
+// RVV: %[[MASK:.*]] = arith.cmpi uge, %[[SPLAT]], %{{.*}} : vector<16xi8>
+// RVV-NOT: arith.cmpi {{.*}} : vector<16xi16>
+// RVV: llvm.intr.masked.gather %{{.*}}, %[[MASK]]
+// RVV: arith.muli %{{.*}}, %{{.*}} : vector<16xi16>
+func.func @dcsr_4bit_256_columns(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<256xi8>, %y: tensor<2xi32>) -> tensor<2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x256xi8, #DCSR>
+  %r = linalg.matvec ins(%w, %x : tensor<2x256xi8, #DCSR>, tensor<256xi8>) outs(%y : tensor<2xi32>) -> tensor<2xi32>
   return %r : tensor<2xi32>
 }

@@ -161,7 +161,7 @@ def test_target_specific_shapes(fmt, shape, target):
 
 
 @pytest.mark.parametrize("target", MCU_TARGETS)
-@pytest.mark.parametrize("fmt", ("dcsr:16:8", "csr"))
+@pytest.mark.parametrize("fmt", ("dcsr", "dcsr:16:8", "csr"))
 def test_lane_totals_wrap(fmt, target):
     """rv32gcv never resets the lane accumulators of these matvecs: a row's
     sum is the growth of their total, which here passes 2^31 (600 rows of
@@ -170,6 +170,21 @@ def test_lane_totals_wrap(fmt, target):
     W = np.full((600, 300), -128, dtype=np.int8)
     W[7] = 0
     x = np.full(300, -128, dtype=np.int8)
+    y, _ = kernels.spmv(W, format=fmt, target=target).run(x)
+    np.testing.assert_array_equal(y, W.astype(np.int32) @ x.astype(np.int32))
+
+
+@pytest.mark.parametrize("target", MCU_TARGETS)
+@pytest.mark.parametrize("fmt", ("dcsr", "dcsr:16:8", "csr:8"))
+def test_rows_of_256_entries(fmt, target):
+    """256 columns: a full row's entries left (256) do not fit i8, but
+    left - 1 does, which the rv32gcv 4-bit group mask compares; rows of 1,
+    15, 16, 17 and 255 entries, an empty one and full ones."""
+    rng = np.random.default_rng(256)
+    W = np.zeros((12, 256), dtype=np.int8)
+    for row, n in enumerate((256, 1, 15, 16, 17, 255, 0, 256, 32, 33, 256, 2)):
+        W[row, rng.choice(256, n, replace=False)] = rng.choice([-1, 1], n) * rng.integers(1, 128, n)
+    x = rng.integers(-128, 128, 256).astype(np.int8)
     y, _ = kernels.spmv(W, format=fmt, target=target).run(x)
     np.testing.assert_array_equal(y, W.astype(np.int32) @ x.astype(np.int32))
 

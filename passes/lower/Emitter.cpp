@@ -64,10 +64,13 @@ Value Emitter::laneConstants(VectorType type,
 Value Emitter::lanesBelow(int64_t lanes, Value left, int64_t maxLeft,
                           bool narrowByOne) {
   auto bitsFor = [](int64_t v) -> unsigned {
-    return ShapedType::isDynamic(v) ? 32 : v < (1 << 8) ? 8 : v < (1 << 16) ? 16
-                                                                          : 32;
+    return ShapedType::isDynamic(v) ? 32
+           : v < (1 << 8)           ? 8
+           : v < (1 << 16)          ? 16
+                                    : 32;
   };
-  bool minusOne = narrowByOne && bitsFor(maxLeft - 1) < bitsFor(maxLeft);
+  bool minusOne = narrowByOne && !ShapedType::isDynamic(maxLeft) &&
+                  bitsFor(maxLeft - 1) < bitsFor(maxLeft);
   unsigned bits = bitsFor(minusOne ? maxLeft - 1 : maxLeft);
   auto type = VectorType::get({lanes}, b.getIntegerType(bits));
   Value count = arith::IndexCastUIOp::create(

@@ -522,8 +522,8 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, r, rowCount);
   };
   auto laneTotal = [&](ValueRange s) -> Value {
-    return laneSums ? vector::ReductionOp::create(
-                          b, vector::CombiningKind::ADD, s[kLanes])
+    return laneSums ? vector::ReductionOp::create(b, vector::CombiningKind::ADD,
+                                                  s[kLanes])
                           .getResult()
                     : Value();
   };

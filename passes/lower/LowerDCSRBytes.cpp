@@ -255,6 +255,77 @@ static Value dcsrBytesRowsRVV(ImplicitLocOpBuilder &b, Emitter &e,
                       rowStep)[0];
 }
 
+/// rv32imc (scalar entries), the matvec and the layer matmul: each entry's
+/// column (the group's base + its delta byte) and value are read once, and
+/// each pixel q adds a byte load of X, a multiply and an add into its own
+/// accumulator. Each row's base starts at 0 and each group adds its jump.
+Value mcusparse::lower::dcsrBytesRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
+                                            ArrayRef<Value> buffers,
+                                            int64_t numRows, int64_t numCols,
+                                            int64_t group,
+                                            const LayerPixels &px) {
+  Value values = buffers[0], deltas = buffers[1], jumps = buffers[2];
+  Value c0 = e.index(0), c1 = e.index(1), cG = e.index(group);
+  DCSRRows rows(e, values, buffers[4], buffers[3], numRows, numCols, group);
+  int64_t pixels = px.pixels;
+  // Row loop: y, the row's first entry and its first group.
+  return forLoop(
+      b, c0, e.index(numRows), c1, {px.y, c0, c0},
+      [&](Value r, ValueRange in) -> SmallVector<Value> {
+        Value yt = in[0], start = in[1], firstGroup = in[2];
+        Value n = rows.entries(r);
+        Value groups = rows.groups(n);
+        SmallVector<Value> accs0;
+        for (int64_t q = 0; q < pixels; ++q)
+          accs0.push_back(
+              px.fillValue
+                  ? px.fillValue
+                  : tensor::ExtractOp::create(b, yt, px.yAt(r, q)).getResult());
+        // Group loop: the accumulators and the gather base.
+        SmallVector<Value> groupInits(accs0);
+        groupInits.push_back(c0);
+        SmallVector<Value> accs = forLoop(
+            b, c0, groups, c1, groupInits,
+            [&](Value j, ValueRange a) -> SmallVector<Value> {
+              Value base = arith::AddIOp::create(
+                  b, a.back(),
+                  e.extractIndex(jumps,
+                                 arith::AddIOp::create(b, firstGroup, j)));
+              Value first = arith::AddIOp::create(
+                  b, start, arith::MulIOp::create(b, j, cG));
+              Value end =
+                  arith::MinUIOp::create(b, arith::AddIOp::create(b, first, cG),
+                                         arith::AddIOp::create(b, start, n));
+              SmallVector<Value> out =
+                  forLoop(b, first, end, c1, a.drop_back(),
+                          [&](Value i, ValueRange s) -> SmallVector<Value> {
+                            Value col = arith::AddIOp::create(
+                                b, base, e.extractIndex(deltas, i));
+                            if (px.xBase)
+                              col = arith::AddIOp::create(b, px.xBase, col);
+                            Value w = tensor::ExtractOp::create(b, values, i);
+                            SmallVector<Value> sums;
+                            for (int64_t q = 0; q < pixels; ++q) {
+                              Value at =
+                                  q ? arith::AddIOp::create(
+                                          b, col, e.index(q * px.xStride))
+                                          .getResult()
+                                    : col;
+                              Value xv = tensor::ExtractOp::create(b, px.x, at);
+                              sums.push_back(e.mulAdd(s[q], w, xv));
+                            }
+                            return sums;
+                          });
+              out.push_back(base);
+              return out;
+            });
+        for (int64_t q = 0; q < pixels; ++q)
+          yt = tensor::InsertOp::create(b, accs[q], yt, px.yAt(r, q));
+        return {yt, arith::AddIOp::create(b, start, n),
+                arith::AddIOp::create(b, firstGroup, groups)};
+      })[0];
+}
+
 FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
                                                   const MatvecOperands &m,
                                                   const LowerOptions &opts) {
@@ -280,31 +351,6 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     return e.widenIndices(d);
   };
   DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
-
-  // rv32imc: scalar entries.
-  auto scalarRow = [&](const Row &row, Value groups, Value acc0) -> Value {
-    return forLoop(
-        b, c0, groups, c1, {acc0, c0},
-        [&](Value j, ValueRange a) -> SmallVector<Value> {
-          Value base =
-              nextBase(a[1], arith::AddIOp::create(b, row.firstGroup, j));
-          Value first = arith::AddIOp::create(
-              b, row.start, arith::MulIOp::create(b, j, cG));
-          Value end = arith::MinUIOp::create(
-              b, arith::AddIOp::create(b, first, cG),
-              arith::AddIOp::create(b, row.start, row.n));
-          Value acc =
-              forLoop(b, first, end, c1, {a[0]},
-                      [&](Value i, ValueRange s) -> SmallVector<Value> {
-                        Value col = arith::AddIOp::create(
-                            b, base, e.extractIndex(deltas, i));
-                        Value w = tensor::ExtractOp::create(b, values, i);
-                        Value xv = tensor::ExtractOp::create(b, m.x, col);
-                        return {e.mulAdd(s[0], w, xv)};
-                      })[0];
-          return {acc, base};
-        })[0];
-  };
 
   // Other vector targets, and MVE with other than int8 elements: lane
   // accumulators, one reduction per row.
@@ -342,6 +388,16 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
   }
   if (opts.rvv() && isInt8DCSRKernel(m, lanes))
     return dcsrBytesRowsRVV(b, e, m);
+  if (opts.scalarOnly()) {
+    LayerPixels px{Value(),
+                   /*pixels=*/1,
+                   /*xStride=*/0,
+                   m.y,
+                   [](Value r, int64_t) { return r; },
+                   Value(),
+                   m.x};
+    return dcsrBytesRowsScalar(b, e, m.buffers, m.rows, m.cols, lanes, px);
+  }
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(
       b, c0, e.index(m.rows), c1, {m.y, c0, c0},
@@ -354,8 +410,7 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
         Value acc0 = tensor::ExtractOp::create(b, yt, r);
         Value nextStart = arith::AddIOp::create(b, row.start, row.n);
         Value groups = rows.groups(row.n);
-        Value acc = opts.scalarOnly() ? scalarRow(row, groups, acc0)
-                                      : vectorRow(row, groups, acc0);
+        Value acc = vectorRow(row, groups, acc0);
         return {tensor::InsertOp::create(b, acc, yt, r), nextStart,
                 arith::AddIOp::create(b, row.firstGroup, groups)};
       })[0];

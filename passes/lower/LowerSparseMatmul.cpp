@@ -20,7 +20,9 @@
 // rv32imc: blocks of 8 pixels run the scalar N:M row loop (LowerNM.cpp,
 // nmRowsScalar): each field's offset is unpacked and its value loaded once,
 // and each pixel adds a byte load, a multiply and an add (nm:1:8 256x256
-// over 16 pixels: 939,290 -> 522,352 instructions).
+// over 16 pixels: 939,290 -> 522,352 instructions); byte-delta dCSR in
+// blocks of 16 pixels likewise (LowerDCSRBytes.cpp, dcsrBytesRowsScalar:
+// dcsr:16:8 256x256 at 90 % over 16 pixels 1,221,244 -> 408,340).
 //
 // rv32gcv: blocks of 4 pixels run the rows-in-lanes N:M kernel (LowerNM.cpp,
 // nmRowsRVV, 16 rows per group): each field's offsets and values are
@@ -54,6 +56,10 @@ constexpr int64_t kPixels = 16;
 /// Pixels per pass over W on rv32imc (N:M 256x256 over 16 pixels, 8: 0.50
 /// instructions per dense MAC, 4: 0.55, 16: 0.57).
 constexpr int64_t kScalarPixels = 8;
+/// Pixels per pass over W on rv32imc for byte-delta dCSR, as for CSR
+/// (dcsr:16:8 256x256 at 90 % over 16 pixels: 449,333 instructions with 8,
+/// 408,340 with 16; 64x64 at 80 %: 58,259 and 51,316).
+constexpr int64_t kScalarDCSRPixels = 16;
 /// Pixels per pass over W on rv32gcv (N:M rows in 16 lanes: 4 pixels' i32
 /// accumulators take 16 of the 32 vector registers).
 constexpr int64_t kRVVPixels = 4;
@@ -93,9 +99,11 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
   Pointers ptrs{e};
   auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
-  Value xStart = dcsr ? ptrs.to(x1) : Value();
   bool scalar = opts.scalarOnly();
-  int64_t block = scalar ? kScalarPixels : rvv && !dcsr ? kRVVPixels : kPixels;
+  Value xStart = dcsr && !scalar ? ptrs.to(x1) : Value();
+  int64_t block = scalar         ? (dcsr ? kScalarDCSRPixels : kScalarPixels)
+                  : rvv && !dcsr ? kRVVPixels
+                                 : kPixels;
   y1 = forPixelBlocks(
       b, e, P, block, y1, [&](Value yt, Value p0, int64_t nq) -> Value {
         Value xBase = arith::MulIOp::create(b, p0, e.index(K));
@@ -108,6 +116,9 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
                    : at;
         };
         LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
+        if (scalar && dcsr)
+          return dcsrBytesRowsScalar(b, e, m.buffers, O, K, dcsr.getGroup(),
+                                     px);
         if (scalar)
           return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
         if (rvv && nm)
@@ -134,12 +145,14 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
                                               Type wElem, Type xElem,
                                               llvm::StringRef target) {
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
-  // rv32imc: N:M and CSR, each field or entry decoded once per block of
-  // pixels (scalar code has no lanes to fill, so any field width).
-  if (target == "rv32imc")
-    return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
-           isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
   auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
+  // rv32imc: N:M, CSR and dCSR with byte deltas, each field or entry
+  // decoded once per block of pixels (scalar code has no lanes to fill, so
+  // any field width).
+  if (target == "rv32imc")
+    return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding) ||
+            (dcsr && dcsr.getDeltaBits() == 8)) &&
+           isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
   // rv32gcv: CSR, int8 N:M in row-parallel lanes (nmRowsRVV) and GS
   // (gsRowsRVV), and int8 dCSR in groups of 16 (the cortex-m55 row loops).
   if (target == "rv32gcv")

@@ -458,6 +458,13 @@ mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                              llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
                              int64_t cols, const LayerPixels &px,
                              int64_t rowsPerIteration, bool rvv = false);
+/// rv32imc: every row of a byte-delta dCSR W (groups of `group`) against
+/// `px` with scalar code, each entry read once for all pixels
+/// (LowerDCSRBytes.cpp); returns y.
+mlir::Value dcsrBytesRowsScalar(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                                llvm::ArrayRef<mlir::Value> buffers,
+                                int64_t rows, int64_t cols, int64_t group,
+                                const LayerPixels &px);
 /// True when the cortex-m55 N:M byte-lane kernels take `nm` (LowerNM.cpp):
 /// int8, m = 4 or 16, or m = 8 with at most 256 fields per row; n divides 16.
 bool hasNMFieldKernel(mcusparse::sparse_enc::NMAttr nm, int64_t cols,

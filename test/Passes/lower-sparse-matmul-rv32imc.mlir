@@ -95,3 +95,43 @@ func.func @csr_matmul_scalar(%v: tensor<5xi8>, %c: tensor<5xi8>, %rp: tensor<4xi
       ins(%x, %w : tensor<18x40xi8>, tensor<3x40xi8, #CSR>) outs(%f : tensor<18x3xi32>) -> tensor<18x3xi32>
   return %r : tensor<18x3xi32>
 }
+
+// -----
+
+// dCSR with byte deltas, layer matmul on rv32imc (LowerDCSRBytes.cpp,
+// dcsrBytesRowsScalar): blocks of 16 pixels (18 pixels: 16, then 2). Per
+// row, a loop over its groups carries one scalar accumulator per pixel and
+// the group's base (+ its jump byte); per entry the column (base + delta
+// byte) and the value are read once, then each pixel reads its own X byte
+// (X collapsed to 1-D, pixel q at q * 40) and multiply-adds.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#DCSR8 = #sparse_enc.dcsr<group = 16, delta_bits = 8>
+
+// CHECK-LABEL: func.func @dcsr_bytes_matmul_scalar
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<18x40xi8> into tensor<720xi8>
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args({{.*}})
+// CHECK: scf.for {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, index)
+// CHECK: tensor.extract %arg2[%{{.*}}] : tensor<1xi8>
+// CHECK: scf.for {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK: tensor.extract %arg1[%{{.*}}] : tensor<3xi8>
+// CHECK: tensor.extract %arg0[%{{.*}}] : tensor<3xi8>
+// CHECK-COUNT-16: tensor.extract %[[X1]][%{{.*}}] : tensor<720xi8>
+// CHECK-COUNT-16: tensor.insert
+// The block of 2 pixels.
+// CHECK: scf.for {{.*}} -> (i32, i32, index)
+// CHECK: tensor.expand_shape
+// CHECK-NOT: vector.
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: sparse_enc.assemble
+func.func @dcsr_bytes_matmul_scalar(%v: tensor<3xi8>, %d: tensor<3xi8>, %j: tensor<1xi8>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<18x40xi8>) -> tensor<18x2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %j, %ro, %nz) : (tensor<3xi8>, tensor<3xi8>, tensor<1xi8>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR8>
+  %e = tensor.empty() : tensor<18x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<18x2xi32>) -> tensor<18x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<18x40xi8>, tensor<2x40xi8, #DCSR8>) outs(%f : tensor<18x2xi32>) -> tensor<18x2xi32>
+  return %r : tensor<18x2xi32>
+}

@@ -64,6 +64,8 @@ def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:
     `target`; the compiler's side of this is hasBatchedSparseKernel
     (passes/lower/Lowering.h), which sparse-enc-matmul-to-matvec asks."""
     spec = formats.parse_format(fmt)
+    if spec.name == "dcsr" and target == "rv32imc":
+        return spec.params.get("delta_bits") == 8      # scalar byte-delta rows
     if spec.name == "nm":
         n, m = spec.params["n"], spec.params["m"]
         return target in ("rv32imc", "rv32gcv") or (target == "cortex-m55" and m in (4, 16)

@@ -8,8 +8,9 @@ dcsr:16:8) or an N:M one with 2- or 4-bit fields each group decoded once per
 16 columns of X, a dense one the register-blocked kernel; on rv32imc a CSR,
 N:M, byte-delta dCSR (dcsr:16:8) or dense weight a scalar batched kernel,
 on rv32gcv a CSR weight with short rows (or at least 16 columns of X) the
-pixel-batched or row-resident kernel, an int8 N:M or GS weight a rows-in-lanes kernel over blocks of 4
-columns and a dense one the kernel that reads each weight once; every
+pixel-batched or row-resident kernel, an int8 N:M or GS weight a
+rows-in-lanes kernel over blocks of 4 columns, int8 dCSR the cortex-m55
+row loops and a dense one the kernel that reads each weight once; every
 other format and target one matvec per column of X. The program runs on
 the target's emulator with the counting plugin; stats are those of
 `mcusparse.kernels.spmv` (KernelStats).

@@ -142,8 +142,8 @@ struct LowerMatvecPass
              << getFormatName(encoding) << " is not implemented for target '"
              << (opts.target.empty() ? "generic" : opts.target)
              << "' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or "
-                "4-bit fields have batched kernels, and on rv32imc nm and dcsr "
-                "with byte deltas; run sparse-enc-matmul-to-matvec)";
+                "4-bit fields have batched kernels, and on rv32imc nm and "
+                "dcsr; run sparse-enc-matmul-to-matvec)";
     ImplicitLocOpBuilder b(op.getLoc(), op);
     AssembleOp assemble;
     if (!encoding)

@@ -72,13 +72,17 @@ using namespace mcusparse::lower;
 /// per lane, so lane l's extension is (E & 3) << 4 | (F & 3) << 6. F is
 /// nonzero in few groups: its lane loop is a separate copy. Column = base +
 /// s*l + delta (base + s*l carried as a sum). The odd group re-reads its
-/// pair's nibble bytes (no vector register to carry them in).
-static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
-                             int64_t lanes) {
-  Emitter e{b, m.accType};
-  Value values = m.buffers[0], nibbles = m.buffers[1], minimums = m.buffers[2],
-        maps = m.buffers[3], masks = m.buffers[4], rowOffsets = m.buffers[5],
-        nnzBuf = m.buffers[6];
+/// pair's nibble bytes (no vector register to carry them in). Each entry
+/// is decoded once for all pixels of `px`: pixel q adds a byte load of X, a
+/// multiply and an add into its own accumulator.
+Value mcusparse::lower::dcsrRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
+                                       ArrayRef<Value> buffers, int64_t numRows,
+                                       int64_t numCols, int64_t lanes,
+                                       const LayerPixels &px) {
+  Value values = buffers[0], nibbles = buffers[1], minimums = buffers[2],
+        maps = buffers[3], masks = buffers[4], rowOffsets = buffers[5],
+        nnzBuf = buffers[6];
+  int64_t pixels = px.pixels;
   bool hasMasks = cast<RankedTensorType>(masks.getType()).getDimSize(0) != 0;
   auto i32 = b.getI32Type();
   auto idx = b.getIndexType();
@@ -121,13 +125,16 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
         .getResult();
   };
 
-  // acc + the group's lanes [first, first + count).
-  auto laneLoop = [&](Value acc, Value first, Value count, Value nibbleAt,
+  // accs + the group's lanes [first, first + count).
+  auto laneLoop = [&](ValueRange accs, Value first, Value count, Value nibbleAt,
                       Value shift, Value colBase, Value slope, Value E, Value F,
-                      bool withF) -> Value {
+                      bool withF) -> SmallVector<Value> {
+    SmallVector<Value> inits(accs);
+    inits.append({colBase, E, F});
     SmallVector<Value> out = forLoop(
-        b, c0, count, c1, {acc, colBase, E, F},
-        [&](Value l, ValueRange a) -> SmallVector<Value> {
+        b, c0, count, c1, inits,
+        [&](Value l, ValueRange all) -> SmallVector<Value> {
+          ValueRange sums = all.take_front(pixels), a = all.drop_front(pixels);
           Value byte = byteAt(nibbles, arith::AddIOp::create(b, nibbleAt, l));
           Value d = arith::AndIOp::create(
               b, arith::ShRUIOp::create(b, byte, shift), constI32(15));
@@ -138,37 +145,58 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
                        constI32(low))
                 .getResult();
           };
-          d = arith::OrIOp::create(b, d, ext(a[2], 4));
+          d = arith::OrIOp::create(b, d, ext(a[1], 4));
           if (withF)
-            d = arith::OrIOp::create(b, d, ext(a[3], 6));
+            d = arith::OrIOp::create(b, d, ext(a[2], 6));
           Value col = arith::AddIOp::create(
-              b, a[1], arith::IndexCastUIOp::create(b, idx, d));
-          Value at = arith::AddIOp::create(b, first, l);
-          Value sum = e.mulAdd(a[0], tensor::ExtractOp::create(b, values, at),
-                               tensor::ExtractOp::create(b, m.x, col));
-          return {sum, arith::AddIOp::create(b, a[1], slope),
-                  arith::ShRUIOp::create(b, a[2], constI32(2)),
-                  arith::ShRUIOp::create(b, a[3], constI32(2))};
+              b, a[0], arith::IndexCastUIOp::create(b, idx, d));
+          if (px.xBase)
+            col = arith::AddIOp::create(b, px.xBase, col);
+          Value w = tensor::ExtractOp::create(
+              b, values, ValueRange{arith::AddIOp::create(b, first, l)});
+          SmallVector<Value> next;
+          for (int64_t q = 0; q < pixels; ++q) {
+            Value xAt =
+                q ? arith::AddIOp::create(b, col, e.index(q * px.xStride))
+                        .getResult()
+                  : col;
+            next.push_back(
+                e.mulAdd(sums[q], w, tensor::ExtractOp::create(b, px.x, xAt)));
+          }
+          next.append({arith::AddIOp::create(b, a[0], slope),
+                       arith::ShRUIOp::create(b, a[1], constI32(2)),
+                       arith::ShRUIOp::create(b, a[2], constI32(2))});
+          return next;
         });
-    return out[0];
+    out.resize(pixels);
+    return out;
   };
 
-  DCSRRows rows(e, m.buffers[0], nnzBuf, rowOffsets, m.rows, m.cols, lanes);
+  DCSRRows rows(e, values, nnzBuf, rowOffsets, numRows, numCols, lanes);
   // Row loop: y, first entry, first group, next extension mask.
   return forLoop(
-      b, c0, e.index(m.rows), c1, {m.y, c0, c0, c0},
+      b, c0, e.index(numRows), c1, {px.y, c0, c0, c0},
       [&](Value r, ValueRange in) -> SmallVector<Value> {
         Value yt = in[0], rowStart = in[1];
         Value n = rows.entries(r);
         Value slope = rows.slope(n, arith::MaxUIOp::create(b, n, c1));
         Value step = arith::MulIOp::create(b, slope, cG);
         Value groups = rows.groups(n);
-        Value acc0 = tensor::ExtractOp::create(b, yt, r);
+        // Group loop: the accumulators, the group, the next extension mask
+        // and the base.
+        SmallVector<Value> groupInits;
+        for (int64_t q = 0; q < pixels; ++q)
+          groupInits.push_back(
+              px.fillValue
+                  ? px.fillValue
+                  : tensor::ExtractOp::create(b, yt, px.yAt(r, q)).getResult());
+        groupInits.append({in[2], in[3], arith::SubIOp::create(b, c0, step)});
         SmallVector<Value> grp = forLoop(
-            b, c0, groups, c1,
-            {acc0, in[2], in[3], arith::SubIOp::create(b, c0, step)},
-            [&](Value j, ValueRange a) -> SmallVector<Value> {
-              Value g = a[1], mi = a[2];
+            b, c0, groups, c1, groupInits,
+            [&](Value j, ValueRange all) -> SmallVector<Value> {
+              ValueRange accs = all.take_front(pixels);
+              ValueRange a = all.drop_front(pixels);
+              Value g = a[0], mi = a[1];
               Value pair = arith::ShRUIOp::create(b, g, c1);
               Value odd = arith::IndexCastOp::create(
                   b, i32, arith::AndIOp::create(b, g, c1));
@@ -181,7 +209,7 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
               Value code = arith::IndexCastOp::create(
                   b, idx, tensor::ExtractOp::create(b, minimums, g));
               Value base = arith::AddIOp::create(
-                  b, a[3], arith::AddIOp::create(b, code, step));
+                  b, a[2], arith::AddIOp::create(b, code, step));
               Value E = constI32(0), F = constI32(0);
               if (hasMasks) {
                 Value w0, w1;
@@ -210,31 +238,34 @@ static Value lowerDCSRScalar(ImplicitLocOpBuilder &b, const MatvecOperands &m,
               Value count = arith::MinUIOp::create(
                   b, cG, arith::SubIOp::create(b, n, jG));
               Value nibbleAt = arith::MulIOp::create(b, pair, cG);
-              Value acc;
+              SmallVector<Value> out;
               if (hasMasks) {
                 auto ifOp = scf::IfOp::create(
-                    b, TypeRange{a[0].getType()},
+                    b, accs.getTypes(),
                     arith::CmpIOp::create(b, arith::CmpIPredicate::eq, F,
                                           constI32(0)),
                     true);
                 OpBuilder::InsertionGuard guard(b);
                 b.setInsertionPointToStart(ifOp.thenBlock());
-                scf::YieldOp::create(
-                    b, laneLoop(a[0], first, count, nibbleAt, shift, base,
-                                slope, E, F, /*withF=*/false));
+                scf::YieldOp::create(b, laneLoop(accs, first, count, nibbleAt,
+                                                 shift, base, slope, E, F,
+                                                 /*withF=*/false));
                 b.setInsertionPointToStart(ifOp.elseBlock());
-                scf::YieldOp::create(
-                    b, laneLoop(a[0], first, count, nibbleAt, shift, base,
-                                slope, E, F, /*withF=*/true));
-                acc = ifOp.getResult(0);
+                scf::YieldOp::create(b, laneLoop(accs, first, count, nibbleAt,
+                                                 shift, base, slope, E, F,
+                                                 /*withF=*/true));
+                out.append(ifOp.getResults().begin(), ifOp.getResults().end());
               } else {
-                acc = laneLoop(a[0], first, count, nibbleAt, shift, base, slope,
+                out = laneLoop(accs, first, count, nibbleAt, shift, base, slope,
                                E, F, /*withF=*/false);
               }
-              return {acc, arith::AddIOp::create(b, g, c1), mi, base};
+              out.append({arith::AddIOp::create(b, g, c1), mi, base});
+              return out;
             });
-        return {tensor::InsertOp::create(b, grp[0], yt, r),
-                arith::AddIOp::create(b, rowStart, n), grp[1], grp[2]};
+        for (int64_t q = 0; q < pixels; ++q)
+          yt = tensor::InsertOp::create(b, grp[q], yt, px.yAt(r, q));
+        return {yt, arith::AddIOp::create(b, rowStart, n), grp[pixels],
+                grp[pixels + 1]};
       })[0];
 }
 
@@ -753,8 +784,17 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
                                              const MatvecOperands &m,
                                              const LowerOptions &opts) {
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
-  if (opts.scalarOnly())
-    return lowerDCSRScalar(b, m, dcsr.getGroup());
+  if (opts.scalarOnly()) {
+    Emitter e{b, m.accType};
+    LayerPixels px{Value(),
+                   /*pixels=*/1,
+                   /*xStride=*/0,
+                   m.y,
+                   [](Value r, int64_t) { return r; },
+                   Value(),
+                   m.x};
+    return dcsrRowsScalar(b, e, m.buffers, m.rows, m.cols, dcsr.getGroup(), px);
+  }
   // rv32gcv takes the same loop for int8 (256x256 90 %: 32,182 -> 26,851
   // instructions against the lane-accumulator loop below; 64x64 80 %
   // 4,787 -> 3,805, 512x1024 90 % 183,691 -> 162,151). Its byte-delta

@@ -20,9 +20,10 @@
 // rv32imc: blocks of 8 pixels run the scalar N:M row loop (LowerNM.cpp,
 // nmRowsScalar): each field's offset is unpacked and its value loaded once,
 // and each pixel adds a byte load, a multiply and an add (nm:1:8 256x256
-// over 16 pixels: 939,290 -> 522,352 instructions); byte-delta dCSR in
-// blocks of 16 pixels likewise (LowerDCSRBytes.cpp, dcsrBytesRowsScalar:
-// dcsr:16:8 256x256 at 90 % over 16 pixels 1,221,244 -> 408,340).
+// over 16 pixels: 939,290 -> 522,352 instructions); dCSR in blocks of 16
+// pixels likewise, each entry decoded once (LowerDCSRBytes.cpp,
+// dcsrBytesRowsScalar; LowerDCSR.cpp, dcsrRowsScalar: 256x256 at 90 % over
+// 16 pixels dcsr:16:8 1,221,244 -> 408,340, dcsr 2,496,289 -> 487,027).
 //
 // rv32gcv: blocks of 4 pixels run the rows-in-lanes N:M kernel (LowerNM.cpp,
 // nmRowsRVV, 16 rows per group): each field's offsets and values are
@@ -56,9 +57,9 @@ constexpr int64_t kPixels = 16;
 /// Pixels per pass over W on rv32imc (N:M 256x256 over 16 pixels, 8: 0.50
 /// instructions per dense MAC, 4: 0.55, 16: 0.57).
 constexpr int64_t kScalarPixels = 8;
-/// Pixels per pass over W on rv32imc for byte-delta dCSR, as for CSR
-/// (dcsr:16:8 256x256 at 90 % over 16 pixels: 449,333 instructions with 8,
-/// 408,340 with 16; 64x64 at 80 %: 58,259 and 51,316).
+/// Pixels per pass over W on rv32imc for dCSR, as for CSR (256x256 at 90 %
+/// over 16 pixels, 8 / 16: dcsr:16:8 449,333 / 408,340 instructions, dcsr
+/// 616,854 / 487,027; 64x64 at 80 %: 58,259 / 51,316 and 76,370 / 60,511).
 constexpr int64_t kScalarDCSRPixels = 16;
 /// Pixels per pass over W on rv32gcv (N:M rows in 16 lanes: 4 pixels' i32
 /// accumulators take 16 of the 32 vector registers).
@@ -117,8 +118,11 @@ FailureOr<Value> mcusparse::lower::lowerSparseMatmul(ImplicitLocOpBuilder &b,
         };
         LayerPixels px{Value(), nq, K, yt, yAt, fillValue, x1, xBase};
         if (scalar && dcsr)
-          return dcsrBytesRowsScalar(b, e, m.buffers, O, K, dcsr.getGroup(),
-                                     px);
+          return dcsr.getDeltaBits() == 8
+                     ? dcsrBytesRowsScalar(b, e, m.buffers, O, K,
+                                           dcsr.getGroup(), px)
+                     : dcsrRowsScalar(b, e, m.buffers, O, K, dcsr.getGroup(),
+                                      px);
         if (scalar)
           return nmRowsScalar(b, e, m.buffers, O, K, nm.getN(), nm.getM(), px);
         if (rvv && nm)
@@ -146,12 +150,10 @@ bool mcusparse::lower::hasBatchedSparseKernel(Attribute encoding, int64_t cols,
                                               llvm::StringRef target) {
   auto nm = dyn_cast<mcusparse::sparse_enc::NMAttr>(encoding);
   auto dcsr = dyn_cast<mcusparse::sparse_enc::DCSRAttr>(encoding);
-  // rv32imc: N:M, CSR and dCSR with byte deltas, each field or entry
-  // decoded once per block of pixels (scalar code has no lanes to fill, so
-  // any field width).
+  // rv32imc: N:M, CSR and dCSR, each field or entry decoded once per block
+  // of pixels (scalar code has no lanes to fill, so any field width).
   if (target == "rv32imc")
-    return (nm || isa<mcusparse::sparse_enc::CSRAttr>(encoding) ||
-            (dcsr && dcsr.getDeltaBits() == 8)) &&
+    return (nm || dcsr || isa<mcusparse::sparse_enc::CSRAttr>(encoding)) &&
            isa<IntegerType>(wElem) && isa<IntegerType>(xElem);
   // rv32gcv: CSR, int8 N:M in row-parallel lanes (nmRowsRVV) and GS
   // (gsRowsRVV), and int8 dCSR in groups of 16 (the cortex-m55 row loops).

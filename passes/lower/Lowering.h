@@ -458,6 +458,12 @@ mlir::Value dcsrBytesRowsMVE(mlir::ImplicitLocOpBuilder &b, Emitter &e,
                              llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
                              int64_t cols, const LayerPixels &px,
                              int64_t rowsPerIteration, bool rvv = false);
+/// rv32imc: every row of a 4-bit dCSR W (groups of `group`) against `px`
+/// with scalar code, each entry decoded once for all pixels (LowerDCSR.cpp);
+/// returns y.
+mlir::Value dcsrRowsScalar(mlir::ImplicitLocOpBuilder &b, Emitter &e,
+                           llvm::ArrayRef<mlir::Value> buffers, int64_t rows,
+                           int64_t cols, int64_t group, const LayerPixels &px);
 /// rv32imc: every row of a byte-delta dCSR W (groups of `group`) against
 /// `px` with scalar code, each entry read once for all pixels
 /// (LowerDCSRBytes.cpp); returns y.

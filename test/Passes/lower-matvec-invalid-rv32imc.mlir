@@ -1,18 +1,17 @@
 // RUN: sparse-opt %s --split-input-file --sparse-enc-lower-matvec=target=rv32imc --verify-diagnostics
 
-// rv32imc has batched layer kernels for dense, CSR, N:M and byte-delta dCSR
-// weights only: a 4-bit dCSR layer matmul must be split by
-// sparse-enc-matmul-to-matvec first.
+// rv32imc has batched layer kernels for dense, CSR, N:M and dCSR weights
+// only: a GS layer matmul must be split by sparse-enc-matmul-to-matvec
+// first.
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
 #Y = affine_map<(d0, d1, d2) -> (d0, d1)>
-#DCSR = #sparse_enc.dcsr<group = 16>
-func.func @dcsr_matmul_rv32imc(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<5x40xi8>, %y: tensor<5x2xi32>) -> tensor<5x2xi32> {
-  %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
-  // expected-error @+1 {{lowering linalg.matmul over #sparse_enc.dcsr is not implemented for target 'rv32imc' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or 4-bit fields have batched kernels, and on rv32imc nm and dcsr with byte deltas; run sparse-enc-matmul-to-matvec)}}
+#GS = #sparse_enc.gs<lanes = 4>
+func.func @gs_matmul_rv32imc(%w: tensor<4x8xi8, #GS>, %x: tensor<5x8xi8>, %y: tensor<5x4xi32>) -> tensor<5x4xi32> {
+  // expected-error @+1 {{lowering linalg.matmul over #sparse_enc.gs is not implemented for target 'rv32imc' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or 4-bit fields have batched kernels, and on rv32imc nm and dcsr; run sparse-enc-matmul-to-matvec)}}
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
-      ins(%x, %w : tensor<5x40xi8>, tensor<2x40xi8, #DCSR>) outs(%y : tensor<5x2xi32>) -> tensor<5x2xi32>
-  return %r : tensor<5x2xi32>
+      ins(%x, %w : tensor<5x8xi8>, tensor<4x8xi8, #GS>) outs(%y : tensor<5x4xi32>) -> tensor<5x4xi32>
+  return %r : tensor<5x4xi32>
 }
 
 // -----

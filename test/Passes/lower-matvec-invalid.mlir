@@ -47,7 +47,7 @@ func.func @dcsr_matmul_generic(%v: tensor<3xi8>, %d: tensor<3xi8>, %mn: tensor<1
 #Y = affine_map<(d0, d1, d2) -> (d0, d1)>
 #GS = #sparse_enc.gs<lanes = 4>
 func.func @gs_matmul(%w: tensor<4x8xi8, #GS>, %x: tensor<5x8xi8>, %y: tensor<5x4xi32>) -> tensor<5x4xi32> {
-  // expected-error @+1 {{lowering linalg.matmul over #sparse_enc.gs is not implemented for target 'generic' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or 4-bit fields have batched kernels, and on rv32imc nm and dcsr with byte deltas; run sparse-enc-matmul-to-matvec)}}
+  // expected-error @+1 {{lowering linalg.matmul over #sparse_enc.gs is not implemented for target 'generic' (csr, dcsr with int8 groups of 16 and int8 nm with 2- or 4-bit fields have batched kernels, and on rv32imc nm and dcsr; run sparse-enc-matmul-to-matvec)}}
   %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
       ins(%x, %w : tensor<5x8xi8>, tensor<4x8xi8, #GS>) outs(%y : tensor<5x4xi32>) -> tensor<5x4xi32>
   return %r : tensor<5x4xi32>

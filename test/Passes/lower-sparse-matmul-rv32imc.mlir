@@ -135,3 +135,48 @@ func.func @dcsr_bytes_matmul_scalar(%v: tensor<3xi8>, %d: tensor<3xi8>, %j: tens
       ins(%x, %w : tensor<18x40xi8>, tensor<2x40xi8, #DCSR8>) outs(%f : tensor<18x2xi32>) -> tensor<18x2xi32>
   return %r : tensor<18x2xi32>
 }
+
+// -----
+
+// 4-bit dCSR layer matmul on rv32imc (LowerDCSR.cpp, dcsrRowsScalar):
+// blocks of 16 pixels (18 pixels: 16, then 2). The group loop carries one
+// scalar accumulator per pixel, the group, the next extension mask and the
+// base; it reads the group's map nibble and minimum and spreads its
+// extension masks once, and the lane loop (a copy with bits 6/7 and one
+// without) decodes each entry's column once, then each pixel reads its own
+// X byte (pixel q at q * 40) and multiply-adds.
+
+#X = affine_map<(d0, d1, d2) -> (d0, d2)>
+#WT = affine_map<(d0, d1, d2) -> (d1, d2)>
+#Y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#DCSR = #sparse_enc.dcsr<group = 16>
+
+// CHECK-LABEL: func.func @dcsr_matmul_scalar
+// CHECK: %[[X1:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<18x40xi8> into tensor<720xi8>
+// CHECK: scf.for {{.*}} -> (tensor<36xi32>, index, index, index)
+// CHECK: scf.for {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, index, index, index)
+// CHECK: tensor.extract %arg3[%{{.*}}] : tensor<1xi8>
+// CHECK: tensor.extract %arg2[%{{.*}}] : tensor<2xi8>
+// CHECK: tensor.extract %arg4[%{{.*}}] : tensor<2xi16>
+// CHECK: scf.if {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32)
+// CHECK: scf.for {{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, index, i32, i32)
+// CHECK: tensor.extract %arg1[%{{.*}}] : tensor<16xi8>
+// CHECK: tensor.extract %arg0[%{{.*}}] : tensor<11xi8>
+// CHECK-COUNT-16: tensor.extract %[[X1]][%{{.*}}] : tensor<720xi8>
+// CHECK: } else {
+// CHECK-COUNT-16: tensor.insert
+// The block of 2 pixels.
+// CHECK: scf.for {{.*}} -> (i32, i32, index, index, index)
+// CHECK: tensor.expand_shape
+// CHECK-NOT: vector.
+// CHECK-NOT: linalg.matmul
+// CHECK-NOT: sparse_enc.assemble
+func.func @dcsr_matmul_scalar(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2xi8>, %mp: tensor<1xi8>, %mk: tensor<2xi16>, %ro: tensor<2xi16>, %nz: tensor<1xi32>, %x: tensor<18x40xi8>) -> tensor<18x2xi32> {
+  %w = sparse_enc.assemble (%v, %d, %mn, %mp, %mk, %ro, %nz) : (tensor<11xi8>, tensor<16xi8>, tensor<2xi8>, tensor<1xi8>, tensor<2xi16>, tensor<2xi16>, tensor<1xi32>) -> tensor<2x40xi8, #DCSR>
+  %e = tensor.empty() : tensor<18x2xi32>
+  %z = arith.constant 0 : i32
+  %f = linalg.fill ins(%z : i32) outs(%e : tensor<18x2xi32>) -> tensor<18x2xi32>
+  %r = linalg.matmul indexing_maps = [#X, #WT, #Y]
+      ins(%x, %w : tensor<18x40xi8>, tensor<2x40xi8, #DCSR>) outs(%f : tensor<18x2xi32>) -> tensor<18x2xi32>
+  return %r : tensor<18x2xi32>
+}

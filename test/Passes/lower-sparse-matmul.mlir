@@ -100,8 +100,8 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // int8 N:M and GS ones rows in lanes, nm-batched-rvv.mlir; the dCSR ones
 // the row loops of this file, dcsr-batched-rvv.mlir); rv32imc
 // keeps the N:M layers of any field width (the scalar kernel,
-// lower-sparse-matmul-rv32imc.mlir) and the byte-delta dCSR ones
-// (scalar rows, dcsrBytesRowsScalar) and splits the 4-bit dCSR and GS ones.
+// lower-sparse-matmul-rv32imc.mlir) and the dCSR ones (scalar rows,
+// dcsrRowsScalar, dcsrBytesRowsScalar) and splits the GS one.
 
 #X = affine_map<(d0, d1, d2) -> (d0, d2)>
 #WT = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -120,7 +120,7 @@ func.func @dcsr_4bit_matmul(%v: tensor<11xi8>, %d: tensor<16xi8>, %mn: tensor<2x
 // SPLIT-COUNT-5: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)
 // SPLIT-NOT: linalg.matvec
 // SCALAR-LABEL: func.func @layers
-// SCALAR: linalg.matvec
+// SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)
 // SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)
 // SCALAR: linalg.matvec
 // SCALAR: linalg.matmul indexing_maps = {{.*}} {sparse_enc.batched} ins(%{{.*}}, %{{.*}} : tensor<6x32xi8>, tensor<4x32xi8>)

@@ -197,11 +197,16 @@ def test_spmm_gs_batched_rv32gcv(fmt, shape, batch):
     ("dcsr:16:8", (20, 700), 37, 0.5),
     ("dcsr:16:8", (12, 64), 16, 0.8),
     ("dcsr:16:8", (8, 40), 9, 1.0),
+    # 4-bit dCSR: extension bits, escapes past 256 columns, odd groups
+    ("dcsr", (20, 700), 37, 0.5),
+    ("dcsr", (12, 64), 16, 0.8),
+    ("dcsr", (8, 40), 9, 1.0),
 ])
 def test_spmm_csr_batched_rv32imc(fmt, shape, batch, sparsity):
-    # rv32imc keeps a CSR or byte-delta dCSR layer whole (LowerSpMM.cpp,
-    # lowerCSRMatmulScalar; LowerDCSRBytes.cpp, dcsrBytesRowsScalar): each
-    # entry is read once per block of 16 pixels.
+    # rv32imc keeps a CSR or dCSR layer whole (LowerSpMM.cpp,
+    # lowerCSRMatmulScalar; LowerDCSRBytes.cpp, dcsrBytesRowsScalar;
+    # LowerDCSR.cpp, dcsrRowsScalar): each entry is read (and decoded) once
+    # per block of 16 pixels.
     rng = np.random.default_rng(batch)
     W = prune.magnitude(rng.integers(-128, 128, shape).astype(np.int8), sparsity)
     W[[0, 3, shape[0] - 1]] = 0                # empty rows, the last one too

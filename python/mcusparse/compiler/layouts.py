@@ -51,7 +51,7 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # decode each field once per 4 pixels (rows in lanes), as do GS ones each
 # step, and dCSR ones each group once per 16 pixels (the cortex-m55 row
 # loops).
-BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr"),
+BATCHED_FORMATS = {"cortex-m55": ("dense", "csr", "dcsr"), "rv32imc": ("dense", "csr", "dcsr"),
                    "rv32gcv": ("dense", "csr", "gs", "dcsr")}
 # rv32gcv convolutions (GS batched over pixels) take 16 lanes: 64x64 over 125
 # pixels at 90 % 40,834 instructions against 67,904 with 8.
@@ -64,8 +64,6 @@ def has_batched_kernel(fmt: str, target: str = "cortex-m55") -> bool:
     `target`; the compiler's side of this is hasBatchedSparseKernel
     (passes/lower/Lowering.h), which sparse-enc-matmul-to-matvec asks."""
     spec = formats.parse_format(fmt)
-    if spec.name == "dcsr" and target == "rv32imc":
-        return spec.params.get("delta_bits") == 8      # scalar byte-delta rows
     if spec.name == "nm":
         n, m = spec.params["n"], spec.params["m"]
         return target in ("rv32imc", "rv32gcv") or (target == "cortex-m55" and m in (4, 16)

@@ -152,17 +152,24 @@ Value mcusparse::lower::dcsrRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
               b, a[0], arith::IndexCastUIOp::create(b, idx, d));
           if (px.xBase)
             col = arith::AddIOp::create(b, px.xBase, col);
-          Value w = tensor::ExtractOp::create(
-              b, values, ValueRange{arith::AddIOp::create(b, first, l)});
-          SmallVector<Value> next;
-          for (int64_t q = 0; q < pixels; ++q) {
-            Value xAt =
+          auto xAt = [&](int64_t q) -> Value {
+            Value at =
                 q ? arith::AddIOp::create(b, col, e.index(q * px.xStride))
                         .getResult()
                   : col;
-            next.push_back(
-                e.mulAdd(sums[q], w, tensor::ExtractOp::create(b, px.x, xAt)));
-          }
+            return tensor::ExtractOp::create(b, px.x, at);
+          };
+          // One pixel: X before the value, which LLVM's Rocket schedule
+          // runs in 3 % fewer cycles (256x256 90 %: 208,073 -> 201,497 core
+          // cycles, the same instructions); over 16 pixels the value
+          // first (x16: 611,064 against 669,920 cycles, 1.5 % more
+          // instructions).
+          Value x0 = pixels == 1 ? xAt(0) : Value();
+          Value w = tensor::ExtractOp::create(
+              b, values, ValueRange{arith::AddIOp::create(b, first, l)});
+          SmallVector<Value> next;
+          for (int64_t q = 0; q < pixels; ++q)
+            next.push_back(e.mulAdd(sums[q], w, x0 ? x0 : xAt(q)));
           next.append({arith::AddIOp::create(b, a[0], slope),
                        arith::ShRUIOp::create(b, a[1], constI32(2)),
                        arith::ShRUIOp::create(b, a[2], constI32(2))});

@@ -460,6 +460,33 @@ def test_auto_measures_dense_convolutions_as_compiled(monkeypatch):
     assert choice.format == "dense"
 
 
+def test_auto_needs_a_margin_without_flash_gain(monkeypatch):
+    """A layout that stores no fewer bytes than dense (here 4-bit dCSR of an
+    unpruned layer) must measure at least NO_FLASH_GAIN_MARGIN faster than
+    dense; one that stores fewer bytes wins by any margin."""
+    from mcusparse.compiler import layer_cost, layouts
+    from mcusparse.frontend.model import LayerInfo
+
+    def layer(W):
+        o, k = W.shape
+        return LayerInfo(index=0, name="conv", op="CONV_2D", weight_shape=(o, 1, 1, k),
+                         matrix_shape=(o, k), macs=o * k * 64, weight_bytes=W.size,
+                         sparsity=float((W == 0).mean()), weight=W)
+    costs = {"dense": 1000, "dcsr": 990}
+    monkeypatch.setattr(layouts, "candidates", lambda W, t, px: list(costs))
+    monkeypatch.setattr(layer_cost, "measure_conv_layer",
+                        lambda W, px, f, *a, **k: costs[f])
+    unpruned = np.random.default_rng(3).integers(1, 128, (8, 9)).astype(np.int8)
+    choice = layouts._choose_one(0, layer(unpruned), "rv32imc", "auto", 4)
+    assert choice.format == "dense" and "no fewer bytes" in choice.reason
+    costs["dcsr"] = 970
+    assert layouts._choose_one(0, layer(unpruned), "rv32imc", "auto", 4).format == "dcsr:16"
+    pruned = np.zeros((64, 64), np.int8)
+    pruned[:, :4] = 1                              # dCSR stores fewer bytes
+    costs["dcsr"] = 999
+    assert layouts._choose_one(0, layer(pruned), "rv32imc", "auto", 4).format == "dcsr:16"
+
+
 def test_dense_weights_once_model(tmp_path, digits, reference):
     """--dense-weights-once: per layer, the dense kernel with fewer measured
     modeled cycles. digits' second convolution (16 x 72 weights over 16 pixels)

@@ -543,6 +543,8 @@ def test_auto_takes_cse_csr_for_low_bit_weights_on_rv32imc():
     assert choice.buffers is not None and choice.encoding.startswith("#sparse_enc.cse_csr")
     assert "cse-csr" not in layouts.candidates(W, "cortex-m55")
     assert "cse-csr" not in layouts.candidates(quantized_matrix(16, 16, 0.5, 127), "rv32imc")
+    # No 4-bit dCSR on rv32imc (layouts.candidates), the byte deltas stay.
+    assert "dcsr" not in choice.costs and "dcsr:16:8" in choice.costs
 
 
 def test_nm_digits_model_takes_nm_layouts_on_rv32(tmp_path, digits):

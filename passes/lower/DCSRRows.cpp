@@ -60,6 +60,16 @@ Value DCSRRows::groups(Value n) const {
       e.b, arith::AddIOp::create(e.b, n, e.index(group - 1)), e.index(group));
 }
 
+SmallVector<Value> LayerPixels::startSums(ImplicitLocOpBuilder &b, Value yt,
+                                          Value r) const {
+  SmallVector<Value> sums;
+  for (int64_t q = 0; q < pixels; ++q)
+    sums.push_back(
+        fillValue ? fillValue
+                  : tensor::ExtractOp::create(b, yt, yAt(r, q)).getResult());
+  return sums;
+}
+
 SmallVector<Value>
 mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
                                 const LayerPixels &px, VectorType xType,

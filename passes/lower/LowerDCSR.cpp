@@ -191,12 +191,7 @@ Value mcusparse::lower::dcsrRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
         Value groups = rows.groups(n);
         // Group loop: the accumulators, the group, the next extension mask
         // and the base.
-        SmallVector<Value> groupInits;
-        for (int64_t q = 0; q < pixels; ++q)
-          groupInits.push_back(
-              px.fillValue
-                  ? px.fillValue
-                  : tensor::ExtractOp::create(b, yt, px.yAt(r, q)).getResult());
+        SmallVector<Value> groupInits = px.startSums(b, yt, r);
         groupInits.append({in[2], in[3], arith::SubIOp::create(b, c0, step)});
         SmallVector<Value> grp = forLoop(
             b, c0, groups, c1, groupInits,
@@ -514,11 +509,7 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
   const bool laneSums = rvv && pixels == 1;
   // Row r's accumulators as they start; `total`: the lane sums' total.
   auto startAccs = [&](Value yt, Value r, Value total) {
-    SmallVector<Value> accs;
-    for (int64_t q = 0; q < pixels; ++q)
-      accs.push_back(fillValue ? fillValue
-                               : tensor::ExtractOp::create(b, yt, yAt(r, q))
-                                     .getResult());
+    SmallVector<Value> accs = px.startSums(b, yt, r);
     if (laneSums)
       accs[0] = arith::SubIOp::create(b, accs[0], total);
     return accs;

@@ -275,14 +275,8 @@ Value mcusparse::lower::dcsrBytesRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
         Value yt = in[0], start = in[1], firstGroup = in[2];
         Value n = rows.entries(r);
         Value groups = rows.groups(n);
-        SmallVector<Value> accs0;
-        for (int64_t q = 0; q < pixels; ++q)
-          accs0.push_back(
-              px.fillValue
-                  ? px.fillValue
-                  : tensor::ExtractOp::create(b, yt, px.yAt(r, q)).getResult());
         // Group loop: the accumulators and the gather base.
-        SmallVector<Value> groupInits(accs0);
+        SmallVector<Value> groupInits = px.startSums(b, yt, r);
         groupInits.push_back(c0);
         SmallVector<Value> accs = forLoop(
             b, c0, groups, c1, groupInits,

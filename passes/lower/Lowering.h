@@ -428,6 +428,11 @@ struct LayerPixels {
   std::function<mlir::Value(mlir::Value, int64_t)> yAt;
   mlir::Value fillValue;
   mlir::Value x, xBase;
+
+  /// Row r's sums as they start, one per pixel: fillValue, or y[yAt(r, q)]
+  /// read from `yt` (DCSRRows.cpp).
+  llvm::SmallVector<mlir::Value> startSums(mlir::ImplicitLocOpBuilder &b,
+                                           mlir::Value yt, mlir::Value r) const;
 };
 /// rv32gcv with one pixel: dcsrPixelDots sums only the mask's lanes, so
 /// the caller may read the values with undefined masked-off lanes

@@ -415,10 +415,10 @@ mlir::FailureOr<mlir::Value> lowerSparseMatmul(mlir::ImplicitLocOpBuilder &b,
                                                const MatmulOperands &m,
                                                const LowerOptions &opts);
 
-/// What the cortex-m55 batched row loops multiply W by: `pixels` int8
-/// activation vectors `xStride` elements apart (the matvec: one). The dCSR
+/// What the batched row loops multiply W by: `pixels` int8 activation
+/// vectors `xStride` elements apart (the matvec: one). The vector dCSR
 /// kernels read them through `xPtr` (pixel 0's first byte), the N:M kernels
-/// as X (`x`, 1-D) from index `xBase` (null: 0). Accumulator q of row r is
+/// and the scalar dCSR rows as X (`x`, 1-D) from index `xBase` (null: 0). Accumulator q of row r is
 /// y[yAt(r, q)], started from `fillValue` when there is one (else read from y).
 struct LayerPixels {
   mlir::Value xPtr;

@@ -662,8 +662,9 @@ Value mcusparse::lower::dcsrRowsMVE(ImplicitLocOpBuilder &b, Emitter &e,
                            b, maskType, ext.constI32(0),
                            arith::IndexCastOp::create(b, i32, a[kLeft]))
                            .getResult();
-    // rv32gcv matvec: the dot sums only the mask's lanes (dcsrPixelDots),
-    // so the masked-off values may be undefined.
+    // rv32gcv with one pixel: only the mask's lanes are summed (the lane
+    // sums' select, or dcsrPixelDots), so the masked-off values may be
+    // undefined.
     Value v = ptrs.read(vVec, a[kValues], mask,
                         /*undefTail=*/dcsrDotsSumMaskOnly(px, rvv));
     SmallVector<Value> next(a);

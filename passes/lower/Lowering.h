@@ -418,8 +418,9 @@ mlir::FailureOr<mlir::Value> lowerSparseMatmul(mlir::ImplicitLocOpBuilder &b,
 /// What the batched row loops multiply W by: `pixels` int8 activation
 /// vectors `xStride` elements apart (the matvec: one). The vector dCSR
 /// kernels read them through `xPtr` (pixel 0's first byte), the N:M kernels
-/// and the scalar dCSR rows as X (`x`, 1-D) from index `xBase` (null: 0). Accumulator q of row r is
-/// y[yAt(r, q)], started from `fillValue` when there is one (else read from y).
+/// and the scalar dCSR rows as X (`x`, 1-D) from index `xBase` (null: 0).
+/// Accumulator q of row r is y[yAt(r, q)], started from `fillValue` when
+/// there is one (else read from y).
 struct LayerPixels {
   mlir::Value xPtr;
   int64_t pixels, xStride;

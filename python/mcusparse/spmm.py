@@ -6,7 +6,7 @@ accumulator, W the layer's constant weight with its layout): on cortex-m55 a
 CSR weight gets the pixel-batched or row-gather kernel, a dCSR one (dcsr,
 dcsr:16:8) or an N:M one with 2- or 4-bit fields each group decoded once per
 16 columns of X, a dense one the register-blocked kernel; on rv32imc a CSR,
-N:M, byte-delta dCSR (dcsr:16:8) or dense weight a scalar batched kernel,
+N:M, dCSR (dcsr, dcsr:16:8) or dense weight a scalar batched kernel,
 on rv32gcv a CSR weight with short rows (or at least 16 columns of X) the
 pixel-batched or row-resident kernel, an int8 N:M or GS weight a
 rows-in-lanes kernel over blocks of 4 columns, int8 dCSR the cortex-m55
@@ -37,8 +37,7 @@ class SpmmKernel:
                  batch: int = 16, timeout: float = 120.0):
         from mcusparse import compiler
         from mcusparse.compiler.layer_cost import layer_mlir
-        from mcusparse.encodings import pointer_count
-        from mcusparse.kernels import _encoding
+        from mcusparse.compiler.layouts import layout_attrs
         W = np.asarray(W)
         if W.ndim != 2 or W.dtype != np.int8:
             raise ValueError(f"spmm: W must be a 2-D int8 matrix, got {W.dtype} {W.shape}")
@@ -50,13 +49,7 @@ class SpmmKernel:
         if batch < 1:
             raise ValueError(f"spmm: batch must be >= 1, got {batch}")
         packed = None if format == "dense" else formats.encode(W, format)
-        enc, buffers = None, None
-        if packed is not None:
-            # CSE-CSR's subexpressions come from the Python search: the
-            # packing pass takes its buffers (as for a model's layer).
-            enc = _encoding(packed.spec, nnz=pointer_count(packed.spec, packed.arrays))
-            if packed.spec.name == "cse-csr":
-                buffers = dict(packed.arrays)
+        enc, buffers = (None, None) if packed is None else layout_attrs(packed)
         self.W, self.format, self.target, self.batch, self.timeout = W, format, target, batch, timeout
         self.weight_bytes = int(W.nbytes if packed is None else packed.total_bytes)
         self._dir = Path(tempfile.mkdtemp(prefix="spmm-"))

@@ -42,9 +42,9 @@ GS_LANES = {"cortex-m55": 16, "rv32imc": 4, "rv32gcv": 8, "host": 8}
 # Targets where a convolution's kernel depends on the format beyond one
 # matvec per pixel: on cortex-m55 CSR convolutions are pixel-batched or
 # row-gathered, dCSR and N:M ones with 2- or 4-bit fields decode each group
-# once per 16 pixels, dense ones are register-blocked; on rv32imc CSR and
-# N:M ones read each entry once per 16 or 8 pixels and dense ones are
-# register-blocked; on rv32gcv CSR ones with short rows or many pixels are
+# once per 16 pixels, dense ones are register-blocked; on rv32imc CSR,
+# dCSR and N:M ones read each entry once per 16 or 8 pixels and dense ones
+# are register-blocked; on rv32gcv CSR ones with short rows or many pixels are
 # pixel-batched (the generic vector kernel; sparse-enc-matmul-to-matvec
 # decides, and measure_conv_layer measures what it builds), dense ones
 # read each weight once (rows held in vector registers), int8 N:M ones
@@ -178,6 +178,16 @@ def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
     return choices
 
 
+def layout_attrs(packed: formats.Encoded) -> Tuple[str, Optional[Dict[str, np.ndarray]]]:
+    """The #sparse_enc attribute of packed weights, and the buffers the packing
+    pass takes instead of packing itself (CSE-CSR: its subexpressions come
+    from the Python search), or None."""
+    from mcusparse.encodings import pointer_count
+    from mcusparse.kernels import _encoding
+    enc = _encoding(packed.spec, nnz=pointer_count(packed.spec, packed.arrays))
+    return enc, dict(packed.arrays) if packed.spec.name == "cse-csr" else None
+
+
 def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
             costs: Optional[Dict[str, int]] = None, weights_once: bool = False) -> LayerChoice:
     W = layer.weight
@@ -191,11 +201,7 @@ def _choice(pos: int, layer: LayerInfo, f: str, reason: str,
         enc_obj = formats.encode(W, f)
         packed = int(enc_obj.total_bytes)
         f = enc_obj.fmt
-        from mcusparse.encodings import pointer_count
-        from mcusparse.kernels import _encoding
-        enc = _encoding(enc_obj.spec, nnz=pointer_count(enc_obj.spec, enc_obj.arrays))
-        if enc_obj.spec.name == "cse-csr":
-            buffers = dict(enc_obj.arrays)
+        enc, buffers = layout_attrs(enc_obj)
     return LayerChoice(pos, layer.name, layer.op, f, enc, _pixels(layer), packed, dense_bytes,
                        reason, dict(costs or {}), buffers, weights_once and f == "dense")
 

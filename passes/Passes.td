@@ -353,8 +353,8 @@ def SparseEncMatmulToMatvec
     lowers it with the pixel-batched CSR kernel (the row decode paid once
     per 16 pixels), the batched dCSR and N:M kernels or the register-blocked
     dense kernel (each weight load shared by 3 pixels). With
-    `target=rv32imc` dense, CSR and N:M layers stay whole too, for scalar
-    batched kernels, and with `target=rv32gcv` CSR layers whose rows have
+    `target=rv32imc` dense, CSR, dCSR and N:M layers stay whole too, for
+    scalar batched kernels, and with `target=rv32gcv` CSR layers whose rows have
     fewer than 32 entries or that have at least 16 pixels, int8 N:M and GS
     layers (rows in lanes, each field or step read once per 4 pixels), and
     dense layers

@@ -1,6 +1,8 @@
 """Format strings (as mcusparse.formats takes them) <-> #sparse_enc encodings."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from mcusparse.formats import FormatSpec, csr, parse_format
@@ -47,6 +49,27 @@ def element_type(dtype) -> str:
         return _ELEMENT_TYPES[np.dtype(dtype)]
     except KeyError:
         raise ValueError(f"weights must be int8 or float32, got {np.dtype(dtype)}") from None
+
+
+def check_weight_type(enc: str, shape: tuple[int, int], dtype) -> None:
+    """Raises ValueError with the sparse_enc dialect's own diagnostic when `enc`
+    does not accept a weight tensor of this shape and element type (a dCSR
+    group that does not fill one 128-bit vector, say), before any pipeline runs."""
+    why = _weight_type_diagnostic(enc, int(shape[0]), int(shape[1]), element_type(dtype))
+    if why:
+        raise ValueError(why)
+
+
+@functools.lru_cache(maxsize=1024)
+def _weight_type_diagnostic(enc: str, rows: int, cols: int, elem: str) -> str:
+    from mlir import ir                  # importing mcusparse registered sparse_enc
+    with ir.Context():                   # a fresh one costs about 4 ms: cached
+        try:
+            ir.Type.parse(f"tensor<{rows}x{cols}x{elem}, {enc}>")
+        except ir.MLIRError as err:
+            why = "; ".join(d.message for d in err.error_diagnostics) or str(err)
+            return f"{enc} on tensor<{rows}x{cols}x{elem}>: {why}"
+    return ""
 
 
 def tensor_type(W: np.ndarray, fmt: str | FormatSpec = "dense") -> str:

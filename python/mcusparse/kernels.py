@@ -102,13 +102,19 @@ _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.uint8): "uint8_t",
             np.dtype(np.float32): "float"}
 
 
-def _encoding(spec: formats.FormatSpec, nnz: int = 0) -> Optional[str]:
-    from mcusparse.encodings import encoding_attr
+def _encoding(spec: formats.FormatSpec, nnz: int = 0, shape: Optional[tuple] = None,
+              dtype=None) -> Optional[str]:
+    """The #sparse_enc attribute of a format; with `shape` and `dtype`, checked
+    by the dialect against the weight tensor (ValueError if it does not fit)."""
+    from mcusparse.encodings import check_weight_type, encoding_attr
     try:
-        return encoding_attr(spec, nnz=nnz)
+        enc = encoding_attr(spec, nnz=nnz)
     except ValueError:
         raise KernelError(f"format {spec}: no lowering yet (supported: dense, csr[:8], "
                           "dcsr[:G[:8]], nm:N:M, gs:V, cse-csr)") from None
+    if enc is not None and shape is not None:
+        check_weight_type(enc, shape, dtype)
+    return enc
 
 
 def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) -> str:
@@ -116,8 +122,9 @@ def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) 
     (int8 W and x with int32 y, or float32 throughout, after the values)."""
     spec = formats.parse_format(fmt)
     from mcusparse.encodings import pointer_count
-    enc = _encoding(spec, nnz=pointer_count(spec, buffers))
     is_float = buffers["values"].dtype == np.float32
+    enc = _encoding(spec, nnz=pointer_count(spec, buffers), shape=(rows, cols),
+                    dtype=np.float32 if is_float else np.int8)
     elem, acc = ("f32", "f32") if is_float else ("i8", "i32")
     x_t, y_t = f"tensor<{cols}x{elem}>", f"tensor<{rows}x{acc}>"
     w_t = f"tensor<{rows}x{cols}x{elem}" + (f", {enc}>" if enc else ">")

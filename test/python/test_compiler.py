@@ -382,6 +382,8 @@ def test_errors_are_clear_and_write_nothing(tmp_path, capsys):
         (["compile", str(bad), "-o", str(out)], "bad.tflite"),
         (["compile", str(tmp_path / "missing.tflite"), "-o", str(out)], "missing.tflite"),
         (["compile", str(DIGITS), "--format", "nm:1:8", "-o", str(out), "-q"], "does not fit"),
+        (["compile", str(DIGITS), "--format", "dcsr:8", "-o", str(out), "-q"],
+         "does not fit: #sparse_enc.dcsr<group = 8> on tensor<8x9xi8>"),
         (["compile", str(DIGITS), "--format", "bogus", "-o", str(out), "-q"], "bogus"),
         (["run", str(tmp_path)], "no compiled model"),
     ]

@@ -280,6 +280,20 @@ def test_unsupported_format_is_a_clear_error():
         kernels.spmv(W, "coo", "cortex-m55")
 
 
+@pytest.mark.parametrize("dtype, fmt, group", [
+    (np.int8, "dcsr:8", "use group = 16"), (np.int8, "dcsr:4:8", "use group = 16"),
+    (np.float32, "dcsr:16", "use group = 4")])
+def test_dcsr_group_that_does_not_fill_a_vector_is_refused_before_lowering(dtype, fmt, group):
+    """The golden encoders take any group; a kernel's group fills one 128-bit
+    vector. The dialect's verifier says so before a pipeline runs."""
+    W = np.eye(16, 40).astype(dtype)
+    with pytest.raises(ValueError, match=rf"on tensor<16x40x.*>: group .* {group}"):
+        kernels.spmv(W, fmt, "rv32gcv")
+    if dtype == np.int8:
+        with pytest.raises(ValueError, match=group):
+            kernels.spmm(W, format=fmt, target="cortex-m55", batch=3)
+
+
 def test_timeout_names_target_and_kernel():
     W = np.eye(16, dtype=np.int8)
     k = kernels.spmv(W, "csr", "rv32imc", timeout=0.01)

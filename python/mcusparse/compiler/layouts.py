@@ -107,8 +107,10 @@ def sparse_capable(layer: LayerInfo) -> bool:
 def encoding_of(fmt: str, W: Optional[np.ndarray] = None) -> Optional[str]:
     """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...) for W."""
     from mcusparse.kernels import _encoding
-    nnz = 0 if W is None else int(np.count_nonzero(W))
-    return _encoding(formats.parse_format(fmt), nnz=nnz)
+    if W is None:
+        return _encoding(formats.parse_format(fmt))
+    return _encoding(formats.parse_format(fmt, W.dtype), nnz=int(np.count_nonzero(W)),
+                     shape=W.shape, dtype=W.dtype)
 
 
 def _pixels(layer: LayerInfo) -> int:
@@ -184,7 +186,8 @@ def layout_attrs(packed: formats.Encoded) -> Tuple[str, Optional[Dict[str, np.nd
     from the Python search), or None."""
     from mcusparse.encodings import pointer_count
     from mcusparse.kernels import _encoding
-    enc = _encoding(packed.spec, nnz=pointer_count(packed.spec, packed.arrays))
+    enc = _encoding(packed.spec, nnz=pointer_count(packed.spec, packed.arrays),
+                    shape=packed.shape, dtype=packed.dtype)
     return enc, dict(packed.arrays) if packed.spec.name == "cse-csr" else None
 
 

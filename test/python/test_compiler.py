@@ -384,7 +384,8 @@ def test_errors_are_clear_and_write_nothing(tmp_path, capsys):
         (["compile", str(DIGITS), "--format", "nm:1:8", "-o", str(out), "-q"], "does not fit"),
         (["compile", str(DIGITS), "--format", "dcsr:8", "-o", str(out), "-q"],
          "does not fit: #sparse_enc.dcsr<group = 8> on tensor<8x9xi8>"),
-        (["compile", str(DIGITS), "--format", "bogus", "-o", str(out), "-q"], "bogus"),
+        (["compile", str(DIGITS), "--format", "bogus", "-o", str(out), "-q"],
+         "unknown format 'bogus'"),
         (["run", str(tmp_path)], "no compiled model"),
     ]
     for argv, words in cases:

@@ -161,6 +161,8 @@ def choose_layouts(model: ImportedModel, target: str, fmt: str = "auto", *,
                    dense_weights_once: bool = False) -> List[LayerChoice]:
     """One LayerChoice per layer of `model` (see the module docstring)."""
     fmt = fmt.strip().lower()
+    if fmt != "auto":
+        formats.parse_format(fmt)   # a misspelt format is no layer's misfit: ValueError here
     todo = list(enumerate(model.layers))
     bar = None
     if progress and fmt == "auto":

@@ -396,6 +396,40 @@ def test_errors_are_clear_and_write_nothing(tmp_path, capsys):
         assert not out.exists()
 
 
+def test_run_and_profile_overwrite_none_of_their_inputs(tmp_path, digits, capsys):
+    out = tmp_path / "out"
+    assert cli(["compile", str(DIGITS), "--target", "cortex-m55", "--format", "csr",
+                "-o", str(out), "-q"]) == 0
+    x = tmp_path / "x.npz"
+    np.savez(x, digits[0][0])
+    data = tmp_path / "data.npz"
+    np.savez(data, x=digits[0][0], y=np.zeros(3))      # not an output file of --save
+    corrupt = tmp_path / "corrupt.npy"
+    corrupt.write_bytes(b"\x93NUMPY not really")
+    kept = {p: p.read_bytes() for p in (x, data, out / "report.json", out / "model.o")}
+    capsys.readouterr()
+    cases = [
+        (["run", str(out), "--input", str(x), "--save", str(x)], "the --input file"),
+        (["run", str(out), "--save", str(data)], "not an earlier --save output"),
+        (["run", str(out), "--input", str(corrupt)], "not a readable .npy / .npz file"),
+        (["run", str(out), "--input", str(tmp_path / "missing.npy")], "no such file"),
+        (["profile", str(out), "--json", str(out / "report.json")], "an input"),
+        (["profile", str(out), "--plot", str(out / "model.o")], "an input"),
+    ]
+    for argv, words in cases:
+        assert cli(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (argv, err)
+    assert all(p.read_bytes() == b for p, b in kept.items())
+    # An earlier --save output is replaced; new files may go next to the model.
+    y = out / "y.npz"
+    for _ in range(2):
+        assert cli(["run", str(out), "--input", str(x), "--save", str(y)]) == 0
+    assert cli(["profile", str(out), "--input", str(x), "--json", str(out / "p.json")]) == 0
+    with np.load(y) as z:
+        assert z.files == ["arr_0"]
+
+
 def test_refuses_to_overwrite_other_directories(tmp_path):
     keep = tmp_path / "notes"
     keep.mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +54,57 @@ def _byte_count(text: str) -> int:
 
 
 def _load_input(path: str):
-    if path.endswith(".npz"):
-        with np.load(path) as z:
-            return [z[k] for k in z.files]
-    return [np.load(path)]
+    try:
+        if path.endswith(".npz"):
+            with np.load(path) as z:
+                return [z[k] for k in z.files]
+        return [np.load(path)]
+    except FileNotFoundError:
+        raise ValueError(f"--input {path}: no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"--input {path}: not a readable .npy / .npz file ({err})") from None
+
+
+def _is_build_file(path: Path, out_dir: Path) -> bool:
+    """One of the files `mcusparse compile` wrote into out_dir."""
+    if path == out_dir:
+        return True
+    if out_dir not in path.parents:
+        return False
+    rel = path.relative_to(out_dir)
+    return (rel.parts[0] == "programs" or rel.name == "report.json"
+            or rel.name.startswith("model.") or rel.suffix == ".mlir")
+
+
+def _check_output(option: str, path: str, args: argparse.Namespace) -> None:
+    """An output file must not be one of the command's inputs: the model or
+    --input file, or a file of a compiled model (OUT, --against)."""
+    target = Path(path).resolve()
+    files = [Path(f).resolve() for f in (getattr(args, "input", None),
+                                         getattr(args, "model", None)) if f]
+    dirs = [Path(d).resolve() for d in (getattr(args, "out_dir", None),
+                                        getattr(args, "against", None)) if d]
+    if target in files or any(_is_build_file(target, d) for d in dirs):
+        raise ValueError(f"{option} {path}: that is an input of this command; "
+                         "not overwriting it")
+
+
+def _check_save(path: str, args: argparse.Namespace) -> None:
+    """--save writes arr_0, arr_1, ... (np.savez, which adds .npz): an existing
+    file is replaced only if it holds just such arrays (an earlier --save)."""
+    final = Path(path if path.endswith(".npz") else path + ".npz")
+    if final.resolve() == Path(args.input or "").resolve():
+        raise ValueError(f"--save {final}: that is the --input file; not overwriting it")
+    if not final.exists():
+        return
+    try:
+        with np.load(final) as z:
+            names = list(z.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        names = None
+    if names is None or names != [f"arr_{i}" for i in range(len(names))]:
+        raise ValueError(f"--save {final}: exists and is not an earlier --save output "
+                         f"(arrays {names}); not overwriting it")
 
 
 def _model_inputs(args: argparse.Namespace, cm) -> list:
@@ -70,6 +118,8 @@ def _model_inputs(args: argparse.Namespace, cm) -> list:
 def _run(args: argparse.Namespace) -> int:
     from mcusparse import compiler
     cm = compiler.load(args.out_dir)
+    if args.save:
+        _check_save(args.save, args)
     inputs = _model_inputs(args, cm)
     res = cm.run(*inputs, timeout=args.timeout)
     np.set_printoptions(threshold=64, linewidth=100)
@@ -86,6 +136,9 @@ def _run(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     from mcusparse import compiler
     from mcusparse.compiler import profile
+    for option in ("json", "plot"):
+        if getattr(args, option):
+            _check_output(f"--{option}", getattr(args, option), args)
     inputs = _model_inputs(args, compiler.load(args.out_dir))
     p = profile.profile(args.out_dir, *inputs, wait_states=args.wait_states,
                         timeout=args.timeout)
@@ -112,6 +165,8 @@ def _profile(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from mcusparse.compiler import compare
+    if args.json:
+        _check_output("--json", args.json, args)
     r = compare.compare(args.model, args.target, args.format, samples=args.samples,
                         wait_states=args.wait_states, progress=not args.quiet,
                         log=None if args.quiet else _log,

@@ -184,10 +184,11 @@ def test_layer_workloads_use_the_model_weights():
     assert all(r["pattern"] == "layer" for r in rows)
 
 
-@pytest.mark.parametrize("rows,cols,sparsity,words", [
-    (0, 8, 0.5, "at least 1, got 0x8"), (8, 8, 1.5, "sparsity must be a number in [0, 1]")])
-def test_bad_workload_is_an_error_row(rows, cols, sparsity, words):
-    row = spmv.bench_spmv("cortex-m55", "csr", rows, cols, sparsity, seed=1)
+@pytest.mark.parametrize("rows,cols,sparsity,seed,words", [
+    (0, 8, 0.5, 1, "at least 1, got 0x8"), (8, 8, 1.5, 1, "sparsity must be a number in [0, 1]"),
+    (8, 8, 0.5, -1, "seed must be a non-negative integer, got -1")])
+def test_bad_workload_is_an_error_row(rows, cols, sparsity, seed, words):
+    row = spmv.bench_spmv("cortex-m55", "csr", rows, cols, sparsity, seed=seed)
     assert row["correct"] is False and words in row["error"]
 
 

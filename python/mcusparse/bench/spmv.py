@@ -60,6 +60,8 @@ def base_matrix(rows: int, cols: int, sparsity: float, seed: int) -> np.ndarray:
     """The unpruned matrix (for the paper's case: already 80 % zeros)."""
     if rows < 1 or cols < 1:
         raise ValueError(f"rows and cols must be at least 1, got {rows}x{cols}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if is_paper_case(rows, cols, sparsity, seed):
         state = np.random.get_state()
         try:

@@ -93,7 +93,7 @@ def _check_save(path: str, args: argparse.Namespace) -> None:
     """--save writes arr_0, arr_1, ... (np.savez, which adds .npz): an existing
     file is replaced only if it holds just such arrays (an earlier --save)."""
     final = Path(path if path.endswith(".npz") else path + ".npz")
-    if final.resolve() == Path(args.input or "").resolve():
+    if args.input and final.resolve() == Path(args.input).resolve():
         raise ValueError(f"--save {final}: that is the --input file; not overwriting it")
     if not final.exists():
         return

@@ -124,7 +124,7 @@ def kernel_mlir(rows: int, cols: int, fmt: str, buffers: Dict[str, np.ndarray]) 
     from mcusparse.encodings import pointer_count
     is_float = buffers["values"].dtype == np.float32
     enc = _encoding(spec, nnz=pointer_count(spec, buffers), shape=(rows, cols),
-                    dtype=np.float32 if is_float else np.int8)
+                    dtype=buffers["values"].dtype)
     elem, acc = ("f32", "f32") if is_float else ("i8", "i32")
     x_t, y_t = f"tensor<{cols}x{elem}>", f"tensor<{rows}x{acc}>"
     w_t = f"tensor<{rows}x{cols}x{elem}" + (f", {enc}>" if enc else ">")

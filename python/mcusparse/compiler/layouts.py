@@ -104,11 +104,10 @@ def sparse_capable(layer: LayerInfo) -> bool:
     return layer.op in MATRIX_OPS and layer.weight_dtype == "i8" and layer.weight is not None
 
 
-def encoding_of(fmt: str, W: Optional[np.ndarray] = None) -> Optional[str]:
-    """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...) for W."""
+def encoding_of(fmt: str, W: np.ndarray) -> Optional[str]:
+    """The #sparse_enc attribute text of a format string ("csr", "nm:2:8", ...) for W,
+    checked by the dialect against W's shape and element type."""
     from mcusparse.kernels import _encoding
-    if W is None:
-        return _encoding(formats.parse_format(fmt))
     return _encoding(formats.parse_format(fmt, W.dtype), nnz=int(np.count_nonzero(W)),
                      shape=W.shape, dtype=W.dtype)
 

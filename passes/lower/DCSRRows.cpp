@@ -70,6 +70,16 @@ SmallVector<Value> LayerPixels::startSums(ImplicitLocOpBuilder &b, Value yt,
   return sums;
 }
 
+Value LayerPixels::xIndex(ImplicitLocOpBuilder &b, Emitter &e, int64_t q,
+                          Value col) const {
+  Value at = col;
+  if (xBase)
+    at = arith::AddIOp::create(b, xBase, at);
+  if (q)
+    at = arith::AddIOp::create(b, at, e.index(q * xStride));
+  return at;
+}
+
 SmallVector<Value>
 mcusparse::lower::dcsrPixelDots(Emitter &e, Pointers &ptrs,
                                 const LayerPixels &px, VectorType xType,

@@ -295,17 +295,11 @@ Value mcusparse::lower::dcsrBytesRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
                           [&](Value i, ValueRange s) -> SmallVector<Value> {
                             Value col = arith::AddIOp::create(
                                 b, base, e.extractIndex(deltas, i));
-                            if (px.xBase)
-                              col = arith::AddIOp::create(b, px.xBase, col);
                             Value w = tensor::ExtractOp::create(b, values, i);
                             SmallVector<Value> sums;
                             for (int64_t q = 0; q < pixels; ++q) {
-                              Value at =
-                                  q ? arith::AddIOp::create(
-                                          b, col, e.index(q * px.xStride))
-                                          .getResult()
-                                    : col;
-                              Value xv = tensor::ExtractOp::create(b, px.x, at);
+                              Value xv = tensor::ExtractOp::create(
+                                  b, px.x, px.xIndex(b, e, q, col));
                               sums.push_back(e.mulAdd(s[q], w, xv));
                             }
                             return sums;

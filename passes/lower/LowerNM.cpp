@@ -112,18 +112,6 @@ static Value forEachNMRowPixels(
                  })[0];
 }
 
-/// X index of pixel q's activation `col` (a column index): px.xBase + q *
-/// px.xStride + col.
-static Value pixelIndex(ImplicitLocOpBuilder &b, Emitter &e,
-                        const LayerPixels &px, int64_t q, Value col) {
-  Value at = col;
-  if (q)
-    at = arith::AddIOp::create(b, at, e.index(q * px.xStride));
-  if (px.xBase)
-    at = arith::AddIOp::create(b, px.xBase, at);
-  return at;
-}
-
 /// For every row r: y[r] = body(y[r], index of the row's first field in
 /// values, byte of its first offset word) (the one-pixel case above).
 static Value forEachNMRow(
@@ -151,7 +139,7 @@ static SmallVector<Value> pixelDots(ImplicitLocOpBuilder &b, Emitter &e,
   SmallVector<Value> out;
   for (int64_t q = 0; q < px.pixels; ++q) {
     Value xv = vector::GatherOp::create(b, byteVec, px.x,
-                                        pixelIndex(b, e, px, q, xAt), cols,
+                                        px.xIndex(b, e, q, xAt), cols,
                                         mask ? mask : e.allTrue(16),
                                         e.zero(byteVec));
     if (q == 0)
@@ -204,7 +192,7 @@ Value mcusparse::lower::nmRowsScalar(ImplicitLocOpBuilder &b, Emitter &e,
       Value w = tensor::ExtractOp::create(b, values, ValueRange{wAt});
       for (int64_t q = 0; q < px.pixels; ++q) {
         Value xv = tensor::ExtractOp::create(
-            b, px.x, ValueRange{pixelIndex(b, e, px, q, col)});
+            b, px.x, ValueRange{px.xIndex(b, e, q, col)});
         accs[q] = e.mulAdd(accs[q], w, xv);
       }
     }
@@ -358,12 +346,8 @@ static Value nmRowsVector(ImplicitLocOpBuilder &b, Emitter &e,
                                    mask, e.zero(elemVec(values)));
       SmallVector<Value> out;
       for (int64_t q = 0; q < pixels; ++q) {
-        Value xAt = blockAt;
-        if (px.xBase)
-          xAt = arith::AddIOp::create(b, xAt, px.xBase);
-        if (q)
-          xAt = arith::AddIOp::create(b, xAt, e.index(q * px.xStride));
-        Value xv = vector::GatherOp::create(b, elemVec(px.x), px.x, xAt, f,
+        Value xv = vector::GatherOp::create(b, elemVec(px.x), px.x,
+                                            px.xIndex(b, e, q, blockAt), f,
                                             mask, e.zero(elemVec(px.x)));
         out.push_back(e.macLanes(accs[q], v, xv, i16Products));
       }

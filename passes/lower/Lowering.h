@@ -434,6 +434,10 @@ struct LayerPixels {
   /// read from `yt` (DCSRRows.cpp).
   llvm::SmallVector<mlir::Value> startSums(mlir::ImplicitLocOpBuilder &b,
                                            mlir::Value yt, mlir::Value r) const;
+  /// The index in `x` of pixel q's activation at column `col`: xBase + col
+  /// + q * xStride (DCSRRows.cpp).
+  mlir::Value xIndex(mlir::ImplicitLocOpBuilder &b, Emitter &e, int64_t q,
+                     mlir::Value col) const;
 };
 /// rv32gcv with one pixel: dcsrPixelDots sums only the mask's lanes, so
 /// the caller may read the values with undefined masked-off lanes

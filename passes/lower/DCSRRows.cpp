@@ -70,6 +70,17 @@ SmallVector<Value> LayerPixels::startSums(ImplicitLocOpBuilder &b, Value yt,
   return sums;
 }
 
+LayerPixels LayerPixels::matvec(const MatvecOperands &m, Value xPtr) {
+  return LayerPixels{xPtr,
+                     /*pixels=*/1,
+                     /*xStride=*/0,
+                     m.y,
+                     [](Value r, int64_t) { return r; },
+                     /*fillValue=*/Value(),
+                     m.x,
+                     /*xBase=*/Value()};
+}
+
 Value LayerPixels::xIndex(ImplicitLocOpBuilder &b, Emitter &e, int64_t q,
                           Value col) const {
   Value at = col;

@@ -779,14 +779,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   auto dcsr = cast<mcusparse::sparse_enc::DCSRAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly()) {
     Emitter e{b, m.accType};
-    LayerPixels px{Value(),
-                   /*pixels=*/1,
-                   /*xStride=*/0,
-                   m.y,
-                   [](Value r, int64_t) { return r; },
-                   Value(),
-                   m.x};
-    return dcsrRowsScalar(b, e, m.buffers, m.rows, m.cols, dcsr.getGroup(), px);
+    return dcsrRowsScalar(b, e, m.buffers, m.rows, m.cols, dcsr.getGroup(),
+                          LayerPixels::matvec(m));
   }
   // rv32gcv takes the same loop for int8 (256x256 90 %: 32,182 -> 26,851
   // instructions against the lane-accumulator loop below; 64x64 80 %
@@ -796,9 +790,8 @@ FailureOr<Value> mcusparse::lower::lowerDCSR(ImplicitLocOpBuilder &b,
   if ((opts.mve() || rvv) && isInt8DCSRKernel(m, dcsr.getGroup())) {
     Emitter e{b, m.accType};
     Pointers ptrs{e};
-    LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
-                  [](Value r, int64_t) { return r; }, Value()};
-    return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols, px, rvv);
+    return dcsrRowsMVE(b, e, m.buffers, m.rows, m.cols,
+                       LayerPixels::matvec(m, ptrs.to(m.x)), rvv);
   }
   // Other vector targets, and MVE or RVV with other than int8 elements:
   // products in lane accumulators, one reduction per row.

@@ -369,22 +369,15 @@ FailureOr<Value> mcusparse::lower::lowerDCSRBytes(ImplicitLocOpBuilder &b,
     // Six rows per iteration: they share the loop control and the reloads
     // of the pointers that did not fit in registers (file header).
     Pointers ptrs{e};
-    LayerPixels px{ptrs.to(m.x), /*pixels=*/1, /*xStride=*/0, m.y,
-                  [](Value r, int64_t) { return r; }, Value()};
-    return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols, px,
+    return dcsrBytesRowsMVE(b, e, m.buffers, m.rows, m.cols,
+                            LayerPixels::matvec(m, ptrs.to(m.x)),
                             /*rowsPerIteration=*/6);
   }
   if (opts.rvv() && isInt8DCSRKernel(m, lanes))
     return dcsrBytesRowsRVV(b, e, m);
   if (opts.scalarOnly()) {
-    LayerPixels px{Value(),
-                   /*pixels=*/1,
-                   /*xStride=*/0,
-                   m.y,
-                   [](Value r, int64_t) { return r; },
-                   Value(),
-                   m.x};
-    return dcsrBytesRowsScalar(b, e, m.buffers, m.rows, m.cols, lanes, px);
+    return dcsrBytesRowsScalar(b, e, m.buffers, m.rows, m.cols, lanes,
+                               LayerPixels::matvec(m));
   }
   // Row loop carries y, the row's first entry and its first group.
   return forLoop(

@@ -117,14 +117,11 @@ static Value forEachNMRowPixels(
 static Value forEachNMRow(
     ImplicitLocOpBuilder &b, Emitter &e, const MatvecOperands &m,
     const NMGeometry &g, llvm::function_ref<Value(Value, Value, Value)> body) {
-  LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
-                 [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
-  return forEachNMRowPixels(
-      b, e, m.rows, g, px,
-      [&](ArrayRef<Value> accs, Value valueRow,
-          Value wordRow) -> SmallVector<Value> {
-        return {body(accs[0], valueRow, wordRow)};
-      });
+  return forEachNMRowPixels(b, e, m.rows, g, LayerPixels::matvec(m),
+                            [&](ArrayRef<Value> accs, Value valueRow,
+                                Value wordRow) -> SmallVector<Value> {
+                              return {body(accs[0], valueRow, wordRow)};
+                            });
 }
 
 /// accs[q] + the dot product of one step's values with pixel q's gather of
@@ -631,10 +628,8 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
   auto nm = cast<mcusparse::sparse_enc::NMAttr>(m.weightType.getEncoding());
   if (opts.scalarOnly()) {
     Emitter e{b, m.accType};
-    LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
-                   [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
     return nmRowsScalar(b, e, m.buffers, m.rows, m.cols, nm.getN(), nm.getM(),
-                        px);
+                        LayerPixels::matvec(m));
   }
   auto isI8 = [](Value v) {
     return cast<ShapedType>(v.getType()).getElementType().isInteger(8);
@@ -651,22 +646,13 @@ FailureOr<Value> mcusparse::lower::lowerNM(ImplicitLocOpBuilder &b,
                        cast<ShapedType>(m.buffers[0].getType()).getElementType(),
                        cast<ShapedType>(m.x.getType()).getElementType())) {
     Emitter e{b, m.accType};
-    LayerPixels px{Value(), /*pixels=*/1, /*xStride=*/0, m.y,
-                   [](Value r, int64_t) { return r; }, Value(), m.x, Value()};
-    return nmRowsMVE(b, e, m.buffers, m.rows, m.cols, nm, px);
+    return nmRowsMVE(b, e, m.buffers, m.rows, m.cols, nm,
+                     LayerPixels::matvec(m));
   }
   if ((opts.rvv() || opts.mve()) && int8) {
     Emitter e{b, m.accType};
-    LayerPixels px{Value(),
-                   /*pixels=*/1,
-                   /*xStride=*/0,
-                   m.y,
-                   [](Value r, int64_t) { return r; },
-                   Value(),
-                   m.x,
-                   Value()};
     return nmRowsVector(b, e, m.buffers, m.rows, m.cols, nm.getN(), nm.getM(),
-                        /*lanes=*/opts.rvv() ? 32 : 4, px,
+                        /*lanes=*/opts.rvv() ? 32 : 4, LayerPixels::matvec(m),
                         opts.rvv() && rvvI16Products(nm));
   }
   Emitter e{b, m.accType};

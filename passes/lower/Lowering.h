@@ -430,6 +430,9 @@ struct LayerPixels {
   mlir::Value fillValue;
   mlir::Value x, xBase;
 
+  /// The matvec's one pixel: x (and `xPtr` for the kernels that read it
+  /// through a pointer), row r's sum in y[r], started from y (DCSRRows.cpp).
+  static LayerPixels matvec(const MatvecOperands &m, mlir::Value xPtr = {});
   /// Row r's sums as they start, one per pixel: fillValue, or y[yAt(r, q)]
   /// read from `yt` (DCSRRows.cpp).
   llvm::SmallVector<mlir::Value> startSums(mlir::ImplicitLocOpBuilder &b,
